@@ -1,0 +1,47 @@
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import { importX } from 'eslint-plugin-import-x';
+
+/** Layer rules: dependencies point one way, common ← dag ← sdk ← cli. */
+const layers = [
+  { from: 'src/common', forbid: ['dag', 'sdk', 'indicators', 'generators', 'io', 'cli', 'demo'] },
+  { from: 'src/dag', forbid: ['sdk', 'indicators', 'generators', 'io', 'cli', 'demo'] },
+  { from: 'src/sdk', forbid: ['indicators', 'generators', 'cli', 'demo'] },
+];
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'test-results/**', 'eslint.config.js'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    plugins: { 'import-x': importX },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/switch-exhaustiveness-check': 'error',
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+      'import-x/no-cycle': 'error',
+      'import-x/no-default-export': 'error',
+    },
+  },
+  ...layers.map(({ from, forbid }) => ({
+    files: [`${from}/**/*.ts`],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: forbid.map((layer) => ({ group: [`**/${layer}/*`, `../${layer}`], message: `${from} must not depend on ${layer}` })) },
+      ],
+    },
+  })),
+  {
+    files: ['**/*.test.ts', 'tests/**/*.ts', 'bench/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-unsafe-assignment': 'off',
+      '@typescript-eslint/no-unsafe-member-access': 'off',
+      '@typescript-eslint/no-non-null-assertion': 'off',
+    },
+  },
+);

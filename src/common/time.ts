@@ -1,0 +1,33 @@
+import { ErrorCode, QmtlError, quote } from './errors.js';
+
+/** A point in time: epoch seconds, an ISO-8601 string, a string of digits, or a `Date`. */
+export type TimeLike = number | string | Date;
+
+/**
+ * Converts a {@link TimeLike} into integer epoch seconds (SPEC §3.5).
+ * @example parseTime('2024-01-01T00:00:00Z') // 1704067200
+ */
+export function parseTime(value: unknown, what = 'time'): number {
+  if (typeof value === 'number') {
+    if (Number.isFinite(value)) return Math.floor(value);
+  } else if (value instanceof Date) {
+    const ms = value.getTime();
+    if (Number.isFinite(ms)) return Math.floor(ms / 1000);
+  } else if (typeof value === 'string') {
+    const text = value.trim();
+    if (/^-?\d+(\.\d+)?$/.test(text)) return Math.floor(Number(text));
+    if (/^\d{4}-\d{2}-\d{2}/.test(text)) {
+      const ms = Date.parse(text);
+      if (Number.isFinite(ms)) return Math.floor(ms / 1000);
+    }
+  }
+  throw new QmtlError(
+    ErrorCode.InvalidTime,
+    `${what} must be epoch seconds, an ISO-8601 date such as "2024-01-01T00:00:00Z", or a Date; got ${quote(value)}`,
+  );
+}
+
+/** Formats epoch seconds as an ISO-8601 UTC string without milliseconds. */
+export function formatTime(epochSeconds: number): string {
+  return new Date(epochSeconds * 1000).toISOString().replace('.000Z', 'Z');
+}

@@ -1,0 +1,164 @@
+import { ErrorCode, QmtlError, quote, shortId, type Problem } from '../common/errors.js';
+import { canonicalJson, sha256Hex } from '../common/hash.js';
+import { parseInterval, parsePeriod } from '../common/interval.js';
+import { isValidNodeId } from './node-id.js';
+import type { DagJson, NodeJson } from './node-json.js';
+import { topologicalSort } from './topo-sort.js';
+
+/** Options of {@link validateDag}. */
+export interface ValidateDagOptions {
+  /** Recompute every `node_id` from its four identity fields and report mismatches (default true). */
+  readonly verifyNodeIds?: boolean;
+  /** Reject DAGs with more nodes than this (default 100,000). */
+  readonly maxNodes?: number;
+}
+
+/** The outcome of {@link validateDag}: the DAG in topological order when valid, and every problem. */
+export interface DagValidation {
+  readonly problems: Problem[];
+  /** The nodes in topological order; present only when there are no problems. */
+  readonly dag: DagJson | null;
+}
+
+const HEX64 = /^[0-9a-f]{64}$/;
+const REQUIRED_HASHES = ['code_hash', 'config_hash', 'schema_hash'] as const;
+
+/**
+ * Checks a DAG received on the wire (SPEC §2.2–2.3) and reports **every** problem at once:
+ * malformed nodes, bad interval or period, duplicate ids, unknown inputs, node ids that do not
+ * match their identity fields, and cycles (each named by its path).
+ */
+export function validateDag(input: unknown, options: ValidateDagOptions = {}): DagValidation {
+  const problems: Problem[] = [];
+  if (!isRecord(input) || !Array.isArray(input['nodes'])) {
+    problems.push({ code: ErrorCode.InvalidDag, message: `DAG must be an object with a "nodes" array, got ${quote(input)}` });
+    return { problems, dag: null };
+  }
+  const rawNodes: unknown[] = input['nodes'];
+  const maxNodes = options.maxNodes ?? 100_000;
+  if (rawNodes.length > maxNodes) {
+    problems.push({ code: ErrorCode.InvalidDag, message: `DAG has ${rawNodes.length} nodes, more than the limit of ${maxNodes}` });
+    return { problems, dag: null };
+  }
+  const nodes: NodeJson[] = [];
+  rawNodes.forEach((raw, position) => {
+    const node = checkNode(raw, position, problems, options.verifyNodeIds ?? true);
+    if (node) nodes.push(node);
+  });
+  checkReferences(nodes, problems);
+  if (problems.length > 0) return { problems, dag: null };
+  const { order, cycles } = topologicalSort(nodes.map((n) => ({ id: n.node_id, inputs: n.inputs })));
+  const byId = new Map(nodes.map((n) => [n.node_id, n]));
+  for (const cycle of cycles) {
+    const path = cycle.map((id) => label(byId.get(id)!)).join(' -> ');
+    problems.push({ code: ErrorCode.DagCycle, message: `cycle: ${path}`, nodeId: cycle[0]! });
+  }
+  if (problems.length > 0) return { problems, dag: null };
+  return { problems, dag: { ...input, nodes: order.map((id) => byId.get(id)!) } };
+}
+
+/** Like {@link validateDag}, but throws one {@link QmtlError} listing every problem. */
+export function assertValidDag(input: unknown, options?: ValidateDagOptions): DagJson {
+  const { dag, problems } = validateDag(input, options);
+  if (!dag) throw QmtlError.fromProblems('invalid DAG', problems);
+  return dag;
+}
+
+function checkNode(raw: unknown, position: number, problems: Problem[], verifyIds: boolean): NodeJson | null {
+  if (!isRecord(raw)) {
+    problems.push({ code: ErrorCode.InvalidNode, message: `nodes[${position}] must be an object, got ${quote(raw)}` });
+    return null;
+  }
+  const before = problems.length;
+  const nodeId = raw['node_id'];
+  const where = typeof nodeId === 'string' ? `node ${quote(typeof raw['name'] === 'string' ? raw['name'] : shortId(nodeId))}` : `nodes[${position}]`;
+  const report = (code: Problem['code'], message: string): void => {
+    problems.push(typeof nodeId === 'string' ? { code, message: `${where}: ${message}`, nodeId } : { code, message: `${where}: ${message}` });
+  };
+  if (typeof nodeId !== 'string' || nodeId.length === 0) report(ErrorCode.InvalidNode, `node_id must be a non-empty string, got ${quote(nodeId)}`);
+  if (typeof raw['node_type'] !== 'string' || raw['node_type'] === '') report(ErrorCode.InvalidNode, `node_type must be a non-empty string, got ${quote(raw['node_type'])}`);
+  for (const field of REQUIRED_HASHES) {
+    if (typeof raw[field] !== 'string' || !HEX64.test(raw[field])) report(ErrorCode.InvalidNode, `${field} must be 64 lowercase hex characters, got ${quote(raw[field])}`);
+  }
+  const name = raw['name'] ?? null;
+  if (name !== null && typeof name !== 'string') report(ErrorCode.InvalidNode, `name must be a string or null, got ${quote(name)}`);
+  const interval = optional(raw['interval'], (v) => parseInterval(v), (e) => report(ErrorCode.InvalidInterval, e));
+  const period = optional(raw['period'], (v) => parsePeriod(v), (e) => report(ErrorCode.InvalidPeriod, e));
+  const tags = stringArray(raw['tags'] ?? [], 'tags', report);
+  const inputs = stringArray(raw['inputs'] ?? [], 'inputs', report);
+  const preWarmup = raw['pre_warmup'] ?? true;
+  if (typeof preWarmup !== 'boolean') report(ErrorCode.InvalidNode, `pre_warmup must be a boolean, got ${quote(preWarmup)}`);
+  const config = raw['config'];
+  if (config !== undefined && !isRecord(config)) report(ErrorCode.InvalidNode, `config must be an object, got ${quote(config)}`);
+  if (raw['node_type'] === 'TagQueryNode') {
+    stringArray(raw['query_tags'] ?? [], 'query_tags', report);
+    const mode = raw['match_mode'] ?? 'any';
+    if (mode !== 'any' && mode !== 'all') report(ErrorCode.InvalidNode, `match_mode must be "any" or "all", got ${quote(mode)}`);
+  }
+  if (problems.length > before) return null;
+  const node = { ...raw, name, interval, period, tags, inputs, pre_warmup: preWarmup } as NodeJson;
+  if (verifyIds) checkIdentity(node, report);
+  return problems.length > before ? null : node;
+}
+
+function checkIdentity(node: NodeJson, report: (code: Problem['code'], message: string) => void): void {
+  const identity = { nodeType: node.node_type, codeHash: node.code_hash, configHash: node.config_hash, schemaHash: node.schema_hash };
+  if (!isValidNodeId(node.node_id, identity)) {
+    report(ErrorCode.NodeIdMismatch, `node_id ${quote(node.node_id)} does not match its node_type, code_hash, config_hash and schema_hash`);
+  }
+  if (node.config === undefined) return;
+  let hash: string | null = null;
+  try {
+    hash = sha256Hex(canonicalJson(node.config));
+  } catch (error) {
+    report(ErrorCode.InvalidNode, `config cannot be hashed: ${(error as Error).message}`);
+    return;
+  }
+  if (hash !== node.config_hash) report(ErrorCode.NodeIdMismatch, `config_hash does not match the canonical JSON of config`);
+  const configInputs = node.config['inputs'];
+  if (configInputs !== undefined && canonicalJson(configInputs) !== canonicalJson(node.inputs)) {
+    report(ErrorCode.NodeIdMismatch, `inputs ${quote(node.inputs)} differ from the inputs in its config ${quote(configInputs)}`);
+  }
+}
+
+function checkReferences(nodes: NodeJson[], problems: Problem[]): void {
+  const seen = new Map<string, NodeJson>();
+  for (const node of nodes) {
+    if (seen.has(node.node_id)) {
+      problems.push({ code: ErrorCode.DuplicateNodeId, message: `${label(node)}: node_id ${quote(node.node_id)} appears more than once`, nodeId: node.node_id });
+    } else {
+      seen.set(node.node_id, node);
+    }
+  }
+  for (const node of nodes) {
+    for (const input of node.inputs) {
+      if (!seen.has(input)) {
+        problems.push({ code: ErrorCode.UnknownInput, message: `${label(node)} references unknown input ${quote(input)}`, nodeId: node.node_id });
+      }
+    }
+  }
+}
+
+function label(node: NodeJson): string {
+  return `node ${quote(node.name ?? shortId(node.node_id))}`;
+}
+
+function optional<T>(value: unknown, parse: (v: unknown) => T, onError: (message: string) => void): T | null {
+  if (value === null || value === undefined) return null;
+  try {
+    return parse(value);
+  } catch (error) {
+    onError((error as Error).message);
+    return null;
+  }
+}
+
+function stringArray(value: unknown, field: string, report: (code: Problem['code'], message: string) => void): string[] {
+  if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value;
+  report(ErrorCode.InvalidNode, `${field} must be an array of strings, got ${quote(value)}`);
+  return [];
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
