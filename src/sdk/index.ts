@@ -1,0 +1,18 @@
+export { Node, describeNode, type ComputeFn, type NodeOptions, type Params, type Evaluator } from './node.js';
+export { SourceNode } from './source-node.js';
+export { ProcessingNode, type ProcessingNodeOptions } from './processing-node.js';
+export { StreamInput, type StreamInputOptions } from './stream-input.js';
+export { TagQueryNode, type TagQueryNodeOptions } from './tag-query-node.js';
+export { Strategy, type StrategyOptions } from './strategy.js';
+export * from './cache/index.js';
+export { Runner, type StrategyInput } from './runner/runner.js';
+export { RunResult, type RunTiming } from './runner/run-result.js';
+export { RunMode, type RunOptions } from './runner/run-options.js';
+export { OnMissing } from './runner/tick-engine.js';
+export { OutputSeries } from './runner/output-series.js';
+export type { NodeStats } from './runner/node-stats.js';
+export type { DedupReport, KeepOutputs } from './runner/execution-graph.js';
+export type { HistoryGap } from './runner/history-loader.js';
+export type { ReplayProgress } from './runner/replay.js';
+export * from './history/index.js';
+export { sdkRegistry, sdkMetrics, collectMetrics, resetMetrics, startMetricsServer } from './metrics.js';

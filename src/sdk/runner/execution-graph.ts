@@ -1,0 +1,92 @@
+import { topologicalSort } from '../../dag/topo-sort.js';
+import type { Node } from '../node.js';
+import { StreamInput } from '../stream-input.js';
+import type { Strategy } from '../strategy.js';
+import { NodeRuntime } from './node-runtime.js';
+import { OutputSeries } from './output-series.js';
+
+/** Which nodes keep the series they emit: leaves of each strategy, all, none, or the listed nodes. */
+export type KeepOutputs = 'leaves' | 'all' | 'none' | readonly Node[];
+
+/** How much computation sharing saved in one run. */
+export interface DedupReport {
+  readonly strategies: number;
+  /** Nodes summed over every strategy's DAG. */
+  readonly nodesInDags: number;
+  /** Distinct NodeIDs, each computed once. */
+  readonly nodesComputed: number;
+  /** Compute calls made. */
+  readonly computeCalls: number;
+  /** Compute calls the run would have made without sharing, minus those it made. */
+  readonly computeCallsSaved: number;
+}
+
+/**
+ * The union of the strategies' DAGs with one {@link NodeRuntime} per NodeID: a node shared by
+ * several strategies (or declared twice) is computed once and its outputs fan out to every
+ * consumer.
+ */
+export class ExecutionGraph {
+  /** Runtimes in topological order. */
+  readonly order: NodeRuntime[];
+  /** Stream inputs, in first-seen order. */
+  readonly sources: NodeRuntime[];
+  readonly #byId: Map<string, NodeRuntime>;
+  readonly #strategies: readonly Strategy[];
+
+  constructor(strategies: readonly Strategy[], keep: KeepOutputs, onRead?: (upstreamId: string, interval: number) => void) {
+    this.#strategies = strategies;
+    const canonical = new Map<string, Node>();
+    for (const strategy of strategies) for (const node of strategy.nodes) if (!canonical.has(node.nodeId)) canonical.set(node.nodeId, node);
+    const { order } = topologicalSort([...canonical.values()].map((node) => ({ id: node.nodeId, inputs: node.inputs.map((n) => n.nodeId) })));
+    this.order = order.map((id, rank) => new NodeRuntime(canonical.get(id)!, rank, onRead));
+    this.#byId = new Map(this.order.map((runtime) => [runtime.id, runtime]));
+    for (const runtime of this.order) {
+      for (const [index, upstreamId] of [...new Set(runtime.node.inputs.map((n) => n.nodeId))].entries()) {
+        this.#byId.get(upstreamId)!.children.push({ target: runtime, ring: runtime.inputRings[index]! });
+      }
+    }
+    this.sources = this.order.filter((runtime) => runtime.node instanceof StreamInput);
+    for (const strategy of strategies) {
+      for (const node of strategy.nodes) this.#byId.get(node.nodeId)!.occurrences++;
+      for (const id of new Set(strategy.nodes.map((n) => n.nodeId))) this.#byId.get(id)!.strategies++;
+    }
+    for (const id of this.#keptIds(keep)) this.#byId.get(id)!.outputs = new OutputSeries();
+  }
+
+  /** The runtime of a node (or of the node with the same NodeID), or undefined. */
+  runtimeOf(node: Node | string): NodeRuntime | undefined {
+    return this.#byId.get(typeof node === 'string' ? node : node.nodeId);
+  }
+
+  /** Totals of computation sharing. */
+  dedupReport(): DedupReport {
+    let nodesInDags = 0;
+    let computeCalls = 0;
+    let withoutSharing = 0;
+    for (const strategy of this.#strategies) nodesInDags += strategy.nodes.length;
+    for (const runtime of this.order) {
+      computeCalls += runtime.computeCalls;
+      withoutSharing += runtime.computeCalls * runtime.occurrences;
+    }
+    return {
+      strategies: this.#strategies.length,
+      nodesInDags,
+      nodesComputed: this.order.length,
+      computeCalls,
+      computeCallsSaved: withoutSharing - computeCalls,
+    };
+  }
+
+  #keptIds(keep: KeepOutputs): Set<string> {
+    if (keep === 'none') return new Set();
+    if (keep === 'all') return new Set(this.#byId.keys());
+    if (keep !== 'leaves') return new Set(keep.map((node) => node.nodeId));
+    const leaves = new Set<string>();
+    for (const strategy of this.#strategies) {
+      const consumed = new Set(strategy.nodes.flatMap((node) => node.inputs.map((n) => n.nodeId)));
+      for (const node of strategy.nodes) if (!consumed.has(node.nodeId)) leaves.add(node.nodeId);
+    }
+    return leaves;
+  }
+}

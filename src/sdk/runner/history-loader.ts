@@ -1,0 +1,102 @@
+import { ErrorCode, QmtlError, quote } from '../../common/errors.js';
+import { logger } from '../../common/logger.js';
+import { formatTime } from '../../common/time.js';
+import { BackfillEngine } from '../history/backfill-engine.js';
+import { missingRanges } from '../history/coverage.js';
+import type { CoverageRange, HistoryProvider, HistoryRow, StreamKey } from '../history/protocols.js';
+import type { StreamInput } from '../stream-input.js';
+import type { NodeRuntime } from './node-runtime.js';
+
+/** A stream input of the run together with where its history comes from. */
+export interface HistorySource {
+  readonly runtime: NodeRuntime;
+  readonly provider: HistoryProvider;
+  readonly key: StreamKey;
+  readonly engine: BackfillEngine;
+}
+
+/** Ranges a provider could not fill, reported with the run's result. */
+export interface HistoryGap {
+  readonly nodeId: string;
+  readonly name: string;
+  readonly ranges: readonly CoverageRange[];
+}
+
+/** The stream inputs of the run that have a history provider; a warning for each that has none. */
+export function historySources(sources: readonly NodeRuntime[], maxRetries: number): HistorySource[] {
+  const result: HistorySource[] = [];
+  for (const runtime of sources) {
+    const provider = (runtime.node as StreamInput).historyProvider;
+    if (provider === null) {
+      logger.warn({ node_id: runtime.id, name: runtime.node.name }, 'stream input has no history provider; it emits nothing in a replay');
+      continue;
+    }
+    const engine = new BackfillEngine(provider, { maxRetries });
+    result.push({ runtime, provider, key: { nodeId: runtime.id, interval: runtime.interval }, engine });
+  }
+  return result;
+}
+
+/**
+ * Makes each provider cover `[start, end]` (SPEC §3.5): coverage → gaps → `fillMissing` for each
+ * gap → coverage again. It asks once and never loops: gaps that remain are returned (the replay
+ * then sees them as missing buckets, handled by `onMissing`).
+ */
+export async function ensureHistory(sources: readonly HistorySource[], start: number, end: number): Promise<HistoryGap[]> {
+  const results = await Promise.all(sources.map((source) => ensureOne(source, start, end)));
+  return results.filter((gap): gap is HistoryGap => gap !== null);
+}
+
+async function ensureOne(source: HistorySource, start: number, end: number): Promise<HistoryGap | null> {
+  const { provider, key, runtime } = source;
+  const gaps = missingRanges(await call(() => provider.coverage(key), runtime, 'coverage'), start, end, key.interval);
+  if (gaps.length === 0) return null;
+  for (const [gapStart, gapEnd] of gaps) await call(() => provider.fillMissing(gapStart, gapEnd, key), runtime, 'fillMissing');
+  const remaining = missingRanges(await call(() => provider.coverage(key), runtime, 'coverage'), start, end, key.interval);
+  if (remaining.length === 0) return null;
+  logger.warn(
+    { node_id: runtime.id, name: runtime.node.name, gaps: remaining.map(([s, e]) => `${formatTime(s)}..${formatTime(e)}`) },
+    'history still has gaps after fillMissing',
+  );
+  return { nodeId: runtime.id, name: runtime.node.name, ranges: remaining };
+}
+
+/** The span `[start, end]` covered by any provider, or null when none holds anything. */
+export async function coveredSpan(sources: readonly HistorySource[]): Promise<CoverageRange | null> {
+  let start = Infinity;
+  let end = -Infinity;
+  for (const source of sources) {
+    for (const [s, e] of await call(() => source.provider.coverage(source.key), source.runtime, 'coverage')) {
+      start = Math.min(start, s);
+      end = Math.max(end, e);
+    }
+  }
+  return start <= end ? [start, end] : null;
+}
+
+/** Fetches `[start, end)` of one source with retries, checked: finite `ts`, ascending (sorted if not). */
+export async function fetchWindow(source: HistorySource, start: number, end: number): Promise<readonly HistoryRow[]> {
+  const rows = await source.engine.fetchRows(source.key, start, end);
+  let sorted = true;
+  for (let i = 0; i < rows.length; i++) {
+    const ts = rows[i]?.ts;
+    if (typeof ts !== 'number' || !Number.isFinite(ts)) {
+      throw new QmtlError(ErrorCode.HistoryUnavailable, `history of ${source.runtime.node.label}: row ${i} of [${start}, ${end}) has no numeric ts (got ${quote(ts)})`);
+    }
+    if (i > 0 && ts < rows[i - 1]!.ts) sorted = false;
+  }
+  return sorted ? rows : [...rows].sort((a, b) => a.ts - b.ts);
+}
+
+async function call<T>(fn: () => Promise<T>, runtime: NodeRuntime, what: string): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    if (error instanceof QmtlError) throw error;
+    throw new QmtlError(
+      ErrorCode.HistoryUnavailable,
+      `history provider of ${runtime.node.label} failed in ${what}: ${error instanceof Error ? error.message : String(error)}`,
+      { cause: error },
+    );
+  }
+}

@@ -1,0 +1,90 @@
+import { NodeCache } from '../cache/node-cache.js';
+import { CacheView } from '../cache/cache-view.js';
+import type { SeriesRing } from '../cache/series-ring.js';
+import type { Evaluator, Node } from '../node.js';
+import type { NodeStats } from './node-stats.js';
+import type { OutputSeries } from './output-series.js';
+
+/** An edge of the execution graph: the child, and the child's ring that holds this parent's outputs. */
+export interface Edge {
+  readonly target: NodeRuntime;
+  readonly ring: SeriesRing;
+}
+
+/**
+ * The state one node has during one run: its cache, view, evaluator, edges and counters. One
+ * runtime per NodeID, however many strategies contain the node.
+ */
+export class NodeRuntime {
+  readonly node: Node;
+  readonly id: string;
+  /** Position in the topological order of the run. */
+  readonly rank: number;
+  readonly interval: number;
+  readonly period: number;
+  readonly cache: NodeCache;
+  readonly view: CacheView<never>;
+  readonly evaluator: Evaluator | null;
+  /** One ring per distinct upstream, in declaration order. */
+  readonly inputRings: SeriesRing[] = [];
+  readonly children: Edge[] = [];
+  /** Rings that hold at least `period` bars; the node is ready when this equals `inputRings.length`. */
+  fullInputs = 0;
+  /** Set during a tick when an upstream append opened a gap: [upstream id, expected bucket, actual bucket]. */
+  pendingGap: [upstreamId: string, expected: number, actual: number] | null = null;
+  outputs: OutputSeries | null = null;
+  /** Strategies of the run that contain this node. */
+  strategies = 0;
+  /** Node objects across those strategies with this NodeID (a node declared twice counts twice). */
+  occurrences = 0;
+  computeCalls = 0;
+  skips = 0;
+  gaps = 0;
+  warmupBars = 0;
+  corrections = 0;
+  rejected = 0;
+  emitted = 0;
+  emptyOutputs = 0;
+
+  constructor(node: Node, rank: number, onRead?: (upstreamId: string, interval: number) => void) {
+    this.node = node;
+    this.id = node.nodeId;
+    this.rank = rank;
+    this.interval = node.interval!;
+    this.period = node.period!;
+    this.cache = new NodeCache(this.period);
+    const inputs = [...new Set(node.inputs.map((n) => n.nodeId))];
+    for (const upstreamId of inputs) this.inputRings.push(this.cache.ring(upstreamId, this.interval));
+    this.view = new CacheView<never>(this.cache, {
+      nodeName: node.name,
+      inputs,
+      interval: this.interval,
+      params: node.params as never,
+      ...(onRead && { onRead }),
+    });
+    this.evaluator = node.createEvaluator();
+  }
+
+  /** Whether every declared upstream holds `period` bars. */
+  get ready(): boolean {
+    return this.fullInputs === this.inputRings.length;
+  }
+
+  /** The counters as a plain object. */
+  stats(): NodeStats {
+    return {
+      nodeId: this.id,
+      name: this.node.name,
+      nodeType: this.node.nodeType,
+      computeCalls: this.computeCalls,
+      skips: this.skips,
+      gaps: this.gaps,
+      warmupBars: this.warmupBars,
+      corrections: this.corrections,
+      rejected: this.rejected,
+      outputs: this.emitted,
+      emptyOutputs: this.emptyOutputs,
+      strategies: this.strategies,
+    };
+  }
+}

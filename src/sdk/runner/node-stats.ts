@@ -1,0 +1,24 @@
+/** Per-node counters of one run. */
+export interface NodeStats {
+  readonly nodeId: string;
+  readonly name: string;
+  readonly nodeType: string;
+  /** Calls of the compute function. */
+  readonly computeCalls: number;
+  /** Triggers dropped because an upstream bucket was missing (`onMissing: 'skip'`). */
+  readonly skips: number;
+  /** Appends that opened a gap (the bucket was not previous + interval). */
+  readonly gaps: number;
+  /** Triggers while the node was still warming up (not every upstream had `period` bars). */
+  readonly warmupBars: number;
+  /** Late corrections: a bucket that replaced the newest one. */
+  readonly corrections: number;
+  /** Buckets older than the newest, rejected. */
+  readonly rejected: number;
+  /** Outputs emitted (for a StreamInput: bars replayed). */
+  readonly outputs: number;
+  /** Computes that returned null/undefined (no output). */
+  readonly emptyOutputs: number;
+  /** How many strategies of the run contain this node. */
+  readonly strategies: number;
+}

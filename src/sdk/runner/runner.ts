@@ -1,0 +1,121 @@
+import { ErrorCode, QmtlError, quote } from '../../common/errors.js';
+import { logger } from '../../common/logger.js';
+import { formatTime } from '../../common/time.js';
+import { sdkMetrics } from '../metrics.js';
+import { Strategy } from '../strategy.js';
+import { ExecutionGraph } from './execution-graph.js';
+import { coveredSpan, ensureHistory, historySources, type HistorySource } from './history-loader.js';
+import { replay } from './replay.js';
+import { RunResult } from './run-result.js';
+import { resolveRunOptions, RunMode, type ResolvedRunOptions, type RunOptions } from './run-options.js';
+import { TickEngine } from './tick-engine.js';
+
+/** A strategy class (constructed with no arguments) or an instance. */
+export type StrategyInput = Strategy | (new () => Strategy);
+
+/**
+ * Runs strategies (SPEC §3.5). Several strategies in one call share every node with the same
+ * NodeID: it is computed once and its outputs fan out to each consumer.
+ *
+ * @example
+ * const result = await Runner.backtest(MyStrategy, { startTime: '2024-01-01T00:00:00Z', endTime: '2024-02-01T00:00:00Z' });
+ * console.log(result.outputs(result.strategy.nodes.at(-1)!).toArray());
+ */
+export class Runner {
+  /** Replays `[startTime, endTime]` of every stream's history through the strategies. */
+  static backtest(strategies: StrategyInput | readonly StrategyInput[], options: RunOptions): Promise<RunResult> {
+    return Runner.run(strategies, { ...options, mode: RunMode.Backtest });
+  }
+
+  /** Runs locally, no services: replays `[startTime, endTime]`, or everything the providers hold. */
+  static offline(strategies: StrategyInput | readonly StrategyInput[], options: RunOptions = {}): Promise<RunResult> {
+    return Runner.run(strategies, { ...options, mode: RunMode.Offline });
+  }
+
+  /** Dry-run (paper trading) needs the distributed runtime; rejects with a clear error in this version. */
+  static dryrun(strategies: StrategyInput | readonly StrategyInput[], options: RunOptions = {}): Promise<RunResult> {
+    return Runner.run(strategies, { ...options, mode: RunMode.DryRun });
+  }
+
+  /** Live trading needs the distributed runtime; rejects with a clear error in this version. */
+  static live(strategies: StrategyInput | readonly StrategyInput[], options: RunOptions = {}): Promise<RunResult> {
+    return Runner.run(strategies, { ...options, mode: RunMode.Live });
+  }
+
+  /** Runs several strategies in one process in the given mode (default `backtest`). */
+  static async run(strategies: StrategyInput | readonly StrategyInput[], options: RunOptions & { readonly mode?: RunMode }): Promise<RunResult> {
+    const { mode = RunMode.Backtest, ...rest } = options ?? {};
+    const resolved = resolveRunOptions(mode, rest);
+    const instances = (Array.isArray(strategies) ? strategies : [strategies]).map(instantiate);
+    if (instances.length === 0) throw new QmtlError(ErrorCode.InvalidArgument, 'Runner.run needs at least one strategy');
+    return execute(instances, resolved);
+  }
+}
+
+async function execute(strategies: Strategy[], options: ResolvedRunOptions): Promise<RunResult> {
+  const started = performance.now();
+  const onRead = options.trackReads ? trackRead : undefined;
+  const graph = new ExecutionGraph(strategies, options.keepOutputs, onRead);
+  const sources = historySources(graph.sources, options.maxRetries);
+  const span = await resolveSpan(sources, options);
+  logger.info(
+    { mode: options.mode, strategies: strategies.map((s) => s.name), start: span && formatTime(span[0]), end: span && formatTime(span[1]), on_missing: options.onMissing },
+    `[${options.mode.toUpperCase()}] ${strategies.map((s) => s.name).join(', ')}`,
+  );
+  const historyGaps = span ? await ensureHistory(sources, span[0], span[1]) : [];
+  const replayStarted = performance.now();
+  const engine = new TickEngine(graph.order, options.onMissing);
+  const totals = span
+    ? await replay(engine, sources, span[0], span[1], { windowBars: options.windowBars, ...(options.onProgress && { onProgress: options.onProgress }) })
+    : { bars: 0, ticks: 0 };
+  const finished = performance.now();
+  for (const runtime of graph.order) {
+    sdkMetrics.nodecacheResidentBytes.set({ node_id: runtime.id }, runtime.cache.residentBytes);
+    if (runtime.computeCalls > 0) sdkMetrics.nodeComputeTotal.inc({ node_id: runtime.id }, runtime.computeCalls);
+    if (runtime.skips > 0) sdkMetrics.nodeSkipTotal.inc({ node_id: runtime.id }, runtime.skips);
+  }
+  return new RunResult({
+    mode: options.mode,
+    strategies,
+    graph,
+    startTime: span?.[0] ?? null,
+    endTime: span?.[1] ?? null,
+    bars: totals.bars,
+    ticks: totals.ticks,
+    timing: { historyMs: replayStarted - started, replayMs: finished - replayStarted, totalMs: finished - started },
+    historyGaps,
+  });
+}
+
+/** Backtests replay exactly `[start, end]`; offline runs fill whatever bound is missing from the providers' coverage. */
+async function resolveSpan(sources: readonly HistorySource[], options: ResolvedRunOptions): Promise<readonly [number, number] | null> {
+  if (options.start !== null && options.end !== null) return [options.start, options.end];
+  const covered = await coveredSpan(sources);
+  if (covered === null) {
+    logger.warn('no history provider holds any data; nothing to replay');
+    return null;
+  }
+  const start = options.start ?? covered[0];
+  const end = options.end ?? covered[1];
+  return start <= end ? [start, end] : null;
+}
+
+function instantiate(input: StrategyInput, index: number): Strategy {
+  let strategy: unknown = input;
+  if (typeof input === 'function') {
+    if (!(input.prototype instanceof Strategy)) {
+      throw new QmtlError(ErrorCode.InvalidStrategy, `strategy ${index} (${quote(input)}) is not a subclass of Strategy`);
+    }
+    strategy = new input();
+  }
+  if (!(strategy instanceof Strategy)) {
+    throw new QmtlError(ErrorCode.InvalidStrategy, `strategy ${index} must be a Strategy subclass or instance, got ${quote(input)}`);
+  }
+  return strategy.prepare();
+}
+
+function trackRead(upstreamId: string, interval: number): void {
+  const labels = { upstream_id: upstreamId, interval: String(interval) };
+  sdkMetrics.cacheReadTotal.inc(labels);
+  sdkMetrics.cacheLastReadTimestamp.set(labels, Date.now() / 1000);
+}

@@ -1,0 +1,126 @@
+import { ErrorCode, QmtlError, quote, shortId } from '../../common/errors.js';
+import { formatTime } from '../../common/time.js';
+import { AppendOutcome } from '../cache/series-ring.js';
+import type { NodeRuntime } from './node-runtime.js';
+
+/** What to do when an upstream bucket is missing (SPEC §3.2). */
+export const OnMissing = { Skip: 'skip', Fail: 'fail' } as const;
+/** One of {@link OnMissing}. */
+export type OnMissing = (typeof OnMissing)[keyof typeof OnMissing];
+
+/**
+ * Propagates outputs through the execution graph, one tick (one bucket timestamp) at a time.
+ * Within a tick every node computes at most once, after all of its upstreams that fire in that
+ * tick, in topological order: no node ever sees a half-updated set of inputs.
+ */
+export class TickEngine {
+  readonly #order: readonly NodeRuntime[];
+  readonly #dirty: Uint8Array;
+  readonly #failOnMissing: boolean;
+  #minDirty: number;
+  #maxDirty = -1;
+
+  constructor(order: readonly NodeRuntime[], onMissing: OnMissing) {
+    this.#order = order;
+    this.#dirty = new Uint8Array(order.length);
+    this.#minDirty = order.length;
+    this.#failOnMissing = onMissing === OnMissing.Fail;
+  }
+
+  /** A source emits `value` for bucket `bucket`; its consumers are queued for this tick. */
+  emit(source: NodeRuntime, bucket: number, value: unknown): void {
+    source.emitted++;
+    source.outputs?.push(bucket, value);
+    this.#deliver(source, bucket, value);
+  }
+
+  /** Computes every node queued during the tick at `time`, in topological order. */
+  runTick(time: number): void {
+    const dirty = this.#dirty;
+    for (let rank = this.#minDirty; rank <= this.#maxDirty; rank++) {
+      if (dirty[rank] === 0) continue;
+      dirty[rank] = 0;
+      this.#process(this.#order[rank]!, time);
+    }
+    this.#minDirty = this.#order.length;
+    this.#maxDirty = -1;
+  }
+
+  #process(runtime: NodeRuntime, time: number): void {
+    const gap = runtime.pendingGap;
+    if (gap !== null) {
+      runtime.pendingGap = null;
+      if (this.#failOnMissing) throw missingDataError(runtime, gap);
+      runtime.skips++;
+      return;
+    }
+    if (runtime.fullInputs !== runtime.inputRings.length) {
+      runtime.warmupBars++;
+      return;
+    }
+    const bucket = time - (time % runtime.interval);
+    let out: unknown;
+    if (runtime.evaluator !== null) {
+      runtime.computeCalls++;
+      runtime.view.setTime(bucket);
+      try {
+        out = runtime.evaluator(runtime.view);
+      } catch (error) {
+        throw computeError(runtime, bucket, error);
+      }
+    } else {
+      out = runtime.inputRings[0]?.latest();
+    }
+    if (out === null || out === undefined) {
+      runtime.emptyOutputs++;
+      return;
+    }
+    runtime.emitted++;
+    runtime.outputs?.push(bucket, out);
+    this.#deliver(runtime, bucket, out);
+  }
+
+  #deliver(from: NodeRuntime, bucket: number, value: unknown): void {
+    const edges = from.children;
+    for (let e = 0; e < edges.length; e++) {
+      const { target, ring } = edges[e]!;
+      const interval = target.interval;
+      const targetBucket = bucket - (bucket % interval);
+      const countBefore = ring.count;
+      const previous = countBefore === 0 ? NaN : ring.lastBucket;
+      const outcome = ring.append(targetBucket, value);
+      if (outcome === AppendOutcome.Rejected) {
+        target.rejected++;
+        continue;
+      }
+      if (outcome === AppendOutcome.Corrected) target.corrections++;
+      else if (outcome === AppendOutcome.Gap) {
+        target.gaps++;
+        target.pendingGap ??= [from.id, previous + interval, targetBucket];
+      }
+      if (countBefore + 1 === target.period && ring.count === target.period) target.fullInputs++;
+      const rank = target.rank;
+      if (this.#dirty[rank] === 0) {
+        this.#dirty[rank] = 1;
+        if (rank < this.#minDirty) this.#minDirty = rank;
+        if (rank > this.#maxDirty) this.#maxDirty = rank;
+      }
+    }
+  }
+}
+
+function missingDataError(runtime: NodeRuntime, [upstreamId, expected, actual]: [string, number, number]): QmtlError {
+  return new QmtlError(
+    ErrorCode.MissingData,
+    `node ${quote(runtime.node.name)} (${shortId(runtime.id)}): upstream ${quote(shortId(upstreamId))} is missing data: expected bucket ${formatTime(expected)} (${expected}), got ${formatTime(actual)} (${actual})`,
+  );
+}
+
+function computeError(runtime: NodeRuntime, bucket: number, error: unknown): QmtlError {
+  const message = error instanceof Error ? error.message : String(error);
+  return new QmtlError(
+    ErrorCode.ComputeFailed,
+    `node ${quote(runtime.node.name)} (${shortId(runtime.id)}) failed computing bucket ${formatTime(bucket)}: ${message}`,
+    { cause: error },
+  );
+}
