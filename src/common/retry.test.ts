@@ -21,7 +21,9 @@ function failingTimes(failures: number): { fn: (attempt: number) => Promise<stri
     attempts,
     fn: (attempt) => {
       attempts.push(attempt);
-      return attempt <= failures ? Promise.reject(new Error(`boom ${attempt}`)) : Promise.resolve(`ok ${attempt}`);
+      return attempt <= failures
+        ? Promise.reject(new Error(`boom ${attempt}`))
+        : Promise.resolve(`ok ${attempt}`);
     },
   };
 }
@@ -60,7 +62,14 @@ describe('retry', () => {
   it('caps every delay at maxDelayMs', async () => {
     const clock = recordingSleep();
     const { fn } = failingTimes(Infinity);
-    const options = { maxRetries: 6, baseDelayMs: 100, maxDelayMs: 1000, factor: 3, jitter: false, sleep: clock.sleep };
+    const options = {
+      maxRetries: 6,
+      baseDelayMs: 100,
+      maxDelayMs: 1000,
+      factor: 3,
+      jitter: false,
+      sleep: clock.sleep,
+    };
     await expect(retry(fn, options)).rejects.toThrow('boom 7');
     expect(clock.delays).toEqual([100, 300, 900, 1000, 1000, 1000]);
   });
@@ -74,10 +83,12 @@ describe('retry', () => {
 
   it('reports each retry to onRetry with the failed attempt and the delay', async () => {
     const clock = recordingSleep();
-    const onRetry = vi.fn();
+    const onRetry = vi.fn<(error: unknown, attempt: number, delayMs: number) => void>();
     const { fn } = failingTimes(2);
     await retry(fn, { sleep: clock.sleep, jitter: false, onRetry });
-    expect(onRetry.mock.calls.map(([error, attempt, delay]) => [(error as Error).message, attempt, delay])).toEqual([
+    expect(
+      onRetry.mock.calls.map(([error, attempt, delay]) => [(error as Error).message, attempt, delay]),
+    ).toEqual([
       ['boom 1', 1, 100],
       ['boom 2', 2, 200],
     ]);
@@ -102,7 +113,9 @@ describe('retry', () => {
   });
 
   it('rejects invalid options with InvalidArgument', async () => {
-    const error = await retry(() => Promise.resolve(1), { maxRetries: -1, baseDelayMs: -5 }).catch((e: unknown) => e);
+    const error = await retry(() => Promise.resolve(1), { maxRetries: -1, baseDelayMs: -5 }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(QmtlError);
     expect((error as QmtlError).code).toBe(ErrorCode.InvalidArgument);
     expect((error as QmtlError).message).toContain('maxRetries');

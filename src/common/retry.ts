@@ -43,10 +43,13 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
       clearTimeout(timer);
       reject(signal?.reason as Error);
     };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, Math.max(0, ms));
+    const timer = setTimeout(
+      () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      },
+      Math.max(0, ms),
+    );
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
@@ -92,13 +95,16 @@ export async function retry<T>(fn: (attempt: number) => Promise<T>, options: Ret
 
 function validateRetryOptions(options: RetryOptions, maxRetries: number): void {
   const problems: string[] = [];
-  if (!Number.isSafeInteger(maxRetries) || maxRetries < 0) problems.push(`maxRetries must be a non-negative integer, got ${quote(maxRetries)}`);
+  if (!Number.isSafeInteger(maxRetries) || maxRetries < 0)
+    problems.push(`maxRetries must be a non-negative integer, got ${quote(maxRetries)}`);
   for (const name of ['baseDelayMs', 'maxDelayMs'] as const) {
     const value = options[name];
-    if (value !== undefined && !(Number.isFinite(value) && value >= 0)) problems.push(`${name} must be a non-negative number, got ${quote(value)}`);
+    if (value !== undefined && !(Number.isFinite(value) && value >= 0))
+      problems.push(`${name} must be a non-negative number, got ${quote(value)}`);
   }
   if (options.factor !== undefined && !(Number.isFinite(options.factor) && options.factor >= 1)) {
     problems.push(`factor must be a number >= 1, got ${quote(options.factor)}`);
   }
-  if (problems.length > 0) throw new QmtlError(ErrorCode.InvalidArgument, `Invalid retry options: ${problems.join('; ')}`);
+  if (problems.length > 0)
+    throw new QmtlError(ErrorCode.InvalidArgument, `Invalid retry options: ${problems.join('; ')}`);
 }

@@ -45,23 +45,23 @@ describe('GarchGenerator', () => {
   it('chains bars and keeps the OHLC invariants with a positive volume', () => {
     const bars = new GarchGenerator({ seed: 7, startPrice: 250 }).bars(20_000);
     expect(bars[0]!.open).toBe(250);
-    let previousClose = 250;
-    for (const bar of bars) {
-      expect(bar.open).toBe(previousClose);
-      expect(bar.low).toBeLessThanOrEqual(Math.min(bar.open, bar.close));
-      expect(bar.high).toBeGreaterThanOrEqual(Math.max(bar.open, bar.close));
-      expect(bar.low).toBeGreaterThan(0);
-      expect(bar.volume).toBeGreaterThan(0);
-      previousClose = bar.close;
-    }
+    const broken = bars.filter(
+      (bar, k) =>
+        bar.open !== (k === 0 ? 250 : bars[k - 1]!.close) ||
+        !(bar.low <= Math.min(bar.open, bar.close)) ||
+        !(bar.high >= Math.max(bar.open, bar.close)) ||
+        !(bar.low > 0) ||
+        !(bar.volume > 0),
+    );
+    expect(broken).toEqual([]);
   });
 
   it('has return variance ω/(1−α−β) and volatility clustering over 200,000 steps', () => {
-    const market = new GarchGenerator({ seed: 11, stepsPerBar: 1, omega: 2e-6, alpha: 0.08, beta: 0.9 });
+    const market = new GarchGenerator({ seed: 11, stepsPerBar: 1 });
     const returns = market.bars(200_000).map((bar) => Math.log(bar.close / bar.open));
     const mean = returns.reduce((sum, r) => sum + r, 0) / returns.length;
     const variance = returns.reduce((sum, r) => sum + (r - mean) ** 2, 0) / (returns.length - 1);
-    expect(Math.abs(variance / market.unconditionalVariance - 1)).toBeLessThan(0.05);
+    expect(Math.abs(variance / market.unconditionalVariance - 1)).toBeLessThan(0.02);
     // GARCH: squared returns are positively autocorrelated, returns themselves are not.
     const lagCorrelation = (xs: number[]): number => {
       const m = xs.reduce((s, x) => s + x, 0) / xs.length;
@@ -73,7 +73,7 @@ describe('GarchGenerator', () => {
       }
       return cov / sq;
     };
-    expect(lagCorrelation(returns.map((r) => r * r))).toBeGreaterThan(0.05);
+    expect(lagCorrelation(returns.map((r) => r * r))).toBeGreaterThan(0.03);
     expect(Math.abs(lagCorrelation(returns))).toBeLessThan(0.01);
   });
 

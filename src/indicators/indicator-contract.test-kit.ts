@@ -28,6 +28,45 @@ export function relativeError(actual: number, expected: number): number {
   return Math.abs(actual - expected) / Math.max(Math.abs(expected), 1e-300);
 }
 
+/** An indicator with trading-signals' interface: `add(x)` then `getResult()` (`null` until stable). */
+export interface ReferenceIndicator {
+  add(value: number): unknown;
+  getResult(): number | null;
+}
+
+/** How an indicator compares with a reference over a series; see {@link compareWithReference}. */
+export interface ReferenceComparison {
+  /** Inputs after which exactly one of the two had a result. */
+  readonly warmupMismatches: number;
+  /** Largest relative error over the results compared. */
+  readonly worstRelativeError: number;
+  /** Number of results compared. */
+  readonly compared: number;
+}
+
+/** Feeds `inputs` to both; compares warm-up everywhere and results from input index `from` on. */
+export function compareWithReference(
+  indicator: StreamingIndicator,
+  reference: ReferenceIndicator,
+  inputs: readonly number[],
+  from = 0,
+): ReferenceComparison {
+  let warmupMismatches = 0;
+  let worstRelativeError = 0;
+  let compared = 0;
+  inputs.forEach((x, i) => {
+    const actual = indicator.update(x);
+    reference.add(x);
+    const expected = reference.getResult();
+    if ((actual === null) !== (expected === null)) warmupMismatches += 1;
+    else if (actual !== null && expected !== null && i >= from) {
+      worstRelativeError = Math.max(worstRelativeError, relativeError(actual, expected));
+      compared += 1;
+    }
+  });
+  return { warmupMismatches, worstRelativeError, compared };
+}
+
 /** Feeds `inputs` to `indicator` and returns what each `update` returned. */
 export function feed(indicator: StreamingIndicator, inputs: readonly number[]): (number | null)[] {
   return inputs.map((x) => indicator.update(x));

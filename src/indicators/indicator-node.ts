@@ -66,11 +66,16 @@ export class IndicatorNode extends ProcessingNode<IndicatorParams> {
     return (view) => {
       window ??= view.input<unknown>(0);
       const newest = window.latestTime()!;
-      if (newest === lastTime) return indicator.replace(read(window.at(-1)));
-      // Feed every bar not yet seen (more than one when a gap made the runner skip a trigger).
-      let k = window.length - 1;
-      while (k > 0 && window.timeAt(k - 1)! > lastTime) k--;
-      for (; k < window.length; k++) indicator.update(read(window.at(k)));
+      if (newest === lastTime) return indicator.replace(read(window.latest()));
+      const n = window.length;
+      if (n === 1 || window.timeAt(n - 2)! <= lastTime) {
+        indicator.update(read(window.latest()));
+      } else {
+        // Catch up on every bar not seen yet (more than one after the runner skipped a trigger on a gap).
+        let k = n - 1;
+        while (k > 0 && window.timeAt(k - 1)! > lastTime) k--;
+        for (; k < n; k++) indicator.update(read(window.at(k)));
+      }
       lastTime = newest;
       return indicator.result;
     };

@@ -1,7 +1,7 @@
 import { RSI as ReferenceRSI } from 'trading-signals';
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../common/errors.js';
-import { feed, randomWalk, relativeError, testIndicatorContract } from './indicator-contract.test-kit.js';
+import { compareWithReference, feed, randomWalk, testIndicatorContract } from './indicator-contract.test-kit.js';
 import { RSI } from './rsi.js';
 
 testIndicatorContract('RSI(1)', () => new RSI(1), { warmupPeriod: 2 });
@@ -57,28 +57,16 @@ describe('RSI', () => {
   it('agrees with trading-signals RSI on a 10,000-value random walk to 1e-9', () => {
     const inputs = randomWalk(10_000, 42);
     for (const period of [2, 5, 14, 50]) {
-      const rsi = new RSI(period);
-      const reference = new ReferenceRSI(period);
-      for (const x of inputs) {
-        const actual = rsi.update(x);
-        reference.add(x);
-        const expected = reference.getResult();
-        if (expected === null) expect(actual).toBeNull();
-        else expect(relativeError(actual!, expected)).toBeLessThan(1e-9);
-      }
+      const comparison = compareWithReference(new RSI(period), new ReferenceRSI(period), inputs);
+      expect(comparison).toMatchObject({ warmupMismatches: 0, compared: inputs.length - period });
+      expect(comparison.worstRelativeError).toBeLessThan(1e-9);
     }
   });
 
   it('agrees with trading-signals RSI on series with flat stretches', () => {
     const inputs = randomWalk(2_000, 9).map((x) => Math.round(x / 3));
-    const rsi = new RSI(5);
-    const reference = new ReferenceRSI(5);
-    for (const x of inputs) {
-      const actual = rsi.update(x);
-      reference.add(x);
-      const expected = reference.getResult();
-      if (expected === null) expect(actual).toBeNull();
-      else expect(Math.abs(actual! - expected)).toBeLessThan(1e-9);
-    }
+    const comparison = compareWithReference(new RSI(5), new ReferenceRSI(5), inputs);
+    expect(comparison).toMatchObject({ warmupMismatches: 0, compared: inputs.length - 5 });
+    expect(comparison.worstRelativeError).toBeLessThan(1e-9);
   });
 });

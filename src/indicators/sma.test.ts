@@ -1,7 +1,7 @@
 import { SMA as ReferenceSMA } from 'trading-signals';
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../common/errors.js';
-import { feed, randomWalk, relativeError, testIndicatorContract } from './indicator-contract.test-kit.js';
+import { compareWithReference, feed, randomWalk, relativeError, testIndicatorContract } from './indicator-contract.test-kit.js';
 import { SMA } from './sma.js';
 
 testIndicatorContract('SMA(1)', () => new SMA(1), { warmupPeriod: 1 });
@@ -36,15 +36,9 @@ describe('SMA', () => {
   it('agrees with trading-signals SMA on a 10,000-value random walk to 1e-9', () => {
     const inputs = randomWalk(10_000, 42);
     for (const period of [1, 2, 14, 50, 200]) {
-      const sma = new SMA(period);
-      const reference = new ReferenceSMA(period);
-      for (const x of inputs) {
-        const actual = sma.update(x);
-        reference.add(x);
-        const expected = reference.getResult();
-        if (expected === null) expect(actual).toBeNull();
-        else expect(relativeError(actual!, expected)).toBeLessThan(1e-9);
-      }
+      const comparison = compareWithReference(new SMA(period), new ReferenceSMA(period), inputs);
+      expect(comparison).toMatchObject({ warmupMismatches: 0, compared: inputs.length - period + 1 });
+      expect(comparison.worstRelativeError).toBeLessThan(1e-9);
     }
   });
 

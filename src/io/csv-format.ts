@@ -54,7 +54,8 @@ export function parseCsv(text: string, delimiter = ','): CsvRecord[] {
       field += char;
     }
   }
-  if (inQuotes) throw new QmtlError(ErrorCode.InvalidArgument, `line ${quoteLine}: a quoted field never closes`);
+  if (inQuotes)
+    throw new QmtlError(ErrorCode.InvalidArgument, `line ${quoteLine}: a quoted field never closes`);
   if (field !== '' || cells.length > 0) endRecord();
   return records;
 }
@@ -78,7 +79,9 @@ export function parseCsvTimestamp(cell: string): number | null {
     const value = Number(text);
     return Math.floor(Math.abs(value) > 1e11 ? value / 1000 : value);
   }
-  const iso = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)(Z|[+-]\d{2}:?\d{2})?)?$/i.exec(text);
+  const iso = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)(Z|[+-]\d{2}:?\d{2})?)?$/i.exec(
+    text,
+  );
   if (iso === null) return null;
   const [, date, time, zone] = iso;
   const ms = Date.parse(time === undefined ? `${date}T00:00:00Z` : `${date}T${time}${zone ?? 'Z'}`);
@@ -87,13 +90,19 @@ export function parseCsvTimestamp(cell: string): number | null {
 
 /** Formats one value as a CSV field, quoting it when it holds the delimiter, a quote or a newline. */
 export function formatCsvValue(value: unknown, delimiter = ','): string {
-  let text: string;
-  if (value === null || value === undefined) text = '';
-  else if (value instanceof Date) text = value.toISOString();
-  else if (typeof value === 'object') text = JSON.stringify(value);
-  else text = String(value as string | number | boolean | bigint);
+  const text = cellText(value);
   const needsQuotes = text.includes(delimiter) || /["\r\n]/.test(text) || text !== text.trim();
   return needsQuotes ? `${QUOTE}${text.replaceAll(QUOTE, QUOTE + QUOTE)}${QUOTE}` : text;
+}
+
+function cellText(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  if (value instanceof Date) return value.toISOString();
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint')
+    return String(value);
+  // Objects and arrays as JSON; functions and symbols have no CSV form.
+  return JSON.stringify(value) ?? '';
 }
 
 /** Formats one record as a CSV line, without the line break. */

@@ -1,7 +1,13 @@
 import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import { ErrorCode, QmtlError, quote } from '../common/errors.js';
 import { MemoryHistoryProvider } from '../sdk/history/memory-history-provider.js';
-import type { CoverageRange, DataFetcher, HistoryProvider, HistoryRow, StreamKey } from '../sdk/history/protocols.js';
+import type {
+  CoverageRange,
+  DataFetcher,
+  HistoryProvider,
+  HistoryRow,
+  StreamKey,
+} from '../sdk/history/protocols.js';
 import { formatCsvLine, parseCsv, parseCsvTimestamp, parseCsvValue, type CsvRecord } from './csv-format.js';
 
 /** Options of {@link CsvHistoryProvider}. */
@@ -93,9 +99,17 @@ export class CsvHistoryProvider implements HistoryProvider {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
         if (this.fetcher !== undefined) return this.loaded([], [], this.timeColumnOption ?? 'ts', true);
-        throw new QmtlError(ErrorCode.HistoryUnavailable, `CSV history file ${quote(this.path)} does not exist`, { cause: error });
+        throw new QmtlError(
+          ErrorCode.HistoryUnavailable,
+          `CSV history file ${quote(this.path)} does not exist`,
+          { cause: error },
+        );
       }
-      throw new QmtlError(ErrorCode.HistoryUnavailable, `Cannot read CSV history file ${quote(this.path)}: ${(error as Error).message}`, { cause: error });
+      throw new QmtlError(
+        ErrorCode.HistoryUnavailable,
+        `Cannot read CSV history file ${quote(this.path)}: ${(error as Error).message}`,
+        { cause: error },
+      );
     }
     let records: CsvRecord[];
     try {
@@ -111,7 +125,12 @@ export class CsvHistoryProvider implements HistoryProvider {
     return this.loaded(rows, columns, timeColumn, /[\r\n]$/.test(text));
   }
 
-  private loaded(rows: HistoryRow[], columns: string[], timeColumn: string, endsWithNewline: boolean): LoadedCsv {
+  private loaded(
+    rows: HistoryRow[],
+    columns: string[],
+    timeColumn: string,
+    endsWithNewline: boolean,
+  ): LoadedCsv {
     return { memory: new MemoryHistoryProvider(rows), columns, timeColumn, endsWithNewline };
   }
 
@@ -123,15 +142,22 @@ export class CsvHistoryProvider implements HistoryProvider {
       seen.add(column);
     }
     const wanted = this.timeColumnOption;
-    const found = wanted === undefined ? ['ts', 'timestamp'].find((name) => seen.has(name)) : seen.has(wanted) ? wanted : undefined;
+    const found =
+      wanted === undefined
+        ? ['ts', 'timestamp'].find((name) => seen.has(name))
+        : seen.has(wanted)
+          ? wanted
+          : undefined;
     if (found !== undefined) return found;
-    const expected = wanted === undefined ? 'a "ts" or "timestamp" column' : `the time column ${quote(wanted)}`;
+    const expected = wanted === undefined ? '"ts" or "timestamp" column' : `time column ${quote(wanted)}`;
     throw this.fileError(`line 1: the header has no ${expected} (columns: ${columns.join(', ')})`);
   }
 
   private toRow(record: CsvRecord, columns: readonly string[], timeColumn: string): HistoryRow {
     if (record.cells.length > columns.length) {
-      throw this.fileError(`line ${record.line}: ${record.cells.length} values but the header has ${columns.length} columns`);
+      throw this.fileError(
+        `line ${record.line}: ${record.cells.length} values but the header has ${columns.length} columns`,
+      );
     }
     const entries: [string, unknown][] = [];
     let ts: number | null = null;
@@ -143,7 +169,9 @@ export class CsvHistoryProvider implements HistoryProvider {
       }
       ts = parseCsvTimestamp(cell);
       if (ts === null) {
-        throw this.fileError(`line ${record.line}: ${quote(cell)} in column ${quote(column)} is not epoch seconds, epoch milliseconds or an ISO-8601 date`);
+        throw this.fileError(
+          `line ${record.line}: ${quote(cell)} in column ${quote(column)} is not epoch seconds, epoch milliseconds or an ISO-8601 date`,
+        );
       }
     }
     // fromEntries (not assignment) so a column named __proto__ stays a plain field.
@@ -160,8 +188,11 @@ export class CsvHistoryProvider implements HistoryProvider {
       await appendFile(this.path, `${loaded.endsWithNewline ? '' : '\n'}${lines}\n`, 'utf8');
     } else {
       const all = await loaded.memory.fetch(-Infinity, Infinity, key);
-      const others = [...new Set(all.flatMap(fieldsOf))].filter((field) => !known.has(field) && field !== loaded.timeColumn);
-      loaded.columns = loaded.columns.length > 0 ? [...loaded.columns, ...others] : [loaded.timeColumn, ...others];
+      const others = [...new Set(all.flatMap(fieldsOf))].filter(
+        (field) => !known.has(field) && field !== loaded.timeColumn,
+      );
+      loaded.columns =
+        loaded.columns.length > 0 ? [...loaded.columns, ...others] : [loaded.timeColumn, ...others];
       const body = all.map((row) => `${this.line(row, loaded)}\n`).join('');
       await writeFile(this.path, `${formatCsvLine(loaded.columns, this.delimiter)}\n${body}`, 'utf8');
     }
@@ -169,11 +200,18 @@ export class CsvHistoryProvider implements HistoryProvider {
   }
 
   private line(row: HistoryRow, loaded: LoadedCsv): string {
-    return formatCsvLine(loaded.columns.map((column) => (column === loaded.timeColumn ? row.ts : row[column])), this.delimiter);
+    return formatCsvLine(
+      loaded.columns.map((column) => (column === loaded.timeColumn ? row.ts : row[column])),
+      this.delimiter,
+    );
   }
 
   private fileError(detail: string, cause?: unknown): QmtlError {
-    return new QmtlError(ErrorCode.HistoryUnavailable, `CSV history file ${quote(this.path)} ${detail}`, cause === undefined ? {} : { cause });
+    return new QmtlError(
+      ErrorCode.HistoryUnavailable,
+      `CSV history file ${quote(this.path)} ${detail}`,
+      cause === undefined ? {} : { cause },
+    );
   }
 }
 
@@ -188,10 +226,25 @@ export interface WriteCsvOptions {
  * appearance. Used to create sample data for {@link CsvHistoryProvider}.
  * @example await writeCsv('btc.csv', [{ ts: 60, close: 101.5 }, { ts: 120, close: 102 }]);
  */
-export async function writeCsv(path: string, rows: Iterable<HistoryRow>, options: WriteCsvOptions = {}): Promise<void> {
+export async function writeCsv(
+  path: string,
+  rows: Iterable<HistoryRow>,
+  options: WriteCsvOptions = {},
+): Promise<void> {
   const delimiter = options.delimiter ?? ',';
   const list = [...rows];
-  const columns = ['ts', ...new Set(list.flatMap((row) => Object.keys(row).filter((field) => field !== 'ts')))];
-  const lines = [formatCsvLine(columns, delimiter), ...list.map((row) => formatCsvLine(columns.map((column) => row[column]), delimiter))];
+  const columns = [
+    'ts',
+    ...new Set(list.flatMap((row) => Object.keys(row).filter((field) => field !== 'ts'))),
+  ];
+  const lines = [
+    formatCsvLine(columns, delimiter),
+    ...list.map((row) =>
+      formatCsvLine(
+        columns.map((column) => row[column]),
+        delimiter,
+      ),
+    ),
+  ];
   await writeFile(path, `${lines.join('\n')}\n`, 'utf8');
 }

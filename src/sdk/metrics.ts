@@ -116,10 +116,15 @@ export function startMetricsServer(port = 0, host = '127.0.0.1'): Promise<Metric
       return;
     }
     sdkRegistry.metrics().then(
-      (text) => response.writeHead(200, { 'content-type': sdkRegistry.contentType }).end(request.method === 'HEAD' ? undefined : text),
+      (text) =>
+        response
+          .writeHead(200, { 'content-type': sdkRegistry.contentType })
+          .end(request.method === 'HEAD' ? undefined : text),
       (error: unknown) => {
         logger.error({ err: error }, 'metrics.collect_failed');
-        response.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' }).end('Internal Server Error\n');
+        response
+          .writeHead(500, { 'content-type': 'text/plain; charset=utf-8' })
+          .end('Internal Server Error\n');
       },
     );
   });

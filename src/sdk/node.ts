@@ -13,7 +13,8 @@ export type { Params } from './node-options.js';
  * pure (no I/O, no hidden state): only its source text, `params`, inputs, interval and period
  * make up the NodeID, so variables it captures from an enclosing scope are invisible to the id.
  */
-export type ComputeFn<P = Params> = (view: CacheView<P>) => unknown;
+// Declared through a method signature so Node<SpecificParams> stays assignable to Node<Params>.
+export type ComputeFn<P = Params> = { compute(view: CacheView<P>): unknown }['compute'];
 
 /** What the runtime calls for each computed bucket of a node. */
 export type Evaluator = (view: CacheView<never>) => unknown;

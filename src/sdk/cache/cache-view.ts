@@ -9,10 +9,8 @@ export type NodeRef = { readonly nodeId: string } | string;
 export interface CacheViewOptions<P> {
   /** Name of the node the view belongs to, for error messages. */
   readonly nodeName: string;
-  /** Upstream node ids, in declaration order (what `input(k)` indexes). */
-  readonly inputs: readonly string[];
-  /** The node's interval: the default of `get(node)`. */
-  readonly interval: number;
+  /** Upstreams in declaration order (what `input(k)` indexes), each with its interval. */
+  readonly inputs: readonly { readonly id: string; readonly interval: number }[];
   readonly params: P;
   /** Called on every `get`/`input` read when reads are tracked (`cache_read_total`). */
   readonly onRead?: (upstreamId: string, interval: number) => void;
@@ -34,6 +32,8 @@ export class CacheView<P = Record<string, unknown>> {
   readonly #options: CacheViewOptions<P>;
   readonly #windows = new Map<string, SeriesWindow>();
   readonly #byNode = new Map<object, SeriesWindow>();
+  readonly #inputWindows: (SeriesWindow | undefined)[] = [];
+  readonly #intervals: Map<string, number>;
   readonly #log: Array<[upstreamId: string, interval: number]> | null;
   #time = NaN;
 
@@ -41,6 +41,7 @@ export class CacheView<P = Record<string, unknown>> {
     this.#cache = cache;
     this.#options = options;
     this.#log = options.onRead ? [] : null;
+    this.#intervals = new Map(options.inputs.map((input) => [input.id, input.interval]));
     Object.freeze(this);
   }
 
@@ -54,21 +55,21 @@ export class CacheView<P = Record<string, unknown>> {
     return this.#time;
   }
 
-  /** The window over an upstream's series at `interval` (default: the node's interval). */
+  /** The window over an upstream's series (by default at that upstream's own interval). */
   get<T = number>(node: NodeRef, interval?: number): SeriesWindow<T> {
-    const useDefault = interval === undefined || interval === this.#options.interval;
-    if (useDefault && typeof node === 'object' && this.#log === null) {
+    if (interval === undefined && typeof node === 'object' && this.#log === null) {
       const hit = this.#byNode.get(node);
       if (hit) return hit as SeriesWindow<T>;
     }
     const id = typeof node === 'string' ? node : node.nodeId;
-    const i = interval ?? this.#options.interval;
-    const window = useDefault ? this.#defaultWindow(id) : this.#cache.window(id, i);
+    const i = interval ?? this.#intervals.get(id) ?? NaN;
+    const useDefault = i === this.#intervals.get(id);
+    const window = useDefault ? this.#defaultWindow(id, i) : this.#cache.window(id, i);
     if (!window) throw this.#unknownInput(id, i);
     if (this.#log !== null) {
       this.#log.push([id, i]);
       this.#options.onRead!(id, i);
-    } else if (useDefault && typeof node === 'object') {
+    } else if (interval === undefined && typeof node === 'object') {
       this.#byNode.set(node, window);
     }
     return window as SeriesWindow<T>;
@@ -76,11 +77,15 @@ export class CacheView<P = Record<string, unknown>> {
 
   /** The window over the `index`-th declared input (default 0). */
   input<T = number>(index = 0): SeriesWindow<T> {
-    const id = this.#options.inputs[index];
+    const cached = this.#inputWindows[index];
+    if (cached !== undefined) return cached as SeriesWindow<T>;
+    const id = this.#options.inputs[index]?.id;
     if (id === undefined) {
       throw new QmtlError(ErrorCode.InvalidArgument, `node ${quote(this.#options.nodeName)} has ${this.#options.inputs.length} inputs; input(${index}) does not exist`);
     }
-    return this.get<T>(id);
+    const window = this.get<T>(id);
+    if (this.#log === null) this.#inputWindows[index] = window;
+    return window;
   }
 
   /** The (upstream id, interval) reads made through this view, when reads are tracked. */
@@ -93,20 +98,21 @@ export class CacheView<P = Record<string, unknown>> {
     this.#time = bucket;
   }
 
-  #defaultWindow(id: string): SeriesWindow | null {
+  #defaultWindow(id: string, interval: number): SeriesWindow | null {
     let window = this.#windows.get(id);
     if (!window) {
-      const found = this.#cache.window(id, this.#options.interval);
+      const found = this.#cache.window(id, interval);
       if (found) this.#windows.set(id, (window = found));
     }
     return window ?? null;
   }
 
   #unknownInput(id: string, interval: number): QmtlError {
-    const inputs = this.#options.inputs.map(shortId).join(', ') || 'none';
+    const inputs = this.#options.inputs.map((input) => `${shortId(input.id)}@${input.interval}s`).join(', ') || 'none';
+    const at = Number.isNaN(interval) ? '' : ` at interval ${interval}`;
     return new QmtlError(
       ErrorCode.UnknownInput,
-      `node ${quote(this.#options.nodeName)} has no input ${quote(shortId(id))} at interval ${interval} (its inputs: ${inputs})`,
+      `node ${quote(this.#options.nodeName)} has no input ${quote(shortId(id))}${at} (its inputs: ${inputs})`,
     );
   }
 }

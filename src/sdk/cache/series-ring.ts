@@ -34,6 +34,8 @@ export class SeriesRing {
   newest = -1;
   /** Set by the latest append when it opened a gap; cleared by a contiguous append. */
   gap = false;
+  /** The newest bucket the upstream computed as empty (no output): not a missing bucket. */
+  emptyThrough = -Infinity;
 
   constructor(capacity: number, interval: number) {
     this.capacity = capacity;
@@ -66,7 +68,8 @@ export class SeriesRing {
         return AppendOutcome.Corrected;
       }
       if (bucket < last) return AppendOutcome.Rejected;
-      this.gap = bucket !== last + this.interval;
+      // Buckets are aligned to the interval, so anything past the next one skipped a bucket.
+      this.gap = bucket > Math.max(last, this.emptyThrough) + this.interval;
       if (this.gap) outcome = AppendOutcome.Gap;
       slot = this.newest + 1 === this.capacity ? 0 : this.newest + 1;
     }
@@ -74,6 +77,11 @@ export class SeriesRing {
     this.newest = slot;
     if (this.count < this.capacity) this.count++;
     return outcome;
+  }
+
+  /** Records that the upstream computed `bucket` and had no output, so the next bucket is not a gap. */
+  markEmpty(bucket: number): void {
+    if (bucket > this.emptyThrough) this.emptyThrough = bucket;
   }
 
   /** The value `k` slots from the oldest (0 = oldest); `k` must be in [0, count). */
@@ -98,6 +106,7 @@ export class SeriesRing {
     this.count = 0;
     this.newest = -1;
     this.gap = false;
+    this.emptyThrough = -Infinity;
     this.numbers = new Float64Array(2 * this.capacity);
     this.objects = null;
   }

@@ -11,9 +11,14 @@ const key: StreamKey = { nodeId: 'node-a', interval: 60 };
 const labels = { node_id: 'node-a', interval: '60' };
 
 /** A target that records every backfillBulk call. */
-function recordingTarget(): BackfillTarget & { calls: { upstreamId: string; interval: number; items: (readonly [number, unknown])[] }[] } {
+function recordingTarget(): BackfillTarget & {
+  calls: { upstreamId: string; interval: number; items: (readonly [number, unknown])[] }[];
+} {
   const calls: { upstreamId: string; interval: number; items: (readonly [number, unknown])[] }[] = [];
-  return { calls, backfillBulk: (upstreamId, interval, items) => calls.push({ upstreamId, interval, items: [...items] }) };
+  return {
+    calls,
+    backfillBulk: (upstreamId, interval, items) => calls.push({ upstreamId, interval, items: [...items] }),
+  };
 }
 
 /** A fetcher that fails `failures` times, then returns one row per bucket of the range. */
@@ -36,7 +41,10 @@ function recordingSleep(): { delays: number[]; sleep: (ms: number) => Promise<vo
   return { delays, sleep: (ms) => (delays.push(ms), Promise.resolve()) };
 }
 
-async function metricValue(metric: { get(): Promise<{ values: { value: number; labels: object }[] }> }, wanted: object = {}): Promise<number> {
+async function metricValue(
+  metric: { get(): Promise<{ values: { value: number; labels: object }[] }> },
+  wanted: object = {},
+): Promise<number> {
   const { values } = await metric.get();
   return values.find((v) => JSON.stringify(v.labels) === JSON.stringify(wanted))?.value ?? 0;
 }
@@ -63,14 +71,25 @@ afterEach(() => {
 
 describe('BackfillEngine', () => {
   it('delivers fetched rows to the target as [ts, row] items', async () => {
-    const provider = new MemoryHistoryProvider([{ ts: 0, close: 1 }, { ts: 60, close: 2 }, { ts: 120, close: 3 }]);
+    const provider = new MemoryHistoryProvider([
+      { ts: 0, close: 1 },
+      { ts: 60, close: 2 },
+      { ts: 120, close: 3 },
+    ]);
     const target = recordingTarget();
     const engine = new BackfillEngine(provider);
     const result = await engine.submit(key, 0, 120, target);
     await engine.wait();
     expect(result).toEqual({ nodeId: 'node-a', interval: 60, start: 0, end: 120, rows: 2, attempts: 1 });
     expect(target.calls).toEqual([
-      { upstreamId: 'node-a', interval: 60, items: [[0, { ts: 0, close: 1 }], [60, { ts: 60, close: 2 }]] },
+      {
+        upstreamId: 'node-a',
+        interval: 60,
+        items: [
+          [0, { ts: 0, close: 1 }],
+          [60, { ts: 60, close: 2 }],
+        ],
+      },
     ]);
     expect(await metricValue(sdkMetrics.backfillLastTimestamp, labels)).toBe(120);
     expect(await metricValue(sdkMetrics.backfillJobsInProgress)).toBe(0);
@@ -91,7 +110,9 @@ describe('BackfillEngine', () => {
     expect(target.calls[0]?.items).toHaveLength(3);
     expect(await metricValue(sdkMetrics.backfillRetryTotal, labels)).toBe(2);
     expect(await metricValue(sdkMetrics.backfillFailureTotal, labels)).toBe(0);
-    expect(await sdkRegistry.getSingleMetricAsString('backfill_retry_total')).toContain('backfill_retry_total{node_id="node-a",interval="60"} 2');
+    expect(await sdkRegistry.getSingleMetricAsString('backfill_retry_total')).toContain(
+      'backfill_retry_total{node_id="node-a",interval="60"} 2',
+    );
   });
 
   it('fails after maxRetries + 1 tries with a BackfillFailed error', async () => {
@@ -101,7 +122,9 @@ describe('BackfillEngine', () => {
     const error = await engine.submit(key, 0, 600, target).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(QmtlError);
     expect((error as QmtlError).code).toBe(ErrorCode.BackfillFailed);
-    expect((error as QmtlError).message).toBe('Backfill of node "node-a" (interval 60) for [0, 600) failed after 3 attempts: unavailable 3');
+    expect((error as QmtlError).message).toBe(
+      'Backfill of node "node-a" (interval 60) for [0, 600) failed after 3 attempts: unavailable 3',
+    );
     expect(((error as QmtlError).cause as Error).message).toBe('unavailable 3');
     expect(fetcher.tries).toBe(3);
     expect(target.calls).toEqual([]);
@@ -121,14 +144,17 @@ describe('BackfillEngine', () => {
         throw new Error('cache full');
       },
     };
-    await expect(engine.submit(key, 0, 60, target)).rejects.toThrow('fetched in 1 attempt(s) but could not be delivered: cache full');
+    await expect(engine.submit(key, 0, 60, target)).rejects.toThrow(
+      'fetched in 1 attempt(s) but could not be delivered: cache full',
+    );
     expect(await metricValue(sdkMetrics.backfillFailureTotal, labels)).toBe(1);
     await expect(engine.wait()).rejects.toThrow('cache full');
   });
 
   it('waits for every job and rejects with the first failure after all settle', async () => {
     const failing: DataFetcher = {
-      fetch: (start) => (start === 60 ? Promise.reject(new Error('bad range')) : Promise.resolve([{ ts: start }])),
+      fetch: (start) =>
+        start === 60 ? Promise.reject(new Error('bad range')) : Promise.resolve([{ ts: start }]),
     };
     const engine = new BackfillEngine(failing, { maxRetries: 0 });
     const target = recordingTarget();
@@ -178,15 +204,22 @@ describe('BackfillEngine', () => {
   });
 
   it('rejects fetchRows with BackfillFailed after every try fails', async () => {
-    const engine = new BackfillEngine(flakyFetcher(Infinity), { maxRetries: 1, sleep: recordingSleep().sleep });
-    await expect(engine.fetchRows(key, 0, 60)).rejects.toThrow(expect.objectContaining({ code: ErrorCode.BackfillFailed }));
+    const engine = new BackfillEngine(flakyFetcher(Infinity), {
+      maxRetries: 1,
+      sleep: recordingSleep().sleep,
+    });
+    await expect(engine.fetchRows(key, 0, 60)).rejects.toThrow(
+      expect.objectContaining({ code: ErrorCode.BackfillFailed }),
+    );
   });
 
   it('rejects invalid options and ranges with InvalidArgument', () => {
     const invalid = expect.objectContaining({ code: ErrorCode.InvalidArgument });
     expect(() => new BackfillEngine(flakyFetcher(0), { concurrency: 0 })).toThrow(invalid);
     expect(() => new BackfillEngine(flakyFetcher(0), { maxRetries: -1 })).toThrow(invalid);
-    expect(() => new BackfillEngine(flakyFetcher(0)).submit(key, 120, 60, recordingTarget())).toThrow(invalid);
+    expect(() => new BackfillEngine(flakyFetcher(0)).submit(key, 120, 60, recordingTarget())).toThrow(
+      invalid,
+    );
   });
 
   it('draws progress on a given stream', async () => {
@@ -207,7 +240,7 @@ describe('BackfillEngine', () => {
     const writes: unknown[] = [];
     const write = process.stderr.write.bind(process.stderr);
     process.stderr.isTTY = false;
-    process.stderr.write = ((chunk: unknown) => (writes.push(chunk), true)) as typeof process.stderr.write;
+    process.stderr.write = (chunk: unknown) => (writes.push(chunk), true);
     try {
       const engine = new BackfillEngine(flakyFetcher(0), { progress: true });
       await engine.submit(key, 0, 60, recordingTarget());

@@ -83,7 +83,11 @@ export class BackfillEngine {
   submit(key: StreamKey, start: number, end: number, target: BackfillTarget): Promise<BackfillJobResult> {
     validateJob(key, start, end);
     const job = this.run(key, start, end, (rows) => {
-      target.backfillBulk(key.nodeId, key.interval, rows.map((row) => [row.ts, row] as const));
+      target.backfillBulk(
+        key.nodeId,
+        key.interval,
+        rows.map((row) => [row.ts, row] as const),
+      );
     });
     this.pending.add(job);
     // Handling the rejection here also keeps an unawaited job from being an unhandled rejection.
@@ -119,7 +123,12 @@ export class BackfillEngine {
     if (failed) throw first;
   }
 
-  private async run(key: StreamKey, start: number, end: number, deliver: (rows: readonly HistoryRow[]) => void): Promise<BackfillJobResult> {
+  private async run(
+    key: StreamKey,
+    start: number,
+    end: number,
+    deliver: (rows: readonly HistoryRow[]) => void,
+  ): Promise<BackfillJobResult> {
     this.progress?.jobAdded();
     await this.acquire();
     let rows = 0;
@@ -135,7 +144,12 @@ export class BackfillEngine {
     }
   }
 
-  private async execute(key: StreamKey, start: number, end: number, deliver: (rows: readonly HistoryRow[]) => void): Promise<BackfillJobResult> {
+  private async execute(
+    key: StreamKey,
+    start: number,
+    end: number,
+    deliver: (rows: readonly HistoryRow[]) => void,
+  ): Promise<BackfillJobResult> {
     const labels = { node_id: key.nodeId, interval: String(key.interval) };
     const context = { node_id: key.nodeId, interval: key.interval, start, end };
     sdkMetrics.backfillJobsInProgress.inc();
@@ -143,16 +157,19 @@ export class BackfillEngine {
     let attempts = 0;
     let fetched = false;
     try {
-      const rows = await retry(async () => {
-        attempts += 1;
-        try {
-          return (await this.source.fetch(start, end, key)) ?? [];
-        } catch (error) {
-          sdkMetrics.backfillRetryTotal.inc(labels);
-          logger.warn({ ...context, attempt: attempts, err: error }, 'backfill.retry');
-          throw error;
-        }
-      }, { ...this.retryOptions, maxRetries: this.maxRetries });
+      const rows = await retry(
+        async () => {
+          attempts += 1;
+          try {
+            return (await this.source.fetch(start, end, key)) ?? [];
+          } catch (error) {
+            sdkMetrics.backfillRetryTotal.inc(labels);
+            logger.warn({ ...context, attempt: attempts, err: error }, 'backfill.retry');
+            throw error;
+          }
+        },
+        { ...this.retryOptions, maxRetries: this.maxRetries },
+      );
       fetched = true;
       deliver(rows);
       sdkMetrics.backfillLastTimestamp.set(labels, end);
@@ -183,27 +200,48 @@ export class BackfillEngine {
   }
 }
 
-function failure(key: StreamKey, start: number, end: number, attempts: number, fetched: boolean, cause: unknown): QmtlError {
+function failure(
+  key: StreamKey,
+  start: number,
+  end: number,
+  attempts: number,
+  fetched: boolean,
+  cause: unknown,
+): QmtlError {
   const reason = cause instanceof Error ? cause.message : String(cause);
   const what = `Backfill of node ${quote(key.nodeId)} (interval ${key.interval}) for [${start}, ${end})`;
-  const how = fetched ? `fetched in ${attempts} attempt(s) but could not be delivered` : `failed after ${attempts} attempts`;
+  const how = fetched
+    ? `fetched in ${attempts} attempt(s) but could not be delivered`
+    : `failed after ${attempts} attempts`;
   return new QmtlError(ErrorCode.BackfillFailed, `${what} ${how}: ${reason}`, { cause });
 }
 
 function validateOptions(maxRetries: number, concurrency: number): void {
   if (!Number.isSafeInteger(maxRetries) || maxRetries < 0) {
-    throw new QmtlError(ErrorCode.InvalidArgument, `BackfillEngine maxRetries must be a non-negative integer, got ${quote(maxRetries)}`);
+    throw new QmtlError(
+      ErrorCode.InvalidArgument,
+      `BackfillEngine maxRetries must be a non-negative integer, got ${quote(maxRetries)}`,
+    );
   }
   if (!Number.isSafeInteger(concurrency) || concurrency < 1) {
-    throw new QmtlError(ErrorCode.InvalidArgument, `BackfillEngine concurrency must be a positive integer, got ${quote(concurrency)}`);
+    throw new QmtlError(
+      ErrorCode.InvalidArgument,
+      `BackfillEngine concurrency must be a positive integer, got ${quote(concurrency)}`,
+    );
   }
 }
 
 function validateJob(key: StreamKey, start: number, end: number): void {
   if (!Number.isFinite(start) || !Number.isFinite(end) || start > end) {
-    throw new QmtlError(ErrorCode.InvalidArgument, `Backfill range must be finite with start <= end, got [${quote(start)}, ${quote(end)})`);
+    throw new QmtlError(
+      ErrorCode.InvalidArgument,
+      `Backfill range must be finite with start <= end, got [${quote(start)}, ${quote(end)})`,
+    );
   }
   if (!(Number.isFinite(key.interval) && key.interval > 0)) {
-    throw new QmtlError(ErrorCode.InvalidArgument, `Backfill interval must be a positive number of seconds, got ${quote(key.interval)}`);
+    throw new QmtlError(
+      ErrorCode.InvalidArgument,
+      `Backfill interval must be a positive number of seconds, got ${quote(key.interval)}`,
+    );
   }
 }

@@ -41,6 +41,8 @@ export class BackfillProgress {
     const bar = `${'#'.repeat(filled)}${'-'.repeat(BAR_WIDTH - filled)}`;
     const failed = this.failed > 0 ? `, ${this.failed} failed` : '';
     const end = this.done === this.total ? '\n' : '';
-    this.stream.write(`\rbackfill [${bar}] ${this.done}/${this.total} jobs, ${this.rows} rows${failed}${end}`);
+    this.stream.write(
+      `\rbackfill [${bar}] ${this.done}/${this.total} jobs, ${this.rows} rows${failed}${end}`,
+    );
   }
 }

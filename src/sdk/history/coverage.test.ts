@@ -8,41 +8,118 @@ describe('mergeRanges', () => {
   });
 
   it('sorts ranges by start', () => {
-    expect(mergeRanges([[600, 660], [0, 60]], 60)).toEqual([[0, 60], [600, 660]]);
+    expect(
+      mergeRanges(
+        [
+          [600, 660],
+          [0, 60],
+        ],
+        60,
+      ),
+    ).toEqual([
+      [0, 60],
+      [600, 660],
+    ]);
   });
 
   it('merges overlapping ranges', () => {
-    expect(mergeRanges([[0, 300], [120, 600]], 60)).toEqual([[0, 600]]);
+    expect(
+      mergeRanges(
+        [
+          [0, 300],
+          [120, 600],
+        ],
+        60,
+      ),
+    ).toEqual([[0, 600]]);
   });
 
   it('merges ranges that touch at the next bucket', () => {
-    expect(mergeRanges([[0, 60], [120, 180]], 60)).toEqual([[0, 180]]);
+    expect(
+      mergeRanges(
+        [
+          [0, 60],
+          [120, 180],
+        ],
+        60,
+      ),
+    ).toEqual([[0, 180]]);
   });
 
   it('keeps ranges apart when a bucket is missing between them', () => {
-    expect(mergeRanges([[0, 60], [180, 240]], 60)).toEqual([[0, 60], [180, 240]]);
+    expect(
+      mergeRanges(
+        [
+          [0, 60],
+          [180, 240],
+        ],
+        60,
+      ),
+    ).toEqual([
+      [0, 60],
+      [180, 240],
+    ]);
   });
 
   it('absorbs a range contained in another', () => {
-    expect(mergeRanges([[0, 600], [120, 180]], 60)).toEqual([[0, 600]]);
+    expect(
+      mergeRanges(
+        [
+          [0, 600],
+          [120, 180],
+        ],
+        60,
+      ),
+    ).toEqual([[0, 600]]);
   });
 
   it('swaps reversed pairs', () => {
-    expect(mergeRanges([[240, 180], [60, 0]], 60)).toEqual([[0, 60], [180, 240]]);
+    expect(
+      mergeRanges(
+        [
+          [240, 180],
+          [60, 0],
+        ],
+        60,
+      ),
+    ).toEqual([
+      [0, 60],
+      [180, 240],
+    ]);
   });
 
   it('keeps single-bucket ranges', () => {
-    expect(mergeRanges([[60, 60], [120, 120], [300, 300]], 60)).toEqual([[60, 120], [300, 300]]);
+    expect(
+      mergeRanges(
+        [
+          [60, 60],
+          [120, 120],
+          [300, 300],
+        ],
+        60,
+      ),
+    ).toEqual([
+      [60, 120],
+      [300, 300],
+    ]);
   });
 
   it('does not modify its input', () => {
-    const input = [[120, 180], [0, 60]] as const;
+    const input = [
+      [120, 180],
+      [0, 60],
+    ] as const;
     mergeRanges(input, 60);
-    expect(input).toEqual([[120, 180], [0, 60]]);
+    expect(input).toEqual([
+      [120, 180],
+      [0, 60],
+    ]);
   });
 
   it('rejects a non-positive interval', () => {
-    expect(() => mergeRanges([[0, 60]], 0)).toThrow(expect.objectContaining({ code: ErrorCode.InvalidArgument }));
+    expect(() => mergeRanges([[0, 60]], 0)).toThrow(
+      expect.objectContaining({ code: ErrorCode.InvalidArgument }),
+    );
   });
 });
 
@@ -60,7 +137,17 @@ describe('missingRanges', () => {
   });
 
   it('returns the gaps before, between and after covered ranges', () => {
-    expect(missingRanges([[120, 180], [360, 420]], 0, 600, 60)).toEqual([
+    expect(
+      missingRanges(
+        [
+          [120, 180],
+          [360, 420],
+        ],
+        0,
+        600,
+        60,
+      ),
+    ).toEqual([
       [0, 60],
       [240, 300],
       [480, 600],
@@ -76,11 +163,32 @@ describe('missingRanges', () => {
   });
 
   it('treats adjacent ranges as continuous', () => {
-    expect(missingRanges([[0, 120], [180, 300]], 0, 300, 60)).toEqual([]);
+    expect(
+      missingRanges(
+        [
+          [0, 120],
+          [180, 300],
+        ],
+        0,
+        300,
+        60,
+      ),
+    ).toEqual([]);
   });
 
   it('handles overlapping and unsorted coverage', () => {
-    expect(missingRanges([[240, 420], [0, 120], [60, 180]], 0, 600, 60)).toEqual([[480, 600]]);
+    expect(
+      missingRanges(
+        [
+          [240, 420],
+          [0, 120],
+          [60, 180],
+        ],
+        0,
+        600,
+        60,
+      ),
+    ).toEqual([[480, 600]]);
   });
 
   it('ignores coverage entirely before the range', () => {
@@ -92,7 +200,17 @@ describe('missingRanges', () => {
   });
 
   it('clips a gap to the end of the range', () => {
-    expect(missingRanges([[0, 60], [600, 900]], 0, 300, 60)).toEqual([[120, 300]]);
+    expect(
+      missingRanges(
+        [
+          [0, 60],
+          [600, 900],
+        ],
+        0,
+        300,
+        60,
+      ),
+    ).toEqual([[120, 300]]);
   });
 
   it('drops the empty gap left by an unaligned start', () => {

@@ -3,7 +3,10 @@ import type { CoverageRange } from './protocols.js';
 
 function assertInterval(interval: number): void {
   if (!(Number.isFinite(interval) && interval > 0)) {
-    throw new QmtlError(ErrorCode.InvalidArgument, `interval must be a positive number of seconds, got ${quote(interval)}`);
+    throw new QmtlError(
+      ErrorCode.InvalidArgument,
+      `interval must be a positive number of seconds, got ${quote(interval)}`,
+    );
   }
 }
 
@@ -36,7 +39,12 @@ export function mergeRanges(ranges: Iterable<CoverageRange>, interval: number): 
  * covered range starts; coverage outside `[start, end]` is ignored.
  * @example missingRanges([[120, 180]], 0, 300, 60) // [[0, 60], [240, 300]]
  */
-export function missingRanges(coverage: Iterable<CoverageRange>, start: number, end: number, interval: number): CoverageRange[] {
+export function missingRanges(
+  coverage: Iterable<CoverageRange>,
+  start: number,
+  end: number,
+  interval: number,
+): CoverageRange[] {
   const ranges = mergeRanges(coverage, interval);
   const gaps: CoverageRange[] = [];
   let cursor = start;

@@ -72,7 +72,10 @@ function sortedRows(rows: Iterable<HistoryRow>): HistoryRow[] {
   list.forEach((row, index) => {
     const ts: unknown = (row as { ts?: unknown } | null)?.ts;
     if (typeof ts !== 'number' || !Number.isFinite(ts)) {
-      throw new QmtlError(ErrorCode.InvalidArgument, `History row ${index} has ts ${typeof ts === 'number' ? String(ts) : quote(ts)}; ts must be a finite number of epoch seconds`);
+      throw new QmtlError(
+        ErrorCode.InvalidArgument,
+        `History row ${index} has ts ${typeof ts === 'number' ? String(ts) : quote(ts)}; ts must be a finite number of epoch seconds`,
+      );
     }
     if (index > 0 && (list[index - 1] as HistoryRow).ts > ts) sorted = false;
   });

@@ -17,7 +17,8 @@ function gridFetcher(): DataFetcher & { calls: [number, number][] } {
     fetch: (start, end) => {
       calls.push([start, end]);
       const rows: HistoryRow[] = [];
-      for (let ts = Math.ceil(start / 60) * 60; ts < end; ts += 60) rows.push({ ts, close: -ts, fetched: true });
+      for (let ts = Math.ceil(start / 60) * 60; ts < end; ts += 60)
+        rows.push({ ts, close: -ts, fetched: true });
       return Promise.resolve(rows);
     },
   };
@@ -42,11 +43,21 @@ describe('MemoryHistoryProvider', () => {
   });
 
   it('replaces a row when a later one has the same ts', async () => {
-    const provider = new MemoryHistoryProvider([{ ts: 60, close: 1 }, { ts: 60, close: 2 }]);
-    provider.insert([{ ts: 120, close: 3 }, { ts: 0, close: 4 }]);
+    const provider = new MemoryHistoryProvider([
+      { ts: 60, close: 1 },
+      { ts: 60, close: 2 },
+    ]);
+    provider.insert([
+      { ts: 120, close: 3 },
+      { ts: 0, close: 4 },
+    ]);
     provider.insert([{ ts: 120, close: 5 }]);
     const rows = await provider.fetch(0, 1000, key);
-    expect(rows).toEqual([{ ts: 0, close: 4 }, { ts: 60, close: 2 }, { ts: 120, close: 5 }]);
+    expect(rows).toEqual([
+      { ts: 0, close: 4 },
+      { ts: 60, close: 2 },
+      { ts: 120, close: 5 },
+    ]);
   });
 
   it('merges rows inserted in between held rows', async () => {
@@ -58,12 +69,19 @@ describe('MemoryHistoryProvider', () => {
 
   it('groups consecutive buckets into inclusive coverage ranges', async () => {
     const provider = new MemoryHistoryProvider(bars(60, 120, 240, 300));
-    expect(await provider.coverage(key)).toEqual([[60, 120], [240, 300]]);
+    expect(await provider.coverage(key)).toEqual([
+      [60, 120],
+      [240, 300],
+    ]);
   });
 
   it('reports coverage per interval of the key', async () => {
     const provider = new MemoryHistoryProvider(bars(0, 60, 120));
-    expect(await provider.coverage({ nodeId: 'btc', interval: 120 })).toEqual([[0, 0], [60, 60], [120, 120]]);
+    expect(await provider.coverage({ nodeId: 'btc', interval: 120 })).toEqual([
+      [0, 0],
+      [60, 60],
+      [120, 120],
+    ]);
   });
 
   it('returns empty coverage when it holds no rows', async () => {
@@ -90,7 +108,9 @@ describe('MemoryHistoryProvider', () => {
 
   it('rejects a row without a finite ts', () => {
     const bad = [{ ts: 0 }, { ts: Number.NaN }] as HistoryRow[];
-    expect(() => new MemoryHistoryProvider(bad)).toThrow(expect.objectContaining({ code: ErrorCode.InvalidArgument }));
+    expect(() => new MemoryHistoryProvider(bad)).toThrow(
+      expect.objectContaining({ code: ErrorCode.InvalidArgument }),
+    );
     expect(() => new MemoryHistoryProvider(bad)).toThrow('History row 1 has ts NaN');
   });
 
@@ -124,7 +144,11 @@ describe('MemoryHistoryProvider', () => {
 
   it('reports the rows insertMissing adds', () => {
     const provider = new MemoryHistoryProvider(bars(60));
-    const added = provider.insertMissing([{ ts: 60, close: 99 }, { ts: 0, close: 0 }, { ts: 0, close: 1 }]);
+    const added = provider.insertMissing([
+      { ts: 60, close: 99 },
+      { ts: 0, close: 0 },
+      { ts: 0, close: 1 },
+    ]);
     expect(added).toEqual([{ ts: 0, close: 0 }]);
   });
 

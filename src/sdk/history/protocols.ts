@@ -39,6 +39,8 @@ export interface HistoryProvider {
 
 /** Persists the bars a StreamInput emits (SPEC §3.7). */
 export interface EventRecorder {
+  /** Stores one emitted bar: `timestamp` is its bucket in epoch seconds, `payload` its value. */
   persist(nodeId: string, interval: number, timestamp: number, payload: unknown): Promise<void>;
+  /** Optional: called once by the StreamInput that owns this recorder. */
   bindStream?(stream: { readonly nodeId: string; readonly interval: number | null }): void;
 }

@@ -2,7 +2,7 @@ import { topologicalSort } from '../../dag/topo-sort.js';
 import type { Node } from '../node.js';
 import { StreamInput } from '../stream-input.js';
 import type { Strategy } from '../strategy.js';
-import { NodeRuntime } from './node-runtime.js';
+import { distinctInputs, NodeRuntime } from './node-runtime.js';
 import { OutputSeries } from './output-series.js';
 
 /** Which nodes keep the series they emit: leaves of each strategy, all, none, or the listed nodes. */
@@ -42,9 +42,9 @@ export class ExecutionGraph {
     this.order = order.map((id, rank) => new NodeRuntime(canonical.get(id)!, rank, onRead));
     this.#byId = new Map(this.order.map((runtime) => [runtime.id, runtime]));
     for (const runtime of this.order) {
-      for (const [index, upstreamId] of [...new Set(runtime.node.inputs.map((n) => n.nodeId))].entries()) {
-        this.#byId.get(upstreamId)!.children.push({ target: runtime, ring: runtime.inputRings[index]! });
-      }
+      distinctInputs(runtime.node).forEach(({ id }, index) => {
+        this.#byId.get(id)!.children.push({ target: runtime, ring: runtime.inputRings[index]! });
+      });
     }
     this.sources = this.order.filter((runtime) => runtime.node instanceof StreamInput);
     for (const strategy of strategies) {

@@ -5,6 +5,13 @@ import type { Evaluator, Node } from '../node.js';
 import type { NodeStats } from './node-stats.js';
 import type { OutputSeries } from './output-series.js';
 
+/** A node's distinct upstreams, each with its interval: the key of the ring that holds its outputs. */
+export function distinctInputs(node: Node): { id: string; interval: number }[] {
+  const seen = new Map<string, number>();
+  for (const input of node.inputs) if (!seen.has(input.nodeId)) seen.set(input.nodeId, input.interval!);
+  return [...seen].map(([id, interval]) => ({ id, interval }));
+}
+
 /** An edge of the execution graph: the child, and the child's ring that holds this parent's outputs. */
 export interface Edge {
   readonly target: NodeRuntime;
@@ -32,6 +39,8 @@ export class NodeRuntime {
   fullInputs = 0;
   /** Set during a tick when an upstream append opened a gap: [upstream id, expected bucket, actual bucket]. */
   pendingGap: [upstreamId: string, expected: number, actual: number] | null = null;
+  /** The bucket after the last one computed: lets aligned, contiguous ticks skip a modulo. */
+  nextBucket = NaN;
   outputs: OutputSeries | null = null;
   /** Strategies of the run that contain this node. */
   strategies = 0;
@@ -53,12 +62,11 @@ export class NodeRuntime {
     this.interval = node.interval!;
     this.period = node.period!;
     this.cache = new NodeCache(this.period);
-    const inputs = [...new Set(node.inputs.map((n) => n.nodeId))];
-    for (const upstreamId of inputs) this.inputRings.push(this.cache.ring(upstreamId, this.interval));
+    const inputs = distinctInputs(node);
+    for (const input of inputs) this.inputRings.push(this.cache.ring(input.id, input.interval));
     this.view = new CacheView<never>(this.cache, {
       nodeName: node.name,
       inputs,
-      interval: this.interval,
       params: node.params as never,
       ...(onRead && { onRead }),
     });

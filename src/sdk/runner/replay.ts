@@ -54,16 +54,20 @@ function replayOne(engine: TickEngine, source: HistorySource, rows: readonly His
   const runtime = source.runtime;
   const interval = source.key.interval;
   let ticks = 0;
-  let i = 0;
-  while (i < rows.length) {
+  let current = NaN;
+  for (let i = 0; i < rows.length; i++) {
     const row = rows[i]!;
-    const bucket = row.ts - (row.ts % interval);
+    const ts = row.ts;
+    // Contiguous aligned bars (the common case) need no modulo.
+    const bucket = ts === current + interval ? ts : ts - (ts % interval);
+    if (bucket !== current) {
+      if (ticks > 0) engine.runTick(current);
+      current = bucket;
+      ticks++;
+    }
     engine.emit(runtime, bucket, row);
-    i++;
-    while (i < rows.length && rows[i]!.ts - (rows[i]!.ts % interval) === bucket) engine.emit(runtime, bucket, rows[i++]);
-    engine.runTick(bucket);
-    ticks++;
   }
+  if (ticks > 0) engine.runTick(current);
   return { bars: rows.length, ticks };
 }
 

@@ -58,7 +58,8 @@ export class TickEngine {
       runtime.warmupBars++;
       return;
     }
-    const bucket = time - (time % runtime.interval);
+    const bucket = time === runtime.nextBucket ? time : time - (time % runtime.interval);
+    runtime.nextBucket = bucket + runtime.interval;
     let out: unknown;
     if (runtime.evaluator !== null) {
       runtime.computeCalls++;
@@ -73,6 +74,8 @@ export class TickEngine {
     }
     if (out === null || out === undefined) {
       runtime.emptyOutputs++;
+      const edges = runtime.children;
+      for (let e = 0; e < edges.length; e++) edges[e]!.ring.markEmpty(bucket);
       return;
     }
     runtime.emitted++;
@@ -83,12 +86,11 @@ export class TickEngine {
   #deliver(from: NodeRuntime, bucket: number, value: unknown): void {
     const edges = from.children;
     for (let e = 0; e < edges.length; e++) {
+      // The child's ring for this parent is on the parent's interval grid, so `bucket` is already aligned.
       const { target, ring } = edges[e]!;
-      const interval = target.interval;
-      const targetBucket = bucket - (bucket % interval);
       const countBefore = ring.count;
-      const previous = countBefore === 0 ? NaN : ring.lastBucket;
-      const outcome = ring.append(targetBucket, value);
+      const previous = countBefore === 0 ? NaN : Math.max(ring.lastBucket, ring.emptyThrough);
+      const outcome = ring.append(bucket, value);
       if (outcome === AppendOutcome.Rejected) {
         target.rejected++;
         continue;
@@ -96,7 +98,7 @@ export class TickEngine {
       if (outcome === AppendOutcome.Corrected) target.corrections++;
       else if (outcome === AppendOutcome.Gap) {
         target.gaps++;
-        target.pendingGap ??= [from.id, previous + interval, targetBucket];
+        target.pendingGap ??= [from.id, previous + from.interval, bucket];
       }
       if (countBefore + 1 === target.period && ring.count === target.period) target.fullInputs++;
       const rank = target.rank;

@@ -1,0 +1,103 @@
+import { describe, expect, it } from 'vitest';
+import { ErrorCode, QmtlError } from './errors.js';
+import { formatTime, parseTime } from './time.js';
+
+const NEW_YEAR_2024 = 1_704_067_200;
+
+/** Runs `fn`, expecting it to throw a QmtlError, and returns that error. */
+function thrownBy(fn: () => unknown): QmtlError {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(QmtlError);
+    return error as QmtlError;
+  }
+  throw new Error('expected a QmtlError, but nothing was thrown');
+}
+
+describe('parseTime', () => {
+  it.each([
+    [NEW_YEAR_2024, NEW_YEAR_2024],
+    [NEW_YEAR_2024 + 0.9, NEW_YEAR_2024],
+    [0, 0],
+    [-1, -1],
+  ])('takes the number %d as epoch seconds %i', (value, seconds) => {
+    expect(parseTime(value)).toBe(seconds);
+  });
+
+  it.each([
+    ['1704067200', NEW_YEAR_2024],
+    [' 1704067200 ', NEW_YEAR_2024],
+    ['1704067200.75', NEW_YEAR_2024],
+    ['-60', -60],
+  ])('takes the numeric string %j as epoch seconds %i', (value, seconds) => {
+    expect(parseTime(value)).toBe(seconds);
+  });
+
+  it.each([
+    ['2024-01-01T00:00:00Z', NEW_YEAR_2024],
+    ['2024-01-01T00:00:00.999Z', NEW_YEAR_2024],
+    ['2024-01-01T02:00:00+02:00', NEW_YEAR_2024],
+    ['2023-12-31T19:00:00-05:00', NEW_YEAR_2024],
+    // python3: datetime.fromisoformat('2024-06-15T12:34:56-05:30').timestamp()
+    ['2024-06-15T12:34:56-05:30', 1_718_474_696],
+    ['2024-01-01', NEW_YEAR_2024],
+  ])('parses the ISO-8601 string %j', (value, seconds) => {
+    expect(parseTime(value)).toBe(seconds);
+  });
+
+  it('takes a Date as its epoch seconds, rounded down', () => {
+    expect(parseTime(new Date(Date.UTC(2024, 0, 1)))).toBe(NEW_YEAR_2024);
+    expect(parseTime(new Date(NEW_YEAR_2024 * 1000 + 999))).toBe(NEW_YEAR_2024);
+  });
+
+  it.each([
+    ['yesterday', '"yesterday"'],
+    ['', '""'],
+    ['   ', '"   "'],
+    ['2024-13-01T00:00:00Z', '"2024-13-01T00:00:00Z"'],
+    ['1.5e9', '"1.5e9"'],
+    [{}, '{}'],
+    [null, 'null'],
+    [undefined, 'undefined'],
+    [true, 'true'],
+  ])('rejects %j with QMTL_INVALID_TIME and quotes it as %s', (value, quoted) => {
+    const error = thrownBy(() => parseTime(value));
+    expect(error.code).toBe(ErrorCode.InvalidTime);
+    expect(error.code).toBe('QMTL_INVALID_TIME');
+    expect(error.message).toContain(`got ${quoted}`);
+  });
+
+  it.each([NaN, Infinity, -Infinity])('rejects the number %d with QMTL_INVALID_TIME', (value) => {
+    expect(thrownBy(() => parseTime(value)).code).toBe('QMTL_INVALID_TIME');
+  });
+
+  it('rejects an invalid Date with QMTL_INVALID_TIME', () => {
+    expect(thrownBy(() => parseTime(new Date(NaN))).code).toBe('QMTL_INVALID_TIME');
+  });
+
+  // BUG: time.ts hands the string to Date.parse, which rolls 30 February over to 1 March
+  // (1709251200) instead of rejecting a date that does not exist.
+  it('rejects a calendar date that does not exist', () => {
+    expect(thrownBy(() => parseTime('2024-02-30T00:00:00Z')).code).toBe('QMTL_INVALID_TIME');
+  });
+
+  it('names the field it was given in the message', () => {
+    expect(thrownBy(() => parseTime('soon', 'startTime')).message).toMatch(/^startTime must /);
+  });
+});
+
+describe('formatTime', () => {
+  it('formats epoch seconds as ISO-8601 UTC without milliseconds', () => {
+    expect(formatTime(NEW_YEAR_2024)).toBe('2024-01-01T00:00:00Z');
+    expect(formatTime(-1)).toBe('1969-12-31T23:59:59Z');
+  });
+
+  it.each([0, NEW_YEAR_2024, 1_718_474_696, 4_102_444_799])('round-trips %i through parseTime', (seconds) => {
+    expect(parseTime(formatTime(seconds))).toBe(seconds);
+  });
+
+  it('round-trips an ISO string through parseTime', () => {
+    expect(formatTime(parseTime('2024-06-15T18:04:56Z'))).toBe('2024-06-15T18:04:56Z');
+  });
+});

@@ -1,0 +1,331 @@
+import { describe, expect, it } from 'vitest';
+import { QmtlError } from '../../common/errors.js';
+import { ema } from '../../indicators/node-factories.js';
+import type { DataFetcher, HistoryProvider, HistoryRow, StreamKey } from '../history/protocols.js';
+import { MemoryHistoryProvider } from '../history/memory-history-provider.js';
+import { sdkRegistry } from '../metrics.js';
+import { Node } from '../node.js';
+import { ProcessingNode } from '../processing-node.js';
+import { StreamInput } from '../stream-input.js';
+import { Strategy } from '../strategy.js';
+import { TagQueryNode } from '../tag-query-node.js';
+import { Runner } from './runner.js';
+
+const bars = (values: number[], interval = 60, start = interval): HistoryRow[] => values.map((v, i) => ({ ts: start + i * interval, value: v }));
+const value = (view: { input(k?: number): { latest(): unknown } }, k = 0) => (view.input(k).latest() as { value: number }).value;
+
+/** A strategy built from a function, so each test states its DAG inline. */
+function strategyOf(build: (s: Strategy) => void, name = 'TestStrategy'): Strategy {
+  const strategy = new (class extends Strategy {
+    setup(): void {
+      build(this);
+    }
+  })({ defaultInterval: 60, defaultPeriod: 1 });
+  Object.defineProperty(strategy.constructor, 'name', { value: name });
+  return strategy;
+}
+
+function stream(provider: HistoryProvider, tags = ['x'], interval = 60): StreamInput {
+  return new StreamInput({ tags, interval, period: 1, historyProvider: provider });
+}
+
+describe('Runner.backtest', () => {
+  it('holds a node back until every declared upstream has period bars, then computes every bar', async () => {
+    const provider = new MemoryHistoryProvider(bars([1, 2, 3, 4, 5, 6]));
+    let sum!: Node;
+    const result = await Runner.backtest(
+      strategyOf((s) => {
+        const price = stream(provider);
+        sum = new ProcessingNode({ input: price, period: 3, computeFn: (view) => view.input<{ value: number }>().field('value').reduce((a, b) => (a as number) + (b as number), 0) });
+        s.addNodes([price, sum]);
+      }),
+      { startTime: 60, endTime: 360 },
+    );
+    expect(result.outputs(sum).toArray()).toEqual([
+      [180, 6],
+      [240, 9],
+      [300, 12],
+      [360, 15],
+    ]);
+    expect(result.stats(sum)).toMatchObject({ computeCalls: 4, warmupBars: 2, outputs: 4 });
+  });
+
+  it('waits for all upstreams, including one that starts later', async () => {
+    const a = new MemoryHistoryProvider(bars([1, 2, 3, 4]));
+    const b = new MemoryHistoryProvider(bars([10, 20], 60, 180));
+    let pair!: Node;
+    const result = await Runner.backtest(
+      strategyOf((s) => {
+        const left = stream(a, ['a']);
+        const right = stream(b, ['b']);
+        pair = new ProcessingNode({ input: [left, right], period: 2, computeFn: (view) => value(view, 0) + value(view, 1) });
+        s.addNodes([left, right, pair]);
+      }),
+      { startTime: 60, endTime: 240 },
+    );
+    expect(result.outputs(pair).toArray()).toEqual([[240, 24]]);
+    expect(result.stats(pair).warmupBars).toBe(3);
+  });
+
+  it('skips a trigger after a missing bucket by default and fails with onMissing "fail"', async () => {
+    const rows = bars([1, 2, 3, 4, 5]).filter((r) => r.ts !== 180);
+    const build = (node: { current?: Node }) =>
+      strategyOf((s) => {
+        const price = stream(new MemoryHistoryProvider(rows));
+        node.current = new ProcessingNode({ name: 'echo', input: price, computeFn: (view) => value(view) });
+        s.addNodes([price, node.current]);
+      });
+    const skipped: { current?: Node } = {};
+    const result = await Runner.backtest(build(skipped), { startTime: 60, endTime: 300 });
+    expect(result.outputs(skipped.current!).toArray()).toEqual([
+      [60, 1],
+      [120, 2],
+      [300, 5],
+    ]);
+    expect(result.stats(skipped.current!)).toMatchObject({ skips: 1, gaps: 1 });
+    const error = await Runner.backtest(build({}), { startTime: 60, endTime: 300, onMissing: 'fail' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(QmtlError);
+    expect((error as QmtlError).code).toBe('QMTL_MISSING_DATA');
+    expect((error as QmtlError).message).toMatch(/node "echo".*expected bucket 1970-01-01T00:03:00Z \(180\), got 1970-01-01T00:04:00Z \(240\)/);
+  });
+
+  it('applies a late correction of the newest bucket before computing it, once', async () => {
+    const provider = new MemoryHistoryProvider([
+      { ts: 60, value: 1 },
+      { ts: 120, value: 2 },
+      { ts: 150, value: 20 },
+      { ts: 180, value: 3 },
+    ]);
+    let echo!: Node;
+    const result = await Runner.backtest(
+      strategyOf((s) => {
+        const price = stream(provider);
+        echo = new ProcessingNode({ input: price, computeFn: (view) => value(view) });
+        s.addNodes([price, echo]);
+      }),
+      { startTime: 60, endTime: 180 },
+    );
+    expect(result.outputs(echo).toArray()).toEqual([
+      [60, 1],
+      [120, 20],
+      [180, 3],
+    ]);
+    expect(result.stats(echo)).toMatchObject({ computeCalls: 3, corrections: 1, gaps: 0 });
+  });
+
+  it('replays several streams merged in timestamp order, equal buckets in one tick', async () => {
+    const fast = new MemoryHistoryProvider(bars([1, 2, 3, 4, 5, 6], 60, 60));
+    const slow = new MemoryHistoryProvider(bars([100, 200], 180, 180));
+    const seen: string[] = [];
+    let join!: Node;
+    const result = await Runner.backtest(
+      strategyOf((s) => {
+        const a = stream(fast, ['fast'], 60);
+        const b = stream(slow, ['slow'], 180);
+        join = new ProcessingNode({
+          input: [a, b],
+          interval: 60,
+          computeFn: (view) => {
+            seen.push(`${view.time}:${value(view, 0)}+${value(view, 1)}`);
+            return value(view, 0) + value(view, 1);
+          },
+        });
+        s.addNodes([a, b, join]);
+      }),
+      { startTime: 60, endTime: 360 },
+    );
+    expect(seen).toEqual(['180:3+100', '240:4+100', '300:5+100', '360:6+200']);
+    expect(result.ticks).toBe(6);
+    expect(result.bars).toBe(8);
+  });
+
+  it('computes a node shared by several strategies once and gives each the same outputs', async () => {
+    const provider = new MemoryHistoryProvider(bars(Array.from({ length: 50 }, (_, i) => 100 + Math.sin(i))));
+    const leaves: Node[] = [];
+    const make = (name: string) =>
+      strategyOf((s) => {
+        const price = stream(provider);
+        const average = ema(price, { period: 5, field: 'value' });
+        const leaf = new ProcessingNode({ input: average, computeFn: (view) => view.input().latest()! * 2 });
+        leaves.push(leaf);
+        s.addNodes([price, average, leaf]);
+      }, name);
+    const result = await Runner.run([make('A'), make('B'), make('C')], { startTime: 60, endTime: 3000 });
+    const average = result.strategies[0]!.nodes[1]!;
+    expect(result.stats(average)).toMatchObject({ computeCalls: 46, strategies: 3 });
+    expect(result.outputs(leaves[0]!).toArray()).toEqual(result.outputs(leaves[2]!).toArray());
+    expect(result.dedup).toEqual({ strategies: 3, nodesInDags: 9, nodesComputed: 3, computeCalls: 92, computeCallsSaved: 184 });
+  });
+
+  it('gives identical outputs on every run and for any history window size', async () => {
+    const provider = new MemoryHistoryProvider(bars(Array.from({ length: 200 }, (_, i) => (i * 7919) % 101)));
+    const run = async (windowBars: number) => {
+      const result = await Runner.backtest(
+        strategyOf((s) => {
+          const price = stream(provider);
+          s.addNodes([price, ema(price, { period: 10, field: 'value' })]);
+        }),
+        { startTime: 60, endTime: 12_000, windowBars },
+      );
+      return JSON.stringify(result.outputs(result.strategy.nodes[1]!).toArray());
+    };
+    const reference = await run(65_536);
+    expect(await run(65_536)).toBe(reference);
+    expect(await run(7)).toBe(reference);
+    expect(await run(1)).toBe(reference);
+  });
+
+  it('keeps outputs of leaves by default, of every node with "all", and explains how to keep others', async () => {
+    const provider = new MemoryHistoryProvider(bars([1, 2, 3]));
+    const build = () =>
+      strategyOf((s) => {
+        const price = stream(provider);
+        const echo = new ProcessingNode({ input: price, computeFn: (view) => value(view) });
+        s.addNodes([price, echo]);
+      });
+    const leavesOnly = await Runner.backtest(build(), { startTime: 60, endTime: 180 });
+    expect(leavesOnly.outputs(leavesOnly.strategy.nodes[1]!).length).toBe(3);
+    expect(() => leavesOnly.outputs(leavesOnly.strategy.nodes[0]!)).toThrow(/were not kept.*keepOutputs: 'all'/);
+    const all = await Runner.backtest(build(), { startTime: 60, endTime: 180, keepOutputs: 'all' });
+    expect(all.outputs(all.strategy.nodes[0]!).toArray()[0]).toEqual([60, { ts: 60, value: 1 }]);
+    expect(() => all.outputs('f'.repeat(64))).toThrow(/is not part of this run/);
+  });
+
+  it('stops a branch when a node returns null and passes values through a node without a function', async () => {
+    const provider = new MemoryHistoryProvider(bars([1, 2, 3, 4]));
+    let child!: Node;
+    let gate!: Node;
+    const result = await Runner.backtest(
+      strategyOf((s) => {
+        const price = stream(provider);
+        gate = new ProcessingNode({ input: price, computeFn: (view) => (value(view) % 2 === 0 ? value(view) : null) });
+        child = new Node({ input: gate });
+        s.addNodes([price, gate, child]);
+      }),
+      { startTime: 60, endTime: 240 },
+    );
+    expect(result.outputs(child).toArray()).toEqual([
+      [120, 2],
+      [240, 4],
+    ]);
+    expect(result.stats(gate).emptyOutputs).toBe(2);
+    expect(result.stats(child).computeCalls).toBe(0);
+  });
+
+  it('wraps a failing compute function in an error naming the node and the bucket', async () => {
+    const provider = new MemoryHistoryProvider(bars([1]));
+    const strategy = strategyOf((s) => {
+      const price = stream(provider);
+      s.addNodes([price, new ProcessingNode({ name: 'boom', input: price, computeFn: (_view) => { throw new Error('kaput'); } })]);
+    });
+    await expect(Runner.backtest(strategy, { startTime: 60, endTime: 60 })).rejects.toThrow(/node "boom" .* failed computing bucket 1970-01-01T00:01:00Z: kaput/);
+  });
+
+  it('leaves a TagQueryNode idle when it has no queues', async () => {
+    const provider = new MemoryHistoryProvider(bars([1, 2]));
+    const result = await Runner.backtest(
+      strategyOf((s) => {
+        const query = new TagQueryNode({ queryTags: ['ta'], interval: 60, period: 1, computeFn: (view) => view.time });
+        s.addNodes([stream(provider), query]);
+      }),
+      { startTime: 60, endTime: 120 },
+    );
+    expect(result.stats(result.strategy.nodes[1]!).computeCalls).toBe(0);
+  });
+
+  it('counts CacheView reads when asked to', async () => {
+    const provider = new MemoryHistoryProvider(bars([1, 2, 3]));
+    const strategy = strategyOf((s) => {
+      const price = stream(provider, ['tracked']);
+      s.addNodes([price, new ProcessingNode({ input: price, computeFn: (view) => value(view) })]);
+    });
+    await Runner.backtest(strategy, { startTime: 60, endTime: 180, trackReads: true });
+    const metric = await sdkRegistry.getSingleMetric('cache_read_total')!.get();
+    const reads = metric.values.find((v) => v.labels['upstream_id'] === strategy.nodes[0]!.nodeId);
+    expect(reads?.value).toBe(3);
+  });
+});
+
+describe('history loading', () => {
+  class GappyProvider implements HistoryProvider {
+    readonly calls: string[] = [];
+    readonly inner: MemoryHistoryProvider;
+    constructor(rows: HistoryRow[], private readonly fills: boolean) {
+      this.inner = new MemoryHistoryProvider(rows);
+    }
+    fetch(start: number, end: number, key: StreamKey) {
+      return this.inner.fetch(start, end, key);
+    }
+    coverage(key: StreamKey) {
+      this.calls.push('coverage');
+      return this.inner.coverage(key);
+    }
+    async fillMissing(start: number, end: number) {
+      this.calls.push(`fill ${start}-${end}`);
+      if (this.fills) this.inner.insert(bars(Array.from({ length: (end - start) / 60 + 1 }, () => 0), 60, start));
+      return Promise.resolve();
+    }
+  }
+
+  it('fills each gap once, then replays the filled history', async () => {
+    const provider = new GappyProvider(bars([1, 2, 3], 60, 120), true);
+    const result = await Runner.backtest(
+      strategyOf((s) => s.addNodes(stream(provider))),
+      { startTime: 60, endTime: 300, keepOutputs: 'all' },
+    );
+    expect(provider.calls).toEqual(['coverage', 'fill 60-60', 'fill 300-300', 'coverage']);
+    expect(result.bars).toBe(5);
+    expect(result.historyGaps).toEqual([]);
+  });
+
+  it('reports gaps a provider cannot fill instead of looping', async () => {
+    const provider = new GappyProvider(bars([1], 60, 120), false);
+    const result = await Runner.backtest(strategyOf((s) => s.addNodes(stream(provider))), { startTime: 60, endTime: 240 });
+    expect(provider.calls).toEqual(['coverage', 'fill 60-60', 'fill 180-240', 'coverage']);
+    expect(result.historyGaps).toEqual([{ nodeId: result.strategy.nodes[0]!.nodeId, name: 'stream_input', ranges: [[60, 60], [180, 240]] }]);
+    expect(result.bars).toBe(1);
+  });
+
+  it('retries a failing fetch and names the provider when it keeps failing', async () => {
+    let failures = 2;
+    const flaky: DataFetcher & HistoryProvider = {
+      fetch: (start, end) => (failures-- > 0 ? Promise.reject(new Error('flaky')) : Promise.resolve(bars([1], 60, 60).filter((r) => r.ts >= start && r.ts < end))),
+      coverage: () => Promise.resolve([[60, 60]]),
+      fillMissing: () => Promise.resolve(),
+    };
+    const ok = await Runner.backtest(strategyOf((s) => s.addNodes(stream(flaky))), { startTime: 60, endTime: 60, keepOutputs: 'all' });
+    expect(ok.bars).toBe(1);
+    failures = 100;
+    await expect(Runner.backtest(strategyOf((s) => s.addNodes(stream(flaky))), { startTime: 60, endTime: 60, maxRetries: 1 })).rejects.toThrow(/flaky|failed/);
+  }, 20_000);
+
+  it('offline replays everything the providers hold when no times are given', async () => {
+    const provider = new MemoryHistoryProvider(bars([1, 2, 3, 4], 60, 600));
+    const result = await Runner.offline(strategyOf((s) => s.addNodes(stream(provider))), { keepOutputs: 'all' });
+    expect([result.startTime, result.endTime, result.bars]).toEqual([600, 780, 4]);
+  });
+});
+
+describe('Runner arguments', () => {
+  const trivial = () => strategyOf((s) => s.addNodes(stream(new MemoryHistoryProvider([]))));
+
+  it('requires start and end for a backtest and checks their order', async () => {
+    await expect(Runner.backtest(trivial(), {} as never)).rejects.toThrow(/needs both startTime and endTime/);
+    await expect(Runner.backtest(trivial(), { startTime: 'yesterday', endTime: 1 })).rejects.toThrow(/startTime must be epoch seconds.*"yesterday"/);
+    await expect(Runner.backtest(trivial(), { startTime: 100, endTime: 50 })).rejects.toThrow(/startTime 100 is after endTime 50/);
+  });
+
+  it('accepts ISO strings and Dates', async () => {
+    const result = await Runner.backtest(trivial(), { startTime: '1970-01-01T00:01:00Z', endTime: new Date(120_000) });
+    expect([result.startTime, result.endTime]).toEqual([60, 120]);
+  });
+
+  it('rejects unknown options, bad onMissing, non-strategies, and modes that need the distributed runtime', async () => {
+    await expect(Runner.backtest(trivial(), { startTime: 1, endTime: 2, onMissin: 'fail' } as never)).rejects.toThrow(/unknown run option "onMissin"/);
+    await expect(Runner.backtest(trivial(), { startTime: 1, endTime: 2, onMissing: 'ignore' as never })).rejects.toThrow(/onMissing must be "skip" or "fail", got "ignore"/);
+    await expect(Runner.backtest(class NotAStrategy {} as never, { startTime: 1, endTime: 2 })).rejects.toThrow(/is not a subclass of Strategy/);
+    await expect(Runner.backtest([], { startTime: 1, endTime: 2 })).rejects.toThrow(/at least one strategy/);
+    await expect(Runner.dryrun(trivial())).rejects.toThrow(/needs the distributed runtime/);
+    await expect(Runner.backtest(trivial(), { startTime: 1, endTime: 2, gatewayUrl: 'http://127.0.0.1:1' })).rejects.toThrow(/not available in this version/);
+  });
+});
