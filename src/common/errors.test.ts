@@ -102,8 +102,7 @@ describe('quote', () => {
     expect(quote(Symbol('s'))).toBe('Symbol(s)');
   });
 
-  // BUG: quote() uses JSON.stringify for numbers, which writes non-finite numbers as "null", so an
-  // error about NaN or Infinity claims the caller passed null.
+  // JSON.stringify would write these as "null", and the message would claim the caller passed null.
   it('writes non-finite numbers as themselves', () => {
     expect(quote(NaN)).toBe('NaN');
     expect(quote(Infinity)).toBe('Infinity');

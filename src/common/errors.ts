@@ -63,12 +63,13 @@ export function quote(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value.length > 80 ? `${value.slice(0, 77)}...` : value);
   if (typeof value === 'function') return `function ${value.name || '(anonymous)'}`;
   if (typeof value === 'bigint') return `${value}n`;
-  if (value === undefined) return 'undefined';
+  if (typeof value === 'number') return String(value);
+  if (value === undefined || typeof value === 'symbol') return String(value);
   try {
-    const text = JSON.stringify(value) ?? String(value);
+    const text = JSON.stringify(value) ?? typeof value;
     return text.length > 80 ? `${text.slice(0, 77)}...` : text;
   } catch {
-    return String(value);
+    return Object.prototype.toString.call(value);
   }
 }
 

@@ -30,7 +30,10 @@ function write(value: unknown, seen: Set<object>): string {
       return JSON.stringify(value);
     case 'object':
       break;
-    default:
+    case 'bigint':
+    case 'function':
+    case 'symbol':
+    case 'undefined':
       throw new TypeError(`canonical JSON cannot encode a ${typeof value}`);
   }
   if (seen.has(value)) throw new TypeError('canonical JSON cannot encode a circular structure');

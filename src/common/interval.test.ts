@@ -52,8 +52,6 @@ describe('parseInterval', () => {
     expect(thrownBy(() => parseInterval(NaN)).code).toBe(ErrorCode.InvalidInterval);
   });
 
-  // BUG: quote(NaN) in errors.ts goes through JSON.stringify, which writes "null", so the message
-  // says `got null` instead of quoting the value the caller actually passed.
   it('quotes NaN as NaN in the message', () => {
     expect(thrownBy(() => parseInterval(NaN)).message).toContain('got NaN');
   });

@@ -3,7 +3,7 @@ import { ErrorCode, QmtlError, quote } from './errors.js';
 const UNIT_SECONDS = { s: 1, m: 60, h: 3600, d: 86_400 } as const;
 
 /** A bar interval: positive integer seconds, or `"<n>s" | "<n>m" | "<n>h" | "<n>d"`. */
-export type IntervalLike = number | `${number}${'s' | 'm' | 'h' | 'd'}` | string;
+export type IntervalLike = number | string;
 
 /**
  * Parses an interval (SPEC §2.1) into positive integer seconds.

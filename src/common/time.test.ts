@@ -46,6 +46,19 @@ describe('parseTime', () => {
     expect(parseTime(value)).toBe(seconds);
   });
 
+  it('reads a date-time without a zone as UTC, whatever the local time zone', () => {
+    const localZone = process.env['TZ'];
+    process.env['TZ'] = 'America/New_York';
+    try {
+      expect(parseTime('2024-01-01T00:00:00')).toBe(NEW_YEAR_2024);
+      expect(parseTime('2024-01-01T00:00')).toBe(NEW_YEAR_2024);
+      expect(parseTime('2024-01-01T00:00:00.500')).toBe(NEW_YEAR_2024);
+    } finally {
+      if (localZone === undefined) delete process.env['TZ'];
+      else process.env['TZ'] = localZone;
+    }
+  });
+
   it('takes a Date as its epoch seconds, rounded down', () => {
     expect(parseTime(new Date(Date.UTC(2024, 0, 1)))).toBe(NEW_YEAR_2024);
     expect(parseTime(new Date(NEW_YEAR_2024 * 1000 + 999))).toBe(NEW_YEAR_2024);

@@ -17,7 +17,9 @@ export function parseTime(value: unknown, what = 'time'): number {
     const text = value.trim();
     if (/^-?\d+(\.\d+)?$/.test(text)) return Math.floor(Number(text));
     if (/^\d{4}-\d{2}-\d{2}/.test(text)) {
-      const ms = Date.parse(text);
+      // A date-time without a zone is UTC, never the machine's local time.
+      const zoned = /T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(text) ? `${text}Z` : text;
+      const ms = Date.parse(zoned);
       if (Number.isFinite(ms)) return Math.floor(ms / 1000);
     }
   }

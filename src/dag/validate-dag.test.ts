@@ -75,7 +75,8 @@ describe('validateDag', () => {
     });
 
     it('fills in defaults for optional fields', () => {
-      const { name: _name, tags: _tags, pre_warmup: _preWarmup, interval: _interval, period: _period, ...bare } = makeNode('bare');
+      const bare: Record<string, unknown> = makeNode('bare');
+      for (const field of ['name', 'tags', 'pre_warmup', 'interval', 'period']) delete bare[field];
       const { problems, dag } = validateDag({ nodes: [bare] });
       expect(problems).toEqual([]);
       expect(dag?.nodes[0]).toMatchObject({ name: null, tags: [], pre_warmup: true, interval: null, period: null });

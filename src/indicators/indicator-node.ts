@@ -60,31 +60,38 @@ export class IndicatorNode extends ProcessingNode<IndicatorParams> {
 
   override createEvaluator(): Evaluator {
     const indicator = this.#definition.create(this.#indicatorParams);
-    const read = fieldReader(this.params.field as string | null, this.name);
-    let window: SeriesWindow<unknown> | null = null;
-    let lastTime = -Infinity;
-    return (view) => {
-      window ??= view.input<unknown>(0);
-      const newest = window.latestTime()!;
-      if (newest === lastTime) return indicator.replace(read(window.latest()));
-      const n = window.length;
-      if (n === 1 || window.timeAt(n - 2)! <= lastTime) {
-        indicator.update(read(window.latest()));
-      } else {
-        // Catch up on every bar not seen yet (more than one after the runner skipped a trigger on a gap).
-        let k = n - 1;
-        while (k > 0 && window.timeAt(k - 1)! > lastTime) k--;
-        for (; k < n; k++) indicator.update(read(window.at(k)));
-      }
-      lastTime = newest;
-      return indicator.result;
-    };
+    return indicatorEvaluator(indicator, fieldReader(this.params.field as string | null, this.name));
   }
 
   protected override computeCodeHash(): string {
-    const evaluatorSource = Function.prototype.toString.call(IndicatorNode.prototype.createEvaluator);
-    return sha256Hex(`${evaluatorSource}\n${Function.prototype.toString.call(this.#definition.indicatorClass)}`);
+    const indicatorSource = Function.prototype.toString.call(this.#definition.indicatorClass);
+    return sha256Hex(`${indicatorEvaluator.toString()}\n${indicatorSource}`);
   }
+}
+
+/**
+ * Feeds each new bar of the input window to the indicator once, and a re-emitted newest bar as a
+ * `replace` (late correction). Its source text is part of every indicator node's code hash.
+ */
+function indicatorEvaluator(indicator: StreamingIndicator, read: (value: unknown) => number): Evaluator {
+  let window: SeriesWindow<unknown> | null = null;
+  let lastTime = -Infinity;
+  return (view) => {
+    window ??= view.input<unknown>(0);
+    const newest = window.latestTime()!;
+    if (newest === lastTime) return indicator.replace(read(window.latest()));
+    const n = window.length;
+    if (n === 1 || window.timeAt(n - 2)! <= lastTime) {
+      indicator.update(read(window.latest()));
+    } else {
+      // Catch up on every bar not seen yet (more than one after the runner skipped a trigger on a gap).
+      let k = n - 1;
+      while (k > 0 && window.timeAt(k - 1)! > lastTime) k--;
+      for (; k < n; k++) indicator.update(read(window.at(k)));
+    }
+    lastTime = newest;
+    return indicator.result;
+  };
 }
 
 function fieldReader(field: string | null, name: string): (value: unknown) => number {

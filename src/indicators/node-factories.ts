@@ -28,5 +28,5 @@ export function ema(source: Node, options: IndicatorNodeOptions & { readonly per
  */
 export function rsi(source: Node, options: IndicatorNodeOptions & { readonly period?: number } = {}): IndicatorNode {
   const { period = 14, ...rest } = options;
-  return new IndicatorNode({ indicator: 'RSI', indicatorClass: RSI, create: (p) => new RSI(p['period']!) }, source, { period }, rest);
+  return new IndicatorNode({ indicator: 'RSI', indicatorClass: RSI, create: (p) => new RSI(p['period']) }, source, { period }, rest);
 }

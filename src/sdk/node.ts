@@ -182,7 +182,7 @@ export class Node<P extends Params = Params> {
    * run (stateful nodes such as indicators keep their state in it). Null = pass the input through.
    */
   createEvaluator(): Evaluator | null {
-    return this.computeFn as Evaluator | null;
+    return this.computeFn;
   }
 
   /** The code hash; subclasses whose code is not `computeFn` override this. */

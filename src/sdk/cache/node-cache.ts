@@ -1,7 +1,7 @@
 import { ErrorCode, QmtlError, quote } from '../../common/errors.js';
 import { bucketOf, parseInterval, parsePeriod } from '../../common/interval.js';
 import { BackfillState } from './backfill-state.js';
-import { AppendOutcome, SeriesRing } from './series-ring.js';
+import { SeriesRing, type AppendOutcome } from './series-ring.js';
 import { SeriesWindow } from './series-window.js';
 
 /** Identifies one series of a node cache: an upstream node id and an interval in seconds. */
@@ -28,7 +28,7 @@ export class NodeCache {
   /** The ring of a series, created on first use. */
   ring(upstreamId: string, interval: number): SeriesRing {
     let byInterval = this.#rings.get(upstreamId);
-    if (!byInterval) this.#rings.set(upstreamId, (byInterval = new Map()));
+    if (!byInterval) this.#rings.set(upstreamId, (byInterval = new Map<number, SeriesRing>()));
     let ring = byInterval.get(interval);
     if (!ring) byInterval.set(interval, (ring = new SeriesRing(this.period, parseInterval(interval))));
     return ring;
