@@ -11,7 +11,8 @@ export function sha3Hex(text: string): string {
 }
 
 /**
- * Canonical JSON: object keys sorted, no insignificant whitespace, `undefined` members dropped.
+ * Canonical JSON: object keys sorted (by UTF-16 code units, as RFC 8785 does), no insignificant
+ * whitespace, `undefined` members dropped.
  * Two values that mean the same give the same text, whatever their key order.
  * Non-finite numbers, functions, symbols and bigints have no canonical form and throw.
  */

@@ -11,7 +11,7 @@ export type IntervalLike = number | string;
  */
 export function parseInterval(value: unknown, what = 'interval'): number {
   if (typeof value === 'number') {
-    if (Number.isInteger(value) && value > 0) return value;
+    if (Number.isSafeInteger(value) && value > 0) return value;
     throw new QmtlError(ErrorCode.InvalidInterval, `${what} must be a positive integer number of seconds, got ${quote(value)}`);
   }
   if (typeof value === 'string') {

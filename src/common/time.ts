@@ -20,13 +20,20 @@ export function parseTime(value: unknown, what = 'time'): number {
       // A date-time without a zone is UTC, never the machine's local time.
       const zoned = /T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(text) ? `${text}Z` : text;
       const ms = Date.parse(zoned);
-      if (Number.isFinite(ms)) return Math.floor(ms / 1000);
+      if (Number.isFinite(ms) && isRealDate(text)) return Math.floor(ms / 1000);
     }
   }
   throw new QmtlError(
     ErrorCode.InvalidTime,
     `${what} must be epoch seconds, an ISO-8601 date such as "2024-01-01T00:00:00Z", or a Date; got ${quote(value)}`,
   );
+}
+
+/** Date.parse rolls impossible dates forward (2024-02-30 → 2024-03-01); this rejects them. */
+function isRealDate(text: string): boolean {
+  const [year, month, day] = text.slice(0, 10).split('-').map(Number) as [number, number, number];
+  const date = new Date(Date.UTC(year, month - 1, day));
+  return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
 }
 
 /** Formats epoch seconds as an ISO-8601 UTC string without milliseconds. */

@@ -320,9 +320,6 @@ describe('validateDag', () => {
       expect(problems.map((p) => p.code)).toEqual([ErrorCode.InvalidInterval, ErrorCode.DuplicateNodeId, ErrorCode.UnknownInput]);
     });
 
-    // BUG: validate-dag.ts drops a node with its own problems (checkNode returns null) before
-    // checkReferences runs, so every node that lists it as an input also gets a spurious
-    // QMTL_UNKNOWN_INPUT, although the input is present in the DAG.
     it('does not report an input as unknown when the input node is present but invalid', () => {
       const source = { ...makeNode('source'), interval: 'bad' };
       const child = makeNode('child', { inputs: [source.node_id] });
@@ -330,8 +327,6 @@ describe('validateDag', () => {
       expect(problems.map((p) => p.code)).toEqual([ErrorCode.InvalidInterval]);
     });
 
-    // BUG: validate-dag.ts returns before topologicalSort when any other problem was found, so a
-    // cycle is only reported once everything else is fixed, against "reports every problem at once".
     it('reports a cycle together with problems elsewhere', () => {
       const [x, y] = [makeNode('x'), makeNode('y')];
       const broken = { ...makeNode('broken'), period: 0 };

@@ -45,8 +45,9 @@ export function validateDag(input: unknown, options: ValidateDagOptions = {}): D
     const node = checkNode(raw, position, problems, options.verifyNodeIds ?? true);
     if (node) nodes.push(node);
   });
-  checkReferences(nodes, problems);
-  if (problems.length > 0) return { problems, dag: null };
+  // Ids of nodes that have problems of their own still count as present for their consumers.
+  const presentIds = new Set(rawNodes.flatMap((raw) => (isRecord(raw) && typeof raw['node_id'] === 'string' ? [raw['node_id']] : [])));
+  checkReferences(nodes, presentIds, problems);
   const { order, cycles } = topologicalSort(nodes.map((n) => ({ id: n.node_id, inputs: n.inputs })));
   const byId = new Map(nodes.map((n) => [n.node_id, n]));
   for (const cycle of cycles) {
@@ -121,18 +122,18 @@ function checkIdentity(node: NodeJson, report: (code: Problem['code'], message: 
   }
 }
 
-function checkReferences(nodes: NodeJson[], problems: Problem[]): void {
-  const seen = new Map<string, NodeJson>();
+function checkReferences(nodes: NodeJson[], presentIds: ReadonlySet<string>, problems: Problem[]): void {
+  const seen = new Set<string>();
   for (const node of nodes) {
     if (seen.has(node.node_id)) {
       problems.push({ code: ErrorCode.DuplicateNodeId, message: `${label(node)}: node_id ${quote(node.node_id)} appears more than once`, nodeId: node.node_id });
     } else {
-      seen.set(node.node_id, node);
+      seen.add(node.node_id);
     }
   }
   for (const node of nodes) {
     for (const input of node.inputs) {
-      if (!seen.has(input)) {
+      if (!presentIds.has(input)) {
         problems.push({ code: ErrorCode.UnknownInput, message: `${label(node)} references unknown input ${quote(input)}`, nodeId: node.node_id });
       }
     }

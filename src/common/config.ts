@@ -1,0 +1,183 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseDocument } from 'yaml';
+import { z } from 'zod';
+import { ErrorCode, QmtlError, quote, type Problem } from './errors.js';
+
+/** A connection string (`*_dsn`): a string, or null for "use the embedded backend". */
+const dsn = z.string().nullable();
+const port = z.number().int().min(0).max(65_535);
+const positiveInteger = z.number().int().min(1);
+
+/** The `gateway:` section of `qmtl.yml` (SPEC §7). Every key is optional; defaults are the embedded backends. */
+export const gatewayConfigSchema = z
+  .object({
+    host: z.string().default('127.0.0.1'),
+    port: port.default(8000),
+    /** Null: the embedded in-memory state store. */
+    redis_dsn: dsn.default(null),
+    database_backend: z.enum(['sqlite', 'postgres', 'memory']).default('sqlite'),
+    database_dsn: dsn.default('./qmtl.db'),
+    queue_backend: z.enum(['memory', 'redis']).default('memory'),
+    insert_sentinel: z.boolean().default(true),
+    /** Null: the DAG Manager runs in-process. */
+    dagmanager_url: z.string().nullable().default(null),
+    max_body_bytes: positiveInteger.default(1_048_576),
+  })
+  .strict();
+
+/** The `dagmanager:` section of `qmtl.yml` (SPEC §7). Its HTTP port differs from the Gateway's so both run side by side. */
+export const dagManagerConfigSchema = z
+  .object({
+    repo_backend: z.enum(['memory', 'neo4j']).default('memory'),
+    memory_repo_path: z.string().default('./qmtl-dag.json'),
+    neo4j_dsn: dsn.default(null),
+    neo4j_user: z.string().default('neo4j'),
+    neo4j_password: z.string().nullable().default(null),
+    queue_backend: z.enum(['memory', 'kafka']).default('memory'),
+    kafka_dsn: dsn.default(null),
+    grpc_host: z.string().default('127.0.0.1'),
+    grpc_port: port.default(50_051),
+    http_host: z.string().default('127.0.0.1'),
+    http_port: port.default(8001),
+    diff_chunk_size: positiveInteger.default(100),
+    diff_ack_window: positiveInteger.default(10),
+  })
+  .strict();
+
+/** The whole `qmtl.yml`: optional `gateway:` and `dagmanager:` sections, filled with defaults. */
+export const qmtlConfigSchema = z
+  .object({
+    // `prefault` parses the empty section, so a missing section gets every default.
+    gateway: gatewayConfigSchema.prefault({}),
+    dagmanager: dagManagerConfigSchema.prefault({}),
+  })
+  .strict();
+
+/** The Gateway's settings, defaults filled. */
+export type GatewayConfig = z.output<typeof gatewayConfigSchema>;
+/** The DAG Manager's settings, defaults filled. */
+export type DagManagerConfig = z.output<typeof dagManagerConfigSchema>;
+/** A validated `qmtl.yml`, defaults filled. */
+export type QmtlConfig = z.output<typeof qmtlConfigSchema>;
+
+/** The names `findConfigFile` looks for, in order. */
+export const CONFIG_FILE_NAMES = ['qmtl.yml', 'qmtl.yaml'] as const;
+
+const SECTION_SHAPES: Readonly<Record<string, Readonly<Record<string, z.ZodType>>>> = {
+  gateway: gatewayConfigSchema.shape,
+  dagmanager: dagManagerConfigSchema.shape,
+};
+
+/** The configuration used when there is no config file: every default. */
+export function defaultConfig(): QmtlConfig {
+  return qmtlConfigSchema.parse({});
+}
+
+/**
+ * The config file of a working directory: `qmtl.yml`, else `qmtl.yaml`, as an absolute path, or
+ * null when neither exists.
+ */
+export function findConfigFile(cwd: string): string | null {
+  for (const name of CONFIG_FILE_NAMES) {
+    const candidate = path.resolve(cwd, name);
+    if (existsSync(candidate)) return candidate;
+  }
+  return null;
+}
+
+/**
+ * Reads and validates a YAML (or JSON) config file (SPEC §7). An empty file, or an empty section,
+ * means defaults. Throws one `QMTL_INVALID_CONFIG` error naming the file and listing every problem
+ * with its key path.
+ *
+ * @example
+ * const config = loadConfig(findConfigFile(process.cwd()) ?? 'qmtl.yml');
+ * config.gateway.port; // 8000 unless the file says otherwise
+ */
+export function loadConfig(file: string): QmtlConfig {
+  const resolved = path.resolve(file);
+  let text: string;
+  try {
+    text = readFileSync(resolved, 'utf8');
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : `cannot be read: ${(error as Error).message}`;
+    throw new QmtlError(ErrorCode.InvalidConfig, `config file ${quote(file)} ${reason} (resolved to ${resolved})`, { cause: error });
+  }
+  return parseConfig(text, resolved);
+}
+
+/** Validates config text (YAML or JSON); `source` names it in errors. See {@link loadConfig}. */
+export function parseConfig(text: string, source: string): QmtlConfig {
+  const document = parseDocument(text);
+  if (document.errors.length > 0) {
+    throw invalidConfig(source, document.errors.map((error) => syntaxProblem(error.message, error.linePos?.[0])));
+  }
+  const data: unknown = document.toJS();
+  const result = qmtlConfigSchema.safeParse(emptySectionsAsDefaults(data), { reportInput: true });
+  if (!result.success) throw invalidConfig(source, result.error.issues.flatMap(issueProblems));
+  return result.data;
+}
+
+/** `gateway:` with every line commented out is YAML null; it means "all defaults", like an empty file. */
+function emptySectionsAsDefaults(data: unknown): unknown {
+  if (data === null || data === undefined) return {};
+  if (typeof data !== 'object' || Array.isArray(data)) return data;
+  const copy: Record<string, unknown> = { ...data };
+  for (const section of Object.keys(SECTION_SHAPES)) if (copy[section] === null) copy[section] = {};
+  return copy;
+}
+
+function invalidConfig(source: string, problems: readonly Problem[]): QmtlError {
+  return QmtlError.fromProblems(`invalid config file ${quote(source)}`, problems);
+}
+
+function syntaxProblem(message: string, position: { line: number; col: number } | undefined): Problem {
+  const text = message.split(/ at line \d+, column \d+/)[0] ?? message;
+  const where = position ? `line ${position.line}, column ${position.col}` : 'YAML syntax';
+  return { code: ErrorCode.InvalidConfig, message: `${where}: ${text}` };
+}
+
+function issueProblems(issue: z.core.$ZodIssue): Problem[] {
+  const at = issue.path.length === 0 ? '(top level)' : issue.path.join('.');
+  const problem = (message: string): Problem => ({ code: ErrorCode.InvalidConfig, message });
+  const got = `got ${describe(issue.input)}`;
+  switch (issue.code) {
+    case 'unrecognized_keys':
+      return issue.keys.map((key) => problem(`${[...issue.path, key].join('.')}: ${unknownKeyHint(issue.path, key)}`));
+    case 'invalid_type':
+      return [problem(`${at}: expected ${expectedType(issue)}, ${got}`)];
+    case 'invalid_value':
+      return [problem(`${at}: expected one of ${issue.values.map((v) => quote(v)).join(', ')}, ${got}`)];
+    case 'too_small':
+      return [problem(`${at}: expected ${issue.inclusive === false ? 'more than' : 'at least'} ${String(issue.minimum)}, ${got}`)];
+    case 'too_big':
+      return [problem(`${at}: expected ${issue.inclusive === false ? 'less than' : 'at most'} ${String(issue.maximum)}, ${got}`)];
+    default:
+      return [problem(`${at}: ${issue.message}`)];
+  }
+}
+
+function expectedType(issue: z.core.$ZodIssueInvalidType): string {
+  if (issue.expected === 'object') return 'a mapping';
+  if (issue.expected === 'int') return 'an integer';
+  const [section, key] = issue.path;
+  const field = typeof section === 'string' && typeof key === 'string' ? SECTION_SHAPES[section]?.[key] : undefined;
+  return field?.safeParse(null).success ? `${issue.expected} or null` : issue.expected;
+}
+
+function unknownKeyHint(parent: readonly PropertyKey[], key: string): string {
+  if (parent.length === 0) {
+    const owner = Object.keys(SECTION_SHAPES).find((section) => key in SECTION_SHAPES[section]!);
+    const hint = owner ? `; it is a ${owner} key, put it under "${owner}:"` : '';
+    return `unknown key (known keys: ${Object.keys(SECTION_SHAPES).join(', ')})${hint}`;
+  }
+  const shape = typeof parent[0] === 'string' ? SECTION_SHAPES[parent[0]] : undefined;
+  return shape ? `unknown key (known keys: ${Object.keys(shape).join(', ')})` : 'unknown key';
+}
+
+function describe(value: unknown): string {
+  if (Array.isArray(value)) return `a list ${quote(value)}`;
+  if (value !== null && typeof value === 'object') return `a mapping ${quote(value)}`;
+  return quote(value);
+}
