@@ -75,21 +75,16 @@ export class IndicatorNode extends ProcessingNode<IndicatorParams> {
  */
 function indicatorEvaluator(indicator: StreamingIndicator, read: (value: unknown) => number): Evaluator {
   let window: SeriesWindow<unknown> | null = null;
-  let lastTime = -Infinity;
+  let seen = 0;
   return (view) => {
     window ??= view.input<unknown>(0);
-    const newest = window.latestTime()!;
-    if (newest === lastTime) return indicator.replace(read(window.latest()));
+    const fresh = window.appended - seen;
+    if (fresh === 0) return indicator.replace(read(window.latest()));
+    seen += fresh;
+    if (fresh === 1) return indicator.update(read(window.latest()));
+    // Several new bars (the runner skipped a trigger on a gap): feed each one still in the window.
     const n = window.length;
-    if (n === 1 || window.timeAt(n - 2)! <= lastTime) {
-      indicator.update(read(window.latest()));
-    } else {
-      // Catch up on every bar not seen yet (more than one after the runner skipped a trigger on a gap).
-      let k = n - 1;
-      while (k > 0 && window.timeAt(k - 1)! > lastTime) k--;
-      for (; k < n; k++) indicator.update(read(window.at(k)));
-    }
-    lastTime = newest;
+    for (let k = Math.max(0, n - fresh); k < n; k++) indicator.update(read(window.at(k)));
     return indicator.result;
   };
 }

@@ -36,6 +36,10 @@ export class SeriesRing {
   gap = false;
   /** The newest bucket the upstream computed as empty (no output): not a missing bucket. */
   emptyThrough = -Infinity;
+  /** When `gap` is set: the bucket that was expected instead. */
+  expectedBucket = NaN;
+  /** New buckets stored since creation (corrections excluded): lets readers tell what is new. */
+  appended = 0;
 
   constructor(capacity: number, interval: number) {
     this.capacity = capacity;
@@ -69,12 +73,17 @@ export class SeriesRing {
       }
       if (bucket < last) return AppendOutcome.Rejected;
       // Buckets are aligned to the interval, so anything past the next one skipped a bucket.
-      this.gap = bucket > Math.max(last, this.emptyThrough) + this.interval;
-      if (this.gap) outcome = AppendOutcome.Gap;
+      const expected = (last > this.emptyThrough ? last : this.emptyThrough) + this.interval;
+      this.gap = bucket > expected;
+      if (this.gap) {
+        this.expectedBucket = expected;
+        outcome = AppendOutcome.Gap;
+      }
       slot = this.newest + 1 === this.capacity ? 0 : this.newest + 1;
     }
     this.write(slot, bucket, value);
     this.newest = slot;
+    this.appended++;
     if (this.count < this.capacity) this.count++;
     return outcome;
   }

@@ -25,6 +25,11 @@ export class SeriesWindow<T = unknown> implements Iterable<[timestamp: number, v
     return this.#ring.interval;
   }
 
+  /** Bars ever stored in this series (late corrections excluded); grows by one per new bucket. */
+  get appended(): number {
+    return this.#ring.appended;
+  }
+
   /** True when the newest bar did not follow the previous one by exactly one interval. */
   get hasGap(): boolean {
     return this.#ring.gap;
@@ -97,6 +102,6 @@ export class SeriesWindow<T = unknown> implements Iterable<[timestamp: number, v
   #index(k: number): number {
     const n = this.#ring.count;
     const i = k < 0 ? n + k : k;
-    return Number.isInteger(i) && i >= 0 && i < n ? i : -1;
+    return i >= 0 && i < n && i === Math.floor(i) ? i : -1;
   }
 }

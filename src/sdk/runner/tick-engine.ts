@@ -89,7 +89,6 @@ export class TickEngine {
       // The child's ring for this parent is on the parent's interval grid, so `bucket` is already aligned.
       const { target, ring } = edges[e]!;
       const countBefore = ring.count;
-      const previous = countBefore === 0 ? NaN : Math.max(ring.lastBucket, ring.emptyThrough);
       const outcome = ring.append(bucket, value);
       if (outcome === AppendOutcome.Rejected) {
         target.rejected++;
@@ -98,7 +97,7 @@ export class TickEngine {
       if (outcome === AppendOutcome.Corrected) target.corrections++;
       else if (outcome === AppendOutcome.Gap) {
         target.gaps++;
-        target.pendingGap ??= [from.id, previous + from.interval, bucket];
+        target.pendingGap ??= [from.id, ring.expectedBucket, bucket];
       }
       if (countBefore + 1 === target.period && ring.count === target.period) target.fullInputs++;
       const rank = target.rank;
