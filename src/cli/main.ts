@@ -1,0 +1,92 @@
+#!/usr/bin/env node
+import { readFileSync, realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { Command, CommanderError } from 'commander';
+import { QmtlError } from '../common/errors.js';
+import { logger } from '../common/logger.js';
+import { processIo, type CliIo } from './cli-io.js';
+import { registerDemoCommand } from './demo-command.js';
+import { registerRunCommand } from './run-command.js';
+
+export type { CliIo } from './cli-io.js';
+
+/** Commands that run strategies: they log their progress at `info` unless `QMTL_LOG_LEVEL` says otherwise. */
+const RUNNING_COMMANDS = new Set(['run', 'demo']);
+
+/** Exit code of a usage error (unknown option, bad choice, missing argument), as most CLIs use. */
+const USAGE_ERROR = 2;
+
+/**
+ * The `qmtl` command line: one subcommand per file in `src/cli/`. Output goes to `io`, so tests run
+ * it in-process.
+ */
+export function createProgram(io: CliIo): Command {
+  const program = new Command('qmtl')
+    .description('Run trading strategies as DAGs of content-addressed nodes; identical nodes are computed once across strategies.')
+    .version(packageVersion(), '-V, --version')
+    .exitOverride()
+    .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) })
+    .showHelpAfterError('(add --help for usage)');
+  program.hook('preAction', (_program, command) => {
+    if (RUNNING_COMMANDS.has(command.name()) && process.env['QMTL_LOG_LEVEL'] === undefined) logger.level = 'info';
+  });
+  registerRunCommand(program, io);
+  registerDemoCommand(program, io);
+  return program;
+}
+
+/**
+ * Runs the CLI with `argv` (the arguments after `qmtl`) and returns the exit code: 0 on success, 1
+ * when the command fails, 2 on a usage error. Never calls `process.exit`.
+ *
+ * @example
+ * const code = await main(['run', 'strategy.ts', '--mode', 'offline']);
+ */
+export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
+  try {
+    await createProgram(io).parseAsync([...argv], { from: 'user' });
+    return 0;
+  } catch (error) {
+    return reportError(error, io);
+  }
+}
+
+/** Prints a failure as `qmtl: message`; stacks only with `QMTL_DEBUG=1`. Returns the exit code. */
+function reportError(error: unknown, io: CliIo): number {
+  // Commander has already printed its message (and help) through configureOutput.
+  if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : USAGE_ERROR;
+  const debug = process.env['QMTL_DEBUG'] === '1';
+  const message = error instanceof Error ? error.message : String(error);
+  io.stderr.write(`qmtl: ${message}\n`);
+  if (debug) {
+    // A QmtlError's own stack is noise; the cause (a strategy's import failure, say) is what helps.
+    const traced = isQmtlError(error) ? error.cause : error;
+    if (traced instanceof Error && traced.stack !== undefined) io.stderr.write(`${traced.stack}\n`);
+  }
+  return 1;
+}
+
+/** Also true for a QmtlError of another copy of qmtl (a strategy importing a second install). */
+function isQmtlError(error: unknown): error is Error {
+  return error instanceof QmtlError || (error instanceof Error && error.name === 'QmtlError');
+}
+
+function packageVersion(): string {
+  // The same relative path from src/cli/main.ts and from dist/cli/main.js.
+  const manifest: unknown = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+  const version = typeof manifest === 'object' && manifest !== null ? (manifest as { version?: unknown }).version : undefined;
+  return typeof version === 'string' ? version : '0.0.0';
+}
+
+/** True when this module is the script node was started with; npm's bin is a symlink, hence realpath. */
+function isEntryPoint(): boolean {
+  const script = process.argv[1];
+  if (script === undefined) return false;
+  try {
+    return pathToFileURL(realpathSync(script)).href === import.meta.url;
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) process.exitCode = await main(process.argv.slice(2));

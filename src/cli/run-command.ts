@@ -1,0 +1,95 @@
+import path from 'node:path';
+import { Option, type Command } from 'commander';
+import { findConfigFile, loadConfig } from '../common/config.js';
+import { ErrorCode, QmtlError, quote } from '../common/errors.js';
+import { logger } from '../common/logger.js';
+import { parseTime } from '../common/time.js';
+import type { ReplayProgress } from '../sdk/runner/replay.js';
+import { RunMode, type RunOptions } from '../sdk/runner/run-options.js';
+import { Runner } from '../sdk/runner/runner.js';
+import { OnMissing } from '../sdk/runner/tick-engine.js';
+import type { CliIo } from './cli-io.js';
+import { formatProgress, formatRunSummary, runSummaryJson, summarizeRun } from './format-run-summary.js';
+import { loadStrategy } from './load-strategy.js';
+
+/** The arguments of `qmtl run`, as parsed. */
+export interface RunCommandOptions {
+  /** `file[:ExportName]`. */
+  readonly target: string;
+  readonly mode: RunMode;
+  readonly startTime?: string;
+  readonly endTime?: string;
+  readonly onMissing?: OnMissing;
+  readonly gatewayUrl?: string;
+  /** Config file; default `qmtl.yml` / `qmtl.yaml` in the working directory when present. */
+  readonly config?: string;
+  /** Print one JSON object instead of the text report. */
+  readonly json?: boolean;
+}
+
+/** Registers `qmtl run <file>[:Export] --mode …` (SPEC §7) on the program. */
+export function registerRunCommand(program: Command, io: CliIo): void {
+  program
+    .command('run')
+    .description('Run a strategy: replay history through it (backtest, offline) and print a summary')
+    .argument('<file>', 'strategy module (.ts, .mts, .js, .mjs), optionally file:ExportName')
+    .addOption(new Option('--mode <mode>', 'how to run').choices(Object.values(RunMode)).makeOptionMandatory())
+    .option('--start-time <time>', 'first bucket: epoch seconds or ISO-8601 (required for backtest)')
+    .option('--end-time <time>', 'last bucket, inclusive: epoch seconds or ISO-8601 (required for backtest)')
+    .addOption(new Option('--on-missing <policy>', 'what a missing upstream bucket does').choices(Object.values(OnMissing)).default(OnMissing.Skip))
+    .option('--gateway-url <url>', 'submit to a Gateway instead of running embedded')
+    .option('--config <path>', 'config file (default: qmtl.yml or qmtl.yaml in the working directory)')
+    .option('--json', 'print one JSON object instead of the text summary')
+    .action(async (target: string, options: Omit<RunCommandOptions, 'target'>) => {
+      await runStrategyFile({ ...options, target }, io);
+    });
+}
+
+/**
+ * Loads the strategy of `options.target`, runs it and prints the summary (text or JSON) to
+ * `io.stdout`; on a terminal, draws the replay progress on `io.stderr`.
+ */
+export async function runStrategyFile(options: RunCommandOptions, io: CliIo): Promise<void> {
+  const cwd = io.cwd ?? process.cwd();
+  const runOptions = toRunOptions(options);
+  const configFile = options.config === undefined ? findConfigFile(cwd) : path.resolve(cwd, options.config);
+  if (configFile !== null) {
+    loadConfig(configFile);
+    logger.info({ config: configFile }, 'config file is valid');
+  }
+  const { strategyClass } = await loadStrategy(options.target, cwd);
+  const drawProgress = io.stderr.isTTY === true;
+  const onProgress = drawProgress ? (progress: ReplayProgress) => io.stderr.write(`\r${formatProgress(progress)}\u001b[K`) : undefined;
+  const result = await Runner.run(strategyClass, { mode: options.mode, ...runOptions, ...(onProgress && { onProgress }) }).finally(() => {
+    if (drawProgress) io.stderr.write('\r\u001b[K');
+  });
+  const summary = summarizeRun(result);
+  io.stdout.write(options.json === true ? `${runSummaryJson(summary)}\n` : formatRunSummary(summary));
+}
+
+/** Checks the flags the Runner cannot name: times are parsed here so errors say `--start-time`. */
+function toRunOptions(options: RunCommandOptions): RunOptions {
+  const startTime = flagTime(options.startTime, '--start-time');
+  const endTime = flagTime(options.endTime, '--end-time');
+  if (options.mode === RunMode.Backtest && (startTime === undefined || endTime === undefined)) {
+    throw new QmtlError(ErrorCode.InvalidArgument, '--mode backtest needs --start-time and --end-time');
+  }
+  if (startTime !== undefined && endTime !== undefined && startTime > endTime) {
+    throw new QmtlError(ErrorCode.InvalidArgument, `--start-time ${quote(options.startTime)} is after --end-time ${quote(options.endTime)}`);
+  }
+  return {
+    ...(startTime !== undefined && { startTime }),
+    ...(endTime !== undefined && { endTime }),
+    ...(options.onMissing !== undefined && { onMissing: options.onMissing }),
+    ...(options.gatewayUrl !== undefined && { gatewayUrl: options.gatewayUrl }),
+  };
+}
+
+function flagTime(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  try {
+    return parseTime(value, flag);
+  } catch (error) {
+    throw new QmtlError(ErrorCode.InvalidTime, `${flag}: expected epoch seconds or an ISO-8601 date such as "2024-01-01T00:00:00Z", got ${quote(value)}`, { cause: error });
+  }
+}
