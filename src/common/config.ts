@@ -153,7 +153,12 @@ function issueProblems(issue: z.core.$ZodIssue): Problem[] {
       return [problem(`${at}: expected ${issue.inclusive === false ? 'more than' : 'at least'} ${String(issue.minimum)}, ${got}`)];
     case 'too_big':
       return [problem(`${at}: expected ${issue.inclusive === false ? 'less than' : 'at most'} ${String(issue.maximum)}, ${got}`)];
-    default:
+    case 'custom':
+    case 'invalid_element':
+    case 'invalid_format':
+    case 'invalid_key':
+    case 'invalid_union':
+    case 'not_multiple_of':
       return [problem(`${at}: ${issue.message}`)];
   }
 }

@@ -16,7 +16,6 @@ export const ErrorCode = {
   NodeIdMismatch: 'QMTL_NODE_ID_MISMATCH',
   InvalidStrategy: 'QMTL_INVALID_STRATEGY',
   MissingData: 'QMTL_MISSING_DATA',
-  ReadOnlyView: 'QMTL_READ_ONLY_VIEW',
   HistoryUnavailable: 'QMTL_HISTORY_UNAVAILABLE',
   BackfillFailed: 'QMTL_BACKFILL_FAILED',
   ComputeFailed: 'QMTL_COMPUTE_FAILED',
