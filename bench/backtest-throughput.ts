@@ -33,7 +33,7 @@ function handLoop(): Float64Array {
 async function viaRunner(): Promise<Float64Array> {
   const strategy = new EmaSignal(provider);
   const result = await Runner.backtest(strategy, { startTime: start, endTime: start + (bars - 1) * interval });
-  return result.outputs<number>(strategy.nodes.at(-1)!).values() as Float64Array;
+  return result.outputs<number>(strategy.nodes.at(-1)!).values();
 }
 
 const timed = async (fn: () => Float64Array | Promise<Float64Array>): Promise<[number, Float64Array]> => {

@@ -1,3 +1,4 @@
+import { mergeRanges } from '../history/coverage.js';
 import type { CoverageRange } from '../history/protocols.js';
 
 /**
@@ -12,7 +13,7 @@ export class BackfillState {
     const key = `${upstreamId}\u0000${interval}`;
     const entry = this.#ranges.get(key) ?? { interval, ranges: [] };
     const range: CoverageRange = start <= end ? [start, end] : [end, start];
-    entry.ranges = merge([...entry.ranges, range], interval);
+    entry.ranges = mergeRanges([...entry.ranges, range], interval);
     this.#ranges.set(key, entry);
   }
 
@@ -30,15 +31,4 @@ export class BackfillState {
   drop(upstreamId: string, interval: number): void {
     this.#ranges.delete(`${upstreamId}\u0000${interval}`);
   }
-}
-
-function merge(ranges: CoverageRange[], interval: number): CoverageRange[] {
-  const sorted = [...ranges].sort((a, b) => a[0] - b[0]);
-  const out: [number, number][] = [];
-  for (const [s, e] of sorted) {
-    const last = out[out.length - 1];
-    if (last && s <= last[1] + interval) last[1] = Math.max(last[1], e);
-    else out.push([s, e]);
-  }
-  return out;
 }
