@@ -11,13 +11,19 @@ export interface DemoCommandOptions {
 export function registerDemoCommand(program: Command, io: CliIo): void {
   program
     .command('demo')
-    .description('Backtest three strategies that share nodes over generated GARCH bars and report what sharing saved')
+    .description(
+      'Backtest three strategies that share nodes over generated GARCH bars and report what sharing saved',
+    )
     .option('--bars <n>', 'one-minute bars to generate (default 200,000)', parsePositiveInteger)
     .option('--json', 'print one JSON object instead of the text report')
     .action(async (options: DemoCommandOptions) => {
       // Imported on use, so other commands never load the demo's generators.
       const { runDemo } = await import('../demo/main-job.js');
-      await runDemo({ ...(options.bars !== undefined && { bars: options.bars }), json: options.json === true, out: io.stdout });
+      await runDemo({
+        ...(options.bars !== undefined && { bars: options.bars }),
+        json: options.json === true,
+        out: io.stdout,
+      });
     });
 }
 

@@ -46,7 +46,13 @@ export function summarizeRun(result: RunResult): RunSummary {
     .filter((stats) => leafIds.has(stats.nodeId))
     .map((stats): LeafOutput => {
       const series = result.outputs(stats.nodeId);
-      return { nodeId: stats.nodeId, name: stats.name, nodeType: stats.nodeType, length: series.length, last: series.at(-1) ?? null };
+      return {
+        nodeId: stats.nodeId,
+        name: stats.name,
+        nodeType: stats.nodeType,
+        length: series.length,
+        last: series.at(-1) ?? null,
+      };
     });
   return {
     strategies: result.strategies.map((strategy) => strategy.name),
@@ -84,7 +90,9 @@ export function formatRunSummary(summary: RunSummary): string {
     );
   }
   for (const gap of summary.historyGaps) {
-    lines.push(`History gap: ${gap.name} (${gap.nodeId.slice(0, 8)}) ${gap.ranges.map(([from, to]) => `${formatTime(from)} .. ${formatTime(to)}`).join(', ')}`);
+    lines.push(
+      `History gap: ${gap.name} (${gap.nodeId.slice(0, 8)}) ${gap.ranges.map(([from, to]) => `${formatTime(from)} .. ${formatTime(to)}`).join(', ')}`,
+    );
   }
   lines.push('', ...formatNodeTable(summary.nodeStats));
   if (summary.outputs.length > 0) lines.push('', 'Outputs:', ...formatOutputs(summary.outputs));
@@ -94,12 +102,21 @@ export function formatRunSummary(summary: RunSummary): string {
 /** The node-stats table: one row per node, counters right-aligned. */
 export function formatNodeTable(nodeStats: readonly NodeStats[]): string[] {
   const header = ['node', 'type', 'id', 'computes', 'outputs', 'warm-up', 'skips', 'gaps'];
-  const rows = nodeStats.map((s) => [s.name, s.nodeType, s.nodeId.slice(0, 8), ...[s.computeCalls, s.outputs, s.warmupBars, s.skips, s.gaps].map(String)]);
-  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
+  const rows = nodeStats.map((s) => [
+    s.name,
+    s.nodeType,
+    s.nodeId.slice(0, 8),
+    ...[s.computeCalls, s.outputs, s.warmupBars, s.skips, s.gaps].map(String),
+  ]);
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...rows.map((row) => row[column]!.length)),
+  );
   const textColumns = 3;
   const render = (cells: readonly string[]) =>
     cells
-      .map((cell, column) => (column < textColumns ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!)))
+      .map((cell, column) =>
+        column < textColumns ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!),
+      )
       .join('  ')
       .trimEnd();
   return [render(header), ...rows.map(render)];
@@ -108,14 +125,20 @@ export function formatNodeTable(nodeStats: readonly NodeStats[]): string[] {
 function formatOutputs(outputs: readonly LeafOutput[]): string[] {
   const width = Math.max(...outputs.map((output) => output.name.length));
   return outputs.map((output) => {
-    const last = output.last === null ? 'no values' : `last ${formatValue(output.last[1])} at ${formatTime(output.last[0])}`;
+    const last =
+      output.last === null
+        ? 'no values'
+        : `last ${formatValue(output.last[1])} at ${formatTime(output.last[0])}`;
     return `  ${output.name.padEnd(width)}  ${output.nodeId.slice(0, 8)}  ${counts.format(output.length)} values, ${last}`;
   });
 }
 
 /** A value for a one-line report: numbers to 8 significant digits, anything else quoted and cut short. */
 export function formatValue(value: unknown): string {
-  if (typeof value === 'number') return Number.isInteger(value) || !Number.isFinite(value) ? String(value) : String(Number(value.toPrecision(8)));
+  if (typeof value === 'number')
+    return Number.isInteger(value) || !Number.isFinite(value)
+      ? String(value)
+      : String(Number(value.toPrecision(8)));
   return quote(value);
 }
 
@@ -137,11 +160,19 @@ export function runSummaryJson(summary: RunSummary): string {
     timing: summary.timing,
     nodeStats: summary.nodeStats,
     dedup: summary.dedup,
-    historyGaps: summary.historyGaps.map((gap) => ({ ...gap, ranges: gap.ranges.map(([from, to]) => ({ start: iso(from), end: iso(to) })) })),
-    outputs: summary.outputs.map((output) => ({ ...output, last: output.last === null ? null : { time: iso(output.last[0]), value: output.last[1] } })),
+    historyGaps: summary.historyGaps.map((gap) => ({
+      ...gap,
+      ranges: gap.ranges.map(([from, to]) => ({ start: iso(from), end: iso(to) })),
+    })),
+    outputs: summary.outputs.map((output) => ({
+      ...output,
+      last: output.last === null ? null : { time: iso(output.last[0]), value: output.last[1] },
+    })),
   };
   // Node outputs may hold bigints, which JSON cannot represent.
-  return JSON.stringify(report, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value));
+  return JSON.stringify(report, (_key, value: unknown) =>
+    typeof value === 'bigint' ? value.toString() : value,
+  );
 }
 
 /** The one-line progress of a replay, redrawn in place on a terminal. */

@@ -53,17 +53,28 @@ export async function loadStrategy(target: string, cwd: string): Promise<LoadedS
  */
 export async function importStrategyModule(file: string, cwd: string): Promise<Record<string, unknown>> {
   const resolved = path.resolve(cwd, file);
-  if (!existsSync(resolved)) throw invalidArgument(`strategy file ${quote(file)} not found (resolved to ${resolved})`);
+  if (!existsSync(resolved))
+    throw invalidArgument(`strategy file ${quote(file)} not found (resolved to ${resolved})`);
   const extension = path.extname(resolved).toLowerCase();
-  if (statSync(resolved).isDirectory() || ![...TYPESCRIPT_EXTENSIONS, ...JAVASCRIPT_EXTENSIONS].includes(extension)) {
-    throw invalidArgument(`strategy file ${quote(file)} must be a module ending in ${[...TYPESCRIPT_EXTENSIONS, ...JAVASCRIPT_EXTENSIONS].join(', ')}`);
+  if (
+    statSync(resolved).isDirectory() ||
+    ![...TYPESCRIPT_EXTENSIONS, ...JAVASCRIPT_EXTENSIONS].includes(extension)
+  ) {
+    throw invalidArgument(
+      `strategy file ${quote(file)} must be a module ending in ${[...TYPESCRIPT_EXTENSIONS, ...JAVASCRIPT_EXTENSIONS].join(', ')}`,
+    );
   }
   if (TYPESCRIPT_EXTENSIONS.includes(extension)) await enableTypeScriptImports();
   try {
     return (await import(pathToFileURL(resolved).href)) as Record<string, unknown>;
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    throw new QmtlError(ErrorCode.InvalidStrategy, `cannot load strategy file ${quote(file)} (${resolved}): ${reason}`, { cause: error });
+    const where = resolved === file ? '' : ` (${resolved})`;
+    throw new QmtlError(
+      ErrorCode.InvalidStrategy,
+      `cannot load strategy file ${quote(file)}${where}: ${reason}`,
+      { cause: error },
+    );
   }
 }
 
@@ -86,21 +97,34 @@ function enableTypeScriptImports(): Promise<void> {
  * is a Strategy subclass; else the one exported Strategy subclass. Throws an `InvalidStrategy`
  * error that lists the exports when there is none, several, or the named one is not a strategy.
  */
-export function selectStrategy(moduleExports: Readonly<Record<string, unknown>>, file: string, exportName: string | null): { strategyClass: StrategyClass; exportName: string } {
+export function selectStrategy(
+  moduleExports: Readonly<Record<string, unknown>>,
+  file: string,
+  exportName: string | null,
+): { strategyClass: StrategyClass; exportName: string } {
   const names = Object.keys(moduleExports);
   if (exportName !== null) {
-    if (!names.includes(exportName)) throw invalidStrategy(`${quote(file)} has no export ${quote(exportName)} (exports: ${listNames(names)})`);
+    if (!names.includes(exportName))
+      throw invalidStrategy(
+        `${quote(file)} has no export ${quote(exportName)} (exports: ${listNames(names)})`,
+      );
     const value = moduleExports[exportName];
-    if (!isStrategyClass(value)) throw invalidStrategy(`export ${quote(exportName)} of ${quote(file)} is not a Strategy subclass: it is ${describeExport(value)}`);
+    if (!isStrategyClass(value))
+      throw invalidStrategy(
+        `export ${quote(exportName)} of ${quote(file)} is not a Strategy subclass: it is ${describeExport(value)}`,
+      );
     return { strategyClass: value, exportName };
   }
   const defaultExport = moduleExports['default'];
   if (isStrategyClass(defaultExport)) return { strategyClass: defaultExport, exportName: 'default' };
   const candidates = names.filter((name) => isStrategyClass(moduleExports[name]));
   const distinct = new Set(candidates.map((name) => moduleExports[name]));
-  if (distinct.size === 1) return { strategyClass: moduleExports[candidates[0]!] as StrategyClass, exportName: candidates[0]! };
+  if (distinct.size === 1)
+    return { strategyClass: moduleExports[candidates[0]!] as StrategyClass, exportName: candidates[0]! };
   if (distinct.size > 1) {
-    throw invalidStrategy(`${quote(file)} exports several Strategy subclasses (${candidates.join(', ')}); choose one with "${file}:${candidates[0]!}"`);
+    throw invalidStrategy(
+      `${quote(file)} exports several Strategy subclasses (${candidates.join(', ')}); choose one with "${file}:${candidates[0]!}"`,
+    );
   }
   const foreign = names.filter((name) => extendsForeignStrategy(moduleExports[name]));
   const hint = foreign.length > 0 ? `; ${foreign.join(', ')} ${foreignStrategyHint}` : '';
@@ -112,12 +136,17 @@ export function isStrategyClass(value: unknown): value is StrategyClass {
   return typeof value === 'function' && (value as { prototype?: unknown }).prototype instanceof Strategy;
 }
 
-const foreignStrategyHint = 'extends a Strategy class from another copy of qmtl; import Strategy from the same "qmtl" the CLI runs from';
+const foreignStrategyHint =
+  'extends a Strategy class from another copy of qmtl; import Strategy from the same "qmtl" the CLI runs from';
 
 /** A class whose chain has a `Strategy` that is not ours: a second copy of the package. */
 function extendsForeignStrategy(value: unknown): boolean {
   if (typeof value !== 'function' || isStrategyClass(value)) return false;
-  for (let base: unknown = Object.getPrototypeOf(value); typeof base === 'function'; base = Object.getPrototypeOf(base)) {
+  for (
+    let base: unknown = Object.getPrototypeOf(value);
+    typeof base === 'function';
+    base = Object.getPrototypeOf(base)
+  ) {
     if (base.name === 'Strategy') return true;
   }
   return false;
@@ -129,11 +158,16 @@ function describeExport(value: unknown): string {
   if (typeof value === 'function') {
     if (extendsForeignStrategy(value)) return `a class that ${foreignStrategyHint}`;
     const isClass = /^class[\s{]/.test(Function.prototype.toString.call(value));
-    return isClass ? `the class ${quote(value.name)}, which does not extend Strategy` : `a function ${quote(value.name)}`;
+    return isClass
+      ? `the class ${quote(value.name)}, which does not extend Strategy`
+      : `a function ${quote(value.name)}`;
   }
   if (typeof value === 'object') {
-    const constructorName = (Object.getPrototypeOf(value) as { constructor?: { name?: string } } | null)?.constructor?.name;
-    return constructorName && constructorName !== 'Object' ? `an instance of ${constructorName}` : `an object ${quote(value)}`;
+    const constructorName = (Object.getPrototypeOf(value) as { constructor?: { name?: string } } | null)
+      ?.constructor?.name;
+    return constructorName && constructorName !== 'Object'
+      ? `an instance of ${constructorName}`
+      : `an object ${quote(value)}`;
   }
   return `a ${typeof value} (${quote(value)})`;
 }

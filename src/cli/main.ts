@@ -10,8 +10,11 @@ import { registerRunCommand } from './run-command.js';
 
 export type { CliIo } from './cli-io.js';
 
-/** Commands that run strategies: they log their progress at `info` unless `QMTL_LOG_LEVEL` says otherwise. */
-const RUNNING_COMMANDS = new Set(['run', 'demo']);
+/**
+ * Commands that log their progress at `info` unless `QMTL_LOG_LEVEL` says otherwise. Not `demo`:
+ * its report is the output, and JSON log lines above it would only clutter the terminal.
+ */
+const VERBOSE_COMMANDS = new Set(['run']);
 
 /** Exit code of a usage error (unknown option, bad choice, missing argument), as most CLIs use. */
 const USAGE_ERROR = 2;
@@ -22,13 +25,17 @@ const USAGE_ERROR = 2;
  */
 export function createProgram(io: CliIo): Command {
   const program = new Command('qmtl')
-    .description('Run trading strategies as DAGs of content-addressed nodes; identical nodes are computed once across strategies.')
+    .description(
+      'Run trading strategies as DAGs of content-addressed nodes; identical nodes are computed once across strategies.',
+    )
     .version(packageVersion(), '-V, --version')
     .exitOverride()
     .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) })
     .showHelpAfterError('(add --help for usage)');
   program.hook('preAction', (_program, command) => {
-    if (RUNNING_COMMANDS.has(command.name()) && process.env['QMTL_LOG_LEVEL'] === undefined) logger.level = 'info';
+    if (VERBOSE_COMMANDS.has(command.name()) && process.env['QMTL_LOG_LEVEL'] === undefined) {
+      logger.level = 'info';
+    }
   });
   registerRunCommand(program, io);
   registerDemoCommand(program, io);
@@ -74,7 +81,10 @@ function isQmtlError(error: unknown): error is Error {
 function packageVersion(): string {
   // The same relative path from src/cli/main.ts and from dist/cli/main.js.
   const manifest: unknown = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
-  const version = typeof manifest === 'object' && manifest !== null ? (manifest as { version?: unknown }).version : undefined;
+  const version =
+    typeof manifest === 'object' && manifest !== null
+      ? (manifest as { version?: unknown }).version
+      : undefined;
   return typeof version === 'string' ? version : '0.0.0';
 }
 

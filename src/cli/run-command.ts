@@ -33,10 +33,18 @@ export function registerRunCommand(program: Command, io: CliIo): void {
     .command('run')
     .description('Run a strategy: replay history through it (backtest, offline) and print a summary')
     .argument('<file>', 'strategy module (.ts, .mts, .js, .mjs), optionally file:ExportName')
-    .addOption(new Option('--mode <mode>', 'how to run').choices(Object.values(RunMode)).makeOptionMandatory())
+    .addOption(
+      new Option('--mode <mode>', 'how to run (dryrun and live need the distributed runtime)')
+        .choices(Object.values(RunMode))
+        .makeOptionMandatory(),
+    )
     .option('--start-time <time>', 'first bucket: epoch seconds or ISO-8601 (required for backtest)')
     .option('--end-time <time>', 'last bucket, inclusive: epoch seconds or ISO-8601 (required for backtest)')
-    .addOption(new Option('--on-missing <policy>', 'what a missing upstream bucket does').choices(Object.values(OnMissing)).default(OnMissing.Skip))
+    .addOption(
+      new Option('--on-missing <policy>', 'what a missing upstream bucket does')
+        .choices(Object.values(OnMissing))
+        .default(OnMissing.Skip),
+    )
     .option('--gateway-url <url>', 'submit to a Gateway instead of running embedded')
     .option('--config <path>', 'config file (default: qmtl.yml or qmtl.yaml in the working directory)')
     .option('--json', 'print one JSON object instead of the text summary')
@@ -59,8 +67,14 @@ export async function runStrategyFile(options: RunCommandOptions, io: CliIo): Pr
   }
   const { strategyClass } = await loadStrategy(options.target, cwd);
   const drawProgress = io.stderr.isTTY === true;
-  const onProgress = drawProgress ? (progress: ReplayProgress) => io.stderr.write(`\r${formatProgress(progress)}\u001b[K`) : undefined;
-  const result = await Runner.run(strategyClass, { mode: options.mode, ...runOptions, ...(onProgress && { onProgress }) }).finally(() => {
+  const onProgress = drawProgress
+    ? (progress: ReplayProgress) => io.stderr.write(`\r${formatProgress(progress)}\u001b[K`)
+    : undefined;
+  const result = await Runner.run(strategyClass, {
+    mode: options.mode,
+    ...runOptions,
+    ...(onProgress && { onProgress }),
+  }).finally(() => {
     if (drawProgress) io.stderr.write('\r\u001b[K');
   });
   const summary = summarizeRun(result);
@@ -75,7 +89,10 @@ function toRunOptions(options: RunCommandOptions): RunOptions {
     throw new QmtlError(ErrorCode.InvalidArgument, '--mode backtest needs --start-time and --end-time');
   }
   if (startTime !== undefined && endTime !== undefined && startTime > endTime) {
-    throw new QmtlError(ErrorCode.InvalidArgument, `--start-time ${quote(options.startTime)} is after --end-time ${quote(options.endTime)}`);
+    throw new QmtlError(
+      ErrorCode.InvalidArgument,
+      `--start-time ${quote(options.startTime)} is after --end-time ${quote(options.endTime)}`,
+    );
   }
   return {
     ...(startTime !== undefined && { startTime }),
@@ -90,6 +107,10 @@ function flagTime(value: string | undefined, flag: string): number | undefined {
   try {
     return parseTime(value, flag);
   } catch (error) {
-    throw new QmtlError(ErrorCode.InvalidTime, `${flag}: expected epoch seconds or an ISO-8601 date such as "2024-01-01T00:00:00Z", got ${quote(value)}`, { cause: error });
+    throw new QmtlError(
+      ErrorCode.InvalidTime,
+      `${flag}: expected epoch seconds or an ISO-8601 date such as "2024-01-01T00:00:00Z", got ${quote(value)}`,
+      { cause: error },
+    );
   }
 }

@@ -88,39 +88,75 @@ describe('parseConfig', () => {
       ].join('\n'),
       'qmtl.yml',
     );
-    expect(config.gateway).toMatchObject({ host: '127.0.0.1', port: 9000, database_backend: 'postgres', queue_backend: 'redis', insert_sentinel: false, max_body_bytes: 1_048_576 });
+    expect(config.gateway).toMatchObject({
+      host: '127.0.0.1',
+      port: 9000,
+      database_backend: 'postgres',
+      queue_backend: 'redis',
+      insert_sentinel: false,
+      max_body_bytes: 1_048_576,
+    });
     expect(config.gateway.redis_dsn).toBe('redis://127.0.0.1:6379/0');
-    expect(config.dagmanager).toMatchObject({ repo_backend: 'neo4j', neo4j_password: 'secret', queue_backend: 'kafka', kafka_dsn: '127.0.0.1:9092', grpc_port: 0, diff_chunk_size: 500, diff_ack_window: 10 });
+    expect(config.dagmanager).toMatchObject({
+      repo_backend: 'neo4j',
+      neo4j_password: 'secret',
+      queue_backend: 'kafka',
+      kafka_dsn: '127.0.0.1:9092',
+      grpc_port: 0,
+      diff_chunk_size: 500,
+      diff_ack_window: 10,
+    });
   });
 
   it('accepts JSON, which is YAML', () => {
-    const config = parseConfig('{"gateway": {"port": 9100, "redis_dsn": null}, "dagmanager": {"http_port": 9101}}', 'qmtl.json');
+    const config = parseConfig(
+      '{"gateway": {"port": 9100, "redis_dsn": null}, "dagmanager": {"http_port": 9101}}',
+      'qmtl.json',
+    );
     expect(config.gateway.port).toBe(9100);
     expect(config.gateway.redis_dsn).toBeNull();
     expect(config.dagmanager.http_port).toBe(9101);
   });
 
   it('names the key path and quotes the value of a wrong type', () => {
-    expect(problems(configError('gateway:\n  port: abc\n'))).toEqual(['gateway.port: expected number, got "abc"']);
-    expect(problems(configError('dagmanager:\n  kafka_dsn: 9092\n'))).toEqual(['dagmanager.kafka_dsn: expected string or null, got 9092']);
-    expect(problems(configError('gateway:\n  insert_sentinel: "yes"\n'))).toEqual(['gateway.insert_sentinel: expected boolean, got "yes"']);
-    expect(problems(configError('gateway:\n  host: ~\n'))).toEqual(['gateway.host: expected string, got null']);
+    expect(problems(configError('gateway:\n  port: abc\n'))).toEqual([
+      'gateway.port: expected number, got "abc"',
+    ]);
+    expect(problems(configError('dagmanager:\n  kafka_dsn: 9092\n'))).toEqual([
+      'dagmanager.kafka_dsn: expected string or null, got 9092',
+    ]);
+    expect(problems(configError('gateway:\n  insert_sentinel: "yes"\n'))).toEqual([
+      'gateway.insert_sentinel: expected boolean, got "yes"',
+    ]);
+    expect(problems(configError('gateway:\n  host: ~\n'))).toEqual([
+      'gateway.host: expected string, got null',
+    ]);
   });
 
   it('rejects values outside a key’s range or choices', () => {
-    expect(problems(configError('gateway:\n  port: 70000\n'))).toEqual(['gateway.port: expected at most 65535, got 70000']);
-    expect(problems(configError('dagmanager:\n  diff_ack_window: 0\n'))).toEqual(['dagmanager.diff_ack_window: expected at least 1, got 0']);
-    expect(problems(configError('dagmanager:\n  grpc_port: 1.5\n'))).toEqual(['dagmanager.grpc_port: expected an integer, got 1.5']);
+    expect(problems(configError('gateway:\n  port: 70000\n'))).toEqual([
+      'gateway.port: expected at most 65535, got 70000',
+    ]);
+    expect(problems(configError('dagmanager:\n  diff_ack_window: 0\n'))).toEqual([
+      'dagmanager.diff_ack_window: expected at least 1, got 0',
+    ]);
+    expect(problems(configError('dagmanager:\n  grpc_port: 1.5\n'))).toEqual([
+      'dagmanager.grpc_port: expected an integer, got 1.5',
+    ]);
     expect(problems(configError('gateway:\n  database_backend: mysql\n'))).toEqual([
       'gateway.database_backend: expected one of "sqlite", "postgres", "memory", got "mysql"',
     ]);
-    expect(problems(configError('dagmanager:\n  queue_backend: redis\n'))).toEqual(['dagmanager.queue_backend: expected one of "memory", "kafka", got "redis"']);
+    expect(problems(configError('dagmanager:\n  queue_backend: redis\n'))).toEqual([
+      'dagmanager.queue_backend: expected one of "memory", "kafka", got "redis"',
+    ]);
   });
 
   it('names every unknown key with its path and the known keys', () => {
     const error = configError('gateway:\n  prot: 8000\n  hots: x\ndagmanager:\n  repo: memory\n');
     expect(problems(error)).toEqual([
-      expect.stringMatching(/^gateway\.prot: unknown key \(known keys: host, port, redis_dsn, .*max_body_bytes\)$/),
+      expect.stringMatching(
+        /^gateway\.prot: unknown key \(known keys: host, port, redis_dsn, .*max_body_bytes\)$/,
+      ),
       expect.stringMatching(/^gateway\.hots: unknown key/),
       expect.stringMatching(/^dagmanager\.repo: unknown key \(known keys: repo_backend, /),
     ]);
@@ -134,9 +170,16 @@ describe('parseConfig', () => {
   });
 
   it('rejects a top level or a section that is not a mapping', () => {
-    expect(problems(configError('- gateway\n'))).toEqual(['(top level): expected a mapping, got a list ["gateway"]']);
-    expect(problems(configError('just text\n'))).toEqual(['(top level): expected a mapping, got "just text"']);
-    expect(problems(configError('gateway: 8000\ndagmanager: [a]\n'))).toEqual(['gateway: expected a mapping, got 8000', 'dagmanager: expected a mapping, got a list ["a"]']);
+    expect(problems(configError('- gateway\n'))).toEqual([
+      '(top level): expected a mapping, got a list ["gateway"]',
+    ]);
+    expect(problems(configError('just text\n'))).toEqual([
+      '(top level): expected a mapping, got "just text"',
+    ]);
+    expect(problems(configError('gateway: 8000\ndagmanager: [a]\n'))).toEqual([
+      'gateway: expected a mapping, got 8000',
+      'dagmanager: expected a mapping, got a list ["a"]',
+    ]);
   });
 
   it('lists every problem of the file in one error', () => {
@@ -146,12 +189,18 @@ describe('parseConfig', () => {
       expect.stringMatching(/^gateway\.extra: unknown key/),
       'dagmanager.http_port: expected at least 0, got -1',
     ]);
-    expect(error.message).toMatch(/^invalid config file "\/project\/qmtl.yml":\n {2}- gateway\.port: .*\n {2}- gateway\.extra: .*\n {2}- dagmanager\.http_port: /);
+    expect(error.message).toMatch(
+      /^invalid config file "\/project\/qmtl.yml":\n {2}- gateway\.port: .*\n {2}- gateway\.extra: .*\n {2}- dagmanager\.http_port: /,
+    );
   });
 
   it('reports YAML syntax errors with their line and column', () => {
-    expect(problems(configError('gateway:\n  port: 8000\n  port: 8001\n'))).toEqual(['line 3, column 3: Map keys must be unique']);
-    expect(problems(configError('gateway:\n\tport: 8000\n'))[0]).toMatch(/^line 2, column 1: Tabs are not allowed as indentation/);
+    expect(problems(configError('gateway:\n  port: 8000\n  port: 8001\n'))).toEqual([
+      'line 3, column 3: Map keys must be unique',
+    ]);
+    expect(problems(configError('gateway:\n\tport: 8000\n'))[0]).toMatch(
+      /^line 2, column 1: Tabs are not allowed as indentation/,
+    );
     expect(problems(configError('gateway: {port: 8000\n'))[0]).toMatch(/^line \d+, column \d+: /);
   });
 });
@@ -164,7 +213,9 @@ describe('loadConfig', () => {
 
   it('names the file in validation errors', () => {
     const file = write('bad/qmtl.yml', 'gateway:\n  port: abc\n');
-    expect(() => loadConfig(file)).toThrow(`invalid config file ${JSON.stringify(file)}:\n  - gateway.port: expected number, got "abc"`);
+    expect(() => loadConfig(file)).toThrow(
+      `invalid config file ${JSON.stringify(file)}:\n  - gateway.port: expected number, got "abc"`,
+    );
   });
 
   it('reports a missing file with the path it resolved to', () => {
@@ -178,7 +229,9 @@ describe('loadConfig', () => {
     })();
     expect(error).toBeInstanceOf(QmtlError);
     expect((error as QmtlError).code).toBe('QMTL_INVALID_CONFIG');
-    expect((error as QmtlError).message).toBe(`config file ${JSON.stringify(missing)} not found (resolved to ${missing})`);
+    expect((error as QmtlError).message).toBe(
+      `config file ${JSON.stringify(missing)} not found (resolved to ${missing})`,
+    );
   });
 });
 

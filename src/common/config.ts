@@ -101,8 +101,15 @@ export function loadConfig(file: string): QmtlConfig {
   try {
     text = readFileSync(resolved, 'utf8');
   } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : `cannot be read: ${(error as Error).message}`;
-    throw new QmtlError(ErrorCode.InvalidConfig, `config file ${quote(file)} ${reason} (resolved to ${resolved})`, { cause: error });
+    const reason =
+      (error as NodeJS.ErrnoException).code === 'ENOENT'
+        ? 'not found'
+        : `cannot be read: ${(error as Error).message}`;
+    throw new QmtlError(
+      ErrorCode.InvalidConfig,
+      `config file ${quote(file)} ${reason} (resolved to ${resolved})`,
+      { cause: error },
+    );
   }
   return parseConfig(text, resolved);
 }
@@ -111,7 +118,10 @@ export function loadConfig(file: string): QmtlConfig {
 export function parseConfig(text: string, source: string): QmtlConfig {
   const document = parseDocument(text);
   if (document.errors.length > 0) {
-    throw invalidConfig(source, document.errors.map((error) => syntaxProblem(error.message, error.linePos?.[0])));
+    throw invalidConfig(
+      source,
+      document.errors.map((error) => syntaxProblem(error.message, error.linePos?.[0])),
+    );
   }
   const data: unknown = document.toJS();
   const result = qmtlConfigSchema.safeParse(emptySectionsAsDefaults(data), { reportInput: true });
@@ -144,15 +154,25 @@ function issueProblems(issue: z.core.$ZodIssue): Problem[] {
   const got = `got ${describe(issue.input)}`;
   switch (issue.code) {
     case 'unrecognized_keys':
-      return issue.keys.map((key) => problem(`${[...issue.path, key].join('.')}: ${unknownKeyHint(issue.path, key)}`));
+      return issue.keys.map((key) =>
+        problem(`${[...issue.path, key].join('.')}: ${unknownKeyHint(issue.path, key)}`),
+      );
     case 'invalid_type':
       return [problem(`${at}: expected ${expectedType(issue)}, ${got}`)];
     case 'invalid_value':
       return [problem(`${at}: expected one of ${issue.values.map((v) => quote(v)).join(', ')}, ${got}`)];
     case 'too_small':
-      return [problem(`${at}: expected ${issue.inclusive === false ? 'more than' : 'at least'} ${String(issue.minimum)}, ${got}`)];
+      return [
+        problem(
+          `${at}: expected ${issue.inclusive === false ? 'more than' : 'at least'} ${String(issue.minimum)}, ${got}`,
+        ),
+      ];
     case 'too_big':
-      return [problem(`${at}: expected ${issue.inclusive === false ? 'less than' : 'at most'} ${String(issue.maximum)}, ${got}`)];
+      return [
+        problem(
+          `${at}: expected ${issue.inclusive === false ? 'less than' : 'at most'} ${String(issue.maximum)}, ${got}`,
+        ),
+      ];
     case 'custom':
     case 'invalid_element':
     case 'invalid_format':
@@ -167,7 +187,8 @@ function expectedType(issue: z.core.$ZodIssueInvalidType): string {
   if (issue.expected === 'object') return 'a mapping';
   if (issue.expected === 'int') return 'an integer';
   const [section, key] = issue.path;
-  const field = typeof section === 'string' && typeof key === 'string' ? SECTION_SHAPES[section]?.[key] : undefined;
+  const field =
+    typeof section === 'string' && typeof key === 'string' ? SECTION_SHAPES[section]?.[key] : undefined;
   return field?.safeParse(null).success ? `${issue.expected} or null` : issue.expected;
 }
 

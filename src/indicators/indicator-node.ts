@@ -1,6 +1,7 @@
 import { ErrorCode, QmtlError, quote } from '../common/errors.js';
 import { sha256Hex } from '../common/hash.js';
 import type { IntervalLike } from '../common/interval.js';
+import type { CacheView } from '../sdk/cache/cache-view.js';
 import type { SeriesWindow } from '../sdk/cache/series-window.js';
 import type { Evaluator, Node } from '../sdk/node.js';
 import { ProcessingNode } from '../sdk/processing-node.js';
@@ -71,22 +72,24 @@ export class IndicatorNode extends ProcessingNode<IndicatorParams> {
 
 /**
  * Feeds each new bar of the input window to the indicator once, and a re-emitted newest bar as a
- * `replace` (late correction). Its source text is part of every indicator node's code hash.
+ * `replace` (late correction). `observe` takes in bars on triggers that do not compute (warm-up,
+ * skipped gaps), so no bar is lost however many triggers are skipped. Its source text is part of
+ * every indicator node's code hash.
  */
 function indicatorEvaluator(indicator: StreamingIndicator, read: (value: unknown) => number): Evaluator {
   let window: SeriesWindow<unknown> | null = null;
   let seen = 0;
-  return (view) => {
+  // A trigger with no new bar can only be a late correction of the newest one (one input).
+  const takeIn = (view: CacheView<never>): number | null => {
     window ??= view.input<unknown>(0);
     const fresh = window.appended - seen;
-    if (fresh === 0) return indicator.replace(read(window.latest()));
     seen += fresh;
+    if (fresh === 0) return indicator.replace(read(window.latest()));
     if (fresh === 1) return indicator.update(read(window.latest()));
-    // Several new bars (the runner skipped a trigger on a gap): feed each one still in the window.
-    const n = window.length;
-    for (let k = Math.max(0, n - fresh); k < n; k++) indicator.update(read(window.at(k)));
+    for (let k = Math.max(0, window.length - fresh); k < window.length; k++) indicator.update(read(window.at(k)));
     return indicator.result;
   };
+  return Object.assign((view: CacheView<never>) => takeIn(view), { observe: (view: CacheView<never>) => void takeIn(view) });
 }
 
 function fieldReader(field: string | null, name: string): (value: unknown) => number {

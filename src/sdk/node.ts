@@ -16,8 +16,12 @@ export type { Params } from './node-options.js';
 // Declared through a method signature so Node<SpecificParams> stays assignable to Node<Params>.
 export type ComputeFn<P = Params> = { compute(view: CacheView<P>): unknown }['compute'];
 
-/** What the runtime calls for each computed bucket of a node. */
-export type Evaluator = (view: CacheView<never>) => unknown;
+/**
+ * What the runtime calls for each computed bucket of a node. A stateful evaluator may also have
+ * `observe`, called instead on triggers that do not compute (warm-up, or skipped after a gap), so
+ * it can take in every bar even when its window is too short to hold them all later.
+ */
+export type Evaluator = ((view: CacheView<never>) => unknown) & { observe?: (view: CacheView<never>) => void };
 
 /** Options shared by every node (SPEC §3.1). */
 export interface NodeOptions<P extends Params = Params> {

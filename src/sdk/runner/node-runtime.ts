@@ -32,6 +32,8 @@ export class NodeRuntime {
   readonly cache: NodeCache;
   readonly view: CacheView<never>;
   readonly evaluator: Evaluator | null;
+  /** The evaluator's `observe` hook, for triggers that do not compute. */
+  readonly observer: ((view: CacheView<never>) => void) | null;
   /** One ring per distinct upstream, in declaration order. */
   readonly inputRings: SeriesRing[] = [];
   readonly children: Edge[] = [];
@@ -71,6 +73,7 @@ export class NodeRuntime {
       ...(onRead && { onRead }),
     });
     this.evaluator = node.createEvaluator();
+    this.observer = this.evaluator?.observe ?? null;
   }
 
   /** Whether every declared upstream holds `period` bars. */

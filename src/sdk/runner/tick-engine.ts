@@ -52,14 +52,15 @@ export class TickEngine {
       runtime.pendingGap = null;
       if (this.#failOnMissing) throw missingDataError(runtime, gap);
       runtime.skips++;
+      this.#observe(runtime, time);
       return;
     }
     if (runtime.fullInputs !== runtime.inputRings.length) {
       runtime.warmupBars++;
+      this.#observe(runtime, time);
       return;
     }
-    const bucket = time === runtime.nextBucket ? time : time - (time % runtime.interval);
-    runtime.nextBucket = bucket + runtime.interval;
+    const bucket = this.#bucket(runtime, time);
     let out: unknown;
     if (runtime.evaluator !== null) {
       runtime.computeCalls++;
@@ -81,6 +82,24 @@ export class TickEngine {
     runtime.emitted++;
     runtime.outputs?.push(bucket, out);
     this.#deliver(runtime, bucket, out);
+  }
+
+  /** Lets a stateful evaluator take in the bars of a trigger that does not compute. */
+  #observe(runtime: NodeRuntime, time: number): void {
+    if (runtime.observer === null) return;
+    const bucket = this.#bucket(runtime, time);
+    runtime.view.setTime(bucket);
+    try {
+      runtime.observer(runtime.view);
+    } catch (error) {
+      throw computeError(runtime, bucket, error);
+    }
+  }
+
+  #bucket(runtime: NodeRuntime, time: number): number {
+    const bucket = time === runtime.nextBucket ? time : time - (time % runtime.interval);
+    runtime.nextBucket = bucket + runtime.interval;
+    return bucket;
   }
 
   #deliver(from: NodeRuntime, bucket: number, value: unknown): void {

@@ -1,0 +1,372 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { main } from '../../src/cli/main.js';
+import { logger } from '../../src/common/logger.js';
+
+const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+const fixtures = path.join(repoRoot, 'tests', 'fixtures', 'strategies');
+const sdkEntry = path.join(repoRoot, 'src', 'sdk', 'index.js');
+const workDir = mkdtempSync(path.join(tmpdir(), 'qmtl-cli-run-'));
+afterAll(() => rmSync(workDir, { recursive: true, force: true }));
+
+// A project of its own, outside the repo, whose strategy imports the SDK by absolute path.
+writeFileSync(path.join(workDir, 'package.json'), JSON.stringify({ type: 'module' }));
+writeFileSync(
+  path.join(workDir, 'crossover.ts'),
+  `import { MemoryHistoryProvider, ProcessingNode, Strategy, StreamInput } from ${JSON.stringify(sdkEntry)};
+
+const START = Date.UTC(2024, 0, 1) / 1000;
+const provider = new MemoryHistoryProvider(Array.from({ length: 120 }, (_, i) => ({ ts: START + i * 60, close: 100 + Math.sin(i / 10) * 5 })));
+
+export class Crossover extends Strategy {
+  constructor() {
+    super({ defaultInterval: '1m', defaultPeriod: 1 });
+  }
+
+  setup(): void {
+    const price = new StreamInput({ tags: ['BTC', 'close'], historyProvider: provider });
+    const mean = new ProcessingNode({
+      name: 'mean5',
+      input: price,
+      period: 5,
+      computeFn: (view) => (view.input<{ close: number }>().field('close') as number[]).reduce((a, b) => a + b, 0) / 5,
+    });
+    const signal = new ProcessingNode({
+      name: 'signal',
+      input: [price, mean],
+      computeFn: (view) => (view.input<{ close: number }>(0).latest()!.close > view.input(1).latest()! ? 1 : -1),
+    });
+    this.addNodes([price, mean, signal]);
+  }
+}
+`,
+);
+
+/** Runs `qmtl …args` in-process and returns what it printed and its exit code. */
+async function qmtl(
+  args: string[],
+  cwd = workDir,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  const collect = (chunks: string[]) =>
+    new Writable({
+      write(chunk: Buffer | string, _encoding, done) {
+        chunks.push(String(chunk));
+        done();
+      },
+    });
+  const code = await main(args, { stdout: collect(stdout), stderr: collect(stderr), cwd });
+  return { code, stdout: stdout.join(''), stderr: stderr.join('') };
+}
+
+beforeEach(() => {
+  vi.stubEnv('QMTL_LOG_LEVEL', 'silent');
+});
+afterEach(() => {
+  vi.unstubAllEnvs();
+  logger.level = 'silent';
+});
+
+describe('qmtl run: choosing the strategy', () => {
+  it('reports a file that does not exist with the path it resolved to', async () => {
+    const { code, stdout, stderr } = await qmtl(['run', 'missing.ts', '--mode', 'offline']);
+    expect(code).toBe(1);
+    expect(stdout).toBe('');
+    expect(stderr).toBe(
+      `qmtl: strategy file "missing.ts" not found (resolved to ${path.join(workDir, 'missing.ts')})\n`,
+    );
+  });
+
+  it('lists the exports of a file that exports no Strategy subclass', async () => {
+    const { code, stderr } = await qmtl(
+      ['run', 'tests/fixtures/strategies/no-strategy.ts', '--mode', 'offline'],
+      repoRoot,
+    );
+    expect(code).toBe(1);
+    expect(stderr).toBe(
+      'qmtl: "tests/fixtures/strategies/no-strategy.ts" exports no Strategy subclass (exports: answer, helper)\n',
+    );
+  });
+
+  it('names an export that is not a Strategy subclass and what it is', async () => {
+    const { code, stderr } = await qmtl(['run', `${fixtures}/several.ts:notAStrategy`, '--mode', 'offline']);
+    expect(code).toBe(1);
+    expect(stderr).toMatch(
+      /^qmtl: export "notAStrategy" of ".*several\.ts" is not a Strategy subclass: it is an object \{"kind":"config"\}\n$/,
+    );
+  });
+
+  it('lists the available exports when the named one does not exist', async () => {
+    const { code, stderr } = await qmtl(['run', `${fixtures}/several.ts:Medium`, '--mode', 'offline']);
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/has no export "Medium" \(exports: Fast, Slow, notAStrategy\)/);
+  });
+
+  it('asks for file:Name when a file exports several strategies', async () => {
+    const { code, stderr } = await qmtl(['run', `${fixtures}/several.ts`, '--mode', 'offline']);
+    expect(code).toBe(1);
+    expect(stderr).toContain('exports several Strategy subclasses (Fast, Slow)');
+    expect(stderr).toContain(`choose one with "${fixtures}/several.ts:Fast"`);
+  });
+
+  it('names the file and the cause when the module fails to load', async () => {
+    const { code, stderr } = await qmtl(
+      ['run', 'tests/fixtures/strategies/throws-on-import.ts', '--mode', 'offline'],
+      repoRoot,
+    );
+    expect(code).toBe(1);
+    expect(stderr).toMatch(
+      /^qmtl: cannot load strategy file "tests\/fixtures\/strategies\/throws-on-import\.ts" \(.*\): Cannot read properties of undefined/,
+    );
+    expect(stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('prints the cause’s stack with QMTL_DEBUG=1', async () => {
+    vi.stubEnv('QMTL_DEBUG', '1');
+    const { stderr } = await qmtl(
+      ['run', 'tests/fixtures/strategies/throws-on-import.ts', '--mode', 'offline'],
+      repoRoot,
+    );
+    expect(stderr).toMatch(/throws-on-import\.ts:\d+/);
+  });
+});
+
+describe('qmtl run: arguments', () => {
+  it('names the flag and the value of a bad time', async () => {
+    const { code, stderr } = await qmtl([
+      'run',
+      'crossover.ts',
+      '--mode',
+      'backtest',
+      '--start-time',
+      'yesterday',
+      '--end-time',
+      '2024-01-02',
+    ]);
+    expect(code).toBe(1);
+    expect(stderr).toBe(
+      'qmtl: --start-time: expected epoch seconds or an ISO-8601 date such as "2024-01-01T00:00:00Z", got "yesterday"\n',
+    );
+  });
+
+  it('needs both times for a backtest', async () => {
+    const { code, stderr } = await qmtl([
+      'run',
+      'crossover.ts',
+      '--mode',
+      'backtest',
+      '--start-time',
+      '2024-01-01',
+    ]);
+    expect(code).toBe(1);
+    expect(stderr).toBe('qmtl: --mode backtest needs --start-time and --end-time\n');
+  });
+
+  it('rejects a start after the end', async () => {
+    const { code, stderr } = await qmtl([
+      'run',
+      'crossover.ts',
+      '--mode',
+      'offline',
+      '--start-time',
+      '1704070000',
+      '--end-time',
+      '1704067200',
+    ]);
+    expect(code).toBe(1);
+    expect(stderr).toBe('qmtl: --start-time "1704070000" is after --end-time "1704067200"\n');
+  });
+
+  it('treats an unknown mode or policy as a usage error naming the flag and the value', async () => {
+    const mode = await qmtl(['run', 'crossover.ts', '--mode', 'paper']);
+    expect(mode.code).toBe(2);
+    expect(mode.stderr).toMatch(
+      /--mode <mode>' argument 'paper' is invalid\. Allowed choices are backtest, offline, dryrun, live/,
+    );
+    const policy = await qmtl(['run', 'crossover.ts', '--mode', 'offline', '--on-missing', 'ignore']);
+    expect(policy.code).toBe(2);
+    expect(policy.stderr).toMatch(/--on-missing <policy>' argument 'ignore' is invalid/);
+    const missing = await qmtl(['run', 'crossover.ts']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/required option '--mode <mode>' not specified/);
+  });
+
+  it('reports that dry-run needs the distributed runtime', async () => {
+    const { code, stderr } = await qmtl(['run', 'crossover.ts', '--mode', 'dryrun']);
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/^qmtl: mode "dryrun" needs the distributed runtime/);
+  });
+
+  it('reports that a Gateway URL is not supported yet', async () => {
+    const { code, stderr } = await qmtl([
+      'run',
+      'crossover.ts',
+      '--mode',
+      'offline',
+      '--gateway-url',
+      'http://127.0.0.1:8000',
+    ]);
+    expect(code).toBe(1);
+    expect(stderr).toMatch(
+      /^qmtl: gatewayUrl "http:\/\/127\.0\.0\.1:8000": submitting to a Gateway is not available/,
+    );
+  });
+
+  it('validates --config and every problem of the file', async () => {
+    const config = path.join(workDir, 'bad.yml');
+    writeFileSync(config, 'gateway:\n  port: abc\n  colour: blue\n');
+    const { code, stderr } = await qmtl(['run', 'crossover.ts', '--mode', 'offline', '--config', 'bad.yml']);
+    expect(code).toBe(1);
+    expect(stderr).toContain(
+      `qmtl: invalid config file "${config}":\n  - gateway.port: expected number, got "abc"\n  - gateway.colour: unknown key`,
+    );
+  });
+
+  it('validates qmtl.yml found in the working directory', async () => {
+    const project = mkdtempSync(path.join(workDir, 'project-'));
+    writeFileSync(path.join(project, 'qmtl.yml'), 'dagmanager: 3\n');
+    const { code, stderr } = await qmtl(
+      ['run', path.join(workDir, 'crossover.ts'), '--mode', 'offline'],
+      project,
+    );
+    expect(code).toBe(1);
+    expect(stderr).toContain('dagmanager: expected a mapping, got 3');
+  });
+});
+
+describe('qmtl run: running', () => {
+  it('runs offline over everything the provider holds and prints the summary', async () => {
+    const { code, stdout, stderr } = await qmtl(['run', 'crossover.ts', '--mode', 'offline']);
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(stdout).toMatch(
+      /^Strategy: Crossover\nMode: +offline\nRange: +2024-01-01T00:00:00Z \.\. 2024-01-01T01:59:00Z\nBars: +120 \(120 ticks, /,
+    );
+    expect(stdout).toMatch(/\nnode +type +id +computes +outputs +warm-up +skips +gaps\n/);
+    expect(stdout).toMatch(/\nmean5 +ProcessingNode +[0-9a-f]{8} +116 +116 +4 +0 +0\n/);
+    expect(stdout).toMatch(/\n {2}signal +[0-9a-f]{8} +116 values, last -?1 at 2024-01-01T01:59:00Z\n/);
+  });
+
+  it('backtests [start, end] given as ISO-8601 and epoch seconds', async () => {
+    const { code, stdout } = await qmtl([
+      'run',
+      'crossover.ts:Crossover',
+      '--mode',
+      'backtest',
+      '--start-time',
+      '2024-01-01T00:10:00Z',
+      '--end-time',
+      String(Date.UTC(2024, 0, 1, 0, 39) / 1000),
+    ]);
+    expect(code).toBe(0);
+    expect(stdout).toContain(
+      'Mode:     backtest\nRange:    2024-01-01T00:10:00Z .. 2024-01-01T00:39:00Z\nBars:     30 (30 ticks',
+    );
+  });
+
+  it('runs a static fixture that imports the SDK by relative path', async () => {
+    const { code, stdout } = await qmtl(
+      ['run', 'tests/fixtures/strategies/momentum.ts', '--mode', 'offline', '--on-missing', 'fail'],
+      repoRoot,
+    );
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^Strategy: Momentum\n/);
+    expect(stdout).toMatch(/\n {2}change +[0-9a-f]{8} +29 values, last 1 at 2024-01-01T00:29:00Z\n/);
+  });
+
+  it('prints one parseable JSON object with --json', async () => {
+    const { code, stdout } = await qmtl([
+      'run',
+      'crossover.ts',
+      '--mode',
+      'backtest',
+      '--start-time',
+      '1704067200',
+      '--end-time',
+      '1704067740',
+      '--json',
+    ]);
+    expect(code).toBe(0);
+    expect(stdout.trim().split('\n')).toHaveLength(1);
+    const report = JSON.parse(stdout) as Record<string, unknown>;
+    expect(report).toMatchObject({
+      strategies: ['Crossover'],
+      mode: 'backtest',
+      start: '2024-01-01T00:00:00Z',
+      end: '2024-01-01T00:09:00Z',
+      bars: 10,
+      ticks: 10,
+      dedup: { strategies: 1, nodesComputed: 3 },
+      historyGaps: [],
+    });
+    expect(report['barsPerSecond']).toEqual(expect.any(Number));
+    expect(
+      (report['nodeStats'] as Array<{ name: string; computeCalls: number }>).map((s) => [
+        s.name,
+        s.computeCalls,
+      ]),
+    ).toEqual([
+      ['stream_input', 0],
+      ['mean5', 6],
+      ['signal', 6],
+    ]);
+  });
+
+  it('raises the log level to info for run, unless QMTL_LOG_LEVEL is set', async () => {
+    vi.stubEnv('QMTL_LOG_LEVEL', undefined);
+    logger.level = 'warn';
+    await qmtl(['run', 'missing.ts', '--mode', 'offline']);
+    expect(logger.level).toBe('info');
+    vi.stubEnv('QMTL_LOG_LEVEL', 'error');
+    logger.level = 'error';
+    await qmtl(['run', 'missing.ts', '--mode', 'offline']);
+    expect(logger.level).toBe('error');
+    vi.stubEnv('QMTL_LOG_LEVEL', undefined);
+    logger.level = 'warn';
+    await qmtl(['demo', '--bars', '2000', '--json']);
+    expect(logger.level).toBe('warn');
+  });
+});
+
+describe('qmtl', () => {
+  it('prints the package version', async () => {
+    const { code, stdout } = await qmtl(['--version']);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^\d+\.\d+\.\d+/);
+  });
+
+  it('lists run and demo in its help', async () => {
+    const { code, stdout } = await qmtl(['--help']);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/\n {2}run \[options\] <file>/);
+    expect(stdout).toMatch(/\n {2}demo \[options\]/);
+  });
+
+  it('treats an unknown command as a usage error', async () => {
+    const { code, stderr } = await qmtl(['fly']);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/unknown command 'fly'/);
+  });
+
+  it('rejects a --bars that is not a positive integer', async () => {
+    for (const bars of ['0', '-5', '1.5', 'many']) {
+      const { code, stderr } = await qmtl(['demo', '--bars', bars]);
+      expect(code).toBe(2);
+      expect(stderr).toContain(
+        `option '--bars <n>' argument '${bars}' is invalid. must be a positive integer, got "${bars}"`,
+      );
+    }
+  });
+
+  it('runs the demo with --bars and --json', async () => {
+    const { code, stdout, stderr } = await qmtl(['demo', '--bars', '2000', '--json']);
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(() => JSON.parse(stdout) as unknown).not.toThrow();
+  });
+});
