@@ -4,8 +4,8 @@
  * (a late correction) replaces the last entry, so timestamps are strictly increasing.
  */
 export class OutputSeries<T = unknown> implements Iterable<[timestamp: number, value: T]> {
-  #times = new Float64Array(1024);
-  #numbers: Float64Array | null = new Float64Array(1024);
+  #times = new Float64Array(16_384);
+  #numbers: Float64Array | null = new Float64Array(16_384);
   #objects: unknown[] | null = null;
   #length = 0;
 
@@ -53,7 +53,7 @@ export class OutputSeries<T = unknown> implements Iterable<[timestamp: number, v
   }
 
   #grow(): void {
-    const times = new Float64Array(this.#times.length * 2);
+    const times = new Float64Array(this.#times.length * 4);
     times.set(this.#times);
     this.#times = times;
     if (this.#numbers !== null) {
