@@ -15,7 +15,10 @@ const runs = Number(process.argv[3] ?? 7);
 const interval = 60;
 const start = 1_704_067_200;
 const generator = new GarchGenerator({ seed: 7 });
-const rows = Array.from({ length: bars }, (_, i) => ({ ts: start + i * interval, close: generator.nextBar().close }));
+const rows = Array.from({ length: bars }, (_, i) => ({
+  ts: start + i * interval,
+  close: generator.nextBar().close,
+}));
 const provider = new MemoryHistoryProvider(rows);
 
 /** What a quant would write by hand: one EMA, one comparison per bar, outputs in a typed array. */
@@ -32,7 +35,10 @@ function handLoop(): Float64Array {
 
 async function viaRunner(): Promise<Float64Array> {
   const strategy = new EmaSignal(provider);
-  const result = await Runner.backtest(strategy, { startTime: start, endTime: start + (bars - 1) * interval });
+  const result = await Runner.backtest(strategy, {
+    startTime: start,
+    endTime: start + (bars - 1) * interval,
+  });
   return result.outputs<number>(strategy.nodes.at(-1)!).values();
 }
 
@@ -52,8 +58,10 @@ for (let r = 0; r < runs; r++) {
   ours.push(oursMs);
   identical &&= expected.length === actual.length && expected.every((v, i) => v === actual[i]);
 }
-const rate = (ms: number): string => `${((bars / ms) * 1000 / 1e6).toFixed(2)} M bars/s`;
+const rate = (ms: number): string => `${(((bars / ms) * 1000) / 1e6).toFixed(2)} M bars/s`;
 console.log(`backtest throughput: ${bars.toLocaleString('en-US')} bars, median of ${runs} alternating runs`);
 console.log(`  hand-written loop    ${median(hand).toFixed(1).padStart(8)} ms  ${rate(median(hand))}`);
 console.log(`  Runner.backtest      ${median(ours).toFixed(1).padStart(8)} ms  ${rate(median(ours))}`);
-console.log(`  ratio Runner / hand  ${(median(ours) / median(hand)).toFixed(2)}x   identical signals: ${identical}`);
+console.log(
+  `  ratio Runner / hand  ${(median(ours) / median(hand)).toFixed(2)}x   identical signals: ${identical}`,
+);

@@ -15,7 +15,8 @@ export class EmaSignal extends Strategy {
     const signal = new ProcessingNode({
       name: 'signal',
       input: [price, average],
-      computeFn: (view) => (view.input<{ close: number }>(0).latest()!.close > view.input(1).latest()! ? 1 : -1),
+      computeFn: (view) =>
+        view.input<{ close: number }>(0).latest()!.close > view.input(1).latest()! ? 1 : -1,
     });
     this.addNodes([price, average, signal]);
   }
@@ -34,7 +35,8 @@ export class FiveNodeChain extends Strategy {
     const signal = new ProcessingNode({
       name: 'signal',
       input: [fast, slow, strength],
-      computeFn: (view) => (view.input(0).latest()! > view.input(1).latest()! && view.input(2).latest()! < 70 ? 1 : 0),
+      computeFn: (view) =>
+        view.input(0).latest()! > view.input(1).latest()! && view.input(2).latest()! < 70 ? 1 : 0,
     });
     this.addNodes([price, fast, slow, strength, signal]);
   }

@@ -16,19 +16,36 @@ const start = 1_704_067_200;
 async function measure(bars: number): Promise<void> {
   const provider = new GarchHistoryProvider({ seed: 3, start, bars, interval: 60 });
   const t0 = performance.now();
-  const result = await Runner.backtest(new EmaSignal(provider), { startTime: start, endTime: start + (bars - 1) * 60, keepOutputs: 'none' });
+  const result = await Runner.backtest(new EmaSignal(provider), {
+    startTime: start,
+    endTime: start + (bars - 1) * 60,
+    keepOutputs: 'none',
+  });
   const seconds = (performance.now() - t0) / 1000;
-  console.log(JSON.stringify({ bars: result.bars, peakRssMiB: process.resourceUsage().maxRSS / 1024, seconds, cacheBytes: result.cacheResidentBytes }));
+  console.log(
+    JSON.stringify({
+      bars: result.bars,
+      peakRssMiB: process.resourceUsage().maxRSS / 1024,
+      seconds,
+      cacheBytes: result.cacheResidentBytes,
+    }),
+  );
 }
 
 if (process.argv[2]) {
   await measure(Number(process.argv[2]));
 } else {
   const self = fileURLToPath(import.meta.url);
-  const run = (bars: number) => JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', self, String(bars)], { encoding: 'utf8' })) as { bars: number; peakRssMiB: number; seconds: number; cacheBytes: number };
+  const run = (bars: number) =>
+    JSON.parse(
+      execFileSync(process.execPath, ['--import', 'tsx', self, String(bars)], { encoding: 'utf8' }),
+    ) as { bars: number; peakRssMiB: number; seconds: number; cacheBytes: number };
   const small = run(1_000_000);
   const large = run(10_000_000);
   console.log('memory: peak RSS of a backtest (StreamInput → EMA(20) → signal), fresh process per size');
-  for (const r of [small, large]) console.log(`  ${r.bars.toLocaleString('en-US').padStart(10)} bars  peak RSS ${r.peakRssMiB.toFixed(1)} MiB  node caches ${r.cacheBytes} bytes  ${r.seconds.toFixed(2)} s`);
+  for (const r of [small, large])
+    console.log(
+      `  ${r.bars.toLocaleString('en-US').padStart(10)} bars  peak RSS ${r.peakRssMiB.toFixed(1)} MiB  node caches ${r.cacheBytes} bytes  ${r.seconds.toFixed(2)} s`,
+    );
   console.log(`  10M / 1M peak RSS: ${((large.peakRssMiB / small.peakRssMiB - 1) * 100).toFixed(1)} %`);
 }

@@ -17,7 +17,11 @@ async function timeRun(count: number): Promise<{ ms: number; computeCalls: numbe
   const strategies = Array.from({ length: count }, () => new FiveNodeChain(provider));
   const t0 = performance.now();
   const result = await Runner.run(strategies, options);
-  return { ms: performance.now() - t0, computeCalls: result.dedup.computeCalls, saved: result.dedup.computeCallsSaved };
+  return {
+    ms: performance.now() - t0,
+    computeCalls: result.dedup.computeCalls,
+    saved: result.dedup.computeCallsSaved,
+  };
 }
 
 const median = (xs: number[]): number => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
@@ -32,6 +36,10 @@ for (let r = 0; r < runs; r++) {
   last = { one: a, ten: b };
 }
 console.log(`shared 5-node chain: ${bars.toLocaleString('en-US')} bars, median of ${runs} alternating runs`);
-console.log(`  1 strategy    ${median(one).toFixed(1).padStart(8)} ms  compute calls ${last.one.computeCalls.toLocaleString('en-US')}`);
-console.log(`  10 strategies ${median(ten).toFixed(1).padStart(8)} ms  compute calls ${last.ten.computeCalls.toLocaleString('en-US')}, saved ${last.ten.saved.toLocaleString('en-US')}`);
+console.log(
+  `  1 strategy    ${median(one).toFixed(1).padStart(8)} ms  compute calls ${last.one.computeCalls.toLocaleString('en-US')}`,
+);
+console.log(
+  `  10 strategies ${median(ten).toFixed(1).padStart(8)} ms  compute calls ${last.ten.computeCalls.toLocaleString('en-US')}, saved ${last.ten.saved.toLocaleString('en-US')}`,
+);
 console.log(`  ratio 10 / 1  ${(median(ten) / median(one)).toFixed(2)}x`);

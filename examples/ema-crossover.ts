@@ -5,7 +5,13 @@
 import { GarchHistoryProvider } from 'qmtl/generators';
 import { ProcessingNode, Strategy, StreamInput, ema } from 'qmtl';
 
-const provider = new GarchHistoryProvider({ seed: 1, start: Date.UTC(2024, 0, 1) / 1000, bars: 20_000, interval: 60, omega: 3e-9 });
+const provider = new GarchHistoryProvider({
+  seed: 1,
+  start: Date.UTC(2024, 0, 1) / 1000,
+  bars: 20_000,
+  interval: 60,
+  omega: 3e-9,
+});
 
 export class EmaCrossover extends Strategy {
   constructor() {

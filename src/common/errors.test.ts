@@ -19,7 +19,11 @@ describe('QmtlError', () => {
 
   describe('fromProblems', () => {
     const problems: Problem[] = [
-      { code: ErrorCode.InvalidInterval, message: 'node "a": interval must look like "60s", got "bad"', nodeId: 'a' },
+      {
+        code: ErrorCode.InvalidInterval,
+        message: 'node "a": interval must look like "60s", got "bad"',
+        nodeId: 'a',
+      },
       { code: ErrorCode.UnknownInput, message: 'node "b" references unknown input "zz"' },
       { code: ErrorCode.DuplicateNodeId, message: 'node "c": node_id "c" appears more than once' },
     ];

@@ -12,7 +12,9 @@ describe('sha256Hex', () => {
 
   it('hashes the UTF-8 bytes of non-ASCII text', () => {
     // python3: hashlib.sha256('héllo wörld ✓'.encode()).hexdigest()
-    expect(sha256Hex('héllo wörld ✓')).toBe('c2a59c71097b678dc5af2eb1f98ddc575b63948b0fa6740071a945673aaada4d');
+    expect(sha256Hex('héllo wörld ✓')).toBe(
+      'c2a59c71097b678dc5af2eb1f98ddc575b63948b0fa6740071a945673aaada4d',
+    );
   });
 
   it('returns 64 lowercase hex characters', () => {
@@ -23,7 +25,9 @@ describe('sha256Hex', () => {
 describe('sha3Hex', () => {
   it('matches Python hashlib.sha3_256 of the NodeID preimage', () => {
     // python3: hashlib.sha3_256(b'type:code:cfg:schema').hexdigest()
-    expect(sha3Hex('type:code:cfg:schema')).toBe('6240f1c128f451726def20ace5226f6b14441d68ae034ce9f504445d6dece32e');
+    expect(sha3Hex('type:code:cfg:schema')).toBe(
+      '6240f1c128f451726def20ace5226f6b14441d68ae034ce9f504445d6dece32e',
+    );
   });
 
   it('matches the FIPS 202 vectors for "" and "abc"', () => {

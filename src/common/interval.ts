@@ -12,7 +12,10 @@ export type IntervalLike = number | string;
 export function parseInterval(value: unknown, what = 'interval'): number {
   if (typeof value === 'number') {
     if (Number.isSafeInteger(value) && value > 0) return value;
-    throw new QmtlError(ErrorCode.InvalidInterval, `${what} must be a positive integer number of seconds, got ${quote(value)}`);
+    throw new QmtlError(
+      ErrorCode.InvalidInterval,
+      `${what} must be a positive integer number of seconds, got ${quote(value)}`,
+    );
   }
   if (typeof value === 'string') {
     const match = /^(\d+)([smhd])$/.exec(value.trim().toLowerCase());
@@ -20,15 +23,24 @@ export function parseInterval(value: unknown, what = 'interval'): number {
       const seconds = Number(match[1]) * UNIT_SECONDS[match[2] as keyof typeof UNIT_SECONDS];
       if (seconds > 0 && Number.isSafeInteger(seconds)) return seconds;
     }
-    throw new QmtlError(ErrorCode.InvalidInterval, `${what} must look like "60s", "5m", "1h" or "1d", got ${quote(value)}`);
+    throw new QmtlError(
+      ErrorCode.InvalidInterval,
+      `${what} must look like "60s", "5m", "1h" or "1d", got ${quote(value)}`,
+    );
   }
-  throw new QmtlError(ErrorCode.InvalidInterval, `${what} must be a number of seconds or a string like "5m", got ${quote(value)}`);
+  throw new QmtlError(
+    ErrorCode.InvalidInterval,
+    `${what} must be a number of seconds or a string like "5m", got ${quote(value)}`,
+  );
 }
 
 /** Parses a period (SPEC §2.1): a positive integer number of bars. */
 export function parsePeriod(value: unknown, what = 'period'): number {
   if (typeof value === 'number' && Number.isInteger(value) && value > 0) return value;
-  throw new QmtlError(ErrorCode.InvalidPeriod, `${what} must be a positive integer number of bars, got ${quote(value)}`);
+  throw new QmtlError(
+    ErrorCode.InvalidPeriod,
+    `${what} must be a positive integer number of bars, got ${quote(value)}`,
+  );
 }
 
 /** The start of the bucket that holds `timestamp`: `t - t % interval`. */

@@ -1,8 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import { sha256Hex } from '../common/hash.js';
-import { NULL_CODE_HASH, codeHash, computeNodeId, isValidNodeId, nodeIdPreimage, objectHash, type NodeIdentity } from './node-id.js';
+import {
+  NULL_CODE_HASH,
+  codeHash,
+  computeNodeId,
+  isValidNodeId,
+  nodeIdPreimage,
+  objectHash,
+  type NodeIdentity,
+} from './node-id.js';
 
-const IDENTITY: NodeIdentity = { nodeType: 'type', codeHash: 'code', configHash: 'cfg', schemaHash: 'schema' };
+const IDENTITY: NodeIdentity = {
+  nodeType: 'type',
+  codeHash: 'code',
+  configHash: 'cfg',
+  schemaHash: 'schema',
+};
 const SHA256_ID = '2756979378779e6e44f3518a7c1eee4ba13042a290ac28c95452c541f558a2be';
 // python3: hashlib.sha3_256(b'type:code:cfg:schema').hexdigest()
 const SHA3_ID = '6240f1c128f451726def20ace5226f6b14441d68ae034ce9f504445d6dece32e';

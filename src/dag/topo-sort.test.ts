@@ -4,7 +4,11 @@ import { topologicalSort, type GraphNode } from './topo-sort.js';
 const node = (id: string, ...inputs: string[]): GraphNode => ({ id, inputs });
 
 /** Asserts that `path` is a closed walk along edges of `nodes` visiting exactly `members`. */
-function expectCyclePath(nodes: readonly GraphNode[], path: readonly string[], members: readonly string[]): void {
+function expectCyclePath(
+  nodes: readonly GraphNode[],
+  path: readonly string[],
+  members: readonly string[],
+): void {
   expect(path[0]).toBe(path[path.length - 1]);
   expect(path).toHaveLength(members.length + 1);
   expect(new Set(path)).toEqual(new Set(members));
@@ -82,7 +86,11 @@ describe('topologicalSort', () => {
     const { order, cycles } = topologicalSort(nodes);
     expect(order).toEqual(['src']);
     expect(cycles).toHaveLength(1);
-    expectCyclePath(nodes, cycles[0]!, ring('n', 1000).map((n) => n.id));
+    expectCyclePath(
+      nodes,
+      cycles[0]!,
+      ring('n', 1000).map((n) => n.id),
+    );
   });
 
   it('leaves nodes below a cycle out of the order without reporting them as cycles', () => {

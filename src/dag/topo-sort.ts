@@ -95,14 +95,20 @@ function findCycles(
         onStack[w] = 0;
         component.add(w);
       } while (w !== v);
-      if (component.size > 1 || children[v]!.includes(v)) cycles.push(cyclePath(v, component, children, nodes));
+      if (component.size > 1 || children[v]!.includes(v))
+        cycles.push(cyclePath(v, component, children, nodes));
     }
   }
   return cycles;
 }
 
 /** Walks edges inside one strongly connected component from `start` until a node repeats. */
-function cyclePath(start: number, component: Set<number>, children: number[][], nodes: readonly GraphNode[]): string[] {
+function cyclePath(
+  start: number,
+  component: Set<number>,
+  children: number[][],
+  nodes: readonly GraphNode[],
+): string[] {
   const path: number[] = [start];
   const position = new Map<number, number>([[start, 0]]);
   let current = start;

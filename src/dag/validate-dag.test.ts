@@ -25,7 +25,12 @@ function makeNode(name: string, options: NodeOptions = {}): WireNode {
   const interval = options.interval ?? 60;
   const period = options.period ?? 1;
   const config = { interval, period, inputs, params: { label: name } };
-  const identity = { nodeType, codeHash: NULL_CODE_HASH, configHash: objectHash(config), schemaHash: objectHash({}) };
+  const identity = {
+    nodeType,
+    codeHash: NULL_CODE_HASH,
+    configHash: objectHash(config),
+    schemaHash: objectHash({}),
+  };
   const node: WireNode = {
     node_id: computeNodeId(identity, () => options.sha3 === true),
     node_type: nodeType,
@@ -79,7 +84,13 @@ describe('validateDag', () => {
       for (const field of ['name', 'tags', 'pre_warmup', 'interval', 'period']) delete bare[field];
       const { problems, dag } = validateDag({ nodes: [bare] });
       expect(problems).toEqual([]);
-      expect(dag?.nodes[0]).toMatchObject({ name: null, tags: [], pre_warmup: true, interval: null, period: null });
+      expect(dag?.nodes[0]).toMatchObject({
+        name: null,
+        tags: [],
+        pre_warmup: true,
+        interval: null,
+        period: null,
+      });
     });
 
     it('normalises interval "1m" to 60 seconds', () => {
@@ -103,7 +114,11 @@ describe('validateDag', () => {
     });
 
     it('accepts a TagQueryNode with match_mode "all"', () => {
-      const query = { ...makeNode('query', { nodeType: 'TagQueryNode' }), query_tags: ['btc', 'price'], match_mode: 'all' };
+      const query = {
+        ...makeNode('query', { nodeType: 'TagQueryNode' }),
+        query_tags: ['btc', 'price'],
+        match_mode: 'all',
+      };
       expect(validateDag({ nodes: [query] }).problems).toEqual([]);
     });
 
@@ -133,7 +148,12 @@ describe('validateDag', () => {
     it('reports every node that is not an object, by position', () => {
       const { problems } = validateDag({ nodes: [makeNode('ok'), null, 5, 'x', []] });
       expect(problems.map((p) => p.code)).toEqual(Array<string>(4).fill(ErrorCode.InvalidNode));
-      expect(problems.map((p) => p.message.split(' must')[0])).toEqual(['nodes[1]', 'nodes[2]', 'nodes[3]', 'nodes[4]']);
+      expect(problems.map((p) => p.message.split(' must')[0])).toEqual([
+        'nodes[1]',
+        'nodes[2]',
+        'nodes[3]',
+        'nodes[4]',
+      ]);
     });
 
     it('rejects more nodes than maxNodes', () => {
@@ -154,19 +174,74 @@ describe('validateDag', () => {
 
   describe('node fields', () => {
     it.each([
-      ['a numeric node_id', { node_id: 42 }, ErrorCode.InvalidNode, 'node_id must be a non-empty string, got 42'],
-      ['an empty node_id', { node_id: '' }, ErrorCode.InvalidNode, 'node_id must be a non-empty string, got ""'],
-      ['an empty node_type', { node_type: '' }, ErrorCode.InvalidNode, 'node_type must be a non-empty string'],
-      ['a numeric node_type', { node_type: 7 }, ErrorCode.InvalidNode, 'node_type must be a non-empty string, got 7'],
-      ['an upper-case code_hash', { code_hash: NULL_CODE_HASH.toUpperCase() }, ErrorCode.InvalidNode, 'code_hash must be 64 lowercase hex'],
-      ['a 63-character config_hash', { config_hash: 'a'.repeat(63) }, ErrorCode.InvalidNode, 'config_hash must be 64 lowercase hex'],
-      ['a missing schema_hash', { schema_hash: undefined }, ErrorCode.InvalidNode, 'schema_hash must be 64 lowercase hex characters, got undefined'],
+      [
+        'a numeric node_id',
+        { node_id: 42 },
+        ErrorCode.InvalidNode,
+        'node_id must be a non-empty string, got 42',
+      ],
+      [
+        'an empty node_id',
+        { node_id: '' },
+        ErrorCode.InvalidNode,
+        'node_id must be a non-empty string, got ""',
+      ],
+      [
+        'an empty node_type',
+        { node_type: '' },
+        ErrorCode.InvalidNode,
+        'node_type must be a non-empty string',
+      ],
+      [
+        'a numeric node_type',
+        { node_type: 7 },
+        ErrorCode.InvalidNode,
+        'node_type must be a non-empty string, got 7',
+      ],
+      [
+        'an upper-case code_hash',
+        { code_hash: NULL_CODE_HASH.toUpperCase() },
+        ErrorCode.InvalidNode,
+        'code_hash must be 64 lowercase hex',
+      ],
+      [
+        'a 63-character config_hash',
+        { config_hash: 'a'.repeat(63) },
+        ErrorCode.InvalidNode,
+        'config_hash must be 64 lowercase hex',
+      ],
+      [
+        'a missing schema_hash',
+        { schema_hash: undefined },
+        ErrorCode.InvalidNode,
+        'schema_hash must be 64 lowercase hex characters, got undefined',
+      ],
       ['a numeric name', { name: 5 }, ErrorCode.InvalidNode, 'name must be a string or null, got 5'],
-      ['tags that are a string', { tags: 'momentum' }, ErrorCode.InvalidNode, 'tags must be an array of strings, got "momentum"'],
+      [
+        'tags that are a string',
+        { tags: 'momentum' },
+        ErrorCode.InvalidNode,
+        'tags must be an array of strings, got "momentum"',
+      ],
       ['tags with a number', { tags: ['a', 1] }, ErrorCode.InvalidNode, 'tags must be an array of strings'],
-      ['inputs that are a string', { inputs: 'abc' }, ErrorCode.InvalidNode, 'inputs must be an array of strings, got "abc"'],
-      ['inputs with a number', { inputs: [1] }, ErrorCode.InvalidNode, 'inputs must be an array of strings, got [1]'],
-      ['a string pre_warmup', { pre_warmup: 'yes' }, ErrorCode.InvalidNode, 'pre_warmup must be a boolean, got "yes"'],
+      [
+        'inputs that are a string',
+        { inputs: 'abc' },
+        ErrorCode.InvalidNode,
+        'inputs must be an array of strings, got "abc"',
+      ],
+      [
+        'inputs with a number',
+        { inputs: [1] },
+        ErrorCode.InvalidNode,
+        'inputs must be an array of strings, got [1]',
+      ],
+      [
+        'a string pre_warmup',
+        { pre_warmup: 'yes' },
+        ErrorCode.InvalidNode,
+        'pre_warmup must be a boolean, got "yes"',
+      ],
       ['a string config', { config: 'x' }, ErrorCode.InvalidNode, 'config must be an object, got "x"'],
       ['interval "bad"', { interval: 'bad' }, ErrorCode.InvalidInterval, 'got "bad"'],
       ['interval 0', { interval: 0 }, ErrorCode.InvalidInterval, 'got 0'],
@@ -196,11 +271,20 @@ describe('validateDag', () => {
     it('reports every bad field of one node', () => {
       const node = { ...makeNode('x'), node_type: '', tags: 'a', interval: 'bad', period: 0 };
       const codes = validateDag({ nodes: [node] }).problems.map((p) => p.code);
-      expect(codes).toEqual([ErrorCode.InvalidNode, ErrorCode.InvalidInterval, ErrorCode.InvalidPeriod, ErrorCode.InvalidNode]);
+      expect(codes).toEqual([
+        ErrorCode.InvalidNode,
+        ErrorCode.InvalidInterval,
+        ErrorCode.InvalidPeriod,
+        ErrorCode.InvalidNode,
+      ]);
     });
 
     it('reports a TagQueryNode with an unknown match_mode', () => {
-      const query = { ...makeNode('query', { nodeType: 'TagQueryNode' }), query_tags: ['btc'], match_mode: 'some' };
+      const query = {
+        ...makeNode('query', { nodeType: 'TagQueryNode' }),
+        query_tags: ['btc'],
+        match_mode: 'some',
+      };
       const { problems } = validateDag({ nodes: [query] });
       expect(problems).toHaveLength(1);
       expect(problems[0]?.code).toBe(ErrorCode.InvalidNode);
@@ -208,7 +292,11 @@ describe('validateDag', () => {
     });
 
     it('reports a TagQueryNode whose query_tags are not strings', () => {
-      const query = { ...makeNode('query', { nodeType: 'TagQueryNode' }), query_tags: 'btc', match_mode: 'any' };
+      const query = {
+        ...makeNode('query', { nodeType: 'TagQueryNode' }),
+        query_tags: 'btc',
+        match_mode: 'any',
+      };
       const { problems } = validateDag({ nodes: [query] });
       expect(problems).toHaveLength(1);
       expect(problems[0]?.message).toContain('query_tags must be an array of strings');
@@ -317,7 +405,11 @@ describe('validateDag', () => {
       const orphan = makeNode('orphan', { inputs: [UNKNOWN_ID] });
       const { problems, dag } = validateDag({ nodes: [badInterval, twice, twice, orphan] });
       expect(dag).toBeNull();
-      expect(problems.map((p) => p.code)).toEqual([ErrorCode.InvalidInterval, ErrorCode.DuplicateNodeId, ErrorCode.UnknownInput]);
+      expect(problems.map((p) => p.code)).toEqual([
+        ErrorCode.InvalidInterval,
+        ErrorCode.DuplicateNodeId,
+        ErrorCode.UnknownInput,
+      ]);
     });
 
     it('does not report an input as unknown when the input node is present but invalid', () => {

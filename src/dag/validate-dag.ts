@@ -31,13 +31,19 @@ const REQUIRED_HASHES = ['code_hash', 'config_hash', 'schema_hash'] as const;
 export function validateDag(input: unknown, options: ValidateDagOptions = {}): DagValidation {
   const problems: Problem[] = [];
   if (!isRecord(input) || !Array.isArray(input['nodes'])) {
-    problems.push({ code: ErrorCode.InvalidDag, message: `DAG must be an object with a "nodes" array, got ${quote(input)}` });
+    problems.push({
+      code: ErrorCode.InvalidDag,
+      message: `DAG must be an object with a "nodes" array, got ${quote(input)}`,
+    });
     return { problems, dag: null };
   }
   const rawNodes: unknown[] = input['nodes'];
   const maxNodes = options.maxNodes ?? 100_000;
   if (rawNodes.length > maxNodes) {
-    problems.push({ code: ErrorCode.InvalidDag, message: `DAG has ${rawNodes.length} nodes, more than the limit of ${maxNodes}` });
+    problems.push({
+      code: ErrorCode.InvalidDag,
+      message: `DAG has ${rawNodes.length} nodes, more than the limit of ${maxNodes}`,
+    });
     return { problems, dag: null };
   }
   const nodes: NodeJson[] = [];
@@ -46,7 +52,9 @@ export function validateDag(input: unknown, options: ValidateDagOptions = {}): D
     if (node) nodes.push(node);
   });
   // Ids of nodes that have problems of their own still count as present for their consumers.
-  const presentIds = new Set(rawNodes.flatMap((raw) => (isRecord(raw) && typeof raw['node_id'] === 'string' ? [raw['node_id']] : [])));
+  const presentIds = new Set(
+    rawNodes.flatMap((raw) => (isRecord(raw) && typeof raw['node_id'] === 'string' ? [raw['node_id']] : [])),
+  );
   checkReferences(nodes, presentIds, problems);
   const { order, cycles } = topologicalSort(nodes.map((n) => ({ id: n.node_id, inputs: n.inputs })));
   const byId = new Map(nodes.map((n) => [n.node_id, n]));
@@ -67,34 +75,59 @@ export function assertValidDag(input: unknown, options?: ValidateDagOptions): Da
 
 function checkNode(raw: unknown, position: number, problems: Problem[], verifyIds: boolean): NodeJson | null {
   if (!isRecord(raw)) {
-    problems.push({ code: ErrorCode.InvalidNode, message: `nodes[${position}] must be an object, got ${quote(raw)}` });
+    problems.push({
+      code: ErrorCode.InvalidNode,
+      message: `nodes[${position}] must be an object, got ${quote(raw)}`,
+    });
     return null;
   }
   const before = problems.length;
   const nodeId = raw['node_id'];
-  const where = typeof nodeId === 'string' ? `node ${quote(typeof raw['name'] === 'string' ? raw['name'] : shortId(nodeId))}` : `nodes[${position}]`;
+  const where =
+    typeof nodeId === 'string'
+      ? `node ${quote(typeof raw['name'] === 'string' ? raw['name'] : shortId(nodeId))}`
+      : `nodes[${position}]`;
   const report = (code: Problem['code'], message: string): void => {
-    problems.push(typeof nodeId === 'string' ? { code, message: `${where}: ${message}`, nodeId } : { code, message: `${where}: ${message}` });
+    problems.push(
+      typeof nodeId === 'string'
+        ? { code, message: `${where}: ${message}`, nodeId }
+        : { code, message: `${where}: ${message}` },
+    );
   };
-  if (typeof nodeId !== 'string' || nodeId.length === 0) report(ErrorCode.InvalidNode, `node_id must be a non-empty string, got ${quote(nodeId)}`);
-  if (typeof raw['node_type'] !== 'string' || raw['node_type'] === '') report(ErrorCode.InvalidNode, `node_type must be a non-empty string, got ${quote(raw['node_type'])}`);
+  if (typeof nodeId !== 'string' || nodeId.length === 0)
+    report(ErrorCode.InvalidNode, `node_id must be a non-empty string, got ${quote(nodeId)}`);
+  if (typeof raw['node_type'] !== 'string' || raw['node_type'] === '')
+    report(ErrorCode.InvalidNode, `node_type must be a non-empty string, got ${quote(raw['node_type'])}`);
   for (const field of REQUIRED_HASHES) {
-    if (typeof raw[field] !== 'string' || !HEX64.test(raw[field])) report(ErrorCode.InvalidNode, `${field} must be 64 lowercase hex characters, got ${quote(raw[field])}`);
+    if (typeof raw[field] !== 'string' || !HEX64.test(raw[field]))
+      report(ErrorCode.InvalidNode, `${field} must be 64 lowercase hex characters, got ${quote(raw[field])}`);
   }
   const name = raw['name'] ?? null;
-  if (name !== null && typeof name !== 'string') report(ErrorCode.InvalidNode, `name must be a string or null, got ${quote(name)}`);
-  const interval = optional(raw['interval'], (v) => parseInterval(v), (e) => report(ErrorCode.InvalidInterval, e));
-  const period = optional(raw['period'], (v) => parsePeriod(v), (e) => report(ErrorCode.InvalidPeriod, e));
+  if (name !== null && typeof name !== 'string')
+    report(ErrorCode.InvalidNode, `name must be a string or null, got ${quote(name)}`);
+  const interval = optional(
+    raw['interval'],
+    (v) => parseInterval(v),
+    (e) => report(ErrorCode.InvalidInterval, e),
+  );
+  const period = optional(
+    raw['period'],
+    (v) => parsePeriod(v),
+    (e) => report(ErrorCode.InvalidPeriod, e),
+  );
   const tags = stringArray(raw['tags'] ?? [], 'tags', report);
   const inputs = stringArray(raw['inputs'] ?? [], 'inputs', report);
   const preWarmup = raw['pre_warmup'] ?? true;
-  if (typeof preWarmup !== 'boolean') report(ErrorCode.InvalidNode, `pre_warmup must be a boolean, got ${quote(preWarmup)}`);
+  if (typeof preWarmup !== 'boolean')
+    report(ErrorCode.InvalidNode, `pre_warmup must be a boolean, got ${quote(preWarmup)}`);
   const config = raw['config'];
-  if (config !== undefined && !isRecord(config)) report(ErrorCode.InvalidNode, `config must be an object, got ${quote(config)}`);
+  if (config !== undefined && !isRecord(config))
+    report(ErrorCode.InvalidNode, `config must be an object, got ${quote(config)}`);
   if (raw['node_type'] === 'TagQueryNode') {
     stringArray(raw['query_tags'] ?? [], 'query_tags', report);
     const mode = raw['match_mode'] ?? 'any';
-    if (mode !== 'any' && mode !== 'all') report(ErrorCode.InvalidNode, `match_mode must be "any" or "all", got ${quote(mode)}`);
+    if (mode !== 'any' && mode !== 'all')
+      report(ErrorCode.InvalidNode, `match_mode must be "any" or "all", got ${quote(mode)}`);
   }
   if (problems.length > before) return null;
   const node = { ...raw, name, interval, period, tags, inputs, pre_warmup: preWarmup } as NodeJson;
@@ -103,9 +136,17 @@ function checkNode(raw: unknown, position: number, problems: Problem[], verifyId
 }
 
 function checkIdentity(node: NodeJson, report: (code: Problem['code'], message: string) => void): void {
-  const identity = { nodeType: node.node_type, codeHash: node.code_hash, configHash: node.config_hash, schemaHash: node.schema_hash };
+  const identity = {
+    nodeType: node.node_type,
+    codeHash: node.code_hash,
+    configHash: node.config_hash,
+    schemaHash: node.schema_hash,
+  };
   if (!isValidNodeId(node.node_id, identity)) {
-    report(ErrorCode.NodeIdMismatch, `node_id ${quote(node.node_id)} does not match its node_type, code_hash, config_hash and schema_hash`);
+    report(
+      ErrorCode.NodeIdMismatch,
+      `node_id ${quote(node.node_id)} does not match its node_type, code_hash, config_hash and schema_hash`,
+    );
   }
   if (node.config === undefined) return;
   let hash: string | null = null;
@@ -115,10 +156,14 @@ function checkIdentity(node: NodeJson, report: (code: Problem['code'], message: 
     report(ErrorCode.InvalidNode, `config cannot be hashed: ${(error as Error).message}`);
     return;
   }
-  if (hash !== node.config_hash) report(ErrorCode.NodeIdMismatch, `config_hash does not match the canonical JSON of config`);
+  if (hash !== node.config_hash)
+    report(ErrorCode.NodeIdMismatch, `config_hash does not match the canonical JSON of config`);
   const configInputs = node.config['inputs'];
   if (configInputs !== undefined && canonicalJson(configInputs) !== canonicalJson(node.inputs)) {
-    report(ErrorCode.NodeIdMismatch, `inputs ${quote(node.inputs)} differ from the inputs in its config ${quote(configInputs)}`);
+    report(
+      ErrorCode.NodeIdMismatch,
+      `inputs ${quote(node.inputs)} differ from the inputs in its config ${quote(configInputs)}`,
+    );
   }
 }
 
@@ -126,7 +171,11 @@ function checkReferences(nodes: NodeJson[], presentIds: ReadonlySet<string>, pro
   const seen = new Set<string>();
   for (const node of nodes) {
     if (seen.has(node.node_id)) {
-      problems.push({ code: ErrorCode.DuplicateNodeId, message: `${label(node)}: node_id ${quote(node.node_id)} appears more than once`, nodeId: node.node_id });
+      problems.push({
+        code: ErrorCode.DuplicateNodeId,
+        message: `${label(node)}: node_id ${quote(node.node_id)} appears more than once`,
+        nodeId: node.node_id,
+      });
     } else {
       seen.add(node.node_id);
     }
@@ -134,7 +183,11 @@ function checkReferences(nodes: NodeJson[], presentIds: ReadonlySet<string>, pro
   for (const node of nodes) {
     for (const input of node.inputs) {
       if (!presentIds.has(input)) {
-        problems.push({ code: ErrorCode.UnknownInput, message: `${label(node)} references unknown input ${quote(input)}`, nodeId: node.node_id });
+        problems.push({
+          code: ErrorCode.UnknownInput,
+          message: `${label(node)} references unknown input ${quote(input)}`,
+          nodeId: node.node_id,
+        });
       }
     }
   }
@@ -154,7 +207,11 @@ function optional<T>(value: unknown, parse: (v: unknown) => T, onError: (message
   }
 }
 
-function stringArray(value: unknown, field: string, report: (code: Problem['code'], message: string) => void): string[] {
+function stringArray(
+  value: unknown,
+  field: string,
+  report: (code: Problem['code'], message: string) => void,
+): string[] {
   if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value;
   report(ErrorCode.InvalidNode, `${field} must be an array of strings, got ${quote(value)}`);
   return [];

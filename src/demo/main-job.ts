@@ -26,8 +26,18 @@ export async function runDemo(options: DemoOptions = {}): Promise<void> {
   const bars = options.bars ?? 200_000;
   const out = options.out ?? process.stdout;
   // ω = 3e-9 makes the per-step variance ω/(1−α−β) ≈ 6e-8: about 0.05 % per one-minute bar.
-  const provider = new GarchHistoryProvider({ seed: 42, start: START, bars, interval: INTERVAL, omega: 3e-9 });
-  const strategies: DemoStrategy[] = [new TrendFollowing(provider, INTERVAL), new MeanReversion(provider, INTERVAL), new FilteredMomentum(provider, INTERVAL)];
+  const provider = new GarchHistoryProvider({
+    seed: 42,
+    start: START,
+    bars,
+    interval: INTERVAL,
+    omega: 3e-9,
+  });
+  const strategies: DemoStrategy[] = [
+    new TrendFollowing(provider, INTERVAL),
+    new MeanReversion(provider, INTERVAL),
+    new FilteredMomentum(provider, INTERVAL),
+  ];
   for (const strategy of strategies) strategy.prepare();
   const endTime = START + (bars - 1) * INTERVAL;
   const result = await Runner.backtest(strategies, {
@@ -36,9 +46,17 @@ export async function runDemo(options: DemoOptions = {}): Promise<void> {
     keepOutputs: [strategies[0]!.price, ...strategies.map((s) => s.signal)],
   });
   const closes = new Map<number, number>();
-  for (const [time, row] of result.outputs<{ close: number }>(strategies[0]!.price)) closes.set(time, row.close);
-  const performance = strategies.map((s) => ({ name: s.name, ...signalPerformance(result.outputs<number>(s.signal), closes, INTERVAL) }));
-  out.write(options.json ? `${JSON.stringify(demoReport(result, performance))}\n` : textReport(result, performance, bars));
+  for (const [time, row] of result.outputs<{ close: number }>(strategies[0]!.price))
+    closes.set(time, row.close);
+  const performance = strategies.map((s) => ({
+    name: s.name,
+    ...signalPerformance(result.outputs<number>(s.signal), closes, INTERVAL),
+  }));
+  out.write(
+    options.json
+      ? `${JSON.stringify(demoReport(result, performance))}\n`
+      : textReport(result, performance, bars),
+  );
 }
 
 function demoReport(result: RunResult, performance: Array<SignalPerformance & { name: string }>) {
@@ -55,10 +73,16 @@ function demoReport(result: RunResult, performance: Array<SignalPerformance & { 
 }
 
 function sharedNodes(result: RunResult): Array<{ name: string; strategies: number }> {
-  return result.nodeStats.filter((s) => s.strategies > 1).map((s) => ({ name: s.name, strategies: s.strategies }));
+  return result.nodeStats
+    .filter((s) => s.strategies > 1)
+    .map((s) => ({ name: s.name, strategies: s.strategies }));
 }
 
-function textReport(result: RunResult, performance: Array<SignalPerformance & { name: string }>, bars: number): string {
+function textReport(
+  result: RunResult,
+  performance: Array<SignalPerformance & { name: string }>,
+  bars: number,
+): string {
   const n = (x: number) => x.toLocaleString('en-US');
   const pct = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(2)}%`;
   const lines = [
@@ -72,7 +96,9 @@ function textReport(result: RunResult, performance: Array<SignalPerformance & { 
     ),
     '',
     'computation sharing',
-    `  nodes in all DAGs ${result.dedup.nodesInDags}, computed ${result.dedup.nodesComputed} (${sharedNodes(result)
+    `  nodes in all DAGs ${result.dedup.nodesInDags}, computed ${result.dedup.nodesComputed} (${sharedNodes(
+      result,
+    )
       .map((s) => `${s.name} shared by ${s.strategies}`)
       .join(', ')})`,
     `  compute calls made ${n(result.dedup.computeCalls)}, saved ${n(result.dedup.computeCallsSaved)}`,

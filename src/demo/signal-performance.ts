@@ -13,7 +13,11 @@ export interface SignalPerformance {
 }
 
 /** Scores a signal series against close prices (both keyed by bucket timestamp). */
-export function signalPerformance(signal: OutputSeries<number>, closes: ReadonlyMap<number, number>, interval: number): SignalPerformance {
+export function signalPerformance(
+  signal: OutputSeries<number>,
+  closes: ReadonlyMap<number, number>,
+  interval: number,
+): SignalPerformance {
   let equity = 1;
   let trades = 0;
   let held = 0;
@@ -30,5 +34,11 @@ export function signalPerformance(signal: OutputSeries<number>, closes: Readonly
     held++;
     if (pnl > 0) wins++;
   }
-  return { signals: signal.length, trades, totalReturn: equity - 1, hitRate: held === 0 ? 0 : wins / held, lastSignal: signal.at(-1)?.[1] ?? null };
+  return {
+    signals: signal.length,
+    trades,
+    totalReturn: equity - 1,
+    hitRate: held === 0 ? 0 : wins / held,
+    lastSignal: signal.at(-1)?.[1] ?? null,
+  };
 }

@@ -40,7 +40,11 @@ describe('GarchHistoryProvider', () => {
   it('keeps to the half-open range and to the bars it holds', async () => {
     const provider = new GarchHistoryProvider({ ...options, bars: 10 });
     const inside = await provider.fetch(start + 1, start + 3 * interval + 1, key);
-    expect(inside.map((row) => row.ts)).toEqual([start + interval, start + 2 * interval, start + 3 * interval]);
+    expect(inside.map((row) => row.ts)).toEqual([
+      start + interval,
+      start + 2 * interval,
+      start + 3 * interval,
+    ]);
     expect(await provider.fetch(start + interval, start + interval, key)).toEqual([]);
     expect(await provider.fetch(start - 100 * interval, start, key)).toEqual([]);
     const all = await provider.fetch(0, Number.POSITIVE_INFINITY, key);
@@ -48,7 +52,9 @@ describe('GarchHistoryProvider', () => {
   });
 
   it('covers bar 0 to the last bar, or nothing when it holds no bars', async () => {
-    expect(await new GarchHistoryProvider(options).coverage(key)).toEqual([[start, start + 9_999 * interval]]);
+    expect(await new GarchHistoryProvider(options).coverage(key)).toEqual([
+      [start, start + 9_999 * interval],
+    ]);
     expect(await new GarchHistoryProvider({ ...options, bars: 0 }).coverage(key)).toEqual([]);
   });
 
@@ -73,10 +79,14 @@ describe('GarchHistoryProvider', () => {
     expect(() => new GarchHistoryProvider({ seed: 1, start: 61, bars: -1, interval: 60, beta: 2 })).toThrow(
       expect.objectContaining({
         code: ErrorCode.InvalidArgument,
-        message: expect.stringMatching(/start must be aligned to interval 60.*got 61[\s\S]*bars must be a non-negative integer, got -1/),
+        message: expect.stringMatching(
+          /start must be aligned to interval 60.*got 61[\s\S]*bars must be a non-negative integer, got -1/,
+        ),
       }),
     );
-    expect(() => new GarchHistoryProvider({ ...options, interval: 0 })).toThrow('interval must be a positive integer');
+    expect(() => new GarchHistoryProvider({ ...options, interval: 0 })).toThrow(
+      'interval must be a positive integer',
+    );
     expect(() => new GarchHistoryProvider({ ...options, start: 1.5 })).toThrow('start must be an integer');
     expect(() => new GarchHistoryProvider({ ...options, beta: 2 })).toThrow('alpha + beta must be < 1');
   });
@@ -86,6 +96,8 @@ describe('GarchHistoryProvider', () => {
     await expect(provider.fetch(start, start + 60, { ...key, interval: 300 })).rejects.toThrow(
       "fetch key.interval must be this provider's interval 60, got 300",
     );
-    await expect(provider.fetch(Number.NaN, start, key)).rejects.toThrow('fetch start must be a number, got NaN');
+    await expect(provider.fetch(Number.NaN, start, key)).rejects.toThrow(
+      'fetch start must be a number, got NaN',
+    );
   });
 });

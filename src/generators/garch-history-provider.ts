@@ -69,7 +69,8 @@ export class GarchHistoryProvider implements HistoryProvider {
 
   /** `[[start, start + (bars − 1)·interval]]`, or `[]` when the provider holds no bars. */
   coverage(_key: StreamKey): Promise<readonly CoverageRange[]> {
-    const ranges: CoverageRange[] = this.bars === 0 ? [] : [[this.start, this.start + (this.bars - 1) * this.interval]];
+    const ranges: CoverageRange[] =
+      this.bars === 0 ? [] : [[this.start, this.start + (this.bars - 1) * this.interval]];
     return Promise.resolve(ranges);
   }
 
@@ -79,7 +80,8 @@ export class GarchHistoryProvider implements HistoryProvider {
   }
 
   private rowsBetween(start: number, end: number, key: StreamKey): GarchHistoryRow[] {
-    if (typeof start !== 'number' || Number.isNaN(start)) throw argumentError('fetch start', 'a number', start);
+    if (typeof start !== 'number' || Number.isNaN(start))
+      throw argumentError('fetch start', 'a number', start);
     if (typeof end !== 'number' || Number.isNaN(end)) throw argumentError('fetch end', 'a number', end);
     if (key.interval !== this.interval) {
       throw argumentError('fetch key.interval', `this provider's interval ${this.interval}`, key.interval);
@@ -107,8 +109,10 @@ function argumentError(field: string, rule: string, value: unknown): QmtlError {
 
 function placementProblems(start: unknown, bars: unknown, interval: unknown): Problem[] {
   const problems: Problem[] = [];
-  const isInteger = (value: unknown): value is number => typeof value === 'number' && Number.isSafeInteger(value);
-  if (!isInteger(interval) || interval <= 0) problems.push(invalid('interval', 'a positive integer number of seconds', interval));
+  const isInteger = (value: unknown): value is number =>
+    typeof value === 'number' && Number.isSafeInteger(value);
+  if (!isInteger(interval) || interval <= 0)
+    problems.push(invalid('interval', 'a positive integer number of seconds', interval));
   if (!isInteger(start)) problems.push(invalid('start', 'an integer number of epoch seconds', start));
   else if (isInteger(interval) && interval > 0 && start % interval !== 0) {
     problems.push(invalid('start', `aligned to interval ${interval} (a multiple of it)`, start));

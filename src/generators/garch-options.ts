@@ -44,15 +44,24 @@ export function invalid(field: string, rule: string, value: unknown): Problem {
   return { code: ErrorCode.InvalidArgument, message: `${field} must be ${rule}, got ${showValue(value)}` };
 }
 
-const isFiniteNumber = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value);
+const isFiniteNumber = (value: unknown): value is number =>
+  typeof value === 'number' && Number.isFinite(value);
 
 /** Fills in the defaults of {@link GarchOptions} and lists every problem with the result. */
-export function resolveGarchOptions(options: GarchOptions): { options: ResolvedGarchOptions; problems: Problem[] } {
-  const resolved: ResolvedGarchOptions = { ...GARCH_DEFAULTS, ...definedFields(options) } as ResolvedGarchOptions;
+export function resolveGarchOptions(options: GarchOptions): {
+  options: ResolvedGarchOptions;
+  problems: Problem[];
+} {
+  const resolved: ResolvedGarchOptions = {
+    ...GARCH_DEFAULTS,
+    ...definedFields(options),
+  } as ResolvedGarchOptions;
   const { seed, startPrice, mu, omega, alpha, beta, stepsPerBar, baseVolume } = resolved;
   const problems: Problem[] = [];
-  if (typeof seed !== 'number' || !Number.isSafeInteger(seed)) problems.push(invalid('seed', 'a safe integer', seed));
-  if (!isFiniteNumber(startPrice) || startPrice <= 0) problems.push(invalid('startPrice', 'a finite number > 0', startPrice));
+  if (typeof seed !== 'number' || !Number.isSafeInteger(seed))
+    problems.push(invalid('seed', 'a safe integer', seed));
+  if (!isFiniteNumber(startPrice) || startPrice <= 0)
+    problems.push(invalid('startPrice', 'a finite number > 0', startPrice));
   if (!isFiniteNumber(mu)) problems.push(invalid('mu', 'a finite number', mu));
   if (!isFiniteNumber(omega) || omega <= 0) problems.push(invalid('omega', 'a finite number > 0', omega));
   if (!isFiniteNumber(alpha) || alpha < 0) problems.push(invalid('alpha', 'a finite number >= 0', alpha));
@@ -66,7 +75,8 @@ export function resolveGarchOptions(options: GarchOptions): { options: ResolvedG
   if (typeof stepsPerBar !== 'number' || !Number.isSafeInteger(stepsPerBar) || stepsPerBar <= 0) {
     problems.push(invalid('stepsPerBar', 'a positive integer', stepsPerBar));
   }
-  if (!isFiniteNumber(baseVolume) || baseVolume <= 0) problems.push(invalid('baseVolume', 'a finite number > 0', baseVolume));
+  if (!isFiniteNumber(baseVolume) || baseVolume <= 0)
+    problems.push(invalid('baseVolume', 'a finite number > 0', baseVolume));
   return { options: resolved, problems };
 }
 

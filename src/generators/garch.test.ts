@@ -148,6 +148,8 @@ describe('GarchGenerator', () => {
   });
 
   it('rejects a bad bar count', () => {
-    expect(() => new GarchGenerator({ seed: 1 }).bars(-1)).toThrow('bars count must be a non-negative integer, got -1');
+    expect(() => new GarchGenerator({ seed: 1 }).bars(-1)).toThrow(
+      'bars count must be a non-negative integer, got -1',
+    );
   });
 });

@@ -1,5 +1,10 @@
 import { ErrorCode, QmtlError } from '../common/errors.js';
-import { resolveGarchOptions, showValue, type GarchOptions, type ResolvedGarchOptions } from './garch-options.js';
+import {
+  resolveGarchOptions,
+  showValue,
+  type GarchOptions,
+  type ResolvedGarchOptions,
+} from './garch-options.js';
 import type { OhlcvBar } from './ohlcv-bar.js';
 import { SeededRandom } from './random.js';
 
@@ -88,7 +93,10 @@ export class GarchGenerator {
    */
   bars(count: number): OhlcvBar[] {
     if (!Number.isSafeInteger(count) || count < 0) {
-      throw new QmtlError(ErrorCode.InvalidArgument, `bars count must be a non-negative integer, got ${showValue(count)}`);
+      throw new QmtlError(
+        ErrorCode.InvalidArgument,
+        `bars count must be a non-negative integer, got ${showValue(count)}`,
+      );
     }
     const result: OhlcvBar[] = [];
     for (let i = 0; i < count; i += 1) result.push(this.nextBar());

@@ -81,6 +81,8 @@ describe('SeededRandom', () => {
   it('rejects a seed that is not a safe integer', () => {
     expect(() => new SeededRandom(1.5)).toThrow('SeededRandom seed must be a safe integer, got 1.5');
     expect(() => new SeededRandom(Number.NaN)).toThrow('got NaN');
-    expect(() => new SeededRandom(2 ** 60)).toThrow(expect.objectContaining({ code: ErrorCode.InvalidArgument }));
+    expect(() => new SeededRandom(2 ** 60)).toThrow(
+      expect.objectContaining({ code: ErrorCode.InvalidArgument }),
+    );
   });
 });

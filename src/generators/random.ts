@@ -42,7 +42,10 @@ export class SeededRandom {
   constructor(seed: number) {
     if (typeof seed !== 'number' || !Number.isSafeInteger(seed)) {
       const shown = typeof seed === 'number' ? String(seed) : quote(seed);
-      throw new QmtlError(ErrorCode.InvalidArgument, `SeededRandom seed must be a safe integer, got ${shown}`);
+      throw new QmtlError(
+        ErrorCode.InvalidArgument,
+        `SeededRandom seed must be a safe integer, got ${shown}`,
+      );
     }
     this.seed = seed;
     this.reset();

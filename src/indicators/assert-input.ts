@@ -11,7 +11,10 @@ function show(value: unknown): string {
  */
 export function assertPeriod(indicator: string, period: unknown): number {
   if (typeof period === 'number' && Number.isSafeInteger(period) && period > 0) return period;
-  throw new QmtlError(ErrorCode.InvalidArgument, `${indicator} period must be a positive integer, got ${show(period)}`);
+  throw new QmtlError(
+    ErrorCode.InvalidArgument,
+    `${indicator} period must be a positive integer, got ${show(period)}`,
+  );
 }
 
 /**
@@ -20,6 +23,9 @@ export function assertPeriod(indicator: string, period: unknown): number {
  */
 export function assertInput(indicator: string, value: unknown): asserts value is number {
   if (typeof value !== 'number' || !Number.isFinite(value)) {
-    throw new QmtlError(ErrorCode.InvalidArgument, `${indicator} input must be a finite number, got ${show(value)}`);
+    throw new QmtlError(
+      ErrorCode.InvalidArgument,
+      `${indicator} input must be a finite number, got ${show(value)}`,
+    );
   }
 }

@@ -2,7 +2,13 @@ import { EMA as ReferenceEMA } from 'trading-signals';
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../common/errors.js';
 import { EMA } from './ema.js';
-import { compareWithReference, feed, randomWalk, relativeError, testIndicatorContract } from './indicator-contract.test-kit.js';
+import {
+  compareWithReference,
+  feed,
+  randomWalk,
+  relativeError,
+  testIndicatorContract,
+} from './indicator-contract.test-kit.js';
 
 testIndicatorContract('EMA(1)', () => new EMA(1), { warmupPeriod: 1 });
 testIndicatorContract('EMA(3)', () => new EMA(3), { warmupPeriod: 3 });
@@ -33,7 +39,9 @@ describe('EMA', () => {
   });
 
   it('names itself and the value when an input is not finite', () => {
-    expect(() => new EMA(2).update(Number.NEGATIVE_INFINITY)).toThrow('EMA input must be a finite number, got -Infinity');
+    expect(() => new EMA(2).update(Number.NEGATIVE_INFINITY)).toThrow(
+      'EMA input must be a finite number, got -Infinity',
+    );
   });
 
   it('matches the batch formula on a 10,000-value random walk to 1e-9', () => {
@@ -42,7 +50,9 @@ describe('EMA', () => {
       const expected = batchEma(inputs, period);
       const actual = feed(new EMA(period), inputs);
       expect(actual.map((value) => value === null)).toEqual(expected.map((value) => value === null));
-      const errors = actual.slice(period - 1).map((value, i) => relativeError(value!, expected[i + period - 1]!));
+      const errors = actual
+        .slice(period - 1)
+        .map((value, i) => relativeError(value!, expected[i + period - 1]!));
       expect(Math.max(...errors)).toBeLessThan(1e-9);
     }
   });

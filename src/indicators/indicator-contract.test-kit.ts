@@ -76,7 +76,8 @@ export function feed(indicator: StreamingIndicator, inputs: readonly number[]): 
 function stateShape(indicator: StreamingIndicator): string {
   return Object.entries(indicator)
     .map(([key, value]) => {
-      const length = ArrayBuffer.isView(value) || Array.isArray(value) ? (value as ArrayLike<unknown>).length : '';
+      const length =
+        ArrayBuffer.isView(value) || Array.isArray(value) ? (value as ArrayLike<unknown>).length : '';
       return `${key}${length === '' ? '' : `[${length}]`}`;
     })
     .join(',');
@@ -179,7 +180,9 @@ export function testIndicatorContract(
       feed(indicator, inputs.slice(0, warmupPeriod));
       feed(expected, inputs.slice(0, warmupPeriod));
       for (const bad of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) {
-        expect(() => indicator.update(bad)).toThrow(expect.objectContaining({ code: ErrorCode.InvalidArgument }));
+        expect(() => indicator.update(bad)).toThrow(
+          expect.objectContaining({ code: ErrorCode.InvalidArgument }),
+        );
         expect(() => indicator.replace(bad)).toThrow(String(bad));
       }
       expect(indicator.result).toBe(expected.result);

@@ -17,8 +17,10 @@ import { SMA } from './sma.js';
 const INTERVAL = 60;
 
 /** A deterministic, wiggly close series: bar k (1-based) sits at ts k·60. */
-const closes = (count: number): number[] => Array.from({ length: count }, (_, k) => 100 + 10 * Math.sin(k / 3) + ((k * 7919) % 13) / 7);
-const barsOf = (values: readonly number[]): HistoryRow[] => values.map((close, k) => ({ ts: (k + 1) * INTERVAL, close, volume: 1_000 + k }));
+const closes = (count: number): number[] =>
+  Array.from({ length: count }, (_, k) => 100 + 10 * Math.sin(k / 3) + ((k * 7919) % 13) / 7);
+const barsOf = (values: readonly number[]): HistoryRow[] =>
+  values.map((close, k) => ({ ts: (k + 1) * INTERVAL, close, volume: 1_000 + k }));
 
 /** What the indicator returns when fed `rows` one by one, as [ts, value] for every non-null result. */
 function reference(indicator: StreamingIndicator, rows: readonly HistoryRow[]): Array<[number, number]> {
@@ -40,11 +42,19 @@ function strategyOf(build: (s: Strategy) => void): Strategy {
 }
 
 function stream(rows: readonly HistoryRow[], tags: readonly string[] = ['px']): StreamInput {
-  return new StreamInput({ tags, interval: INTERVAL, period: 1, historyProvider: new MemoryHistoryProvider(rows) });
+  return new StreamInput({
+    tags,
+    interval: INTERVAL,
+    period: 1,
+    historyProvider: new MemoryHistoryProvider(rows),
+  });
 }
 
 /** Backtests `source → make(source)` over every row and returns the indicator node's outputs. */
-async function runIndicator(rows: readonly HistoryRow[], make: (source: Node) => IndicatorNode): Promise<Array<[number, number]>> {
+async function runIndicator(
+  rows: readonly HistoryRow[],
+  make: (source: Node) => IndicatorNode,
+): Promise<Array<[number, number]>> {
   let node!: IndicatorNode;
   const result = await Runner.backtest(
     strategyOf((s) => {
@@ -84,7 +94,10 @@ describe('indicator nodes in a backtest', () => {
     const result = await Runner.backtest(
       strategyOf((s) => {
         const price = stream(rows);
-        const close = new ProcessingNode({ input: price, computeFn: (view) => view.input<HistoryRow>().latest()!['close'] });
+        const close = new ProcessingNode({
+          input: price,
+          computeFn: (view) => view.input<HistoryRow>().latest()!['close'],
+        });
         node = ema(close, { period: 5 });
         s.addNodes([price, close, node]);
       }),
@@ -99,9 +112,13 @@ describe('indicator node identity', () => {
   const other = stream([], ['ETH']);
 
   it('gives the same NodeID to two separate calls with the same factory, params and source', () => {
-    expect(ema(price, { period: 10, field: 'close' }).nodeId).toBe(ema(price, { period: 10, field: 'close' }).nodeId);
+    expect(ema(price, { period: 10, field: 'close' }).nodeId).toBe(
+      ema(price, { period: 10, field: 'close' }).nodeId,
+    );
     expect(rsi(price).nodeId).toBe(rsi(price, { period: 14 }).nodeId);
-    expect(sma(price, { period: 5, field: 'close', name: 'renamed' }).nodeId).toBe(sma(price, { period: 5, field: 'close' }).nodeId);
+    expect(sma(price, { period: 5, field: 'close', name: 'renamed' }).nodeId).toBe(
+      sma(price, { period: 5, field: 'close' }).nodeId,
+    );
   });
 
   it('gives different NodeIDs for a different period, field, indicator or source', () => {
@@ -135,18 +152,28 @@ describe('indicator node identity', () => {
 
 describe('indicator node inputs', () => {
   it('fails the run naming the node and suggesting field when a record arrives without one', async () => {
-    const error = await runIndicator(barsOf(closes(12)), (price) => ema(price, { period: 10 })).catch((e: unknown) => e);
+    const error = await runIndicator(barsOf(closes(12)), (price) => ema(price, { period: 10 })).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(QmtlError);
     expect((error as QmtlError).code).toBe('QMTL_COMPUTE_FAILED');
-    expect((error as QmtlError).message).toMatch(/node "ema_10" .*failed computing bucket .*\(e\.g\. field: 'close'\)/);
+    expect((error as QmtlError).message).toMatch(
+      /node "ema_10" .*failed computing bucket .*\(e\.g\. field: 'close'\)/,
+    );
   });
 
   it('fails the run naming the field when its value is not a number', async () => {
     const rows = barsOf(closes(12)).map((row, k) => (k === 10 ? { ...row, close: 'n/a' } : row));
-    const error = await runIndicator(rows, (price) => sma(price, { period: 3, field: 'close' })).catch((e: unknown) => e);
+    const error = await runIndicator(rows, (price) => sma(price, { period: 3, field: 'close' })).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(QmtlError);
-    expect((error as QmtlError).message).toMatch(/node "sma_3" .*field "close" of .*"n\/a".* is not a number/);
-    const missing = await runIndicator(barsOf(closes(12)), (price) => sma(price, { period: 3, field: 'price' })).catch((e: unknown) => e);
+    expect((error as QmtlError).message).toMatch(
+      /node "sma_3" .*field "close" of .*"n\/a".* is not a number/,
+    );
+    const missing = await runIndicator(barsOf(closes(12)), (price) =>
+      sma(price, { period: 3, field: 'price' }),
+    ).catch((e: unknown) => e);
     expect((missing as QmtlError).message).toMatch(/field "price" of .* is not a number/);
   });
 
@@ -155,8 +182,12 @@ describe('indicator node inputs', () => {
     expect(() => ema(price, { period: 0 })).toThrow(/EMA period must be a positive integer, got 0/);
     expect(() => sma(price, { period: -3 })).toThrow(/SMA period must be a positive integer, got -3/);
     expect(() => rsi(price, { period: 1.5 })).toThrow(/RSI period must be a positive integer, got 1\.5/);
-    expect(() => ema(price, { period: 10, field: '' })).toThrow(/ema\(\): field must be a non-empty string, got ""/);
-    expect(() => ema(price, { period: 10, field: 3 as never })).toThrow(/field must be a non-empty string, got 3/);
+    expect(() => ema(price, { period: 10, field: '' })).toThrow(
+      /ema\(\): field must be a non-empty string, got ""/,
+    );
+    expect(() => ema(price, { period: 10, field: 3 as never })).toThrow(
+      /field must be a non-empty string, got 3/,
+    );
     const error = (() => {
       try {
         ema(price, { period: 0 });
@@ -218,7 +249,9 @@ describe('indicator node catch-up and corrections', () => {
       { startTime: INTERVAL, endTime: 20 * INTERVAL },
     );
     // Bars 9 and 11 each follow a hole and are skipped; bar 12 must feed bars 9, 11 and 12.
-    const expected = reference(new EMA(2), received).filter(([ts]) => ts !== 9 * INTERVAL && ts !== 11 * INTERVAL);
+    const expected = reference(new EMA(2), received).filter(
+      ([ts]) => ts !== 9 * INTERVAL && ts !== 11 * INTERVAL,
+    );
     expect(result.stats(node)).toMatchObject({ skips: 2 });
     expect(result.outputs<number>(node).toArray()).toEqual(expected);
   });
@@ -251,7 +284,9 @@ describe('indicator node catch-up and corrections', () => {
       }),
       { startTime: 0, endTime: rows.at(-1)!.ts },
     );
-    const lastOfBucket = rows.filter((row) => row.ts % 300 === 240).map((row) => ({ ...row, ts: row.ts - 240 }));
+    const lastOfBucket = rows
+      .filter((row) => row.ts % 300 === 240)
+      .map((row) => ({ ...row, ts: row.ts - 240 }));
     expect(result.outputs<number>(node).toArray()).toEqual(reference(new EMA(3), lastOfBucket));
     expect(result.stats(node).corrections).toBe(48);
   });

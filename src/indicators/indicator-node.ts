@@ -40,10 +40,18 @@ export class IndicatorNode extends ProcessingNode<IndicatorParams> {
   readonly #definition: IndicatorDefinition<Record<string, number>>;
   readonly #indicatorParams: Record<string, number>;
 
-  constructor(definition: IndicatorDefinition<Record<string, number>>, source: Node, params: Record<string, number>, options: IndicatorNodeOptions) {
+  constructor(
+    definition: IndicatorDefinition<Record<string, number>>,
+    source: Node,
+    params: Record<string, number>,
+    options: IndicatorNodeOptions,
+  ) {
     const what = `${definition.indicator.toLowerCase()}()`;
     if (options.field !== undefined && (typeof options.field !== 'string' || options.field === '')) {
-      throw new QmtlError(ErrorCode.InvalidNode, `${what}: field must be a non-empty string, got ${quote(options.field)}`);
+      throw new QmtlError(
+        ErrorCode.InvalidNode,
+        `${what}: field must be a non-empty string, got ${quote(options.field)}`,
+      );
     }
     const indicator = definition.create(params);
     const interval = options.interval ?? source?.interval ?? undefined;
@@ -86,22 +94,31 @@ function indicatorEvaluator(indicator: StreamingIndicator, read: (value: unknown
     seen += fresh;
     if (fresh === 0) return indicator.replace(read(window.latest()));
     if (fresh === 1) return indicator.update(read(window.latest()));
-    for (let k = Math.max(0, window.length - fresh); k < window.length; k++) indicator.update(read(window.at(k)));
+    for (let k = Math.max(0, window.length - fresh); k < window.length; k++)
+      indicator.update(read(window.at(k)));
     return indicator.result;
   };
-  return Object.assign((view: CacheView<never>) => takeIn(view), { observe: (view: CacheView<never>) => void takeIn(view) });
+  return Object.assign((view: CacheView<never>) => takeIn(view), {
+    observe: (view: CacheView<never>) => void takeIn(view),
+  });
 }
 
 function fieldReader(field: string | null, name: string): (value: unknown) => number {
   if (field === null) {
     return (value) => {
       if (typeof value === 'number') return value;
-      throw new QmtlError(ErrorCode.InvalidArgument, `indicator node ${quote(name)} received ${quote(value)}; set field (e.g. field: 'close') to read a record`);
+      throw new QmtlError(
+        ErrorCode.InvalidArgument,
+        `indicator node ${quote(name)} received ${quote(value)}; set field (e.g. field: 'close') to read a record`,
+      );
     };
   }
   return (value) => {
     const x = (value as Record<string, unknown> | null)?.[field];
     if (typeof x === 'number') return x;
-    throw new QmtlError(ErrorCode.InvalidArgument, `indicator node ${quote(name)}: field ${quote(field)} of ${quote(value)} is not a number`);
+    throw new QmtlError(
+      ErrorCode.InvalidArgument,
+      `indicator node ${quote(name)}: field ${quote(field)} of ${quote(value)} is not a number`,
+    );
   };
 }

@@ -1,7 +1,12 @@
 import { RSI as ReferenceRSI } from 'trading-signals';
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../common/errors.js';
-import { compareWithReference, feed, randomWalk, testIndicatorContract } from './indicator-contract.test-kit.js';
+import {
+  compareWithReference,
+  feed,
+  randomWalk,
+  testIndicatorContract,
+} from './indicator-contract.test-kit.js';
 import { RSI } from './rsi.js';
 
 testIndicatorContract('RSI(1)', () => new RSI(1), { warmupPeriod: 2 });
@@ -18,8 +23,8 @@ describe('RSI', () => {
 
   it('reproduces the StockCharts RSI(14) worked example', () => {
     const closes = [
-      44.34, 44.09, 44.15, 43.61, 44.33, 44.83, 45.1, 45.42, 45.84, 46.08, 45.89, 46.03, 45.61, 46.28, 46.28, 46.0,
-      46.03, 46.41, 46.22, 45.64,
+      44.34, 44.09, 44.15, 43.61, 44.33, 44.83, 45.1, 45.42, 45.84, 46.08, 45.89, 46.03, 45.61, 46.28, 46.28,
+      46.0, 46.03, 46.41, 46.22, 45.64,
     ];
     const values = feed(new RSI(14), closes).slice(14);
     // StockCharts rounds the averages to 2 decimals at every step and publishes 70.53, 66.32, …;

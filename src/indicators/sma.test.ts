@@ -1,7 +1,13 @@
 import { SMA as ReferenceSMA } from 'trading-signals';
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../common/errors.js';
-import { compareWithReference, feed, randomWalk, relativeError, testIndicatorContract } from './indicator-contract.test-kit.js';
+import {
+  compareWithReference,
+  feed,
+  randomWalk,
+  relativeError,
+  testIndicatorContract,
+} from './indicator-contract.test-kit.js';
 import { SMA } from './sma.js';
 
 testIndicatorContract('SMA(1)', () => new SMA(1), { warmupPeriod: 1 });
@@ -30,7 +36,9 @@ describe('SMA', () => {
 
   it('names itself and the value when an input is not finite', () => {
     expect(() => new SMA(2).update(Number.NaN)).toThrow('SMA input must be a finite number, got NaN');
-    expect(() => new SMA(2).replace(Number.POSITIVE_INFINITY)).toThrow('SMA input must be a finite number, got Infinity');
+    expect(() => new SMA(2).replace(Number.POSITIVE_INFINITY)).toThrow(
+      'SMA input must be a finite number, got Infinity',
+    );
   });
 
   it('agrees with trading-signals SMA on a 10,000-value random walk to 1e-9', () => {
@@ -49,7 +57,8 @@ describe('SMA', () => {
     let worst = 0;
     inputs.forEach((x, i) => {
       const actual = sma.update(x);
-      if (i >= period - 1 && i % 9_973 === 0) worst = Math.max(worst, relativeError(actual!, directMean(inputs, i, period)));
+      if (i >= period - 1 && i % 9_973 === 0)
+        worst = Math.max(worst, relativeError(actual!, directMean(inputs, i, period)));
     });
     worst = Math.max(worst, relativeError(sma.result!, directMean(inputs, inputs.length - 1, period)));
     expect(worst).toBeLessThan(1e-9);

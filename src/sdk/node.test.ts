@@ -13,11 +13,20 @@ describe('Node identity', () => {
   it('has a deterministic 64-hex NodeID built from type, code, config and schema hashes', () => {
     const node = new ProcessingNode({ input: price(), computeFn: double, interval: 60, period: 2 });
     expect(node.nodeId).toMatch(/^[0-9a-f]{64}$/);
-    expect(node.nodeId).toBe(new ProcessingNode({ input: price(), computeFn: double, interval: 60, period: 2 }).nodeId);
+    expect(node.nodeId).toBe(
+      new ProcessingNode({ input: price(), computeFn: double, interval: 60, period: 2 }).nodeId,
+    );
     expect(node.codeHash).toBe(sha256Hex(double.toString().trim()));
     expect(node.configHash).toBe(objectHash(node.identityConfig()));
     expect(node.schemaHash).toBe(sha256Hex('{}'));
-    expect(node.nodeId).toBe(computeNodeId({ nodeType: 'ProcessingNode', codeHash: node.codeHash, configHash: node.configHash, schemaHash: node.schemaHash }));
+    expect(node.nodeId).toBe(
+      computeNodeId({
+        nodeType: 'ProcessingNode',
+        codeHash: node.codeHash,
+        configHash: node.configHash,
+        schemaHash: node.schemaHash,
+      }),
+    );
   });
 
   it('uses sha256("null") as the code hash of a node without a function', () => {
@@ -30,22 +39,48 @@ describe('Node identity', () => {
     expect(new ProcessingNode({ ...base, params: { k: 1 } }).nodeId).not.toBe(id);
     expect(new ProcessingNode({ ...base, interval: 120 }).nodeId).not.toBe(id);
     expect(new ProcessingNode({ ...base, period: 3 }).nodeId).not.toBe(id);
-    expect(new ProcessingNode({ ...base, input: new StreamInput({ tags: ['ETH'], interval: 60 }) }).nodeId).not.toBe(id);
+    expect(
+      new ProcessingNode({ ...base, input: new StreamInput({ tags: ['ETH'], interval: 60 }) }).nodeId,
+    ).not.toBe(id);
     expect(new ProcessingNode({ ...base, schema: { type: 'number' } }).nodeId).not.toBe(id);
     expect(new ProcessingNode({ ...base, name: 'renamed' }).nodeId).toBe(id);
   });
 
   it('does not see variables a compute function captures (use params instead)', () => {
-    const make = (threshold: number) => new ProcessingNode({ input: price(), interval: 60, period: 1, computeFn: (view) => (view.input().latest()! > threshold ? 1 : 0) });
+    const make = (threshold: number) =>
+      new ProcessingNode({
+        input: price(),
+        interval: 60,
+        period: 1,
+        computeFn: (view) => (view.input().latest()! > threshold ? 1 : 0),
+      });
     expect(make(1).nodeId).toBe(make(2).nodeId);
     const withParams = (threshold: number) =>
-      new ProcessingNode({ input: price(), interval: 60, period: 1, params: { threshold }, computeFn: (view) => (view.input().latest()! > view.params.threshold ? 1 : 0) });
+      new ProcessingNode({
+        input: price(),
+        interval: 60,
+        period: 1,
+        params: { threshold },
+        computeFn: (view) => (view.input().latest()! > view.params.threshold ? 1 : 0),
+      });
     expect(withParams(1).nodeId).not.toBe(withParams(2).nodeId);
   });
 
   it('key order of params does not change the NodeID', () => {
-    const a = new ProcessingNode({ input: price(), computeFn: double, interval: 60, period: 1, params: { a: 1, b: { c: 2, d: 3 } } });
-    const b = new ProcessingNode({ input: price(), computeFn: double, interval: 60, period: 1, params: { b: { d: 3, c: 2 }, a: 1 } });
+    const a = new ProcessingNode({
+      input: price(),
+      computeFn: double,
+      interval: 60,
+      period: 1,
+      params: { a: 1, b: { c: 2, d: 3 } },
+    });
+    const b = new ProcessingNode({
+      input: price(),
+      computeFn: double,
+      interval: 60,
+      period: 1,
+      params: { b: { d: 3, c: 2 }, a: 1 },
+    });
     expect(a.nodeId).toBe(b.nodeId);
   });
 
@@ -63,12 +98,21 @@ describe('Node identity', () => {
   });
 
   it('treats "1m" and 60 as the same interval', () => {
-    expect(new StreamInput({ tags: ['a'], interval: '1m' }).nodeId).toBe(new StreamInput({ tags: ['a'], interval: 60 }).nodeId);
+    expect(new StreamInput({ tags: ['a'], interval: '1m' }).nodeId).toBe(
+      new StreamInput({ tags: ['a'], interval: 60 }).nodeId,
+    );
   });
 
   it('serialises to DAG JSON with snake_case fields', () => {
     const stream = price();
-    const node = new ProcessingNode({ name: 'x2', input: stream, computeFn: double, interval: 60, period: 2, tags: ['t'] });
+    const node = new ProcessingNode({
+      name: 'x2',
+      input: stream,
+      computeFn: double,
+      interval: 60,
+      period: 2,
+      tags: ['t'],
+    });
     expect(node.toJSON()).toMatchObject({
       node_id: node.nodeId,
       node_type: 'ProcessingNode',
@@ -87,14 +131,18 @@ describe('Node identity', () => {
 
 describe('Node validation', () => {
   it('rejects a compute function that does not take exactly one parameter', () => {
-    expect(() => new SourceNode({ computeFn: (() => 1) })).toThrow(/exactly one parameter.*declares 0/);
-    expect(() => new SourceNode({ computeFn: ((a: unknown, b: unknown) => [a, b]) as never })).toThrow(/declares 2/);
-    expect(() => new SourceNode({ computeFn: ((...args: unknown[]) => args) })).toThrow(/declares 0/);
+    expect(() => new SourceNode({ computeFn: () => 1 })).toThrow(/exactly one parameter.*declares 0/);
+    expect(() => new SourceNode({ computeFn: ((a: unknown, b: unknown) => [a, b]) as never })).toThrow(
+      /declares 2/,
+    );
+    expect(() => new SourceNode({ computeFn: (...args: unknown[]) => args })).toThrow(/declares 0/);
     expect(() => new SourceNode({ computeFn: 'x' as never })).toThrow(/computeFn must be a function/);
   });
 
   it('rejects zero, negative and malformed intervals and periods, naming the node', () => {
-    expect(() => new SourceNode({ name: 'n', interval: 0 })).toThrow(/SourceNode "n": interval must be a positive integer/);
+    expect(() => new SourceNode({ name: 'n', interval: 0 })).toThrow(
+      /SourceNode "n": interval must be a positive integer/,
+    );
     expect(() => new SourceNode({ interval: '5x' })).toThrow(/interval must look like/);
     expect(() => new SourceNode({ period: 0 })).toThrow(/period must be a positive integer/);
     expect(() => new SourceNode({ period: -3 })).toThrow(/got -3/);
@@ -102,9 +150,15 @@ describe('Node validation', () => {
 
   it('requires at least one input for a processing node and rejects maps', () => {
     expect(() => new ProcessingNode({ input: [], computeFn: double })).toThrow(/needs at least one input/);
-    expect(() => new ProcessingNode({ input: undefined as never, computeFn: double })).toThrow(/needs at least one input/);
-    expect(() => new ProcessingNode({ input: { a: price() } as never, computeFn: double })).toThrow(/maps and objects are not accepted/);
-    expect(() => new ProcessingNode({ input: [price(), 3] as never, computeFn: double })).toThrow(/input\[1\] must be a node/);
+    expect(() => new ProcessingNode({ input: undefined as never, computeFn: double })).toThrow(
+      /needs at least one input/,
+    );
+    expect(() => new ProcessingNode({ input: { a: price() } as never, computeFn: double })).toThrow(
+      /maps and objects are not accepted/,
+    );
+    expect(() => new ProcessingNode({ input: [price(), 3] as never, computeFn: double })).toThrow(
+      /input\[1\] must be a node/,
+    );
   });
 
   it('rejects unknown options, bad names, tags and params', () => {

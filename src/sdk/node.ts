@@ -21,7 +21,9 @@ export type ComputeFn<P = Params> = { compute(view: CacheView<P>): unknown }['co
  * `observe`, called instead on triggers that do not compute (warm-up, or skipped after a gap), so
  * it can take in every bar even when its window is too short to hold them all later.
  */
-export type Evaluator = ((view: CacheView<never>) => unknown) & { observe?: (view: CacheView<never>) => void };
+export type Evaluator = ((view: CacheView<never>) => unknown) & {
+  observe?: (view: CacheView<never>) => void;
+};
 
 /** Options shared by every node (SPEC §3.1). */
 export interface NodeOptions<P extends Params = Params> {
@@ -41,7 +43,16 @@ export interface NodeOptions<P extends Params = Params> {
   readonly schema?: Record<string, unknown>;
 }
 
-const NODE_OPTION_KEYS = ['input', 'computeFn', 'name', 'interval', 'period', 'tags', 'params', 'schema'] as const;
+const NODE_OPTION_KEYS = [
+  'input',
+  'computeFn',
+  'name',
+  'interval',
+  'period',
+  'tags',
+  'params',
+  'schema',
+] as const;
 
 /** Bumped whenever any node's identity changes, so cached NodeIDs (which include upstream ids) are recomputed. */
 let identityEpoch = 0;
@@ -69,12 +80,18 @@ export class Node<P extends Params = Params> {
 
   constructor(options: NodeOptions<P> = {}) {
     if (typeof options !== 'object' || options === null) {
-      throw new QmtlError(ErrorCode.InvalidNode, `${new.target.nodeType} options must be an object, got ${quote(options)}`);
+      throw new QmtlError(
+        ErrorCode.InvalidNode,
+        `${new.target.nodeType} options must be an object, got ${quote(options)}`,
+      );
     }
     const what = `${new.target.nodeType}${typeof options.name === 'string' ? ` ${quote(options.name)}` : ''}`;
     rejectUnknownKeys(options, NODE_OPTION_KEYS, what);
     if (options.name !== undefined && (typeof options.name !== 'string' || options.name.trim() === '')) {
-      throw new QmtlError(ErrorCode.InvalidNode, `${what}: name must be a non-empty string, got ${quote(options.name)}`);
+      throw new QmtlError(
+        ErrorCode.InvalidNode,
+        `${what}: name must be a non-empty string, got ${quote(options.name)}`,
+      );
     }
     this.inputs = normalizeInputs(options.input, what);
     this.computeFn = checkComputeFn(options.computeFn, what);
@@ -85,7 +102,10 @@ export class Node<P extends Params = Params> {
     this.params = frozenJsonObject<P>(options.params ?? {}, 'params', what);
     this.schema = frozenJsonObject(options.schema ?? {}, 'schema', what);
     if (this.computeFn === null && this.inputs.length > 1) {
-      throw new QmtlError(ErrorCode.InvalidNode, `${what}: a node without computeFn passes its input through, so it takes at most one input (got ${this.inputs.length})`);
+      throw new QmtlError(
+        ErrorCode.InvalidNode,
+        `${what}: a node without computeFn passes its input through, so it takes at most one input (got ${this.inputs.length})`,
+      );
     }
   }
 
@@ -112,7 +132,10 @@ export class Node<P extends Params = Params> {
   /** Adds a tag if absent. Changes the NodeID only where tags are part of the identity (sources). */
   addTag(tag: string): this {
     if (typeof tag !== 'string' || tag === '') {
-      throw new QmtlError(ErrorCode.InvalidNode, `${this.label}: a tag must be a non-empty string, got ${quote(tag)}`);
+      throw new QmtlError(
+        ErrorCode.InvalidNode,
+        `${this.label}: a tag must be a non-empty string, got ${quote(tag)}`,
+      );
     }
     if (!this.#tags.includes(tag)) {
       this.#tags = [...this.#tags, tag];
@@ -148,7 +171,12 @@ export class Node<P extends Params = Params> {
 
   /** The identity config whose canonical JSON is hashed into `config_hash`. */
   identityConfig(): Record<string, unknown> {
-    return { interval: this.#interval, period: this.#period, params: this.params, inputs: this.inputs.map((n) => n.nodeId) };
+    return {
+      interval: this.#interval,
+      period: this.#period,
+      params: this.params,
+      inputs: this.inputs.map((n) => n.nodeId),
+    };
   }
 
   /** The node as DAG JSON (SPEC §2.2). */
@@ -208,7 +236,12 @@ export class Node<P extends Params = Params> {
     const cached = this.#cachedId;
     if (cached !== null && cached.epoch === identityEpoch) return cached;
     const configHash = objectHash(this.identityConfig());
-    const id = computeNodeId({ nodeType: this.nodeType, codeHash: this.codeHash, configHash, schemaHash: this.schemaHash });
+    const id = computeNodeId({
+      nodeType: this.nodeType,
+      codeHash: this.codeHash,
+      configHash,
+      schemaHash: this.schemaHash,
+    });
     this.#cachedId = { epoch: identityEpoch, id, configHash };
     return this.#cachedId;
   }
@@ -218,11 +251,17 @@ function normalizeInputs(input: unknown, what: string): readonly Node[] {
   if (input == null) return Object.freeze([]);
   const list: unknown[] = input instanceof Node ? [input] : Array.isArray(input) ? input : [];
   if (!(input instanceof Node) && !Array.isArray(input)) {
-    throw new QmtlError(ErrorCode.InvalidNode, `${what}: input must be a node or an array of nodes (maps and objects are not accepted), got ${quote(input)}`);
+    throw new QmtlError(
+      ErrorCode.InvalidNode,
+      `${what}: input must be a node or an array of nodes (maps and objects are not accepted), got ${quote(input)}`,
+    );
   }
   list.forEach((item, index) => {
     if (!(item instanceof Node)) {
-      throw new QmtlError(ErrorCode.InvalidNode, `${what}: input[${index}] must be a node, got ${quote(item)}`);
+      throw new QmtlError(
+        ErrorCode.InvalidNode,
+        `${what}: input[${index}] must be a node, got ${quote(item)}`,
+      );
     }
   });
   return Object.freeze([...(list as Node[])]);
@@ -234,7 +273,10 @@ function checkComputeFn<P>(fn: unknown, what: string): ComputeFn<P> | null {
     throw new QmtlError(ErrorCode.InvalidNode, `${what}: computeFn must be a function, got ${quote(fn)}`);
   }
   if (fn.length !== 1) {
-    throw new QmtlError(ErrorCode.InvalidNode, `${what}: computeFn must take exactly one parameter (the CacheView), but it declares ${fn.length}`);
+    throw new QmtlError(
+      ErrorCode.InvalidNode,
+      `${what}: computeFn must take exactly one parameter (the CacheView), but it declares ${fn.length}`,
+    );
   }
   return fn as ComputeFn<P>;
 }

@@ -2,7 +2,9 @@ import { ErrorCode, QmtlError, quote } from '../common/errors.js';
 import { Node, type NodeOptions, type Params } from './node.js';
 
 /** Options of a {@link ProcessingNode}: `input` is required. */
-export type ProcessingNodeOptions<P extends Params = Params> = NodeOptions<P> & { readonly input: Node | readonly Node[] };
+export type ProcessingNodeOptions<P extends Params = Params> = NodeOptions<P> & {
+  readonly input: Node | readonly Node[];
+};
 
 /**
  * A node that computes from one or more upstream nodes (SPEC §3.1).

@@ -28,29 +28,62 @@ describe('Strategy', () => {
   it('raises from prepare() listing every node without interval or period', () => {
     class Missing extends Strategy {
       setup(): void {
-        this.addNodes([new StreamInput({ tags: ['a'], name: 'a' }), new StreamInput({ tags: ['b'], name: 'b', interval: 60 })]);
+        this.addNodes([
+          new StreamInput({ tags: ['a'], name: 'a' }),
+          new StreamInput({ tags: ['b'], name: 'b', interval: 60 }),
+        ]);
       }
     }
-    expect(() => new Missing().prepare()).toThrow(/"a": interval not specified[\s\S]*"a": period not specified[\s\S]*"b": period not specified/);
+    expect(() => new Missing().prepare()).toThrow(
+      /"a": interval not specified[\s\S]*"a": period not specified[\s\S]*"b": period not specified/,
+    );
   });
 
   it('rejects an input that was not added, naming both nodes', () => {
     class Unknown extends Strategy {
       setup(): void {
         const price = new StreamInput({ tags: ['a'], name: 'price', interval: 60, period: 1 });
-        this.addNodes(new ProcessingNode({ name: 'signal', input: price, computeFn: passThrough, interval: 60, period: 1 }));
+        this.addNodes(
+          new ProcessingNode({
+            name: 'signal',
+            input: price,
+            computeFn: passThrough,
+            interval: 60,
+            period: 1,
+          }),
+        );
       }
     }
-    expect(() => new Unknown().prepare()).toThrow(/ProcessingNode "signal" references input StreamInput "price" that was not added/);
+    expect(() => new Unknown().prepare()).toThrow(
+      /ProcessingNode "signal" references input StreamInput "price" that was not added/,
+    );
   });
 
   it('serialises a valid DAG in topological order whatever the add order, one entry per NodeID', () => {
     class Reversed extends Strategy {
       setup(): void {
         const price = new StreamInput({ tags: ['a'], interval: 60, period: 1 });
-        const a = new ProcessingNode({ name: 'a', input: price, computeFn: passThrough, interval: 60, period: 1 });
-        const twin = new ProcessingNode({ name: 'twin', input: price, computeFn: passThrough, interval: 60, period: 1 });
-        const b = new ProcessingNode({ name: 'b', input: a, computeFn: passThrough, interval: 60, period: 1 });
+        const a = new ProcessingNode({
+          name: 'a',
+          input: price,
+          computeFn: passThrough,
+          interval: 60,
+          period: 1,
+        });
+        const twin = new ProcessingNode({
+          name: 'twin',
+          input: price,
+          computeFn: passThrough,
+          interval: 60,
+          period: 1,
+        });
+        const b = new ProcessingNode({
+          name: 'b',
+          input: a,
+          computeFn: passThrough,
+          interval: 60,
+          period: 1,
+        });
         this.addNodes([b, twin, a, price]);
       }
     }
@@ -77,11 +110,14 @@ describe('Strategy', () => {
     class Empty extends Strategy {
       setup(): void {}
     }
-    expect(() => new (class extends Empty {
-      constructor() {
-        super({ defaultInterval: 'soon' });
-      }
-    })()).toThrow(/defaultInterval must look like/);
+    expect(
+      () =>
+        new (class extends Empty {
+          constructor() {
+            super({ defaultInterval: 'soon' });
+          }
+        })(),
+    ).toThrow(/defaultInterval must look like/);
     expect(() => new Empty({ defaultPeriod: 0 })).toThrow(/defaultPeriod must be a positive integer/);
     expect(() => new Empty().addNodes([{}] as never)).toThrow(/item 0 is not a node/);
   });

@@ -33,8 +33,14 @@ export abstract class Strategy {
 
   constructor(options: StrategyOptions = {}) {
     const name = new.target.name || 'Strategy';
-    this.defaultInterval = options.defaultInterval === undefined ? undefined : parseInterval(options.defaultInterval, `${name} defaultInterval`);
-    this.defaultPeriod = options.defaultPeriod === undefined ? undefined : parsePeriod(options.defaultPeriod, `${name} defaultPeriod`);
+    this.defaultInterval =
+      options.defaultInterval === undefined
+        ? undefined
+        : parseInterval(options.defaultInterval, `${name} defaultInterval`);
+    this.defaultPeriod =
+      options.defaultPeriod === undefined
+        ? undefined
+        : parsePeriod(options.defaultPeriod, `${name} defaultPeriod`);
   }
 
   /** Wires the strategy's nodes with {@link addNodes}. Called once by {@link prepare}. */
@@ -55,7 +61,10 @@ export abstract class Strategy {
     const list = Array.isArray(nodes) ? nodes : [nodes];
     list.forEach((node, index) => {
       if (!(node instanceof Node)) {
-        throw new QmtlError(ErrorCode.InvalidStrategy, `${this.name}.addNodes: item ${index} is not a node, got ${quote(node)}`);
+        throw new QmtlError(
+          ErrorCode.InvalidStrategy,
+          `${this.name}.addNodes: item ${index} is not a node, got ${quote(node)}`,
+        );
       }
     });
     for (const node of list as Node[]) if (!this.#nodes.includes(node)) this.#nodes.push(node);
@@ -71,17 +80,29 @@ export abstract class Strategy {
     const problems: Problem[] = [];
     for (const node of this.#nodes) {
       node.applyDefaults({ interval: this.defaultInterval, period: this.defaultPeriod });
-      if (node.interval === null) problems.push({ code: ErrorCode.InvalidStrategy, message: `${node.label}: interval not specified and no defaultInterval set` });
-      if (node.period === null) problems.push({ code: ErrorCode.InvalidStrategy, message: `${node.label}: period not specified and no defaultPeriod set` });
+      if (node.interval === null)
+        problems.push({
+          code: ErrorCode.InvalidStrategy,
+          message: `${node.label}: interval not specified and no defaultInterval set`,
+        });
+      if (node.period === null)
+        problems.push({
+          code: ErrorCode.InvalidStrategy,
+          message: `${node.label}: period not specified and no defaultPeriod set`,
+        });
     }
     for (const node of this.#nodes) {
       for (const input of node.inputs) {
         if (!this.#nodes.includes(input)) {
-          problems.push({ code: ErrorCode.UnknownInput, message: `${node.label} references input ${input.label} that was not added to the strategy (add it with addNodes)` });
+          problems.push({
+            code: ErrorCode.UnknownInput,
+            message: `${node.label} references input ${input.label} that was not added to the strategy (add it with addNodes)`,
+          });
         }
       }
     }
-    if (problems.length > 0) throw QmtlError.fromProblems(`strategy ${quote(this.name)} is invalid`, problems);
+    if (problems.length > 0)
+      throw QmtlError.fromProblems(`strategy ${quote(this.name)} is invalid`, problems);
     this.#nodes = this.#topologicalNodes();
     this.#prepared = true;
     return this;
@@ -97,9 +118,14 @@ export abstract class Strategy {
 
   #topologicalNodes(): Node[] {
     const ids = new Map<Node, string>(this.#nodes.map((node, i) => [node, String(i)]));
-    const { order, cycles } = topologicalSort(this.#nodes.map((node) => ({ id: ids.get(node)!, inputs: node.inputs.map((n) => ids.get(n)!) })));
+    const { order, cycles } = topologicalSort(
+      this.#nodes.map((node) => ({ id: ids.get(node)!, inputs: node.inputs.map((n) => ids.get(n)!) })),
+    );
     if (cycles.length > 0) {
-      const problems = cycles.map((cycle) => ({ code: ErrorCode.DagCycle, message: `cycle: ${cycle.map((i) => this.#nodes[Number(i)]!.label).join(' -> ')}` }));
+      const problems = cycles.map((cycle) => ({
+        code: ErrorCode.DagCycle,
+        message: `cycle: ${cycle.map((i) => this.#nodes[Number(i)]!.label).join(' -> ')}`,
+      }));
       throw QmtlError.fromProblems(`strategy ${quote(this.name)} is invalid`, problems);
     }
     return order.map((i) => this.#nodes[Number(i)]!);

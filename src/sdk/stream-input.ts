@@ -20,7 +20,15 @@ export interface StreamInputOptions {
   readonly source?: string;
 }
 
-const STREAM_INPUT_KEYS = ['tags', 'interval', 'period', 'name', 'historyProvider', 'eventRecorder', 'source'] as const;
+const STREAM_INPUT_KEYS = [
+  'tags',
+  'interval',
+  'period',
+  'name',
+  'historyProvider',
+  'eventRecorder',
+  'source',
+] as const;
 
 /**
  * A source of market data (SPEC §3.1). Its identity is its tags, interval and data-source id, so
@@ -40,7 +48,10 @@ export class StreamInput extends Node {
   constructor(options: StreamInputOptions = {}) {
     const what = `StreamInput${typeof options.name === 'string' ? ` ${quote(options.name)}` : ''}`;
     if (typeof options !== 'object' || options === null) {
-      throw new QmtlError(ErrorCode.InvalidNode, `StreamInput options must be an object, got ${quote(options)}`);
+      throw new QmtlError(
+        ErrorCode.InvalidNode,
+        `StreamInput options must be an object, got ${quote(options)}`,
+      );
     }
     rejectUnknownKeys(options, STREAM_INPUT_KEYS, what);
     super({
@@ -86,9 +97,14 @@ export class StreamInput extends Node {
 
 function checkProvider(provider: HistoryProvider | null, what: string): HistoryProvider | null {
   if (provider === null) return null;
-  const missing = (['fetch', 'coverage', 'fillMissing'] as const).filter((m) => typeof (provider as unknown as Record<string, unknown>)[m] !== 'function');
+  const missing = (['fetch', 'coverage', 'fillMissing'] as const).filter(
+    (m) => typeof (provider as unknown as Record<string, unknown>)[m] !== 'function',
+  );
   if (typeof provider !== 'object' || missing.length > 0) {
-    throw new QmtlError(ErrorCode.InvalidNode, `${what}: historyProvider must have fetch, coverage and fillMissing methods (missing: ${missing.join(', ')})`);
+    throw new QmtlError(
+      ErrorCode.InvalidNode,
+      `${what}: historyProvider must have fetch, coverage and fillMissing methods (missing: ${missing.join(', ')})`,
+    );
   }
   return provider;
 }
@@ -96,7 +112,10 @@ function checkProvider(provider: HistoryProvider | null, what: string): HistoryP
 function checkRecorder(recorder: EventRecorder | null, what: string): EventRecorder | null {
   if (recorder === null) return null;
   if (typeof recorder !== 'object' || typeof recorder.persist !== 'function') {
-    throw new QmtlError(ErrorCode.InvalidNode, `${what}: eventRecorder must have a persist method, got ${quote(recorder)}`);
+    throw new QmtlError(
+      ErrorCode.InvalidNode,
+      `${what}: eventRecorder must have a persist method, got ${quote(recorder)}`,
+    );
   }
   return recorder;
 }

@@ -18,7 +18,15 @@ export interface TagQueryNodeOptions<P extends Params = Params> {
   readonly params?: P;
 }
 
-const TAG_QUERY_KEYS = ['queryTags', 'interval', 'period', 'matchMode', 'computeFn', 'name', 'params'] as const;
+const TAG_QUERY_KEYS = [
+  'queryTags',
+  'interval',
+  'period',
+  'matchMode',
+  'computeFn',
+  'name',
+  'params',
+] as const;
 
 /**
  * A node whose upstreams are the queues matching a tag query, resolved at run time (SPEC §3.1,
@@ -35,14 +43,21 @@ export class TagQueryNode<P extends Params = Params> extends Node<P> {
   constructor(options: TagQueryNodeOptions<P>) {
     const what = `TagQueryNode${typeof options?.name === 'string' ? ` ${quote(options.name)}` : ''}`;
     if (typeof options !== 'object' || options === null) {
-      throw new QmtlError(ErrorCode.InvalidNode, `TagQueryNode options must be an object, got ${quote(options)}`);
+      throw new QmtlError(
+        ErrorCode.InvalidNode,
+        `TagQueryNode options must be an object, got ${quote(options)}`,
+      );
     }
     rejectUnknownKeys(options, TAG_QUERY_KEYS, what);
     const queryTags = stringList(options.queryTags, 'queryTags', what);
-    if (queryTags.length === 0) throw new QmtlError(ErrorCode.InvalidNode, `${what}: queryTags must name at least one tag`);
+    if (queryTags.length === 0)
+      throw new QmtlError(ErrorCode.InvalidNode, `${what}: queryTags must name at least one tag`);
     const matchMode = options.matchMode ?? MatchMode.Any;
     if (matchMode !== MatchMode.Any && matchMode !== MatchMode.All) {
-      throw new QmtlError(ErrorCode.InvalidNode, `${what}: matchMode must be "any" or "all", got ${quote(matchMode)}`);
+      throw new QmtlError(
+        ErrorCode.InvalidNode,
+        `${what}: matchMode must be "any" or "all", got ${quote(matchMode)}`,
+      );
     }
     if (options.interval == null) throw new QmtlError(ErrorCode.InvalidNode, `${what}: interval is required`);
     if (options.period == null) throw new QmtlError(ErrorCode.InvalidNode, `${what}: period is required`);

@@ -8,11 +8,15 @@ const src = fileURLToPath(new URL('../../src', import.meta.url));
 
 /** Every non-test module of src/ with the relative modules it imports (type-only imports included). */
 function importGraph(): Map<string, string[]> {
-  const files = readdirSync(src, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts') && !/\.test(-kit)?\.ts$/.test(f));
+  const files = readdirSync(src, { recursive: true, encoding: 'utf8' }).filter(
+    (f) => f.endsWith('.ts') && !/\.test(-kit)?\.ts$/.test(f),
+  );
   const graph = new Map<string, string[]>();
   for (const file of files) {
     const text = readFileSync(join(src, file), 'utf8');
-    const targets = [...text.matchAll(/(?:from|import)\s*\(?\s*'(\.{1,2}\/[^']+)\.js'/g)].map((m) => relative(src, resolve(dirname(join(src, file)), `${m[1]!}.ts`)));
+    const targets = [...text.matchAll(/(?:from|import)\s*\(?\s*'(\.{1,2}\/[^']+)\.js'/g)].map((m) =>
+      relative(src, resolve(dirname(join(src, file)), `${m[1]!}.ts`)),
+    );
     graph.set(file, targets);
   }
   return graph;
@@ -27,7 +31,17 @@ describe('the module graph of src/', () => {
   });
 
   it('points one way: common ← dag ← sdk ← indicators, generators, io ← demo ← cli', () => {
-    const rank: Record<string, number> = { common: 0, dag: 1, sdk: 2, indicators: 3, generators: 3, io: 3, demo: 4, cli: 5, 'index.ts': 6 };
+    const rank: Record<string, number> = {
+      common: 0,
+      dag: 1,
+      sdk: 2,
+      indicators: 3,
+      generators: 3,
+      io: 3,
+      demo: 4,
+      cli: 5,
+      'index.ts': 6,
+    };
     const violations = [...graph].flatMap(([file, targets]) =>
       targets
         .filter((target) => {

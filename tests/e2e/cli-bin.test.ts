@@ -12,7 +12,10 @@ const run = promisify(execFile);
 async function qmtl(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   if (!existsSync(bin)) throw new Error(`${bin} is missing: run "npm run build" first`);
   try {
-    const { stdout, stderr } = await run(process.execPath, [bin, ...args], { cwd: root, env: { ...process.env, QMTL_LOG_LEVEL: 'warn' } });
+    const { stdout, stderr } = await run(process.execPath, [bin, ...args], {
+      cwd: root,
+      env: { ...process.env, QMTL_LOG_LEVEL: 'warn' },
+    });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const failed = error as { code: number; stdout: string; stderr: string };
@@ -22,7 +25,17 @@ async function qmtl(...args: string[]): Promise<{ code: number; stdout: string; 
 
 describe('the qmtl bin', () => {
   it('backtests the example strategy, a TypeScript file importing the package by name', async () => {
-    const { code, stdout } = await qmtl('run', 'examples/ema-crossover.ts', '--mode', 'backtest', '--start-time', '2024-01-01T00:00:00Z', '--end-time', '2024-01-02T00:00:00Z', '--json');
+    const { code, stdout } = await qmtl(
+      'run',
+      'examples/ema-crossover.ts',
+      '--mode',
+      'backtest',
+      '--start-time',
+      '2024-01-01T00:00:00Z',
+      '--end-time',
+      '2024-01-02T00:00:00Z',
+      '--json',
+    );
     expect(code).toBe(0);
     const summary = JSON.parse(stdout) as { bars: number; strategies: string[] };
     expect(summary.bars).toBe(1441);
@@ -32,7 +45,10 @@ describe('the qmtl bin', () => {
   it('runs the demo and reports the sharing', async () => {
     const { code, stdout } = await qmtl('demo', '--bars', '5000', '--json');
     expect(code).toBe(0);
-    const report = JSON.parse(stdout) as { bars: number; dedup: { nodesInDags: number; nodesComputed: number } };
+    const report = JSON.parse(stdout) as {
+      bars: number;
+      dedup: { nodesInDags: number; nodesComputed: number };
+    };
     expect(report.bars).toBe(5000);
     expect(report.dedup).toMatchObject({ nodesInDags: 11, nodesComputed: 7 });
   });
@@ -40,7 +56,9 @@ describe('the qmtl bin', () => {
   it('exits 1 with a one-line error for a missing strategy file and 2 for a bad flag', async () => {
     const missing = await qmtl('run', 'nowhere.ts', '--mode', 'offline');
     expect(missing.code).toBe(1);
-    expect(missing.stderr.trim()).toBe(`qmtl: strategy file "nowhere.ts" not found (resolved to ${root}nowhere.ts)`);
+    expect(missing.stderr.trim()).toBe(
+      `qmtl: strategy file "nowhere.ts" not found (resolved to ${root}nowhere.ts)`,
+    );
     const badMode = await qmtl('run', 'examples/ema-crossover.ts', '--mode', 'sideways');
     expect(badMode.code).toBe(2);
     expect(badMode.stderr).toMatch(/sideways/);

@@ -20,8 +20,10 @@ const START = 1_700_000_100;
 const KEY: StreamKey = { nodeId: 'test', interval: INTERVAL };
 const tsOf = (bar: number): number => START + bar * INTERVAL;
 
-const garch = (bars: number, seed = 7, interval = INTERVAL): GarchHistoryProvider => new GarchHistoryProvider({ seed, start: START, bars, interval });
-const garchRows = (bars: number, seed = 7): Promise<readonly GarchHistoryRow[]> => garch(bars, seed).fetch(START, tsOf(bars), KEY);
+const garch = (bars: number, seed = 7, interval = INTERVAL): GarchHistoryProvider =>
+  new GarchHistoryProvider({ seed, start: START, bars, interval });
+const garchRows = (bars: number, seed = 7): Promise<readonly GarchHistoryRow[]> =>
+  garch(bars, seed).fetch(START, tsOf(bars), KEY);
 
 /** A strategy built from a function, so each test states its DAG inline. */
 function strategyOf(build: (s: Strategy) => void, name: string): Strategy {
@@ -46,10 +48,19 @@ interface TrendNodes {
  * BTC 1-minute bars → EMA(20) and RSI(14) of the close → a signal weighting the two. Every
  * instance shares the stream and both indicators; `weight` makes the signal its own.
  */
-function trendStrategy(name: string, weight: number, provider: HistoryProvider): { strategy: Strategy; nodes: TrendNodes } {
+function trendStrategy(
+  name: string,
+  weight: number,
+  provider: HistoryProvider,
+): { strategy: Strategy; nodes: TrendNodes } {
   const nodes = {} as TrendNodes;
   const strategy = strategyOf((s) => {
-    nodes.price = new StreamInput({ tags: ['BTC', 'ohlcv'], interval: INTERVAL, period: 1, historyProvider: provider });
+    nodes.price = new StreamInput({
+      tags: ['BTC', 'ohlcv'],
+      interval: INTERVAL,
+      period: 1,
+      historyProvider: provider,
+    });
     nodes.trend = ema(nodes.price, { period: 20, field: 'close' });
     nodes.strength = rsi(nodes.price, { field: 'close' });
     nodes.signal = new ProcessingNode({
@@ -69,7 +80,9 @@ function trendStrategy(name: string, weight: number, provider: HistoryProvider):
 
 /** Every kept output series of a run, keyed by node name, as one JSON text. */
 function dumpOutputs(result: RunResult): string {
-  return JSON.stringify(result.nodeStats.map((stats) => [stats.name, result.outputs(stats.nodeId).toArray()]));
+  return JSON.stringify(
+    result.nodeStats.map((stats) => [stats.name, result.outputs(stats.nodeId).toArray()]),
+  );
 }
 
 describe('backtest of several strategies sharing nodes', () => {
@@ -107,25 +120,30 @@ describe('backtest of several strategies sharing nodes', () => {
     expect(shared.bars).toBe(BARS);
   });
 
-  it.each(names)('gives strategy %s the same outputs and indicator work as when it runs alone', async (name) => {
-    const alone = trendStrategy(name, WEIGHTS[name], garch(BARS));
-    const result = await Runner.backtest(alone.strategy, range);
-    const nodes = sharedNodes[name]!;
-    expect(result.stats(alone.nodes.trend).computeCalls).toBe(shared.stats(nodes.trend).computeCalls);
-    expect(result.stats(alone.nodes.strength).computeCalls).toBe(shared.stats(nodes.strength).computeCalls);
-    const outputs = result.outputs<number>(alone.nodes.signal).toArray();
-    expect(outputs).toHaveLength(1_981);
-    expect(shared.outputs<number>(nodes.signal).toArray()).toEqual(outputs);
-  });
+  it.each(names)(
+    'gives strategy %s the same outputs and indicator work as when it runs alone',
+    async (name) => {
+      const alone = trendStrategy(name, WEIGHTS[name], garch(BARS));
+      const result = await Runner.backtest(alone.strategy, range);
+      const nodes = sharedNodes[name]!;
+      expect(result.stats(alone.nodes.trend).computeCalls).toBe(shared.stats(nodes.trend).computeCalls);
+      expect(result.stats(alone.nodes.strength).computeCalls).toBe(shared.stats(nodes.strength).computeCalls);
+      const outputs = result.outputs<number>(alone.nodes.signal).toArray();
+      expect(outputs).toHaveLength(1_981);
+      expect(shared.outputs<number>(nodes.signal).toArray()).toEqual(outputs);
+    },
+  );
 });
 
 describe('backtest determinism', () => {
   const BARS = 5_000;
   const run = (options: { windowBars?: number } = {}): Promise<RunResult> =>
-    Runner.run(
-      [trendStrategy('A', 1, garch(BARS)).strategy, trendStrategy('B', 3, garch(BARS)).strategy],
-      { startTime: START, endTime: tsOf(BARS - 1), keepOutputs: 'all', ...options },
-    );
+    Runner.run([trendStrategy('A', 1, garch(BARS)).strategy, trendStrategy('B', 3, garch(BARS)).strategy], {
+      startTime: START,
+      endTime: tsOf(BARS - 1),
+      keepOutputs: 'all',
+      ...options,
+    });
 
   it('gives byte-identical outputs on every run and for 1,000-bar or default history windows', async () => {
     const reference = await run();
@@ -161,7 +179,9 @@ describe('backtest over files and fetchers', () => {
     const memoryResult = await Runner.backtest(fromMemory.strategy, range);
     expect(csvResult.bars).toBe(300);
     for (const role of ['price', 'trend', 'strength', 'signal'] as const) {
-      expect(csvResult.outputs(fromCsv.nodes[role]).toArray()).toEqual(memoryResult.outputs(fromMemory.nodes[role]).toArray());
+      expect(csvResult.outputs(fromCsv.nodes[role]).toArray()).toEqual(
+        memoryResult.outputs(fromMemory.nodes[role]).toArray(),
+      );
     }
     expect(csvResult.outputs(fromCsv.nodes.signal).length).toBe(281);
   });
@@ -172,11 +192,20 @@ describe('backtest over files and fetchers', () => {
     await writeCsv(path, rows);
     const offline = trendStrategy('Offline', 2, new CsvHistoryProvider(path));
     const result = await Runner.offline(offline.strategy, { keepOutputs: 'all' });
-    expect([result.startTime, result.endTime, result.bars, result.ticks]).toEqual([START, tsOf(249), 250, 250]);
-    expect(result.outputs(offline.nodes.price).timestamps()).toEqual(Float64Array.from(rows, (row) => row.ts));
+    expect([result.startTime, result.endTime, result.bars, result.ticks]).toEqual([
+      START,
+      tsOf(249),
+      250,
+      250,
+    ]);
+    expect(result.outputs(offline.nodes.price).timestamps()).toEqual(
+      Float64Array.from(rows, (row) => row.ts),
+    );
     const memory = trendStrategy('Memory', 2, new MemoryHistoryProvider(rows));
     const reference = await Runner.backtest(memory.strategy, { startTime: START, endTime: tsOf(249) });
-    expect(result.outputs(offline.nodes.signal).toArray()).toEqual(reference.outputs(memory.nodes.signal).toArray());
+    expect(result.outputs(offline.nodes.signal).toArray()).toEqual(
+      reference.outputs(memory.nodes.signal).toArray(),
+    );
   });
 
   it('fills missing history from a DataFetcher and replays it without gaps', async () => {
@@ -193,7 +222,11 @@ describe('backtest over files and fetchers', () => {
     const held = all.filter((_, bar) => bar >= 100 && bar < 200 && (bar < 150 || bar >= 160));
     const provider = new MemoryHistoryProvider(held, { fetcher });
     const filled = trendStrategy('Filled', 2, provider);
-    const result = await Runner.backtest(filled.strategy, { startTime: START, endTime: tsOf(299), keepOutputs: 'all' });
+    const result = await Runner.backtest(filled.strategy, {
+      startTime: START,
+      endTime: tsOf(299),
+      keepOutputs: 'all',
+    });
     // fillMissing(start, end) asks the fetcher for the half-open [start, end + 1).
     expect(requests).toEqual([
       [tsOf(0), tsOf(99) + 1],
@@ -207,7 +240,9 @@ describe('backtest over files and fetchers', () => {
     for (const stats of result.nodeStats) expect(stats).toMatchObject({ gaps: 0, skips: 0 });
     const complete = trendStrategy('Complete', 2, new MemoryHistoryProvider(all));
     const reference = await Runner.backtest(complete.strategy, { startTime: START, endTime: tsOf(299) });
-    expect(result.outputs(filled.nodes.signal).toArray()).toEqual(reference.outputs(complete.nodes.signal).toArray());
+    expect(result.outputs(filled.nodes.signal).toArray()).toEqual(
+      reference.outputs(complete.nodes.signal).toArray(),
+    );
   });
 });
 
@@ -218,22 +253,38 @@ describe('backtest over several intervals', () => {
     let join!: Node;
     const result = await Runner.backtest(
       strategyOf((s) => {
-        const fast = new StreamInput({ tags: ['BTC'], interval: 60, period: 1, historyProvider: garch(minutes, 21, 60) });
-        const slow = new StreamInput({ tags: ['ETH'], interval: 300, period: 1, historyProvider: garch(minutes / 5, 22, 300) });
+        const fast = new StreamInput({
+          tags: ['BTC'],
+          interval: 60,
+          period: 1,
+          historyProvider: garch(minutes, 21, 60),
+        });
+        const slow = new StreamInput({
+          tags: ['ETH'],
+          interval: 300,
+          period: 1,
+          historyProvider: garch(minutes / 5, 22, 300),
+        });
         join = new ProcessingNode({
           name: 'ratio',
           input: [fast, slow],
           interval: 60,
           computeFn: (view) => {
             seen.push([view.time, view.input(1).latestTime()!]);
-            return (view.input<HistoryRow>(0).latest()!['close'] as number) / (view.input<HistoryRow>(1).latest()!['close'] as number);
+            return (
+              (view.input<HistoryRow>(0).latest()!['close'] as number) /
+              (view.input<HistoryRow>(1).latest()!['close'] as number)
+            );
           },
         });
         s.addNodes([fast, slow, join]);
       }, 'Ratio'),
       { startTime: START, endTime: tsOf(minutes - 1) },
     );
-    const expected = Array.from({ length: minutes }, (_, m): [number, number] => [tsOf(m), tsOf(m) - ((m * 60) % 300)]);
+    const expected = Array.from({ length: minutes }, (_, m): [number, number] => [
+      tsOf(m),
+      tsOf(m) - ((m * 60) % 300),
+    ]);
     // One compute per minute, ascending; on every fifth minute it already sees the new 300 s bar.
     expect(seen).toEqual(expected);
     expect(result.stats(join)).toMatchObject({ computeCalls: minutes, gaps: 0, skips: 0 });

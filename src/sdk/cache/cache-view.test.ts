@@ -6,7 +6,15 @@ function makeView(onRead?: (u: string, i: number) => void) {
   const cache = new NodeCache(3);
   for (let i = 1; i <= 4; i++) cache.append('price', 60, i * 60, i * 10);
   cache.append('rec', 60, 60, { close: 1 });
-  const view = new CacheView(cache, { nodeName: 'n', inputs: [{ id: 'price', interval: 60 }, { id: 'rec', interval: 60 }], params: { k: 2 }, ...(onRead && { onRead }) });
+  const view = new CacheView(cache, {
+    nodeName: 'n',
+    inputs: [
+      { id: 'price', interval: 60 },
+      { id: 'rec', interval: 60 },
+    ],
+    params: { k: 2 },
+    ...(onRead && { onRead }),
+  });
   return { cache, view };
 }
 

@@ -81,7 +81,10 @@ export class CacheView<P = Record<string, unknown>> {
     if (cached !== undefined) return cached as SeriesWindow<T>;
     const id = this.#options.inputs[index]?.id;
     if (id === undefined) {
-      throw new QmtlError(ErrorCode.InvalidArgument, `node ${quote(this.#options.nodeName)} has ${this.#options.inputs.length} inputs; input(${index}) does not exist`);
+      throw new QmtlError(
+        ErrorCode.InvalidArgument,
+        `node ${quote(this.#options.nodeName)} has ${this.#options.inputs.length} inputs; input(${index}) does not exist`,
+      );
     }
     const window = this.get<T>(id);
     if (this.#log === null) this.#inputWindows[index] = window;
@@ -108,7 +111,8 @@ export class CacheView<P = Record<string, unknown>> {
   }
 
   #unknownInput(id: string, interval: number): QmtlError {
-    const inputs = this.#options.inputs.map((input) => `${shortId(input.id)}@${input.interval}s`).join(', ') || 'none';
+    const inputs =
+      this.#options.inputs.map((input) => `${shortId(input.id)}@${input.interval}s`).join(', ') || 'none';
     const at = Number.isNaN(interval) ? '' : ` at interval ${interval}`;
     return new QmtlError(
       ErrorCode.UnknownInput,

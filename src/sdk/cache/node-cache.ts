@@ -37,7 +37,10 @@ export class NodeCache {
   /** Buckets `timestamp` to the interval and stores the value (gap / correction / rejection rules of §3.2). */
   append(upstreamId: string, interval: number, timestamp: number, value: unknown): AppendOutcome {
     if (!Number.isFinite(timestamp)) {
-      throw new QmtlError(ErrorCode.InvalidArgument, `timestamp for upstream ${quote(upstreamId)} must be a finite number, got ${quote(timestamp)}`);
+      throw new QmtlError(
+        ErrorCode.InvalidArgument,
+        `timestamp for upstream ${quote(upstreamId)} must be a finite number, got ${quote(timestamp)}`,
+      );
     }
     return this.ring(upstreamId, interval).append(bucketOf(timestamp, interval), value);
   }
@@ -50,7 +53,9 @@ export class NodeCache {
 
   /** True when every declared series holds `period` bars (SPEC §3.2 warm-up). */
   isReady(declared: readonly SeriesKey[]): boolean {
-    return declared.every((key) => (this.#rings.get(key.upstreamId)?.get(key.interval)?.count ?? 0) >= this.period);
+    return declared.every(
+      (key) => (this.#rings.get(key.upstreamId)?.get(key.interval)?.count ?? 0) >= this.period,
+    );
   }
 
   /** The newest (timestamp, value) of a series, or null. */
@@ -72,7 +77,8 @@ export class NodeCache {
   /** Every (upstream, interval) pair the cache holds. */
   keys(): SeriesKey[] {
     const keys: SeriesKey[] = [];
-    for (const [upstreamId, byInterval] of this.#rings) for (const interval of byInterval.keys()) keys.push({ upstreamId, interval });
+    for (const [upstreamId, byInterval] of this.#rings)
+      for (const interval of byInterval.keys()) keys.push({ upstreamId, interval });
     return keys;
   }
 
@@ -87,7 +93,8 @@ export class NodeCache {
   /** Bytes held by all rings (`nodecache_resident_bytes`). */
   get residentBytes(): number {
     let bytes = 0;
-    for (const byInterval of this.#rings.values()) for (const ring of byInterval.values()) bytes += ring.residentBytes;
+    for (const byInterval of this.#rings.values())
+      for (const ring of byInterval.values()) bytes += ring.residentBytes;
     return bytes;
   }
 

@@ -122,7 +122,9 @@ export class SeriesRing {
 
   /** Bytes held by the ring's storage (typed arrays at their byte length, object slots at 8 bytes). */
   get residentBytes(): number {
-    return this.times.byteLength + (this.numbers?.byteLength ?? 0) + (this.objects ? this.objects.length * 8 : 0);
+    return (
+      this.times.byteLength + (this.numbers?.byteLength ?? 0) + (this.objects ? this.objects.length * 8 : 0)
+    );
   }
 
   private write(slot: number, bucket: number, value: unknown): void {

@@ -61,7 +61,10 @@ export class SeriesWindow<T = unknown> implements Iterable<[timestamp: number, v
   values(): T extends number ? Float64Array : T[] {
     const ring = this.#ring;
     const start = ring.start;
-    const result = ring.numbers !== null ? ring.numbers.slice(start, start + ring.count) : ring.objects!.slice(start, start + ring.count);
+    const result =
+      ring.numbers !== null
+        ? ring.numbers.slice(start, start + ring.count)
+        : ring.objects!.slice(start, start + ring.count);
     return result as T extends number ? Float64Array : T[];
   }
 
@@ -74,7 +77,8 @@ export class SeriesWindow<T = unknown> implements Iterable<[timestamp: number, v
   /** The values of one field of record payloads (`window.field('close')`), oldest → newest. */
   field(name: string): unknown[] {
     const out: unknown[] = new Array(this.length);
-    for (let k = 0; k < out.length; k++) out[k] = (this.#ring.valueAt(k) as Record<string, unknown> | null)?.[name];
+    for (let k = 0; k < out.length; k++)
+      out[k] = (this.#ring.valueAt(k) as Record<string, unknown> | null)?.[name];
     return out;
   }
 
@@ -90,7 +94,10 @@ export class SeriesWindow<T = unknown> implements Iterable<[timestamp: number, v
   toArrow(): Table {
     const ring = this.#ring;
     if (ring.numbers === null) {
-      throw new QmtlError(ErrorCode.NotSupported, `toArrow() needs a numeric series, but this one holds ${quote(ring.latest())}`);
+      throw new QmtlError(
+        ErrorCode.NotSupported,
+        `toArrow() needs a numeric series, but this one holds ${quote(ring.latest())}`,
+      );
     }
     const start = ring.start;
     return tableFromArrays({

@@ -34,11 +34,18 @@ export class ExecutionGraph {
   readonly #byId: Map<string, NodeRuntime>;
   readonly #strategies: readonly Strategy[];
 
-  constructor(strategies: readonly Strategy[], keep: KeepOutputs, onRead?: (upstreamId: string, interval: number) => void) {
+  constructor(
+    strategies: readonly Strategy[],
+    keep: KeepOutputs,
+    onRead?: (upstreamId: string, interval: number) => void,
+  ) {
     this.#strategies = strategies;
     const canonical = new Map<string, Node>();
-    for (const strategy of strategies) for (const node of strategy.nodes) if (!canonical.has(node.nodeId)) canonical.set(node.nodeId, node);
-    const { order } = topologicalSort([...canonical.values()].map((node) => ({ id: node.nodeId, inputs: node.inputs.map((n) => n.nodeId) })));
+    for (const strategy of strategies)
+      for (const node of strategy.nodes) if (!canonical.has(node.nodeId)) canonical.set(node.nodeId, node);
+    const { order } = topologicalSort(
+      [...canonical.values()].map((node) => ({ id: node.nodeId, inputs: node.inputs.map((n) => n.nodeId) })),
+    );
     this.order = order.map((id, rank) => new NodeRuntime(canonical.get(id)!, rank, onRead));
     this.#byId = new Map(this.order.map((runtime) => [runtime.id, runtime]));
     for (const runtime of this.order) {

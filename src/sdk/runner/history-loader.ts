@@ -28,7 +28,10 @@ export function historySources(sources: readonly NodeRuntime[], maxRetries: numb
   for (const runtime of sources) {
     const provider = (runtime.node as StreamInput).historyProvider;
     if (provider === null) {
-      logger.warn({ node_id: runtime.id, name: runtime.node.name }, 'stream input has no history provider; it emits nothing in a replay');
+      logger.warn(
+        { node_id: runtime.id, name: runtime.node.name },
+        'stream input has no history provider; it emits nothing in a replay',
+      );
       continue;
     }
     const engine = new BackfillEngine(provider, { maxRetries });
@@ -42,20 +45,39 @@ export function historySources(sources: readonly NodeRuntime[], maxRetries: numb
  * gap → coverage again. It asks once and never loops: gaps that remain are returned (the replay
  * then sees them as missing buckets, handled by `onMissing`).
  */
-export async function ensureHistory(sources: readonly HistorySource[], start: number, end: number): Promise<HistoryGap[]> {
+export async function ensureHistory(
+  sources: readonly HistorySource[],
+  start: number,
+  end: number,
+): Promise<HistoryGap[]> {
   const results = await Promise.all(sources.map((source) => ensureOne(source, start, end)));
   return results.filter((gap): gap is HistoryGap => gap !== null);
 }
 
 async function ensureOne(source: HistorySource, start: number, end: number): Promise<HistoryGap | null> {
   const { provider, key, runtime } = source;
-  const gaps = missingRanges(await call(() => provider.coverage(key), runtime, 'coverage'), start, end, key.interval);
+  const gaps = missingRanges(
+    await call(() => provider.coverage(key), runtime, 'coverage'),
+    start,
+    end,
+    key.interval,
+  );
   if (gaps.length === 0) return null;
-  for (const [gapStart, gapEnd] of gaps) await call(() => provider.fillMissing(gapStart, gapEnd, key), runtime, 'fillMissing');
-  const remaining = missingRanges(await call(() => provider.coverage(key), runtime, 'coverage'), start, end, key.interval);
+  for (const [gapStart, gapEnd] of gaps)
+    await call(() => provider.fillMissing(gapStart, gapEnd, key), runtime, 'fillMissing');
+  const remaining = missingRanges(
+    await call(() => provider.coverage(key), runtime, 'coverage'),
+    start,
+    end,
+    key.interval,
+  );
   if (remaining.length === 0) return null;
   logger.warn(
-    { node_id: runtime.id, name: runtime.node.name, gaps: remaining.map(([s, e]) => `${formatTime(s)}..${formatTime(e)}`) },
+    {
+      node_id: runtime.id,
+      name: runtime.node.name,
+      gaps: remaining.map(([s, e]) => `${formatTime(s)}..${formatTime(e)}`),
+    },
     'history still has gaps after fillMissing',
   );
   return { nodeId: runtime.id, name: runtime.node.name, ranges: remaining };
@@ -75,13 +97,20 @@ export async function coveredSpan(sources: readonly HistorySource[]): Promise<Co
 }
 
 /** Fetches `[start, end)` of one source with retries, checked: finite `ts`, ascending (sorted if not). */
-export async function fetchWindow(source: HistorySource, start: number, end: number): Promise<readonly HistoryRow[]> {
+export async function fetchWindow(
+  source: HistorySource,
+  start: number,
+  end: number,
+): Promise<readonly HistoryRow[]> {
   const rows = await source.engine.fetchRows(source.key, start, end);
   let sorted = true;
   for (let i = 0; i < rows.length; i++) {
     const ts = rows[i]?.ts;
     if (typeof ts !== 'number' || !Number.isFinite(ts)) {
-      throw new QmtlError(ErrorCode.HistoryUnavailable, `history of ${source.runtime.node.label}: row ${i} of [${start}, ${end}) has no numeric ts (got ${quote(ts)})`);
+      throw new QmtlError(
+        ErrorCode.HistoryUnavailable,
+        `history of ${source.runtime.node.label}: row ${i} of [${start}, ${end}) has no numeric ts (got ${quote(ts)})`,
+      );
     }
     if (i > 0 && ts < rows[i - 1]!.ts) sorted = false;
   }

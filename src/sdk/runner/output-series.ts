@@ -32,7 +32,8 @@ export class OutputSeries<T = unknown> implements Iterable<[timestamp: number, v
 
   /** A copy of the values (`Float64Array` when every value was a number). */
   values(): T extends number ? Float64Array : T[] {
-    const values = this.#numbers !== null ? this.#numbers.slice(0, this.#length) : this.#objects!.slice(0, this.#length);
+    const values =
+      this.#numbers !== null ? this.#numbers.slice(0, this.#length) : this.#objects!.slice(0, this.#length);
     return values as T extends number ? Float64Array : T[];
   }
 

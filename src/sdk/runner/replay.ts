@@ -31,7 +31,13 @@ export interface ReplayTotals {
  * memory stays bounded however long the range. Rows of all sources with the same bucket form one
  * tick; within a tick, sources keep their first-seen order.
  */
-export async function replay(engine: TickEngine, sources: readonly HistorySource[], start: number, end: number, options: ReplayOptions = {}): Promise<ReplayTotals> {
+export async function replay(
+  engine: TickEngine,
+  sources: readonly HistorySource[],
+  start: number,
+  end: number,
+  options: ReplayOptions = {},
+): Promise<ReplayTotals> {
   if (sources.length === 0 || start > end) return { bars: 0, ticks: 0 };
   const span = (options.windowBars ?? 65_536) * Math.min(...sources.map((s) => s.key.interval));
   const fetchAll = (from: number): Promise<(readonly HistoryRow[])[]> =>
@@ -42,10 +48,17 @@ export async function replay(engine: TickEngine, sources: readonly HistorySource
   for (let from = start; from <= end; from += span) {
     const windows = await next;
     if (from + span <= end) next = fetchAll(from + span);
-    const totals = sources.length === 1 ? replayOne(engine, sources[0]!, windows[0]!) : replayMerged(engine, sources, windows);
+    const totals =
+      sources.length === 1
+        ? replayOne(engine, sources[0]!, windows[0]!)
+        : replayMerged(engine, sources, windows);
     bars += totals.bars;
     ticks += totals.ticks;
-    options.onProgress?.({ bars, time: Math.min(from + span, end + 1) - 1, fraction: Math.min(1, (from + span - start) / (end + 1 - start)) });
+    options.onProgress?.({
+      bars,
+      time: Math.min(from + span, end + 1) - 1,
+      fraction: Math.min(1, (from + span - start) / (end + 1 - start)),
+    });
   }
   return { bars, ticks };
 }
@@ -71,7 +84,11 @@ function replayOne(engine: TickEngine, source: HistorySource, rows: readonly His
   return { bars: rows.length, ticks };
 }
 
-function replayMerged(engine: TickEngine, sources: readonly HistorySource[], windows: readonly (readonly HistoryRow[])[]): ReplayTotals {
+function replayMerged(
+  engine: TickEngine,
+  sources: readonly HistorySource[],
+  windows: readonly (readonly HistoryRow[])[],
+): ReplayTotals {
   const buckets = windows.map((rows, s) => {
     const interval = sources[s]!.key.interval;
     return Float64Array.from(rows, (row) => row.ts - (row.ts % interval));

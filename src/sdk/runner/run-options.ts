@@ -44,30 +44,56 @@ export interface ResolvedRunOptions {
   readonly onProgress: ((progress: ReplayProgress) => void) | null;
 }
 
-const KEYS = ['startTime', 'endTime', 'onMissing', 'keepOutputs', 'gatewayUrl', 'trackReads', 'maxRetries', 'windowBars', 'onProgress'];
+const KEYS = [
+  'startTime',
+  'endTime',
+  'onMissing',
+  'keepOutputs',
+  'gatewayUrl',
+  'trackReads',
+  'maxRetries',
+  'windowBars',
+  'onProgress',
+];
 
 /** Checks run options, naming the option and the value in every error. */
 export function resolveRunOptions(mode: RunMode, options: RunOptions): ResolvedRunOptions {
-  if (typeof options !== 'object' || options === null) throw invalid(`run options must be an object, got ${quote(options)}`);
+  if (typeof options !== 'object' || options === null)
+    throw invalid(`run options must be an object, got ${quote(options)}`);
   const unknown = Object.keys(options).filter((key) => !KEYS.includes(key));
-  if (unknown.length > 0) throw invalid(`unknown run option ${unknown.map((k) => quote(k)).join(', ')} (known: ${KEYS.join(', ')})`);
+  if (unknown.length > 0)
+    throw invalid(
+      `unknown run option ${unknown.map((k) => quote(k)).join(', ')} (known: ${KEYS.join(', ')})`,
+    );
   if (mode === RunMode.DryRun || mode === RunMode.Live) {
-    throw new QmtlError(ErrorCode.NotSupported, `mode ${quote(mode)} needs the distributed runtime, which this version does not include; use "backtest" or "offline"`);
+    throw new QmtlError(
+      ErrorCode.NotSupported,
+      `mode ${quote(mode)} needs the distributed runtime, which this version does not include; use "backtest" or "offline"`,
+    );
   }
   if (options.gatewayUrl !== undefined) {
-    throw new QmtlError(ErrorCode.NotSupported, `gatewayUrl ${quote(options.gatewayUrl)}: submitting to a Gateway is not available in this version; omit it to run embedded`);
+    throw new QmtlError(
+      ErrorCode.NotSupported,
+      `gatewayUrl ${quote(options.gatewayUrl)}: submitting to a Gateway is not available in this version; omit it to run embedded`,
+    );
   }
   const start = options.startTime === undefined ? null : parseTime(options.startTime, 'startTime');
   const end = options.endTime === undefined ? null : parseTime(options.endTime, 'endTime');
   if (mode === RunMode.Backtest && (start === null || end === null)) {
-    throw invalid(`a backtest needs both startTime and endTime (got startTime ${quote(options.startTime)}, endTime ${quote(options.endTime)})`);
+    throw invalid(
+      `a backtest needs both startTime and endTime (got startTime ${quote(options.startTime)}, endTime ${quote(options.endTime)})`,
+    );
   }
-  if (start !== null && end !== null && start > end) throw invalid(`startTime ${quote(options.startTime)} is after endTime ${quote(options.endTime)}`);
+  if (start !== null && end !== null && start > end)
+    throw invalid(`startTime ${quote(options.startTime)} is after endTime ${quote(options.endTime)}`);
   const onMissing = options.onMissing ?? OnMissing.Skip;
-  if (onMissing !== OnMissing.Skip && onMissing !== OnMissing.Fail) throw invalid(`onMissing must be "skip" or "fail", got ${quote(onMissing)}`);
+  if (onMissing !== OnMissing.Skip && onMissing !== OnMissing.Fail)
+    throw invalid(`onMissing must be "skip" or "fail", got ${quote(onMissing)}`);
   const keepOutputs = options.keepOutputs ?? 'leaves';
   if (!Array.isArray(keepOutputs) && !['leaves', 'all', 'none'].includes(keepOutputs as string)) {
-    throw invalid(`keepOutputs must be "leaves", "all", "none" or an array of nodes, got ${quote(keepOutputs)}`);
+    throw invalid(
+      `keepOutputs must be "leaves", "all", "none" or an array of nodes, got ${quote(keepOutputs)}`,
+    );
   }
   return {
     mode,

@@ -108,7 +108,10 @@ export class RunResult {
     const runtime = this.#graph.runtimeOf(node);
     if (!runtime) {
       const id = typeof node === 'string' ? node : node.nodeId;
-      throw new QmtlError(ErrorCode.InvalidArgument, `node ${quote(typeof node === 'string' ? id : node.name)} (${quote(id)}) is not part of this run`);
+      throw new QmtlError(
+        ErrorCode.InvalidArgument,
+        `node ${quote(typeof node === 'string' ? id : node.name)} (${quote(id)}) is not part of this run`,
+      );
     }
     return runtime;
   }

@@ -10,11 +10,21 @@ import { Strategy } from '../strategy.js';
 import { TagQueryNode } from '../tag-query-node.js';
 import { Runner } from './runner.js';
 
-const bars = (values: number[], interval = 60, start = interval): HistoryRow[] => values.map((v, i) => ({ ts: start + i * interval, value: v }));
+const bars = (values: number[], interval = 60, start = interval): HistoryRow[] =>
+  values.map((v, i) => ({ ts: start + i * interval, value: v }));
 /** The mean of the `value` field over the node's window: a stand-in for an indicator. */
 const mean = (source: Node, period: number) =>
-  new ProcessingNode({ input: source, period, computeFn: (view) => view.input<{ value: number }>().field('value').reduce((a, b) => (a as number) + (b as number), 0) as number / view.input().length });
-const value = (view: { input(k?: number): { latest(): unknown } }, k = 0) => (view.input(k).latest() as { value: number }).value;
+  new ProcessingNode({
+    input: source,
+    period,
+    computeFn: (view) =>
+      (view
+        .input<{ value: number }>()
+        .field('value')
+        .reduce((a, b) => (a as number) + (b as number), 0) as number) / view.input().length,
+  });
+const value = (view: { input(k?: number): { latest(): unknown } }, k = 0) =>
+  (view.input(k).latest() as { value: number }).value;
 
 /** A strategy built from a function, so each test states its DAG inline. */
 function strategyOf(build: (s: Strategy) => void, name = 'TestStrategy'): Strategy {
@@ -38,7 +48,15 @@ describe('Runner.backtest', () => {
     const result = await Runner.backtest(
       strategyOf((s) => {
         const price = stream(provider);
-        sum = new ProcessingNode({ input: price, period: 3, computeFn: (view) => view.input<{ value: number }>().field('value').reduce((a, b) => (a as number) + (b as number), 0) });
+        sum = new ProcessingNode({
+          input: price,
+          period: 3,
+          computeFn: (view) =>
+            view
+              .input<{ value: number }>()
+              .field('value')
+              .reduce((a, b) => (a as number) + (b as number), 0),
+        });
         s.addNodes([price, sum]);
       }),
       { startTime: 60, endTime: 360 },
@@ -60,7 +78,11 @@ describe('Runner.backtest', () => {
       strategyOf((s) => {
         const left = stream(a, ['a']);
         const right = stream(b, ['b']);
-        pair = new ProcessingNode({ input: [left, right], period: 2, computeFn: (view) => value(view, 0) + value(view, 1) });
+        pair = new ProcessingNode({
+          input: [left, right],
+          period: 2,
+          computeFn: (view) => value(view, 0) + value(view, 1),
+        });
         s.addNodes([left, right, pair]);
       }),
       { startTime: 60, endTime: 240 },
@@ -85,10 +107,14 @@ describe('Runner.backtest', () => {
       [300, 5],
     ]);
     expect(result.stats(skipped.current!)).toMatchObject({ skips: 1, gaps: 1 });
-    const error = await Runner.backtest(build({}), { startTime: 60, endTime: 300, onMissing: 'fail' }).catch((e: unknown) => e);
+    const error = await Runner.backtest(build({}), { startTime: 60, endTime: 300, onMissing: 'fail' }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(QmtlError);
     expect((error as QmtlError).code).toBe('QMTL_MISSING_DATA');
-    expect((error as QmtlError).message).toMatch(/node "echo".*expected bucket 1970-01-01T00:03:00Z \(180\), got 1970-01-01T00:04:00Z \(240\)/);
+    expect((error as QmtlError).message).toMatch(
+      /node "echo".*expected bucket 1970-01-01T00:03:00Z \(180\), got 1970-01-01T00:04:00Z \(240\)/,
+    );
   });
 
   it('applies a late correction of the newest bucket before computing it, once', async () => {
@@ -156,7 +182,13 @@ describe('Runner.backtest', () => {
     const average = result.strategies[0]!.nodes[1]!;
     expect(result.stats(average)).toMatchObject({ computeCalls: 46, strategies: 3 });
     expect(result.outputs(leaves[0]!).toArray()).toEqual(result.outputs(leaves[2]!).toArray());
-    expect(result.dedup).toEqual({ strategies: 3, nodesInDags: 9, nodesComputed: 3, computeCalls: 92, computeCallsSaved: 184 });
+    expect(result.dedup).toEqual({
+      strategies: 3,
+      nodesInDags: 9,
+      nodesComputed: 3,
+      computeCalls: 92,
+      computeCallsSaved: 184,
+    });
   });
 
   it('gives identical outputs on every run and for any history window size', async () => {
@@ -187,7 +219,9 @@ describe('Runner.backtest', () => {
       });
     const leavesOnly = await Runner.backtest(build(), { startTime: 60, endTime: 180 });
     expect(leavesOnly.outputs(leavesOnly.strategy.nodes[1]!).length).toBe(3);
-    expect(() => leavesOnly.outputs(leavesOnly.strategy.nodes[0]!)).toThrow(/were not kept.*keepOutputs: 'all'/);
+    expect(() => leavesOnly.outputs(leavesOnly.strategy.nodes[0]!)).toThrow(
+      /were not kept.*keepOutputs: 'all'/,
+    );
     const all = await Runner.backtest(build(), { startTime: 60, endTime: 180, keepOutputs: 'all' });
     expect(all.outputs(all.strategy.nodes[0]!).toArray()[0]).toEqual([60, { ts: 60, value: 1 }]);
     expect(() => all.outputs('f'.repeat(64))).toThrow(/is not part of this run/);
@@ -200,7 +234,10 @@ describe('Runner.backtest', () => {
     const result = await Runner.backtest(
       strategyOf((s) => {
         const price = stream(provider);
-        gate = new ProcessingNode({ input: price, computeFn: (view) => (value(view) % 2 === 0 ? value(view) : null) });
+        gate = new ProcessingNode({
+          input: price,
+          computeFn: (view) => (value(view) % 2 === 0 ? value(view) : null),
+        });
         child = new Node({ input: gate });
         s.addNodes([price, gate, child]);
       }),
@@ -218,16 +255,32 @@ describe('Runner.backtest', () => {
     const provider = new MemoryHistoryProvider(bars([1]));
     const strategy = strategyOf((s) => {
       const price = stream(provider);
-      s.addNodes([price, new ProcessingNode({ name: 'boom', input: price, computeFn: (_view) => { throw new Error('kaput'); } })]);
+      s.addNodes([
+        price,
+        new ProcessingNode({
+          name: 'boom',
+          input: price,
+          computeFn: (_view) => {
+            throw new Error('kaput');
+          },
+        }),
+      ]);
     });
-    await expect(Runner.backtest(strategy, { startTime: 60, endTime: 60 })).rejects.toThrow(/node "boom" .* failed computing bucket 1970-01-01T00:01:00Z: kaput/);
+    await expect(Runner.backtest(strategy, { startTime: 60, endTime: 60 })).rejects.toThrow(
+      /node "boom" .* failed computing bucket 1970-01-01T00:01:00Z: kaput/,
+    );
   });
 
   it('leaves a TagQueryNode idle when it has no queues', async () => {
     const provider = new MemoryHistoryProvider(bars([1, 2]));
     const result = await Runner.backtest(
       strategyOf((s) => {
-        const query = new TagQueryNode({ queryTags: ['ta'], interval: 60, period: 1, computeFn: (view) => view.time });
+        const query = new TagQueryNode({
+          queryTags: ['ta'],
+          interval: 60,
+          period: 1,
+          computeFn: (view) => view.time,
+        });
         s.addNodes([stream(provider), query]);
       }),
       { startTime: 60, endTime: 120 },
@@ -252,7 +305,10 @@ describe('history loading', () => {
   class GappyProvider implements HistoryProvider {
     readonly calls: string[] = [];
     readonly inner: MemoryHistoryProvider;
-    constructor(rows: HistoryRow[], private readonly fills: boolean) {
+    constructor(
+      rows: HistoryRow[],
+      private readonly fills: boolean,
+    ) {
       this.inner = new MemoryHistoryProvider(rows);
     }
     fetch(start: number, end: number, key: StreamKey) {
@@ -264,7 +320,14 @@ describe('history loading', () => {
     }
     async fillMissing(start: number, end: number) {
       this.calls.push(`fill ${start}-${end}`);
-      if (this.fills) this.inner.insert(bars(Array.from({ length: (end - start) / 60 + 1 }, () => 0), 60, start));
+      if (this.fills)
+        this.inner.insert(
+          bars(
+            Array.from({ length: (end - start) / 60 + 1 }, () => 0),
+            60,
+            start,
+          ),
+        );
       return Promise.resolve();
     }
   }
@@ -282,28 +345,54 @@ describe('history loading', () => {
 
   it('reports gaps a provider cannot fill instead of looping', async () => {
     const provider = new GappyProvider(bars([1], 60, 120), false);
-    const result = await Runner.backtest(strategyOf((s) => s.addNodes(stream(provider))), { startTime: 60, endTime: 240 });
+    const result = await Runner.backtest(
+      strategyOf((s) => s.addNodes(stream(provider))),
+      { startTime: 60, endTime: 240 },
+    );
     expect(provider.calls).toEqual(['coverage', 'fill 60-60', 'fill 180-240', 'coverage']);
-    expect(result.historyGaps).toEqual([{ nodeId: result.strategy.nodes[0]!.nodeId, name: 'stream_input', ranges: [[60, 60], [180, 240]] }]);
+    expect(result.historyGaps).toEqual([
+      {
+        nodeId: result.strategy.nodes[0]!.nodeId,
+        name: 'stream_input',
+        ranges: [
+          [60, 60],
+          [180, 240],
+        ],
+      },
+    ]);
     expect(result.bars).toBe(1);
   });
 
   it('retries a failing fetch and names the provider when it keeps failing', async () => {
     let failures = 2;
     const flaky: DataFetcher & HistoryProvider = {
-      fetch: (start, end) => (failures-- > 0 ? Promise.reject(new Error('flaky')) : Promise.resolve(bars([1], 60, 60).filter((r) => r.ts >= start && r.ts < end))),
+      fetch: (start, end) =>
+        failures-- > 0
+          ? Promise.reject(new Error('flaky'))
+          : Promise.resolve(bars([1], 60, 60).filter((r) => r.ts >= start && r.ts < end)),
       coverage: () => Promise.resolve([[60, 60]]),
       fillMissing: () => Promise.resolve(),
     };
-    const ok = await Runner.backtest(strategyOf((s) => s.addNodes(stream(flaky))), { startTime: 60, endTime: 60, keepOutputs: 'all' });
+    const ok = await Runner.backtest(
+      strategyOf((s) => s.addNodes(stream(flaky))),
+      { startTime: 60, endTime: 60, keepOutputs: 'all' },
+    );
     expect(ok.bars).toBe(1);
     failures = 100;
-    await expect(Runner.backtest(strategyOf((s) => s.addNodes(stream(flaky))), { startTime: 60, endTime: 60, maxRetries: 1 })).rejects.toThrow(/flaky|failed/);
+    await expect(
+      Runner.backtest(
+        strategyOf((s) => s.addNodes(stream(flaky))),
+        { startTime: 60, endTime: 60, maxRetries: 1 },
+      ),
+    ).rejects.toThrow(/flaky|failed/);
   }, 20_000);
 
   it('offline replays everything the providers hold when no times are given', async () => {
     const provider = new MemoryHistoryProvider(bars([1, 2, 3, 4], 60, 600));
-    const result = await Runner.offline(strategyOf((s) => s.addNodes(stream(provider))), { keepOutputs: 'all' });
+    const result = await Runner.offline(
+      strategyOf((s) => s.addNodes(stream(provider))),
+      { keepOutputs: 'all' },
+    );
     expect([result.startTime, result.endTime, result.bars]).toEqual([600, 780, 4]);
   });
 });
@@ -313,21 +402,36 @@ describe('Runner arguments', () => {
 
   it('requires start and end for a backtest and checks their order', async () => {
     await expect(Runner.backtest(trivial(), {})).rejects.toThrow(/needs both startTime and endTime/);
-    await expect(Runner.backtest(trivial(), { startTime: 'yesterday', endTime: 1 })).rejects.toThrow(/startTime must be epoch seconds.*"yesterday"/);
-    await expect(Runner.backtest(trivial(), { startTime: 100, endTime: 50 })).rejects.toThrow(/startTime 100 is after endTime 50/);
+    await expect(Runner.backtest(trivial(), { startTime: 'yesterday', endTime: 1 })).rejects.toThrow(
+      /startTime must be epoch seconds.*"yesterday"/,
+    );
+    await expect(Runner.backtest(trivial(), { startTime: 100, endTime: 50 })).rejects.toThrow(
+      /startTime 100 is after endTime 50/,
+    );
   });
 
   it('accepts ISO strings and Dates', async () => {
-    const result = await Runner.backtest(trivial(), { startTime: '1970-01-01T00:01:00Z', endTime: new Date(120_000) });
+    const result = await Runner.backtest(trivial(), {
+      startTime: '1970-01-01T00:01:00Z',
+      endTime: new Date(120_000),
+    });
     expect([result.startTime, result.endTime]).toEqual([60, 120]);
   });
 
   it('rejects unknown options, bad onMissing, non-strategies, and modes that need the distributed runtime', async () => {
-    await expect(Runner.backtest(trivial(), { startTime: 1, endTime: 2, onMissin: 'fail' } as never)).rejects.toThrow(/unknown run option "onMissin"/);
-    await expect(Runner.backtest(trivial(), { startTime: 1, endTime: 2, onMissing: 'ignore' as never })).rejects.toThrow(/onMissing must be "skip" or "fail", got "ignore"/);
-    await expect(Runner.backtest(class NotAStrategy {} as never, { startTime: 1, endTime: 2 })).rejects.toThrow(/is not a subclass of Strategy/);
+    await expect(
+      Runner.backtest(trivial(), { startTime: 1, endTime: 2, onMissin: 'fail' } as never),
+    ).rejects.toThrow(/unknown run option "onMissin"/);
+    await expect(
+      Runner.backtest(trivial(), { startTime: 1, endTime: 2, onMissing: 'ignore' as never }),
+    ).rejects.toThrow(/onMissing must be "skip" or "fail", got "ignore"/);
+    await expect(
+      Runner.backtest(class NotAStrategy {} as never, { startTime: 1, endTime: 2 }),
+    ).rejects.toThrow(/is not a subclass of Strategy/);
     await expect(Runner.backtest([], { startTime: 1, endTime: 2 })).rejects.toThrow(/at least one strategy/);
     await expect(Runner.dryrun(trivial())).rejects.toThrow(/needs the distributed runtime/);
-    await expect(Runner.backtest(trivial(), { startTime: 1, endTime: 2, gatewayUrl: 'http://127.0.0.1:1' })).rejects.toThrow(/not available in this version/);
+    await expect(
+      Runner.backtest(trivial(), { startTime: 1, endTime: 2, gatewayUrl: 'http://127.0.0.1:1' }),
+    ).rejects.toThrow(/not available in this version/);
   });
 });

@@ -23,31 +23,47 @@ export type StrategyInput = Strategy | (new () => Strategy);
  */
 export class Runner {
   /** Replays `[startTime, endTime]` of every stream's history through the strategies. */
-  static backtest(strategies: StrategyInput | readonly StrategyInput[], options: RunOptions): Promise<RunResult> {
+  static backtest(
+    strategies: StrategyInput | readonly StrategyInput[],
+    options: RunOptions,
+  ): Promise<RunResult> {
     return Runner.run(strategies, { ...options, mode: RunMode.Backtest });
   }
 
   /** Runs locally, no services: replays `[startTime, endTime]`, or everything the providers hold. */
-  static offline(strategies: StrategyInput | readonly StrategyInput[], options: RunOptions = {}): Promise<RunResult> {
+  static offline(
+    strategies: StrategyInput | readonly StrategyInput[],
+    options: RunOptions = {},
+  ): Promise<RunResult> {
     return Runner.run(strategies, { ...options, mode: RunMode.Offline });
   }
 
   /** Dry-run (paper trading) needs the distributed runtime; rejects with a clear error in this version. */
-  static dryrun(strategies: StrategyInput | readonly StrategyInput[], options: RunOptions = {}): Promise<RunResult> {
+  static dryrun(
+    strategies: StrategyInput | readonly StrategyInput[],
+    options: RunOptions = {},
+  ): Promise<RunResult> {
     return Runner.run(strategies, { ...options, mode: RunMode.DryRun });
   }
 
   /** Live trading needs the distributed runtime; rejects with a clear error in this version. */
-  static live(strategies: StrategyInput | readonly StrategyInput[], options: RunOptions = {}): Promise<RunResult> {
+  static live(
+    strategies: StrategyInput | readonly StrategyInput[],
+    options: RunOptions = {},
+  ): Promise<RunResult> {
     return Runner.run(strategies, { ...options, mode: RunMode.Live });
   }
 
   /** Runs several strategies in one process in the given mode (default `backtest`). */
-  static async run(strategies: StrategyInput | readonly StrategyInput[], options: RunOptions & { readonly mode?: RunMode }): Promise<RunResult> {
+  static async run(
+    strategies: StrategyInput | readonly StrategyInput[],
+    options: RunOptions & { readonly mode?: RunMode },
+  ): Promise<RunResult> {
     const { mode = RunMode.Backtest, ...rest } = options ?? {};
     const resolved = resolveRunOptions(mode, rest);
     const instances = (Array.isArray(strategies) ? strategies : [strategies]).map(instantiate);
-    if (instances.length === 0) throw new QmtlError(ErrorCode.InvalidArgument, 'Runner.run needs at least one strategy');
+    if (instances.length === 0)
+      throw new QmtlError(ErrorCode.InvalidArgument, 'Runner.run needs at least one strategy');
     return execute(instances, resolved);
   }
 }
@@ -59,19 +75,29 @@ async function execute(strategies: Strategy[], options: ResolvedRunOptions): Pro
   const sources = historySources(graph.sources, options.maxRetries);
   const span = await resolveSpan(sources, options);
   logger.info(
-    { mode: options.mode, strategies: strategies.map((s) => s.name), start: span && formatTime(span[0]), end: span && formatTime(span[1]), on_missing: options.onMissing },
+    {
+      mode: options.mode,
+      strategies: strategies.map((s) => s.name),
+      start: span && formatTime(span[0]),
+      end: span && formatTime(span[1]),
+      on_missing: options.onMissing,
+    },
     `[${options.mode.toUpperCase()}] ${strategies.map((s) => s.name).join(', ')}`,
   );
   const historyGaps = span ? await ensureHistory(sources, span[0], span[1]) : [];
   const replayStarted = performance.now();
   const engine = new TickEngine(graph.order, options.onMissing);
   const totals = span
-    ? await replay(engine, sources, span[0], span[1], { windowBars: options.windowBars, ...(options.onProgress && { onProgress: options.onProgress }) })
+    ? await replay(engine, sources, span[0], span[1], {
+        windowBars: options.windowBars,
+        ...(options.onProgress && { onProgress: options.onProgress }),
+      })
     : { bars: 0, ticks: 0 };
   const finished = performance.now();
   for (const runtime of graph.order) {
     sdkMetrics.nodecacheResidentBytes.set({ node_id: runtime.id }, runtime.cache.residentBytes);
-    if (runtime.computeCalls > 0) sdkMetrics.nodeComputeTotal.inc({ node_id: runtime.id }, runtime.computeCalls);
+    if (runtime.computeCalls > 0)
+      sdkMetrics.nodeComputeTotal.inc({ node_id: runtime.id }, runtime.computeCalls);
     if (runtime.skips > 0) sdkMetrics.nodeSkipTotal.inc({ node_id: runtime.id }, runtime.skips);
   }
   return new RunResult({
@@ -82,13 +108,20 @@ async function execute(strategies: Strategy[], options: ResolvedRunOptions): Pro
     endTime: span?.[1] ?? null,
     bars: totals.bars,
     ticks: totals.ticks,
-    timing: { historyMs: replayStarted - started, replayMs: finished - replayStarted, totalMs: finished - started },
+    timing: {
+      historyMs: replayStarted - started,
+      replayMs: finished - replayStarted,
+      totalMs: finished - started,
+    },
     historyGaps,
   });
 }
 
 /** Backtests replay exactly `[start, end]`; offline runs fill whatever bound is missing from the providers' coverage. */
-async function resolveSpan(sources: readonly HistorySource[], options: ResolvedRunOptions): Promise<readonly [number, number] | null> {
+async function resolveSpan(
+  sources: readonly HistorySource[],
+  options: ResolvedRunOptions,
+): Promise<readonly [number, number] | null> {
   if (options.start !== null && options.end !== null) return [options.start, options.end];
   const covered = await coveredSpan(sources);
   if (covered === null) {
@@ -104,12 +137,18 @@ function instantiate(input: StrategyInput, index: number): Strategy {
   let strategy: unknown = input;
   if (typeof input === 'function') {
     if (!(input.prototype instanceof Strategy)) {
-      throw new QmtlError(ErrorCode.InvalidStrategy, `strategy ${index} (${quote(input)}) is not a subclass of Strategy`);
+      throw new QmtlError(
+        ErrorCode.InvalidStrategy,
+        `strategy ${index} (${quote(input)}) is not a subclass of Strategy`,
+      );
     }
     strategy = new input();
   }
   if (!(strategy instanceof Strategy)) {
-    throw new QmtlError(ErrorCode.InvalidStrategy, `strategy ${index} must be a Strategy subclass or instance, got ${quote(input)}`);
+    throw new QmtlError(
+      ErrorCode.InvalidStrategy,
+      `strategy ${index} must be a Strategy subclass or instance, got ${quote(input)}`,
+    );
   }
   return strategy.prepare();
 }

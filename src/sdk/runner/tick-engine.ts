@@ -129,7 +129,10 @@ export class TickEngine {
   }
 }
 
-function missingDataError(runtime: NodeRuntime, [upstreamId, expected, actual]: [string, number, number]): QmtlError {
+function missingDataError(
+  runtime: NodeRuntime,
+  [upstreamId, expected, actual]: [string, number, number],
+): QmtlError {
   return new QmtlError(
     ErrorCode.MissingData,
     `node ${quote(runtime.node.name)} (${shortId(runtime.id)}): upstream ${quote(shortId(upstreamId))} is missing data: expected bucket ${formatTime(expected)} (${expected}), got ${formatTime(actual)} (${actual})`,
