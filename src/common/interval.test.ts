@@ -1,17 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ErrorCode, QmtlError } from './errors.js';
+import { ErrorCode } from './errors.js';
+import { thrownBy } from './errors.test-kit.js';
 import { bucketOf, parseInterval, parsePeriod } from './interval.js';
-
-/** Runs `fn`, expecting it to throw a QmtlError, and returns that error. */
-function thrownBy(fn: () => unknown): QmtlError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(QmtlError);
-    return error as QmtlError;
-  }
-  throw new Error('expected a QmtlError, but nothing was thrown');
-}
 
 describe('parseInterval', () => {
   it.each([

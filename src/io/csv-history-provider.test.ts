@@ -2,8 +2,9 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { gridFetcher } from '../sdk/history/history.test-kit.js';
 import { ErrorCode, QmtlError } from '../common/errors.js';
-import type { DataFetcher, HistoryRow, StreamKey } from '../sdk/history/protocols.js';
+import type { DataFetcher, StreamKey } from '../sdk/history/protocols.js';
 import { CsvHistoryProvider, writeCsv } from './csv-history-provider.js';
 
 const key: StreamKey = { nodeId: 'btc', interval: 60 };
@@ -21,20 +22,6 @@ async function csvFile(name: string, text: string): Promise<string> {
   const path = join(dir, name);
   await writeFile(path, text, 'utf8');
   return path;
-}
-
-/** A fetcher that serves every 60 s bucket of `[start, end)` and records its calls. */
-function gridFetcher(): DataFetcher & { calls: [number, number][] } {
-  const calls: [number, number][] = [];
-  return {
-    calls,
-    fetch: (start, end) => {
-      calls.push([start, end]);
-      const rows: HistoryRow[] = [];
-      for (let ts = Math.ceil(start / 60) * 60; ts < end; ts += 60) rows.push({ ts, close: ts / 60 });
-      return Promise.resolve(rows);
-    },
-  };
 }
 
 async function errorOf(promise: Promise<unknown>): Promise<QmtlError> {
@@ -147,7 +134,7 @@ describe('CsvHistoryProvider', () => {
 
   it('appends fetched rows the file lacks and keeps them after a reload', async () => {
     const path = await csvFile('cache.csv', 'ts,close\n60,1\n120,2');
-    const fetcher = gridFetcher();
+    const fetcher = gridFetcher((ts) => ({ ts, close: ts / 60 }));
     const provider = new CsvHistoryProvider(path, { fetcher });
     await provider.fillMissing(0, 240, key);
     expect(fetcher.calls).toEqual([[0, 241]]);
@@ -160,7 +147,7 @@ describe('CsvHistoryProvider', () => {
 
   it('creates the file from fetched rows when it does not exist yet', async () => {
     const path = join(dir, 'new.csv');
-    const provider = new CsvHistoryProvider(path, { fetcher: gridFetcher() });
+    const provider = new CsvHistoryProvider(path, { fetcher: gridFetcher((ts) => ({ ts, close: ts / 60 })) });
     expect(await provider.coverage(key)).toEqual([]);
     await provider.fillMissing(0, 120, key);
     expect(await readFile(path, 'utf8')).toBe('ts,close\n0,0\n60,1\n120,2\n');
@@ -175,7 +162,7 @@ describe('CsvHistoryProvider', () => {
 
   it('serialises concurrent fills so no row is lost', async () => {
     const path = await csvFile('concurrent.csv', 'ts,close\n');
-    const provider = new CsvHistoryProvider(path, { fetcher: gridFetcher() });
+    const provider = new CsvHistoryProvider(path, { fetcher: gridFetcher((ts) => ({ ts, close: ts / 60 })) });
     await Promise.all([provider.fillMissing(0, 120, key), provider.fillMissing(180, 300, key)]);
     const reloaded = new CsvHistoryProvider(path);
     expect(await reloaded.coverage(key)).toEqual([[0, 300]]);

@@ -1,4 +1,4 @@
-export { Node, describeNode, type ComputeFn, type NodeOptions, type Params, type Evaluator } from './node.js';
+export { Node, type ComputeFn, type NodeOptions, type Params, type Evaluator } from './node.js';
 export { SourceNode } from './source-node.js';
 export { ProcessingNode, type ProcessingNodeOptions } from './processing-node.js';
 export { StreamInput, type StreamInputOptions } from './stream-input.js';

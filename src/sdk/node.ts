@@ -1,4 +1,4 @@
-import { ErrorCode, QmtlError, quote, shortId } from '../common/errors.js';
+import { ErrorCode, QmtlError, quote } from '../common/errors.js';
 import { parseInterval, parsePeriod, type IntervalLike } from '../common/interval.js';
 import { codeHash, computeNodeId, objectHash } from '../dag/node-id.js';
 import type { NodeJson } from '../dag/node-json.js';
@@ -279,9 +279,4 @@ function checkComputeFn<P>(fn: unknown, what: string): ComputeFn<P> | null {
     );
   }
   return fn as ComputeFn<P>;
-}
-
-/** Short description of a node for error messages: `ProcessingNode "signal" (a1b2c3d4…)`. */
-export function describeNode(node: Node): string {
-  return `${node.label} (${shortId(node.nodeId)})`;
 }

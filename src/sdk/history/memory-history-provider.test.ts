@@ -1,4 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
+import { gridFetcher } from './history.test-kit.js';
 import { ErrorCode } from '../../common/errors.js';
 import { MemoryHistoryProvider } from './memory-history-provider.js';
 import type { DataFetcher, HistoryRow, StreamKey } from './protocols.js';
@@ -7,21 +8,6 @@ const key: StreamKey = { nodeId: 'btc', interval: 60 };
 
 function bars(...timestamps: number[]): HistoryRow[] {
   return timestamps.map((ts) => ({ ts, close: ts / 60 }));
-}
-
-/** A fetcher that serves `[start, end)` of every bucket on a 60 s grid and records its calls. */
-function gridFetcher(): DataFetcher & { calls: [number, number][] } {
-  const calls: [number, number][] = [];
-  return {
-    calls,
-    fetch: (start, end) => {
-      calls.push([start, end]);
-      const rows: HistoryRow[] = [];
-      for (let ts = Math.ceil(start / 60) * 60; ts < end; ts += 60)
-        rows.push({ ts, close: -ts, fetched: true });
-      return Promise.resolve(rows);
-    },
-  };
 }
 
 describe('MemoryHistoryProvider', () => {
@@ -126,7 +112,7 @@ describe('MemoryHistoryProvider', () => {
   });
 
   it('asks the fetcher for [start, end + 1) and keeps rows it already holds', async () => {
-    const fetcher = gridFetcher();
+    const fetcher = gridFetcher((ts) => ({ ts, close: -ts, fetched: true }));
     const provider = new MemoryHistoryProvider(bars(120), { fetcher });
     await provider.fillMissing(0, 240, key);
     expect(fetcher.calls).toEqual([[0, 241]]);

@@ -27,11 +27,11 @@ export class TickEngine {
     this.#failOnMissing = onMissing === OnMissing.Fail;
   }
 
-  /** A source emits `value` for bucket `bucket`; its consumers are queued for this tick. */
-  emit(source: NodeRuntime, bucket: number, value: unknown): void {
-    source.emitted++;
-    source.outputs?.push(bucket, value);
-    this.#deliver(source, bucket, value);
+  /** A node (a source, or a node that just computed) emits `value` for `bucket`; its consumers are queued for this tick. */
+  emit(from: NodeRuntime, bucket: number, value: unknown): void {
+    from.emitted++;
+    from.outputs?.push(bucket, value);
+    this.#deliver(from, bucket, value);
   }
 
   /** Computes every node queued during the tick at `time`, in topological order. */
@@ -79,9 +79,7 @@ export class TickEngine {
       for (let e = 0; e < edges.length; e++) edges[e]!.ring.markEmpty(bucket);
       return;
     }
-    runtime.emitted++;
-    runtime.outputs?.push(bucket, out);
-    this.#deliver(runtime, bucket, out);
+    this.emit(runtime, bucket, out);
   }
 
   /** Lets a stateful evaluator take in the bars of a trigger that does not compute. */
