@@ -29,3 +29,29 @@ export function assertInput(indicator: string, value: unknown): asserts value is
     );
   }
 }
+
+/**
+ * Checks the named fields of a bar input: each a finite number.
+ * @throws QmtlError `QMTL_INVALID_ARGUMENT`, e.g. `ATR input high must be a finite number, got NaN`.
+ */
+export function assertBar<F extends string>(
+  indicator: string,
+  bar: unknown,
+  fields: readonly F[],
+): asserts bar is Record<F, number> {
+  if (typeof bar !== 'object' || bar === null) {
+    throw new QmtlError(
+      ErrorCode.InvalidArgument,
+      `${indicator} input must be a bar with ${fields.join(', ')}, got ${show(bar)}`,
+    );
+  }
+  for (const field of fields) {
+    const value = (bar as Record<string, unknown>)[field];
+    if (typeof value !== 'number' || !Number.isFinite(value)) {
+      throw new QmtlError(
+        ErrorCode.InvalidArgument,
+        `${indicator} input ${field} must be a finite number, got ${show(value)}`,
+      );
+    }
+  }
+}

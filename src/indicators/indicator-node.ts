@@ -5,28 +5,49 @@ import type { CacheView } from '../sdk/cache/cache-view.js';
 import type { SeriesWindow } from '../sdk/cache/series-window.js';
 import type { Evaluator, Node } from '../sdk/node.js';
 import { ProcessingNode } from '../sdk/processing-node.js';
-import type { StreamingIndicator } from './indicator.js';
+import type { BarField, StreamingIndicator } from './indicator.js';
 
 /** Options every indicator node factory accepts. */
 export interface IndicatorNodeOptions {
-  /** Field to read from record payloads, e.g. `'close'` for OHLCV bars. Omit for numeric inputs. */
+  /**
+   * For indicators of one number per bar: the field to read from record payloads, e.g. `'close'`
+   * for OHLCV bars. Omit for numeric inputs.
+   */
   readonly field?: string;
+  /**
+   * For bar indicators (ATR, OBV, …): payload field names when they differ from
+   * `open`/`high`/`low`/`close`/`volume`, e.g. `{ close: 'last', volume: 'qty' }`.
+   */
+  readonly fields?: Partial<Record<BarField, string>>;
   /** Default: the source's interval (or the strategy default). */
   readonly interval?: IntervalLike;
   readonly name?: string;
   readonly tags?: readonly string[];
 }
 
+/** Parameter values of an indicator (part of the NodeID). */
+export type IndicatorParamValue = number | boolean | string;
+
+/** Any indicator, whatever it reads and returns. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- inputs are checked by the indicator
+export type AnyIndicator = StreamingIndicator<any, unknown>;
+
 /** How to build one kind of indicator node. */
-export interface IndicatorDefinition<P extends Record<string, number>> {
+export interface IndicatorDefinition<P extends Record<string, IndicatorParamValue>> {
   /** Indicator name, e.g. `'EMA'`. */
   readonly indicator: string;
   /** The class whose source text is part of the node's code hash. */
-  readonly indicatorClass: abstract new (...args: never[]) => StreamingIndicator;
-  readonly create: (params: P) => StreamingIndicator;
+  readonly indicatorClass: abstract new (...args: never[]) => AnyIndicator;
+  readonly create: (params: P) => AnyIndicator;
+  /**
+   * The bar fields the indicator reads, for bar indicators: each payload becomes a
+   * {@link PriceBar} with these fields plus `time` (the bucket timestamp). Omit for indicators of
+   * one number per bar.
+   */
+  readonly reads?: readonly BarField[];
 }
 
-type IndicatorParams = Record<string, string | number | null>;
+type IndicatorParams = Record<string, IndicatorParamValue | null>;
 
 /**
  * A node that runs a streaming indicator over one input (SPEC §6): O(1) per bar, with the
@@ -37,29 +58,24 @@ type IndicatorParams = Record<string, string | number | null>;
  */
 export class IndicatorNode extends ProcessingNode<IndicatorParams> {
   static override readonly nodeType: string = 'IndicatorNode';
-  readonly #definition: IndicatorDefinition<Record<string, number>>;
-  readonly #indicatorParams: Record<string, number>;
+  readonly #definition: IndicatorDefinition<Record<string, IndicatorParamValue>>;
+  readonly #indicatorParams: Record<string, IndicatorParamValue>;
 
   constructor(
-    definition: IndicatorDefinition<Record<string, number>>,
+    definition: IndicatorDefinition<Record<string, IndicatorParamValue>>,
     source: Node,
-    params: Record<string, number>,
+    params: Record<string, IndicatorParamValue>,
     options: IndicatorNodeOptions,
   ) {
     const what = `${definition.indicator.toLowerCase()}()`;
-    if (options.field !== undefined && (typeof options.field !== 'string' || options.field === '')) {
-      throw new QmtlError(
-        ErrorCode.InvalidNode,
-        `${what}: field must be a non-empty string, got ${quote(options.field)}`,
-      );
-    }
+    const input = inputParams(what, definition.reads, options);
     const indicator = definition.create(params);
     const interval = options.interval ?? source?.interval ?? undefined;
     super({
       input: source,
       name: options.name ?? `${definition.indicator.toLowerCase()}_${Object.values(params).join('_')}`,
       period: indicator.warmupPeriod,
-      params: { indicator: definition.indicator, ...params, field: options.field ?? null },
+      params: { indicator: definition.indicator, ...params, ...input },
       ...(interval != null && { interval }),
       ...(options.tags !== undefined && { tags: options.tags }),
     });
@@ -69,7 +85,12 @@ export class IndicatorNode extends ProcessingNode<IndicatorParams> {
 
   override createEvaluator(): Evaluator {
     const indicator = this.#definition.create(this.#indicatorParams);
-    return indicatorEvaluator(indicator, fieldReader(this.params.field as string | null, this.name));
+    const { reads } = this.#definition;
+    const read =
+      reads === undefined
+        ? fieldReader(this.params['field'] as string | null, this.name)
+        : barReader(reads, parseRenames(this.params['fields'] as string | null), this.name);
+    return indicatorEvaluator(indicator, read);
   }
 
   protected override computeCodeHash(): string {
@@ -84,18 +105,19 @@ export class IndicatorNode extends ProcessingNode<IndicatorParams> {
  * skipped gaps), so no bar is lost however many triggers are skipped. Its source text is part of
  * every indicator node's code hash.
  */
-function indicatorEvaluator(indicator: StreamingIndicator, read: (value: unknown) => number): Evaluator {
+function indicatorEvaluator(indicator: AnyIndicator, read: InputReader): Evaluator {
   let window: SeriesWindow<unknown> | null = null;
   let seen = 0;
   // A trigger with no new bar can only be a late correction of the newest one (one input).
-  const takeIn = (view: CacheView<never>): number | null => {
+  const takeIn = (view: CacheView<never>): unknown => {
     window ??= view.input<unknown>(0);
     const fresh = window.appended - seen;
     seen += fresh;
-    if (fresh === 0) return indicator.replace(read(window.latest()));
-    if (fresh === 1) return indicator.update(read(window.latest()));
+    const newest = window.length - 1;
+    if (fresh === 0) return indicator.replace(read(window.at(newest), window.timeAt(newest)!));
+    if (fresh === 1) return indicator.update(read(window.at(newest), window.timeAt(newest)!));
     for (let k = Math.max(0, window.length - fresh); k < window.length; k++)
-      indicator.update(read(window.at(k)));
+      indicator.update(read(window.at(k), window.timeAt(k)!));
     return indicator.result;
   };
   return Object.assign((view: CacheView<never>) => takeIn(view), {
@@ -103,7 +125,10 @@ function indicatorEvaluator(indicator: StreamingIndicator, read: (value: unknown
   });
 }
 
-function fieldReader(field: string | null, name: string): (value: unknown) => number {
+/** Turns one payload (and its bucket timestamp) into the indicator's input. */
+type InputReader = (value: unknown, time: number) => unknown;
+
+function fieldReader(field: string | null, name: string): InputReader {
   if (field === null) {
     return (value) => {
       if (typeof value === 'number') return value;
@@ -121,4 +146,106 @@ function fieldReader(field: string | null, name: string): (value: unknown) => nu
       `indicator node ${quote(name)}: field ${quote(field)} of ${quote(value)} is not a number`,
     );
   };
+}
+
+/** Builds a bar of the `reads` fields (renamed per `renames`) plus `time` from record payloads. */
+function barReader(reads: readonly BarField[], renames: Map<BarField, string>, name: string): InputReader {
+  const sources = reads.map((field) => [field, renames.get(field) ?? field] as const);
+  return (value, time) => {
+    const record = value as Record<string, unknown> | null;
+    const bar: Record<string, number> = { time };
+    for (const [field, source] of sources) {
+      const x = typeof record === 'object' && record !== null ? record[source] : undefined;
+      if (typeof x !== 'number') {
+        throw new QmtlError(
+          ErrorCode.InvalidArgument,
+          `indicator node ${quote(name)}: field ${quote(source)} of ${quote(value)} is not a number` +
+            (source === field ? ` (rename it with fields: { ${field}: '…' })` : ''),
+        );
+      }
+      bar[field] = x;
+    }
+    return bar;
+  };
+}
+
+/**
+ * The NodeID params describing how inputs are read: `field` for numeric indicators, `fields`
+ * (renames as `close:last,volume:qty`, sorted; null when none) for bar indicators.
+ */
+function inputParams(
+  what: string,
+  reads: readonly BarField[] | undefined,
+  options: IndicatorNodeOptions,
+): IndicatorParams {
+  const { field, fields } = options;
+  if (reads === undefined) {
+    if (fields !== undefined) {
+      throw new QmtlError(ErrorCode.InvalidNode, `${what}: takes one number per bar; use field, not fields`);
+    }
+    if (field !== undefined && (typeof field !== 'string' || field === '')) {
+      throw new QmtlError(
+        ErrorCode.InvalidNode,
+        `${what}: field must be a non-empty string, got ${quote(field)}`,
+      );
+    }
+    return { field: field ?? null };
+  }
+  if (field !== undefined) {
+    throw new QmtlError(
+      ErrorCode.InvalidNode,
+      `${what}: reads the bar fields ${reads.join(', ')}; rename them with fields: { close: '…' }, not field`,
+    );
+  }
+  if (fields === undefined) return { fields: null };
+  if (typeof fields !== 'object' || fields === null) {
+    throw new QmtlError(ErrorCode.InvalidNode, `${what}: fields must be an object, got ${quote(fields)}`);
+  }
+  const renames: string[] = [];
+  for (const [key, source] of Object.entries(fields).sort(([a], [b]) => (a < b ? -1 : 1))) {
+    if (!(reads as readonly string[]).includes(key)) {
+      throw new QmtlError(
+        ErrorCode.InvalidNode,
+        `${what}: fields.${key} is not read by this indicator (it reads ${reads.join(', ')})`,
+      );
+    }
+    if (typeof source !== 'string' || source === '' || /[:,]/.test(source)) {
+      throw new QmtlError(
+        ErrorCode.InvalidNode,
+        `${what}: fields.${key} must be a non-empty field name without ':' or ',', got ${quote(source)}`,
+      );
+    }
+    if (source !== key) renames.push(`${key}:${source}`);
+  }
+  return { fields: renames.length === 0 ? null : renames.join(',') };
+}
+
+function parseRenames(fields: string | null): Map<BarField, string> {
+  const renames = new Map<BarField, string>();
+  if (fields === null) return renames;
+  for (const pair of fields.split(',')) {
+    const [field, source] = pair.split(':') as [BarField, string];
+    renames.set(field, source);
+  }
+  return renames;
+}
+
+/**
+ * Builds an {@link IndicatorNode} with typed params: what every node factory calls.
+ * @example
+ * export const sma = (source: Node, { period, ...options }: IndicatorNodeOptions & { period: number }) =>
+ *   indicatorNode({ indicator: 'SMA', indicatorClass: SMA, create: (p) => new SMA(p.period) }, source, { period }, options);
+ */
+export function indicatorNode<P extends Record<string, IndicatorParamValue>>(
+  definition: IndicatorDefinition<P>,
+  source: Node,
+  params: P,
+  options: IndicatorNodeOptions,
+): IndicatorNode {
+  return new IndicatorNode(
+    definition as unknown as IndicatorDefinition<Record<string, IndicatorParamValue>>,
+    source,
+    params,
+    options,
+  );
 }

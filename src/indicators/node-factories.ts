@@ -1,6 +1,6 @@
 import type { Node } from '../sdk/node.js';
 import { EMA } from './ema.js';
-import { IndicatorNode, type IndicatorNodeOptions } from './indicator-node.js';
+import { indicatorNode, type IndicatorNode, type IndicatorNodeOptions } from './indicator-node.js';
 import { RSI } from './rsi.js';
 import { SMA } from './sma.js';
 
@@ -13,8 +13,8 @@ export function sma(
   options: IndicatorNodeOptions & { readonly period: number },
 ): IndicatorNode {
   const { period, ...rest } = options;
-  return new IndicatorNode(
-    { indicator: 'SMA', indicatorClass: SMA, create: (p) => new SMA(p['period']!) },
+  return indicatorNode(
+    { indicator: 'SMA', indicatorClass: SMA, create: (p) => new SMA(p.period) },
     source,
     { period },
     rest,
@@ -30,8 +30,8 @@ export function ema(
   options: IndicatorNodeOptions & { readonly period: number },
 ): IndicatorNode {
   const { period, ...rest } = options;
-  return new IndicatorNode(
-    { indicator: 'EMA', indicatorClass: EMA, create: (p) => new EMA(p['period']!) },
+  return indicatorNode(
+    { indicator: 'EMA', indicatorClass: EMA, create: (p) => new EMA(p.period) },
     source,
     { period },
     rest,
@@ -47,8 +47,8 @@ export function rsi(
   options: IndicatorNodeOptions & { readonly period?: number } = {},
 ): IndicatorNode {
   const { period = 14, ...rest } = options;
-  return new IndicatorNode(
-    { indicator: 'RSI', indicatorClass: RSI, create: (p) => new RSI(p['period']) },
+  return indicatorNode(
+    { indicator: 'RSI', indicatorClass: RSI, create: (p) => new RSI(p.period) },
     source,
     { period },
     rest,
