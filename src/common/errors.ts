@@ -21,6 +21,10 @@ export const ErrorCode = {
   ComputeFailed: 'QMTL_COMPUTE_FAILED',
   InvalidConfig: 'QMTL_INVALID_CONFIG',
   NotSupported: 'QMTL_NOT_SUPPORTED',
+  Unavailable: 'QMTL_UNAVAILABLE',
+  NotFound: 'QMTL_NOT_FOUND',
+  Timeout: 'QMTL_TIMEOUT',
+  QueueCreateFailed: 'QMTL_QUEUE_CREATE_FAILED',
 } as const;
 
 /** One of the codes in {@link ErrorCode}. */

@@ -1,0 +1,193 @@
+import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { ErrorCode, QmtlError, quote } from '../common/errors.js';
+import { MemoryGraph, type GraphOperation } from './memory-graph.js';
+import type { NodeRecord, NodeRole, OrphanQueue, SentinelRecord, TagQuery } from './node-record.js';
+import type { LineageKey, NodeRepository, ProducerMap } from './node-repository.js';
+
+/**
+ * The embedded {@link NodeRepository}: the global DAG in memory, optionally persisted to `path`
+ * as a journal of operations (one JSON line each, appended synchronously before a write
+ * returns). Opening replays the journal and compacts it into a snapshot, so the DAG survives
+ * restarts and the file stays proportional to the DAG, not to its history.
+ *
+ * @example
+ * const repo = MemoryNodeRepository.open('./dagmanager.journal');
+ */
+export class MemoryNodeRepository implements NodeRepository {
+  private readonly graph = new MemoryGraph();
+  private readonly path: string | null;
+
+  private constructor(path: string | null) {
+    this.path = path;
+  }
+
+  /**
+   * A repository persisted to `path` (created if missing), or purely in memory when `path` is
+   * omitted. @throws QmtlError `QMTL_INVALID_CONFIG` when the journal cannot be read.
+   */
+  static open(path?: string | null): MemoryNodeRepository {
+    const repo = new MemoryNodeRepository(path ?? null);
+    if (path != null) repo.load(path);
+    return repo;
+  }
+
+  getNodes(nodeIds: readonly string[]): Promise<Map<string, NodeRecord>> {
+    const found = new Map<string, NodeRecord>();
+    for (const id of nodeIds) {
+      const record = this.graph.nodes.get(id);
+      if (record !== undefined) found.set(id, record);
+    }
+    return Promise.resolve(found);
+  }
+
+  getLineages(keys: readonly LineageKey[]): Promise<NodeRecord[]> {
+    const wanted = new Set(keys.map((k) => `${k.nodeType}\u0000${k.configHash}`));
+    const records = [...this.graph.nodes.values()].filter((r) =>
+      wanted.has(`${r.nodeType}\u0000${r.configHash}`),
+    );
+    return Promise.resolve(records);
+  }
+
+  takenTopics(topics: readonly string[]): Promise<Set<string>> {
+    return Promise.resolve(new Set(topics.filter((t) => this.graph.topics.has(t))));
+  }
+
+  getNodeByTopic(topic: string): Promise<NodeRecord | null> {
+    const nodeId = this.graph.topics.get(topic);
+    return Promise.resolve(nodeId === undefined ? null : (this.graph.nodes.get(nodeId) ?? null));
+  }
+
+  createNodes(records: readonly NodeRecord[]): Promise<Map<string, NodeRecord>> {
+    const fresh = records.filter((r) => !this.graph.nodes.has(r.nodeId));
+    if (fresh.length > 0) this.write({ op: 'nodes', records: fresh });
+    return this.getNodes(records.map((r) => r.nodeId));
+  }
+
+  getQueuesByTags(query: TagQuery): Promise<string[]> {
+    if (query.tags.length === 0) return Promise.resolve([]);
+    const topics: string[] = [];
+    for (const record of this.graph.nodes.values()) {
+      if (record.interval !== query.interval) continue;
+      const matches =
+        query.matchMode === 'all'
+          ? query.tags.every((t) => record.tags.includes(t))
+          : query.tags.some((t) => record.tags.includes(t));
+      if (matches) topics.push(record.topic);
+    }
+    return Promise.resolve(topics.sort());
+  }
+
+  attachStrategy(strategyId: string, nodeIds: readonly string[], now: number): Promise<ProducerMap> {
+    const known = [...new Set(nodeIds)].filter((id) => this.graph.nodes.has(id));
+    const claimed = known.filter((id) => !this.graph.hasLiveProducer(id));
+    this.write({ op: 'attach', strategyId, nodeIds: known, claimed, now });
+    const producers = new Map<string, string>();
+    for (const id of known) producers.set(id, this.graph.producers.get(id)!);
+    return Promise.resolve(producers);
+  }
+
+  releaseStrategy(strategyId: string, now: number): Promise<string[]> {
+    const strategy = this.graph.strategies.get(strategyId);
+    if (strategy?.active !== true) return Promise.resolve([]);
+    const produced = [...strategy.uses].filter((id) => this.graph.producers.get(id) === strategyId);
+    this.write({ op: 'release', strategyId, now });
+    return Promise.resolve(produced);
+  }
+
+  strategyRoles(strategyId: string): Promise<Map<string, NodeRole>> {
+    const roles = new Map<string, NodeRole>();
+    const strategy = this.graph.strategies.get(strategyId);
+    if (strategy?.active !== true) return Promise.resolve(roles);
+    for (const id of strategy.uses) {
+      if (!this.graph.nodes.has(id)) continue;
+      roles.set(id, this.graph.producers.get(id) === strategyId ? 'producer' : 'consumer');
+    }
+    return Promise.resolve(roles);
+  }
+
+  upsertSentinel(sentinel: Omit<SentinelRecord, 'weight'>): Promise<void> {
+    const weight = this.graph.sentinels.get(sentinel.sentinelId)?.weight ?? null;
+    this.write({ op: 'sentinel', sentinel: { ...sentinel, nodeIds: [...sentinel.nodeIds], weight } });
+    return Promise.resolve();
+  }
+
+  getSentinel(sentinelId: string): Promise<SentinelRecord | null> {
+    return Promise.resolve(this.graph.sentinels.get(sentinelId) ?? null);
+  }
+
+  setSentinelWeight(sentinelId: string, weight: number): Promise<void> {
+    this.write({ op: 'weight', sentinelId, weight });
+    return Promise.resolve();
+  }
+
+  markBuffering(nodeIds: readonly string[], now: number): Promise<void> {
+    if (nodeIds.length > 0) this.write({ op: 'buffering', nodeIds, since: now });
+    return Promise.resolve();
+  }
+
+  clearBuffering(nodeIds: readonly string[]): Promise<void> {
+    if (nodeIds.length > 0) this.write({ op: 'buffering', nodeIds, since: null });
+    return Promise.resolve();
+  }
+
+  getBufferingNodes(cutoff: number): Promise<NodeRecord[]> {
+    return Promise.resolve(
+      [...this.graph.nodes.values()].filter((r) => r.bufferingSince !== null && r.bufferingSince < cutoff),
+    );
+  }
+
+  listOrphanQueues(): Promise<OrphanQueue[]> {
+    return Promise.resolve(this.graph.orphans());
+  }
+
+  dropQueue(topic: string): Promise<void> {
+    if (this.graph.topics.has(topic)) this.write({ op: 'drop', topic });
+    return Promise.resolve();
+  }
+
+  health(): Promise<'ok' | 'error'> {
+    return Promise.resolve('ok');
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  private write(operation: GraphOperation): void {
+    if (this.path !== null) appendFileSync(this.path, `${JSON.stringify(operation)}\n`);
+    this.graph.apply(operation);
+  }
+
+  private load(path: string): void {
+    mkdirSync(dirname(path), { recursive: true });
+    if (existsSync(path)) {
+      const lines = readFileSync(path, 'utf8').split('\n');
+      lines.forEach((line, index) => {
+        if (line.trim() === '') return;
+        let operation: GraphOperation;
+        try {
+          operation = JSON.parse(line) as GraphOperation;
+        } catch (error) {
+          // A torn last line (crash mid-append) is dropped; anything else is corruption.
+          if (index === lines.length - 1 || lines.slice(index + 1).every((l) => l.trim() === '')) return;
+          throw new QmtlError(
+            ErrorCode.InvalidConfig,
+            `DAG Manager journal ${quote(path)} is corrupt at line ${index + 1}`,
+            { cause: error },
+          );
+        }
+        this.graph.apply(operation);
+      });
+    }
+    const temporary = `${path}.compact`;
+    writeFileSync(
+      temporary,
+      this.graph
+        .snapshot()
+        .map((op) => `${JSON.stringify(op)}\n`)
+        .join(''),
+    );
+    renameSync(temporary, path);
+  }
+}

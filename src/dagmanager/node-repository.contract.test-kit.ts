@@ -1,0 +1,293 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { sha256Hex } from '../common/hash.js';
+import type { NodeRecord } from './node-record.js';
+import type { NodeRepository } from './node-repository.js';
+
+/** A valid record for tests; `seed` makes its id, hashes and topic unique. */
+export function testRecord(seed: string, overrides: Partial<NodeRecord> = {}): NodeRecord {
+  const codeHash = sha256Hex(`code:${seed}`);
+  return {
+    nodeId: sha256Hex(`node:${seed}`),
+    nodeType: 'EMA',
+    codeHash,
+    configHash: sha256Hex(`config:${seed}`),
+    schemaHash: sha256Hex('{}'),
+    interval: 60,
+    period: 20,
+    tags: ['price', 'btc'],
+    inputs: [],
+    topic: `asset_EMA_${codeHash.slice(0, 6)}_v1`,
+    kind: 'indicator',
+    version: 1,
+    createdAt: 1_700_000_000_000,
+    bufferingSince: null,
+    ...overrides,
+  };
+}
+
+/** Options of {@link testNodeRepositoryContract}. */
+export interface NodeRepositoryContractOptions {
+  /** A repository over an EMPTY store. */
+  readonly create: () => Promise<NodeRepository>;
+  /** A second repository over the same store as `repo` (e.g. after a restart), when supported. */
+  readonly reopen?: (repo: NodeRepository) => Promise<NodeRepository>;
+}
+
+/**
+ * The behaviour every {@link NodeRepository} adapter must have. Call it from each adapter's test.
+ * @example testNodeRepositoryContract('memory', { create: async () => MemoryNodeRepository.open() });
+ */
+export function testNodeRepositoryContract(name: string, options: NodeRepositoryContractOptions): void {
+  describe(`${name} NodeRepository contract`, () => {
+    let repo: NodeRepository;
+    beforeEach(async () => {
+      repo = await options.create();
+    });
+    afterEach(async () => {
+      await repo.close();
+    });
+
+    it('stores nodes and reads them back field for field; unknown ids are absent', async () => {
+      const a = testRecord('a', { inputs: ['x', 'y'], tags: ['t1'], interval: null, period: null });
+      const b = testRecord('b', { kind: 'raw', nodeType: 'StreamInput', version: 3 });
+      const stored = await repo.createNodes([a, b]);
+      expect(stored.get(a.nodeId)).toEqual(a);
+      const read = await repo.getNodes([a.nodeId, b.nodeId, 'missing']);
+      expect(read.get(a.nodeId)).toEqual(a);
+      expect(read.get(b.nodeId)).toEqual(b);
+      expect(read.has('missing')).toBe(false);
+      expect((await repo.getNodes([])).size).toBe(0);
+    });
+
+    it('keeps the first record of a node id (first writer wins), also under concurrent writers', async () => {
+      const first = testRecord('a');
+      await repo.createNodes([first]);
+      const stored = await repo.createNodes([{ ...first, topic: 'other_topic', version: 9 }]);
+      expect(stored.get(first.nodeId)).toEqual(first);
+
+      const racing = testRecord('race');
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => repo.createNodes([{ ...racing, topic: `race_topic_${i}` }])),
+      );
+      const topics = new Set(results.map((r) => r.get(racing.nodeId)!.topic));
+      expect(topics.size).toBe(1);
+      expect(await repo.takenTopics([...Array(20).keys()].map((i) => `race_topic_${i}`))).toEqual(topics);
+    });
+
+    it('finds topics, the node of a topic, and every version of a lineage', async () => {
+      const v1 = testRecord('v1', { configHash: 'cfg', version: 1 });
+      const v2 = testRecord('v2', { configHash: 'cfg', version: 2, topic: 'asset_EMA_zzzzzz_v2' });
+      const other = testRecord('other', { nodeType: 'SMA', configHash: 'cfg' });
+      await repo.createNodes([v1, v2, other]);
+      expect(await repo.takenTopics([v1.topic, 'free'])).toEqual(new Set([v1.topic]));
+      expect(await repo.getNodeByTopic(v2.topic)).toEqual(v2);
+      expect(await repo.getNodeByTopic('free')).toBeNull();
+      const lineage = await repo.getLineages([{ nodeType: 'EMA', configHash: 'cfg' }]);
+      expect(lineage.map((r) => r.version).sort()).toEqual([1, 2]);
+      expect(await repo.getLineages([])).toEqual([]);
+    });
+
+    it('answers tag queries: any = intersection, all = query tags ⊆ node tags, same interval', async () => {
+      const ab = testRecord('ab', { tags: ['a', 'b'], topic: 't_ab' });
+      const b = testRecord('b', { tags: ['b'], topic: 't_b' });
+      const slow = testRecord('slow', { tags: ['a', 'b'], interval: 3600, topic: 't_slow' });
+      await repo.createNodes([ab, b, slow]);
+      expect(await repo.getQueuesByTags({ tags: ['a'], interval: 60, matchMode: 'any' })).toEqual(['t_ab']);
+      expect(
+        (await repo.getQueuesByTags({ tags: ['a', 'b'], interval: 60, matchMode: 'any' })).sort(),
+      ).toEqual(['t_ab', 't_b']);
+      expect(await repo.getQueuesByTags({ tags: ['a', 'b'], interval: 60, matchMode: 'all' })).toEqual([
+        't_ab',
+      ]);
+      expect(await repo.getQueuesByTags({ tags: ['a'], interval: 3600, matchMode: 'all' })).toEqual([
+        't_slow',
+      ]);
+      expect(await repo.getQueuesByTags({ tags: [], interval: 60, matchMode: 'any' })).toEqual([]);
+      expect(await repo.getQueuesByTags({ tags: ['zzz'], interval: 60, matchMode: 'any' })).toEqual([]);
+    });
+
+    it('makes the first active strategy the producer and later ones consumers', async () => {
+      const a = testRecord('a');
+      const b = testRecord('b');
+      await repo.createNodes([a, b]);
+      const first = await repo.attachStrategy('s1', [a.nodeId, b.nodeId], 1000);
+      expect([...first.values()]).toEqual(['s1', 's1']);
+      const second = await repo.attachStrategy('s2', [a.nodeId, b.nodeId], 2000);
+      expect(second.get(a.nodeId)).toBe('s1');
+      expect(await repo.strategyRoles('s1')).toEqual(
+        new Map([
+          [a.nodeId, 'producer'],
+          [b.nodeId, 'producer'],
+        ]),
+      );
+      expect((await repo.strategyRoles('s2')).get(a.nodeId)).toBe('consumer');
+      expect((await repo.attachStrategy('s1', [a.nodeId], 3000)).get(a.nodeId)).toBe('s1');
+    });
+
+    it('hands production over when the producer is released', async () => {
+      const a = testRecord('a');
+      await repo.createNodes([a]);
+      await repo.attachStrategy('s1', [a.nodeId], 1000);
+      await repo.attachStrategy('s2', [a.nodeId], 1000);
+      expect(await repo.releaseStrategy('s1', 2000)).toEqual([a.nodeId]);
+      expect(await repo.releaseStrategy('s1', 2500)).toEqual([]);
+      expect(await repo.releaseStrategy('unknown', 2500)).toEqual([]);
+      expect((await repo.strategyRoles('s1')).size).toBe(0);
+      expect((await repo.attachStrategy('s2', [a.nodeId], 3000)).get(a.nodeId)).toBe('s2');
+      // A released strategy that comes back is a consumer of what s2 now produces.
+      expect((await repo.attachStrategy('s1', [a.nodeId], 4000)).get(a.nodeId)).toBe('s2');
+    });
+
+    it('gives each node exactly one producer under concurrent attaches', async () => {
+      const nodes = Array.from({ length: 10 }, (_, i) => testRecord(`n${i}`));
+      await repo.createNodes(nodes);
+      const ids = nodes.map((n) => n.nodeId);
+      const maps = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => repo.attachStrategy(`s${i}`, ids, 1000)),
+      );
+      for (const id of ids) expect(new Set(maps.map((m) => m.get(id))).size).toBe(1);
+      const producers = await Promise.all(maps.map((_, i) => repo.strategyRoles(`s${i}`)));
+      const producing = producers.flatMap((roles) => [...roles.values()].filter((r) => r === 'producer'));
+      expect(producing.length).toBe(ids.length);
+    });
+
+    it('ignores node ids it does not know when attaching', async () => {
+      expect((await repo.attachStrategy('s1', ['nope'], 1000)).size).toBe(0);
+    });
+
+    it('stores sentinels with their nodes, and canary weights (also on a bare sentinel)', async () => {
+      const a = testRecord('a');
+      await repo.createNodes([a]);
+      await repo.upsertSentinel({
+        sentinelId: 's1-sentinel',
+        strategyId: 's1',
+        createdAt: 5,
+        nodeIds: [a.nodeId],
+      });
+      await repo.setSentinelWeight('s1-sentinel', 0.25);
+      expect(await repo.getSentinel('s1-sentinel')).toEqual({
+        sentinelId: 's1-sentinel',
+        strategyId: 's1',
+        createdAt: 5,
+        nodeIds: [a.nodeId],
+        weight: 0.25,
+      });
+      await repo.upsertSentinel({
+        sentinelId: 's1-sentinel',
+        strategyId: 's1',
+        createdAt: 6,
+        nodeIds: [a.nodeId],
+      });
+      expect((await repo.getSentinel('s1-sentinel'))?.weight).toBe(0.25);
+      await repo.setSentinelWeight('v2', 1);
+      expect((await repo.getSentinel('v2'))?.weight).toBe(1);
+      expect(await repo.getSentinel('missing')).toBeNull();
+    });
+
+    it('marks buffering once (earliest time kept), lists it by cutoff, and clears it', async () => {
+      const a = testRecord('a');
+      const b = testRecord('b');
+      await repo.createNodes([a, b]);
+      await repo.markBuffering([a.nodeId], 1000);
+      await repo.markBuffering([a.nodeId, b.nodeId], 5000);
+      expect((await repo.getNodes([a.nodeId])).get(a.nodeId)?.bufferingSince).toBe(1000);
+      expect((await repo.getBufferingNodes(2000)).map((r) => r.nodeId)).toEqual([a.nodeId]);
+      expect((await repo.getBufferingNodes(6000)).length).toBe(2);
+      await repo.clearBuffering([a.nodeId]);
+      expect((await repo.getBufferingNodes(6000)).map((r) => r.nodeId)).toEqual([b.nodeId]);
+    });
+
+    it('lists orphan queues with the time they lost their last user, and drops them', async () => {
+      const unused = testRecord('unused', { topic: 't_unused', createdAt: 100 });
+      const used = testRecord('used', { topic: 't_used' });
+      const released = testRecord('released', { topic: 't_released', kind: 'raw' });
+      await repo.createNodes([unused, used, released]);
+      await repo.attachStrategy('s1', [used.nodeId, released.nodeId], 1000);
+      await repo.attachStrategy('s2', [released.nodeId], 1000);
+      await repo.releaseStrategy('s2', 2000);
+      await repo.releaseStrategy('s1', 3000);
+      await repo.attachStrategy('s3', [used.nodeId], 3500);
+      const orphans = (await repo.listOrphanQueues()).sort((x, y) => x.topic.localeCompare(y.topic));
+      expect(orphans).toEqual([
+        {
+          topic: 't_released',
+          nodeId: released.nodeId,
+          kind: 'raw',
+          interval: 60,
+          tags: released.tags,
+          createdAt: released.createdAt,
+          orphanedSince: 3000,
+        },
+        {
+          topic: 't_unused',
+          nodeId: unused.nodeId,
+          kind: 'indicator',
+          interval: 60,
+          tags: unused.tags,
+          createdAt: 100,
+          orphanedSince: 100,
+        },
+      ]);
+      await repo.dropQueue('t_unused');
+      await repo.dropQueue('never_existed');
+      expect(await repo.getNodeByTopic('t_unused')).toBeNull();
+      expect((await repo.getNodes([unused.nodeId])).size).toBe(0);
+      expect((await repo.listOrphanQueues()).map((o) => o.topic)).toEqual(['t_released']);
+    });
+
+    it('stores hostile strings literally (no query injection)', async () => {
+      const hostile = 'x\'}) DETACH DELETE n //"; DROP TABLE nodes; --';
+      const a = testRecord('a', { tags: [hostile], nodeType: hostile, topic: `t_${hostile}` });
+      await repo.createNodes([a, testRecord('b')]);
+      expect((await repo.getNodes([a.nodeId])).get(a.nodeId)).toEqual(a);
+      expect(await repo.getQueuesByTags({ tags: [hostile], interval: 60, matchMode: 'all' })).toEqual([
+        a.topic,
+      ]);
+      await repo.attachStrategy(hostile, [a.nodeId], 1);
+      expect((await repo.strategyRoles(hostile)).get(a.nodeId)).toBe('producer');
+      expect((await repo.getNodes([testRecord('b').nodeId])).size).toBe(1);
+    });
+
+    it('reports its health', async () => {
+      expect(await repo.health()).toBe('ok');
+    });
+
+    if (options.reopen !== undefined) {
+      const reopen = options.reopen;
+      it('keeps everything across a restart', async () => {
+        const a = testRecord('a');
+        const b = testRecord('b');
+        await repo.createNodes([a, b]);
+        await repo.attachStrategy('s1', [a.nodeId, b.nodeId], 1000);
+        await repo.attachStrategy('s2', [a.nodeId], 1000);
+        await repo.releaseStrategy('s2', 1500);
+        await repo.upsertSentinel({
+          sentinelId: 's1-sentinel',
+          strategyId: 's1',
+          createdAt: 1,
+          nodeIds: [a.nodeId],
+        });
+        await repo.setSentinelWeight('s1-sentinel', 0.5);
+        await repo.markBuffering([b.nodeId], 1200);
+        const again = await reopen(repo);
+        try {
+          expect((await again.getNodes([a.nodeId, b.nodeId])).get(b.nodeId)).toEqual({
+            ...b,
+            bufferingSince: 1200,
+          });
+          expect(await again.strategyRoles('s1')).toEqual(
+            new Map([
+              [a.nodeId, 'producer'],
+              [b.nodeId, 'producer'],
+            ]),
+          );
+          expect((await again.strategyRoles('s2')).size).toBe(0);
+          expect((await again.getSentinel('s1-sentinel'))?.weight).toBe(0.5);
+          expect((await again.attachStrategy('s3', [a.nodeId], 2000)).get(a.nodeId)).toBe('s1');
+        } finally {
+          if (again !== repo) await again.close();
+        }
+      });
+    }
+  });
+}

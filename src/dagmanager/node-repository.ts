@@ -1,0 +1,69 @@
+import type { NodeRecord, NodeRole, OrphanQueue, SentinelRecord, TagQuery } from './node-record.js';
+
+/** The identity shared by every version of a node: same type and same identity config. */
+export interface LineageKey {
+  readonly nodeType: string;
+  readonly configHash: string;
+}
+
+/** Outcome of {@link NodeRepository.attachStrategy}: each node's producer after the call. */
+export type ProducerMap = ReadonlyMap<string, string>;
+
+/**
+ * The global DAG store (SPEC §5): ComputeNode, Queue, VersionSentinel and Strategy with EMITS,
+ * HAS and USED_BY edges. Adapters: memory (persisted to a file) and Neo4j; both pass
+ * `node-repository.contract.test-kit.ts`. Every write is idempotent and safe under concurrent
+ * callers: concurrent `createNodes` of one node_id store it once; concurrent `attachStrategy`
+ * calls give every node exactly one producer.
+ */
+export interface NodeRepository {
+  /** The stored records among `nodeIds` (missing ids are absent from the map). */
+  getNodes(nodeIds: readonly string[]): Promise<Map<string, NodeRecord>>;
+  /** Every stored version of each lineage (same node_type and config_hash), any order. */
+  getLineages(keys: readonly LineageKey[]): Promise<NodeRecord[]>;
+  /** Which of `topics` are already taken by some node. */
+  takenTopics(topics: readonly string[]): Promise<Set<string>>;
+  /** The node publishing to `topic`, or null. */
+  getNodeByTopic(topic: string): Promise<NodeRecord | null>;
+  /**
+   * Stores nodes with their Queue and EMITS edge, keeping any record already stored under the
+   * same node_id (first writer wins). Returns the stored record of every given node_id.
+   */
+  createNodes(records: readonly NodeRecord[]): Promise<Map<string, NodeRecord>>;
+  /** Topics of nodes with `interval` whose tags match (`any`: intersect; `all`: query ⊆ node tags). */
+  getQueuesByTags(query: TagQuery): Promise<string[]>;
+
+  /**
+   * Records that `strategyId` (active from `now`) uses `nodeIds` (USED_BY edges) and makes it the
+   * producer of each node whose producer is not an active strategy. Returns every node's producer.
+   */
+  attachStrategy(strategyId: string, nodeIds: readonly string[], now: number): Promise<ProducerMap>;
+  /**
+   * Marks the strategy inactive at `now`, releasing its producer roles. Returns the node ids it
+   * produced. Unknown strategies release nothing.
+   */
+  releaseStrategy(strategyId: string, now: number): Promise<string[]>;
+  /** The roles of an active strategy, by node id (empty when unknown or inactive). */
+  strategyRoles(strategyId: string): Promise<Map<string, NodeRole>>;
+
+  /** Creates or replaces the sentinel and its HAS edges. */
+  upsertSentinel(sentinel: Omit<SentinelRecord, 'weight'>): Promise<void>;
+  getSentinel(sentinelId: string): Promise<SentinelRecord | null>;
+  /** Stores a canary weight on the sentinel, creating a bare sentinel if it does not exist. */
+  setSentinelWeight(sentinelId: string, weight: number): Promise<void>;
+
+  /** Sets `bufferingSince` to `now` on each node not already buffering. */
+  markBuffering(nodeIds: readonly string[], now: number): Promise<void>;
+  clearBuffering(nodeIds: readonly string[]): Promise<void>;
+  /** Nodes buffering since before `cutoff`. */
+  getBufferingNodes(cutoff: number): Promise<NodeRecord[]>;
+
+  /** Queues whose node no active strategy uses. */
+  listOrphanQueues(): Promise<OrphanQueue[]>;
+  /** Removes the queue and its node (GC). Dropping an unknown topic does nothing. */
+  dropQueue(topic: string): Promise<void>;
+
+  /** `ok` when the store answers, `error` when it does not. */
+  health(): Promise<'ok' | 'error'>;
+  close(): Promise<void>;
+}

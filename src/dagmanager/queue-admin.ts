@@ -1,0 +1,36 @@
+/** A topic to create: its name and broker config (SPEC §2.9). */
+export interface TopicSpec {
+  readonly name: string;
+  readonly partitions: number;
+  readonly replicationFactor: number;
+  readonly retentionMs: number;
+}
+
+/** What a topic looks like on the broker. */
+export interface TopicDescription {
+  readonly name: string;
+  readonly partitions: number;
+  readonly replicationFactor: number;
+  /** `retention.ms` as configured, when the broker reports it. */
+  readonly retentionMs: number | null;
+}
+
+/**
+ * The broker's admin side as the DAG Manager uses it. Adapters: in-process (memory) and Kafka;
+ * both pass `queue-admin.contract.test-kit.ts`. `createTopic` is one attempt: the retry loop
+ * (CREATE → VERIFY → WAIT → BACKOFF) and the circuit breaker wrap it in `TopicCreator`.
+ */
+export interface QueueAdmin {
+  /** Creates the topic; resolves `'exists'` when a topic of that name is already there. */
+  createTopic(spec: TopicSpec): Promise<'created' | 'exists'>;
+  /** The topic as the broker describes it, or null when it does not exist (yet). */
+  describeTopic(name: string): Promise<TopicDescription | null>;
+  listTopics(): Promise<string[]>;
+  /** Messages held per topic (sum over partitions of end − start offsets). */
+  topicSizes(names?: readonly string[]): Promise<Map<string, number>>;
+  /** Deletes the topic; deleting a missing topic does nothing. */
+  deleteTopic(name: string): Promise<void>;
+  /** Brokers in the cluster: replication factors are clamped to it. */
+  brokerCount(): Promise<number>;
+  close(): Promise<void>;
+}

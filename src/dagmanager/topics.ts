@@ -1,0 +1,77 @@
+import type { TopicKind } from './node-record.js';
+import type { TopicSpec } from './queue-admin.js';
+
+const DAY_MS = 24 * 3600 * 1000;
+
+/** Broker config per topic kind (SPEC §2.9): partitions, replication factor, retention. */
+export const TOPIC_CONFIGS: Readonly<
+  Record<TopicKind, { partitions: number; replicationFactor: number; retentionMs: number }>
+> = {
+  raw: { partitions: 3, replicationFactor: 3, retentionMs: 7 * DAY_MS },
+  indicator: { partitions: 1, replicationFactor: 2, retentionMs: 30 * DAY_MS },
+  trade_exec: { partitions: 1, replicationFactor: 3, retentionMs: 90 * DAY_MS },
+  sentinel: { partitions: 1, replicationFactor: 2, retentionMs: 180 * DAY_MS },
+};
+
+/**
+ * The kind of a node's topic from its type: sources carry raw data, VersionSentinels are
+ * sentinels, order/trade/execution nodes are trade_exec, everything else is an indicator.
+ */
+export function topicKindOf(nodeType: string): TopicKind {
+  if (nodeType === 'VersionSentinel') return 'sentinel';
+  if (/^(StreamInput|SourceNode|TagQueryNode)$/.test(nodeType) || /Input$|Source$/.test(nodeType))
+    return 'raw';
+  if (/trade|order|exec/i.test(nodeType)) return 'trade_exec';
+  return 'indicator';
+}
+
+/** The spec of a topic of `kind`, with the replication factor clamped to the broker count. */
+export function topicSpec(name: string, kind: TopicKind, brokers: number): TopicSpec {
+  const config = TOPIC_CONFIGS[kind];
+  return {
+    name,
+    partitions: config.partitions,
+    replicationFactor: Math.max(1, Math.min(config.replicationFactor, brokers)),
+    retentionMs: config.retentionMs,
+  };
+}
+
+/** Options of {@link topicName}. */
+export interface TopicNameParts {
+  /** Asset prefix, e.g. `'btc'`; `'asset'` when the node names none. */
+  readonly asset: string;
+  readonly nodeType: string;
+  readonly codeHash: string;
+  /** 1 for `_v1`, … */
+  readonly version: number;
+  /** Dry-run topics end in `_sim`. */
+  readonly dryRun?: boolean;
+}
+
+/**
+ * `{asset}_{node_type}_{code_hash[:6]}_v{version}` (+`_sim`), with the hash part growing by two
+ * characters while the name is `taken` (by a *different* node — the caller reuses a node's own
+ * topic and never asks again). Characters Kafka does not allow in topic names become `-`.
+ *
+ * @example topicName({ asset: 'btc', nodeType: 'EMA', codeHash: 'abcdef12…', version: 1 }, new Set()) // 'btc_EMA_abcdef_v1'
+ */
+export function topicName(parts: TopicNameParts, taken: ReadonlySet<string>): string {
+  const safe = (s: string): string => s.replace(/[^A-Za-z0-9._-]/g, '-');
+  const suffix = `_v${parts.version}${parts.dryRun === true ? '_sim' : ''}`;
+  for (let length = 6; ; length += 2) {
+    const name = `${safe(parts.asset)}_${safe(parts.nodeType)}_${parts.codeHash.slice(0, length)}${suffix}`;
+    if (!taken.has(name) || length >= parts.codeHash.length) return name;
+  }
+}
+
+/** Every name {@link topicName} could give, shortest first: what to check for collisions. */
+export function topicNameCandidates(parts: TopicNameParts): string[] {
+  const names: string[] = [];
+  const all = new Set<string>();
+  for (;;) {
+    const name = topicName(parts, all);
+    if (all.has(name)) return names;
+    names.push(name);
+    all.add(name);
+  }
+}
