@@ -1,0 +1,213 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import { ErrorCode, type QmtlError } from '../common/errors.js';
+import { chainDag, wireNode } from './dag.test-kit.js';
+import { DiffService } from './diff-service.js';
+import { dagManagerMetrics, resetDagManagerMetrics } from './metrics.js';
+import { MemoryNodeRepository } from './memory-node-repository.js';
+import { MemoryQueueAdmin } from './memory-queue-admin.js';
+
+function setup() {
+  const repo = MemoryNodeRepository.open();
+  const admin = new MemoryQueueAdmin();
+  let clock = 1_700_000_000_000;
+  const service = new DiffService({
+    repo,
+    topics: { ensure: (spec) => admin.createTopic({ ...spec, replicationFactor: 1 }) },
+    now: () => clock,
+  });
+  return { repo, admin, service, tick: (ms: number) => (clock += ms) };
+}
+
+const failure = async (promise: Promise<unknown>): Promise<QmtlError> => {
+  try {
+    await promise;
+  } catch (error) {
+    return error as QmtlError;
+  }
+  throw new Error('expected a rejection');
+};
+
+describe('DiffService', () => {
+  beforeEach(() => resetDagManagerMetrics());
+
+  it('creates a topic per new node, stores the nodes and makes the submitter their producer', async () => {
+    const { service, admin, repo } = setup();
+    const dag = chainDag(3);
+    const outcome = await service.diff({ strategyId: 's1', dagJson: JSON.stringify(dag) });
+    expect(outcome.sentinelId).toBe('s1-sentinel');
+    expect([...outcome.queueMap.keys()]).toEqual(dag.nodes.map((n) => n.node_id));
+    expect(outcome.topicMap).toEqual(outcome.queueMap);
+    expect(outcome.newNodes).toHaveLength(3);
+    expect((await admin.listTopics()).sort()).toEqual([...outcome.queueMap.values()].sort());
+    const first = dag.nodes[0]!;
+    expect(outcome.queueMap.get(first.node_id)).toBe(`asset_StreamInput_${first.code_hash.slice(0, 6)}_v1`);
+    expect((await repo.getNodes([first.node_id])).get(first.node_id)?.kind).toBe('raw');
+    expect((await repo.getSentinel('s1-sentinel'))?.nodeIds).toEqual(dag.nodes.map((n) => n.node_id));
+  });
+
+  it('reuses every node and topic of a DAG submitted twice; the second strategy consumes', async () => {
+    const { service, admin } = setup();
+    const dag = chainDag(4);
+    const first = await service.diff({ strategyId: 's1', dagJson: dag });
+    const topics = await admin.listTopics();
+    const second = await service.diff({ strategyId: 's2', dagJson: dag });
+    expect(second.queueMap).toEqual(first.queueMap);
+    expect(second.topicMap.size).toBe(0);
+    expect(second.newNodes).toEqual([]);
+    expect(second.sentinelWritten).toBe(false);
+    expect(await admin.listTopics()).toEqual(topics);
+    expect(await dagManagerMetrics.sentinelGapCount.get()).toMatchObject({ values: [{ value: 1 }] });
+  });
+
+  it('hands production to the next submitter once the producer is released', async () => {
+    const { service, repo } = setup();
+    const dag = chainDag(2);
+    await service.diff({ strategyId: 's1', dagJson: dag });
+    await repo.releaseStrategy('s1', Date.now());
+    const next = await service.diff({ strategyId: 's2', dagJson: dag });
+    expect(next.topicMap).toEqual(next.queueMap);
+  });
+
+  it('reuses shared nodes and produces only the new ones', async () => {
+    const { service } = setup();
+    const base = chainDag(2);
+    await service.diff({ strategyId: 's1', dagJson: base });
+    const extra = wireNode({ name: 'mine', inputs: [base.nodes[1]!] });
+    const outcome = await service.diff({ strategyId: 's2', dagJson: { nodes: [...base.nodes, extra] } });
+    expect([...outcome.topicMap.keys()]).toEqual([extra.node_id]);
+    expect(outcome.newNodes.map((n) => n.nodeId)).toEqual([extra.node_id]);
+  });
+
+  it('gives a changed compute function a new version topic (_v2)', async () => {
+    const { service } = setup();
+    const v1 = wireNode({ name: 'ema', code: 'old' });
+    const v2 = wireNode({ name: 'ema', code: 'new' });
+    const a = await service.diff({ strategyId: 's1', dagJson: { nodes: [v1] } });
+    const b = await service.diff({ strategyId: 's2', dagJson: { nodes: [v2] } });
+    expect(a.queueMap.get(v1.node_id)).toMatch(/_v1$/);
+    expect(b.queueMap.get(v2.node_id)).toMatch(/_v2$/);
+    expect(b.bufferNodes).toEqual([]);
+  });
+
+  it('buffers a node whose schema changed but code did not (lag = period)', async () => {
+    const { service, repo } = setup();
+    const before = wireNode({ name: 'ema', schema: { v: 'number' }, period: 20, tags: ['t'] });
+    const after = wireNode({
+      name: 'ema',
+      schema: { v: 'number', extra: 'number' },
+      period: 20,
+      tags: ['t'],
+    });
+    await service.diff({ strategyId: 's1', dagJson: { nodes: [before] } });
+    const outcome = await service.diff({ strategyId: 's2', dagJson: { nodes: [after] } });
+    expect(outcome.bufferNodes).toEqual([
+      {
+        nodeId: after.node_id,
+        nodeType: after.node_type,
+        codeHash: after.code_hash,
+        schemaHash: after.schema_hash,
+        interval: 60,
+        period: 20,
+        tags: ['t'],
+        lag: 20,
+      },
+    ]);
+    expect((await repo.getBufferingNodes(Number.MAX_SAFE_INTEGER)).map((r) => r.nodeId)).toEqual([
+      after.node_id,
+    ]);
+  });
+
+  it('lengthens the hash part of a topic name taken by a different node', async () => {
+    const { service } = setup();
+    const a = wireNode({ name: 'a', code: 'same code' });
+    const b = wireNode({ name: 'b', code: 'same code', nodeType: 'ProcessingNode' });
+    const outcome = await service.diff({ strategyId: 's1', dagJson: { nodes: [a, b] } });
+    const [ta, tb] = [outcome.queueMap.get(a.node_id)!, outcome.queueMap.get(b.node_id)!];
+    expect(ta).not.toBe(tb);
+    expect(tb.split('_')[2]).toHaveLength(8);
+    // Resubmitting reuses the same (longer) name rather than growing it again.
+    expect(
+      (await service.diff({ strategyId: 's2', dagJson: { nodes: [a, b] } })).queueMap.get(b.node_id),
+    ).toBe(tb);
+  });
+
+  it('uses the node’s asset field as the topic prefix', async () => {
+    const { service } = setup();
+    const node = wireNode({ name: 'btc', extra: { asset: 'btc' } });
+    expect(
+      (await service.diff({ strategyId: 's1', dagJson: { nodes: [node] } })).queueMap.get(node.node_id),
+    ).toMatch(/^btc_ProcessingNode_/);
+  });
+
+  it('accepts an empty DAG: no topics, no sentinel, a sentinel gap', async () => {
+    const { service, admin } = setup();
+    const outcome = await service.diff({ strategyId: 's1', dagJson: '{"nodes":[]}' });
+    expect(outcome.queueMap.size).toBe(0);
+    expect(outcome.sentinelWritten).toBe(false);
+    expect(await admin.listTopics()).toEqual([]);
+  });
+
+  it('rejects a cycle, unknown inputs and duplicate ids, listing every problem, storing nothing', async () => {
+    const { service, admin, repo } = setup();
+    const a = wireNode({ name: 'a' });
+    const b = { ...wireNode({ name: 'b' }), inputs: ['f'.repeat(64)] };
+    const error = await failure(service.diff({ strategyId: 's1', dagJson: { nodes: [a, a, b] } }));
+    expect(error.problems.map((p) => p.code).sort()).toEqual(
+      [ErrorCode.DuplicateNodeId, ErrorCode.UnknownInput].sort(),
+    );
+    const x = wireNode({ name: 'x' });
+    const y = wireNode({ name: 'y', inputs: [x] });
+    const cyclic = { nodes: [{ ...x, inputs: [y.node_id] }, y] };
+    const cycle = await failure(service.diff({ strategyId: 's1', dagJson: cyclic }));
+    expect(cycle.problems.some((p) => p.code === ErrorCode.DagCycle)).toBe(true);
+    expect(await admin.listTopics()).toEqual([]);
+    expect(await repo.listOrphanQueues()).toEqual([]);
+  });
+
+  it('rejects bad JSON, a bad strategy id and a node id colliding with a different stored node', async () => {
+    const { service, repo } = setup();
+    await expect(service.diff({ strategyId: 's1', dagJson: '{nodes' })).rejects.toMatchObject({
+      code: ErrorCode.InvalidDag,
+      message: expect.stringContaining('dag_json is not valid JSON'),
+    });
+    await expect(service.diff({ strategyId: '', dagJson: '{"nodes":[]}' })).rejects.toMatchObject({
+      code: ErrorCode.InvalidArgument,
+      message: expect.stringContaining('strategy_id'),
+    });
+    const node = wireNode({ name: 'a' });
+    await repo.createNodes([
+      {
+        nodeId: node.node_id,
+        nodeType: 'Other',
+        codeHash: node.code_hash,
+        configHash: node.config_hash,
+        schemaHash: node.schema_hash,
+        interval: 60,
+        period: 10,
+        tags: [],
+        inputs: [],
+        topic: 'x',
+        kind: 'indicator',
+        version: 1,
+        createdAt: 0,
+        bufferingSince: null,
+      },
+    ]);
+    await expect(service.diff({ strategyId: 's1', dagJson: { nodes: [node] } })).rejects.toMatchObject({
+      code: ErrorCode.NodeIdMismatch,
+    });
+  });
+
+  it('creates exactly one topic per node under 50 concurrent diffs of the same new DAG', async () => {
+    const { service, admin } = setup();
+    const dag = chainDag(20);
+    const outcomes = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => service.diff({ strategyId: `s${i}`, dagJson: dag })),
+    );
+    expect(await admin.listTopics()).toHaveLength(20);
+    for (const outcome of outcomes) expect(outcome.queueMap).toEqual(outcomes[0]!.queueMap);
+    const producers = outcomes.filter((o) => o.topicMap.size > 0);
+    expect(producers).toHaveLength(1);
+    expect(producers[0]!.topicMap.size).toBe(20);
+  });
+});

@@ -1,0 +1,246 @@
+import { ErrorCode, QmtlError, quote, shortId } from '../common/errors.js';
+import { logger } from '../common/logger.js';
+import { assertValidDag } from '../dag/validate-dag.js';
+import type { NodeJson } from '../dag/node-json.js';
+import type { BufferInstruction, DiffOutcome, DiffRequest } from './diff-types.js';
+import { dagManagerMetrics, observeDiffDuration } from './metrics.js';
+import type { NodeRecord } from './node-record.js';
+import type { NodeRepository } from './node-repository.js';
+import type { TopicSpec } from './queue-admin.js';
+import { topicKindOf, topicNameCandidates, topicSpec } from './topics.js';
+
+/** Creates topics idempotently (the `TopicCreator`, or a plain admin in tests). */
+export interface TopicEnsurer {
+  /** Makes sure the topic exists; the replication factor may be clamped to the cluster. */
+  ensure(spec: TopicSpec): Promise<unknown>;
+}
+
+/** Receives what a diff published, e.g. to post `queue_update` CloudEvents to the Gateway. */
+export interface DiffListener {
+  onNewNodes?(strategyId: string, nodes: readonly NodeRecord[]): void;
+}
+
+/** Options of a {@link DiffService}. */
+export interface DiffServiceOptions {
+  readonly repo: NodeRepository;
+  readonly topics: TopicEnsurer;
+  /** Clock in epoch ms. Default `Date.now`. */
+  readonly now?: () => number;
+  /** Topics created at once by one diff. Default 16. */
+  readonly topicConcurrency?: number;
+  readonly listener?: DiffListener;
+}
+
+/**
+ * The DAG Manager's diff (SPEC §5): validates the DAG (every problem listed), then, in
+ * topological order, reuses the topic of every node already in the global DAG, creates a topic
+ * (idempotently) for every new node, stores new nodes, records the strategy's use of every node
+ * with one producer per node (an active producer keeps producing, otherwise the submitter
+ * produces), marks buffering for compatible schema changes and writes the VersionSentinel.
+ *
+ * Version rules, for a node not yet stored, by its lineage (same node_type and config_hash):
+ * no stored version → v1; a stored version with the same code_hash (so only the schema changed)
+ * → a new node that buffers (lag = period) from the old one; otherwise → a new version
+ * `v{max + 1}`.
+ */
+export class DiffService {
+  private readonly repo: NodeRepository;
+  private readonly topics: TopicEnsurer;
+  private readonly now: () => number;
+  private readonly topicConcurrency: number;
+  private readonly listener: DiffListener | undefined;
+
+  constructor(options: DiffServiceOptions) {
+    this.repo = options.repo;
+    this.topics = options.topics;
+    this.now = options.now ?? Date.now;
+    this.topicConcurrency = options.topicConcurrency ?? 16;
+    this.listener = options.listener;
+  }
+
+  /**
+   * Diffs one submission. @throws QmtlError with every problem of an invalid DAG (nothing is
+   * stored then), or `QMTL_QUEUE_CREATE_FAILED` / `QMTL_UNAVAILABLE` from the stores.
+   */
+  async diff(request: DiffRequest): Promise<DiffOutcome> {
+    const started = performance.now();
+    try {
+      return await this.run(request);
+    } finally {
+      observeDiffDuration(performance.now() - started);
+    }
+  }
+
+  private async run(request: DiffRequest): Promise<DiffOutcome> {
+    const strategyId = checkStrategyId(request.strategyId);
+    const nodes = parseDag(request.dagJson);
+    const now = this.now();
+    const ids = nodes.map((n) => n.node_id);
+    const existing = await this.repo.getNodes(ids);
+    checkCollisions(nodes, existing);
+
+    const missing = nodes.filter((n) => !existing.has(n.node_id));
+    const fresh = await this.newRecords(missing, now);
+    await forEachLimited(fresh.records, this.topicConcurrency, (record) =>
+      this.topics.ensure(topicSpec(record.topic, record.kind, Number.MAX_SAFE_INTEGER)),
+    );
+    const stored =
+      fresh.records.length > 0 ? await this.repo.createNodes(fresh.records) : new Map<string, NodeRecord>();
+    const record = (id: string): NodeRecord => existing.get(id) ?? stored.get(id)!;
+
+    const producers = await this.repo.attachStrategy(strategyId, ids, now);
+    if (fresh.buffering.length > 0)
+      await this.repo.markBuffering(
+        fresh.buffering.map((b) => b.nodeId),
+        now,
+      );
+
+    const sentinelId = `${strategyId}-sentinel`;
+    const newNodes = fresh.records.filter((r) => stored.get(r.nodeId)?.createdAt === r.createdAt);
+    const sentinelWritten = fresh.records.length > 0;
+    if (sentinelWritten)
+      await this.repo.upsertSentinel({ sentinelId, strategyId, createdAt: now, nodeIds: ids });
+    else dagManagerMetrics.sentinelGapCount.inc();
+
+    const queueMap = new Map(ids.map((id) => [id, record(id).topic]));
+    const topicMap = new Map(
+      ids.filter((id) => producers.get(id) === strategyId).map((id) => [id, record(id).topic]),
+    );
+    if (newNodes.length > 0) this.listener?.onNewNodes?.(strategyId, newNodes);
+    logger.debug(
+      { strategyId, nodes: ids.length, created: fresh.records.length, produced: topicMap.size },
+      'diff done',
+    );
+    return {
+      strategyId,
+      sentinelId,
+      queueMap,
+      topicMap,
+      newNodes,
+      bufferNodes: fresh.buffering,
+      sentinelWritten,
+    };
+  }
+
+  /** Records (with topic names) for nodes not in the global DAG, plus buffering instructions. */
+  private async newRecords(
+    missing: readonly NodeJson[],
+    now: number,
+  ): Promise<{ records: NodeRecord[]; buffering: BufferInstruction[] }> {
+    if (missing.length === 0) return { records: [], buffering: [] };
+    const lineages = await this.repo.getLineages(
+      missing.map((n) => ({ nodeType: n.node_type, configHash: n.config_hash })),
+    );
+    const byLineage = new Map<string, NodeRecord[]>();
+    for (const r of lineages) {
+      const key = `${r.nodeType}\u0000${r.configHash}`;
+      byLineage.set(key, [...(byLineage.get(key) ?? []), r]);
+    }
+    const plans = missing.map((node) => {
+      const versions = byLineage.get(`${node.node_type}\u0000${node.config_hash}`) ?? [];
+      const sameCode = versions.find((v) => v.codeHash === node.code_hash);
+      const version = versions.reduce((max, v) => Math.max(max, v.version), 0) + 1;
+      const asset = typeof node['asset'] === 'string' && node['asset'] !== '' ? node['asset'] : 'asset';
+      const candidates = topicNameCandidates({
+        asset,
+        nodeType: node.node_type,
+        codeHash: node.code_hash,
+        version,
+      });
+      return { node, sameCode, version, candidates };
+    });
+    const taken = await this.repo.takenTopics(plans.flatMap((p) => p.candidates));
+    const claimed = new Set<string>();
+    const records: NodeRecord[] = [];
+    const buffering: BufferInstruction[] = [];
+    for (const { node, sameCode, version, candidates } of plans) {
+      const topic = candidates.find((c) => !taken.has(c) && !claimed.has(c)) ?? candidates.at(-1)!;
+      claimed.add(topic);
+      records.push({
+        nodeId: node.node_id,
+        nodeType: node.node_type,
+        codeHash: node.code_hash,
+        configHash: node.config_hash,
+        schemaHash: node.schema_hash,
+        interval: node.interval,
+        period: node.period,
+        tags: [...node.tags],
+        inputs: [...node.inputs],
+        topic,
+        kind: topicKindOf(node.node_type),
+        version,
+        createdAt: now,
+        bufferingSince: null,
+      });
+      if (sameCode !== undefined) {
+        buffering.push({
+          nodeId: node.node_id,
+          nodeType: node.node_type,
+          codeHash: node.code_hash,
+          schemaHash: node.schema_hash,
+          interval: node.interval ?? 0,
+          period: node.period ?? 0,
+          tags: [...node.tags],
+          lag: node.period ?? 0,
+        });
+      }
+    }
+    return { records, buffering };
+  }
+}
+
+function checkStrategyId(strategyId: unknown): string {
+  if (typeof strategyId === 'string' && strategyId.trim() !== '' && strategyId.length <= 256)
+    return strategyId;
+  throw new QmtlError(
+    ErrorCode.InvalidArgument,
+    `strategy_id must be a non-empty string of at most 256 characters, got ${quote(strategyId)}`,
+  );
+}
+
+function parseDag(dagJson: string | object): NodeJson[] {
+  let parsed: unknown = dagJson;
+  if (typeof dagJson === 'string') {
+    try {
+      parsed = JSON.parse(dagJson);
+    } catch (error) {
+      throw new QmtlError(ErrorCode.InvalidDag, `dag_json is not valid JSON: ${(error as Error).message}`);
+    }
+  }
+  return assertValidDag(parsed).nodes;
+}
+
+/** A stored node under a submitted id with different identity fields means the id collided. */
+function checkCollisions(nodes: readonly NodeJson[], existing: ReadonlyMap<string, NodeRecord>): void {
+  const problems = nodes.flatMap((node) => {
+    const stored = existing.get(node.node_id);
+    if (
+      stored === undefined ||
+      (stored.nodeType === node.node_type &&
+        stored.codeHash === node.code_hash &&
+        stored.configHash === node.config_hash &&
+        stored.schemaHash === node.schema_hash)
+    )
+      return [];
+    return [
+      {
+        code: ErrorCode.NodeIdMismatch,
+        message: `node ${shortId(node.node_id)} collides with a different stored node; resubmit it under its SHA3-256 id`,
+        nodeId: node.node_id,
+      },
+    ];
+  });
+  if (problems.length > 0) throw QmtlError.fromProblems('invalid DAG', problems);
+}
+
+async function forEachLimited<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<unknown>,
+): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
