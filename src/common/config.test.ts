@@ -47,7 +47,7 @@ describe('parseConfig', () => {
     });
     expect(config.dagmanager).toEqual({
       repo_backend: 'memory',
-      memory_repo_path: './qmtl-dag.json',
+      memory_repo_path: './qmtl-dag.journal',
       neo4j_dsn: null,
       neo4j_user: 'neo4j',
       neo4j_password: null,
@@ -59,6 +59,15 @@ describe('parseConfig', () => {
       http_port: 8001,
       diff_chunk_size: 100,
       diff_ack_window: 10,
+      diff_ack_timeout: 30,
+      gateway_callback_url: null,
+      gc_interval: 3600,
+      gc_batch_size: 50,
+      archive_dir: './qmtl-archive',
+      buffering_check_interval: 3600,
+      queue_monitor_interval: 60,
+      slack_webhook_url: null,
+      pagerduty_webhook_url: null,
     });
   });
 
@@ -84,7 +93,7 @@ describe('parseConfig', () => {
         '  queue_backend: kafka',
         '  kafka_dsn: 127.0.0.1:9092',
         '  grpc_port: 0',
-        '  diff_chunk_size: 500',
+        '  diff_chunk_size: 50',
       ].join('\n'),
       'qmtl.yml',
     );
@@ -103,7 +112,7 @@ describe('parseConfig', () => {
       queue_backend: 'kafka',
       kafka_dsn: '127.0.0.1:9092',
       grpc_port: 0,
-      diff_chunk_size: 500,
+      diff_chunk_size: 50,
       diff_ack_window: 10,
     });
   });

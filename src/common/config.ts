@@ -30,7 +30,7 @@ export const gatewayConfigSchema = z
 export const dagManagerConfigSchema = z
   .object({
     repo_backend: z.enum(['memory', 'neo4j']).default('memory'),
-    memory_repo_path: z.string().default('./qmtl-dag.json'),
+    memory_repo_path: z.string().default('./qmtl-dag.journal'),
     neo4j_dsn: dsn.default(null),
     neo4j_user: z.string().default('neo4j'),
     neo4j_password: z.string().nullable().default(null),
@@ -40,8 +40,23 @@ export const dagManagerConfigSchema = z
     grpc_port: port.default(50_051),
     http_host: z.string().default('127.0.0.1'),
     http_port: port.default(8001),
-    diff_chunk_size: positiveInteger.default(100),
+    diff_chunk_size: positiveInteger.max(100).default(100),
     diff_ack_window: positiveInteger.default(10),
+    /** Seconds a Diff stream waits for the client's ack before it is ended. */
+    diff_ack_timeout: positiveInteger.default(30),
+    /** Gateway URL receiving `queue_update` / `sentinel_weight` / `gc` CloudEvents (its /callbacks/dag-event). */
+    gateway_callback_url: z.string().nullable().default(null),
+    /** Seconds between GC runs; 0 disables the scheduler. */
+    gc_interval: z.number().int().min(0).default(3600),
+    gc_batch_size: positiveInteger.default(50),
+    /** Directory of the filesystem archive for archived (sentinel) queues. */
+    archive_dir: z.string().default('./qmtl-archive'),
+    /** Seconds between buffering checks (nodes buffering for 7 days are fully recomputed). */
+    buffering_check_interval: z.number().int().min(0).default(3600),
+    /** Seconds between queue-completion checks; 0 disables the monitor. */
+    queue_monitor_interval: z.number().int().min(0).default(60),
+    slack_webhook_url: z.string().nullable().default(null),
+    pagerduty_webhook_url: z.string().nullable().default(null),
   })
   .strict();
 
