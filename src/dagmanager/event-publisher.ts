@@ -1,0 +1,66 @@
+import { randomUUID } from 'node:crypto';
+import { logger } from '../common/logger.js';
+import { postWithBackoff, type PostOptions } from '../common/post-with-backoff.js';
+
+/** A CloudEvents 1.0 event in structured JSON mode (SPEC §2.6). */
+export interface CloudEventJson<T = unknown> {
+  readonly specversion: '1.0';
+  readonly id: string;
+  readonly source: string;
+  readonly type: string;
+  readonly time: string;
+  readonly datacontenttype: 'application/json';
+  readonly data: T;
+}
+
+/** Builds a CloudEvent from the DAG Manager (`source: qmtl.dagmanager`). */
+export function dagManagerEvent<T>(type: string, data: T, now = Date.now()): CloudEventJson<T> {
+  return {
+    specversion: '1.0',
+    id: randomUUID(),
+    source: 'qmtl.dagmanager',
+    type,
+    time: new Date(now).toISOString(),
+    datacontenttype: 'application/json',
+    data,
+  };
+}
+
+/** Sends DAG Manager events (queue_update, sentinel_weight, gc) somewhere. */
+export interface EventPublisher {
+  publish(type: string, data: unknown): void;
+  /** Resolves when every event published so far has been delivered or given up on. */
+  flush(): Promise<void>;
+}
+
+/** Drops events: the DAG Manager without a Gateway callback. */
+export const nullPublisher: EventPublisher = {
+  publish: () => undefined,
+  flush: () => Promise.resolve(),
+};
+
+/**
+ * Posts each event to the Gateway's `/callbacks/dag-event` with backoff, in order, without
+ * blocking the caller; an event still failing after its retries is logged and dropped.
+ */
+export class HttpEventPublisher implements EventPublisher {
+  private tail: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly url: string,
+    private readonly options: PostOptions = {},
+  ) {}
+
+  publish(type: string, data: unknown): void {
+    const event = dagManagerEvent(type, data);
+    this.tail = this.tail.then(() =>
+      postWithBackoff(this.url, event, this.options).catch((error: unknown) =>
+        logger.warn({ err: error, type }, 'could not deliver a DAG Manager event to the Gateway'),
+      ),
+    );
+  }
+
+  flush(): Promise<void> {
+    return this.tail;
+  }
+}
