@@ -1,4 +1,5 @@
-import { ErrorCode, quote, type Problem } from '../common/errors.js';
+import { ErrorCode, type Problem } from '../common/errors.js';
+import { checkFields, definedFields, isFiniteNumber, OptionRules } from './option-checks.js';
 
 /** Options of a {@link GarchGenerator}; every field but `seed` has a default. */
 export interface GarchOptions {
@@ -34,18 +35,16 @@ export const GARCH_DEFAULTS = {
   baseVolume: 1_000,
 } as const satisfies Omit<ResolvedGarchOptions, 'seed'>;
 
-/** Shows a value in a message; unlike `quote`, keeps `NaN` and `Infinity` readable. */
-export function showValue(value: unknown): string {
-  return typeof value === 'number' ? String(value) : quote(value);
-}
-
-/** A validation problem about `field`, with code `QMTL_INVALID_ARGUMENT`. */
-export function invalid(field: string, rule: string, value: unknown): Problem {
-  return { code: ErrorCode.InvalidArgument, message: `${field} must be ${rule}, got ${showValue(value)}` };
-}
-
-const isFiniteNumber = (value: unknown): value is number =>
-  typeof value === 'number' && Number.isFinite(value);
+const GARCH_RULES = {
+  seed: OptionRules.safeInteger,
+  startPrice: OptionRules.positive,
+  mu: OptionRules.finite,
+  omega: OptionRules.positive,
+  alpha: OptionRules.nonNegative,
+  beta: OptionRules.nonNegative,
+  stepsPerBar: OptionRules.positiveInteger,
+  baseVolume: OptionRules.positive,
+} as const;
 
 /** Fills in the defaults of {@link GarchOptions} and lists every problem with the result. */
 export function resolveGarchOptions(options: GarchOptions): {
@@ -56,31 +55,13 @@ export function resolveGarchOptions(options: GarchOptions): {
     ...GARCH_DEFAULTS,
     ...definedFields(options),
   } as ResolvedGarchOptions;
-  const { seed, startPrice, mu, omega, alpha, beta, stepsPerBar, baseVolume } = resolved;
-  const problems: Problem[] = [];
-  if (typeof seed !== 'number' || !Number.isSafeInteger(seed))
-    problems.push(invalid('seed', 'a safe integer', seed));
-  if (!isFiniteNumber(startPrice) || startPrice <= 0)
-    problems.push(invalid('startPrice', 'a finite number > 0', startPrice));
-  if (!isFiniteNumber(mu)) problems.push(invalid('mu', 'a finite number', mu));
-  if (!isFiniteNumber(omega) || omega <= 0) problems.push(invalid('omega', 'a finite number > 0', omega));
-  if (!isFiniteNumber(alpha) || alpha < 0) problems.push(invalid('alpha', 'a finite number >= 0', alpha));
-  if (!isFiniteNumber(beta) || beta < 0) problems.push(invalid('beta', 'a finite number >= 0', beta));
+  const { alpha, beta } = resolved;
+  const problems: Problem[] = checkFields(resolved, GARCH_RULES);
   if (isFiniteNumber(alpha) && isFiniteNumber(beta) && alpha + beta >= 1) {
     problems.push({
       code: ErrorCode.InvalidArgument,
       message: `alpha + beta must be < 1 for a stationary GARCH(1,1), got alpha = ${alpha}, beta = ${beta} (sum ${alpha + beta})`,
     });
   }
-  if (typeof stepsPerBar !== 'number' || !Number.isSafeInteger(stepsPerBar) || stepsPerBar <= 0) {
-    problems.push(invalid('stepsPerBar', 'a positive integer', stepsPerBar));
-  }
-  if (!isFiniteNumber(baseVolume) || baseVolume <= 0)
-    problems.push(invalid('baseVolume', 'a finite number > 0', baseVolume));
   return { options: resolved, problems };
-}
-
-/** The fields of `options` that are not `undefined`, so spreading them keeps the defaults. */
-function definedFields<T extends object>(options: T): Partial<T> {
-  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as Partial<T>;
 }

@@ -1,11 +1,6 @@
-import { ErrorCode, QmtlError } from '../common/errors.js';
-import {
-  resolveGarchOptions,
-  showValue,
-  type GarchOptions,
-  type ResolvedGarchOptions,
-} from './garch-options.js';
-import type { OhlcvBar } from './ohlcv-bar.js';
+import { QmtlError } from '../common/errors.js';
+import { resolveGarchOptions, type GarchOptions, type ResolvedGarchOptions } from './garch-options.js';
+import { takeBars, type BarGenerator, type OhlcvBar } from './ohlcv-bar.js';
 import { SeededRandom } from './random.js';
 
 /**
@@ -28,7 +23,7 @@ import { SeededRandom } from './random.js';
  * const market = new GarchGenerator({ seed: 42 });
  * const bars = market.bars(1_000); // [{ open: 100, high, low, close, volume }, …]
  */
-export class GarchGenerator {
+export class GarchGenerator implements BarGenerator {
   /** The options in use, defaults filled in. */
   readonly options: Readonly<ResolvedGarchOptions>;
   private readonly random: SeededRandom;
@@ -92,15 +87,7 @@ export class GarchGenerator {
    * @throws QmtlError `QMTL_INVALID_ARGUMENT` when `count` is not a non-negative integer.
    */
   bars(count: number): OhlcvBar[] {
-    if (!Number.isSafeInteger(count) || count < 0) {
-      throw new QmtlError(
-        ErrorCode.InvalidArgument,
-        `bars count must be a non-negative integer, got ${showValue(count)}`,
-      );
-    }
-    const result: OhlcvBar[] = [];
-    for (let i = 0; i < count; i += 1) result.push(this.nextBar());
-    return result;
+    return takeBars(this, count);
   }
 
   /** Returns to the first bar: the same options then give the same bars again. */

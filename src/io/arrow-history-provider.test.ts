@@ -1,0 +1,287 @@
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  DateMillisecond,
+  Float64,
+  Int64,
+  Table,
+  TimestampMillisecond,
+  Utf8,
+  tableFromIPC,
+  tableToIPC,
+  vectorFromArray,
+  type Vector,
+} from 'apache-arrow';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ErrorCode, QmtlError } from '../common/errors.js';
+import { gridFetcher } from '../sdk/history/history.test-kit.js';
+import type { DataFetcher, StreamKey } from '../sdk/history/protocols.js';
+import { ArrowHistoryProvider, writeArrow } from './arrow-history-provider.js';
+
+const key: StreamKey = { nodeId: 'btc', interval: 60 };
+let dir: string;
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'qmtl-arrow-'));
+});
+
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Writes a table of the given columns as an Arrow IPC file. */
+async function arrowFile(
+  name: string,
+  columns: Record<string, Vector>,
+  format: 'file' | 'stream' = 'file',
+): Promise<string> {
+  const path = join(dir, name);
+  await writeFile(path, tableToIPC(new Table(columns), format));
+  return path;
+}
+
+const f64 = (values: (number | null)[]): Vector => vectorFromArray(values, new Float64());
+const utf8 = (values: (string | null)[]): Vector => vectorFromArray(values, new Utf8());
+
+async function errorOf(promise: Promise<unknown>): Promise<QmtlError> {
+  const error = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(QmtlError);
+  return error as QmtlError;
+}
+
+describe('ArrowHistoryProvider', () => {
+  it('reads rows with their values and nulls', async () => {
+    const path = await arrowFile('bars.arrow', {
+      ts: f64([0, 60, 120]),
+      close: f64([1.5, 2, null]),
+      symbol: utf8(['BTC', 'BTC', 'BTC']),
+      note: utf8([null, 'a, b', 'x']),
+    });
+    const provider = new ArrowHistoryProvider(path);
+    expect(await provider.fetch(0, 180, key)).toEqual([
+      { ts: 0, close: 1.5, symbol: 'BTC', note: null },
+      { ts: 60, close: 2, symbol: 'BTC', note: 'a, b' },
+      { ts: 120, close: null, symbol: 'BTC', note: 'x' },
+    ]);
+    expect(await provider.coverage(key)).toEqual([[0, 120]]);
+  });
+
+  it('fetches the half-open range and sorts the file by ts, the later of equal ts winning', async () => {
+    const path = await arrowFile('unsorted.arrow', { ts: f64([120, 0, 60, 0]), v: f64([3, 1, 2, 4]) });
+    const provider = new ArrowHistoryProvider(path);
+    expect(await provider.fetch(60, 120, key)).toEqual([{ ts: 60, v: 2 }]);
+    expect(await provider.fetch(0, 60, key)).toEqual([{ ts: 0, v: 4 }]);
+    expect(await provider.fetch(120, 60, key)).toEqual([]);
+  });
+
+  it('reads an Arrow timestamp column named timestamp when there is no ts column', async () => {
+    const path = await arrowFile('stamped.arrow', {
+      timestamp: vectorFromArray([1_704_067_200_000, 1_704_067_260_000], new TimestampMillisecond()),
+      close: f64([1, 2]),
+    });
+    const rows = await new ArrowHistoryProvider(path).fetch(0, Infinity, key);
+    expect(rows).toEqual([
+      { ts: 1704067200, close: 1 },
+      { ts: 1704067260, close: 2 },
+    ]);
+  });
+
+  it('reads epoch milliseconds (Int64) from a named time column, and an IPC stream', async () => {
+    const path = await arrowFile(
+      'ms.arrows',
+      {
+        open_time: vectorFromArray([1_704_067_200_000n, 1_704_067_260_000n], new Int64()),
+        close: f64([1, 2]),
+      },
+      'stream',
+    );
+    const provider = new ArrowHistoryProvider(path, { timeColumn: 'open_time' });
+    expect(await provider.coverage(key)).toEqual([[1704067200, 1704067260]]);
+  });
+
+  it('reads ISO-8601 strings in the time column and gives dates and int64 fields as plain values', async () => {
+    const path = await arrowFile('iso.arrow', {
+      ts: utf8(['2024-01-01T00:00:00Z']),
+      trades: vectorFromArray([12n], new Int64()),
+      listed: vectorFromArray([new Date(0)], new DateMillisecond()),
+    });
+    expect(await new ArrowHistoryProvider(path).fetch(0, Infinity, key)).toEqual([
+      { ts: 1704067200, trades: 12, listed: new Date(0) },
+    ]);
+  });
+
+  it('rejects a file without the named time column', async () => {
+    const path = await arrowFile('named.arrow', { ts: f64([0]), close: f64([1]) });
+    const error = await errorOf(new ArrowHistoryProvider(path, { timeColumn: 'open_time' }).coverage(key));
+    expect(error.message).toContain('has no time column "open_time" (columns: ts, close)');
+  });
+
+  it('defaults sourceId to arrow: and the path as given', () => {
+    expect(new ArrowHistoryProvider('data/btc.arrow').sourceId).toBe('arrow:data/btc.arrow');
+    expect(new ArrowHistoryProvider('data/btc.arrow', { sourceId: 'binance:btc' }).sourceId).toBe(
+      'binance:btc',
+    );
+  });
+
+  it('reads the file once, on first use', async () => {
+    const path = await arrowFile('once.arrow', { ts: f64([0]), v: f64([1]) });
+    const provider = new ArrowHistoryProvider(path);
+    await writeArrow(path, [{ ts: 0, v: 2 }]);
+    expect(await provider.fetch(0, 60, key)).toEqual([{ ts: 0, v: 2 }]);
+    await writeArrow(path, [{ ts: 0, v: 3 }]);
+    expect(await provider.fetch(0, 60, key)).toEqual([{ ts: 0, v: 2 }]);
+  });
+
+  it('fails with HistoryUnavailable naming a missing file', async () => {
+    const path = join(dir, 'missing.arrow');
+    const error = await errorOf(new ArrowHistoryProvider(path).fetch(0, 60, key));
+    expect(error.code).toBe(ErrorCode.HistoryUnavailable);
+    expect(error.message).toBe(`Arrow history file ${JSON.stringify(path)} does not exist`);
+  });
+
+  it('names the file of something that is not Arrow', async () => {
+    const path = join(dir, 'text.arrow');
+    await writeFile(path, 'ts,close\n0,1\n');
+    const error = await errorOf(new ArrowHistoryProvider(path).coverage(key));
+    expect(error.code).toBe(ErrorCode.HistoryUnavailable);
+    expect(error.message).toContain(`Arrow history file ${JSON.stringify(path)} is not an Arrow IPC file`);
+  });
+
+  it('names the file, row and value of a bad timestamp', async () => {
+    const path = await arrowFile('bad.arrow', { ts: utf8(['0', 'soon']), v: f64([1, 2]) });
+    const error = await errorOf(new ArrowHistoryProvider(path).coverage(key));
+    expect(error.code).toBe(ErrorCode.HistoryUnavailable);
+    expect(error.message).toContain(JSON.stringify(path));
+    expect(error.message).toContain('row 1: "soon" in column "ts"');
+  });
+
+  it('names a null timestamp', async () => {
+    const path = await arrowFile('null.arrow', { ts: f64([0, null]) });
+    expect((await errorOf(new ArrowHistoryProvider(path).coverage(key))).message).toContain(
+      'row 1: null in column "ts"',
+    );
+  });
+
+  it('rejects a file without a time column', async () => {
+    const path = await arrowFile('notime.arrow', { date: f64([1]), close: f64([2]) });
+    const error = await errorOf(new ArrowHistoryProvider(path).coverage(key));
+    expect(error.message).toContain('has no "ts" or "timestamp" column (columns: date, close)');
+  });
+
+  it('reads the file again after a failed load', async () => {
+    const path = join(dir, 'later.arrow');
+    const provider = new ArrowHistoryProvider(path);
+    await errorOf(provider.coverage(key));
+    await writeArrow(path, [{ ts: 60, v: 1 }]);
+    expect(await provider.coverage(key)).toEqual([[60, 60]]);
+  });
+
+  it('does nothing in fillMissing without a fetcher', async () => {
+    const path = await arrowFile('plain.arrow', { ts: f64([0]), v: f64([1]) });
+    const before = await readFile(path);
+    await new ArrowHistoryProvider(path).fillMissing(0, 600, key);
+    expect(await readFile(path)).toEqual(before);
+  });
+
+  it('writes fetched rows the file lacks and keeps them after a reload', async () => {
+    const path = await arrowFile('cache.arrow', { ts: f64([60, 120]), close: f64([1, 2]) });
+    const fetcher = gridFetcher((ts) => ({ ts, close: ts / 60 + 100 }));
+    const provider = new ArrowHistoryProvider(path, { fetcher });
+    await provider.fillMissing(0, 240, key);
+    expect(fetcher.calls).toEqual([[0, 241]]);
+    expect(await provider.coverage(key)).toEqual([[0, 240]]);
+    const reloaded = new ArrowHistoryProvider(path);
+    expect((await reloaded.fetch(0, 300, key)).map((row) => row['close'])).toEqual([100, 1, 2, 103, 104]);
+  });
+
+  it('creates the file from fetched rows when it does not exist yet', async () => {
+    const path = join(dir, 'new.arrow');
+    const provider = new ArrowHistoryProvider(path, {
+      fetcher: gridFetcher((ts) => ({ ts, close: ts / 60 })),
+    });
+    expect(await provider.coverage(key)).toEqual([]);
+    await provider.fillMissing(0, 120, key);
+    expect((await stat(path)).isFile()).toBe(true);
+    expect(tableFromIPC(await readFile(path)).schema.fields.map(String)).toEqual([
+      'ts: Float64',
+      'close: Float64',
+    ]);
+    expect(await new ArrowHistoryProvider(path).fetch(0, 180, key)).toEqual([
+      { ts: 0, close: 0 },
+      { ts: 60, close: 1 },
+      { ts: 120, close: 2 },
+    ]);
+  });
+
+  it('keeps the file time column name and adds columns that fetched rows bring', async () => {
+    const path = await arrowFile('grow.arrow', { timestamp: f64([60]), close: f64([1]) });
+    const fetcher: DataFetcher = { fetch: () => Promise.resolve([{ ts: 0, close: 0, volume: 5 }]) };
+    await new ArrowHistoryProvider(path, { fetcher }).fillMissing(0, 60, key);
+    const table = tableFromIPC(await readFile(path));
+    expect(table.schema.fields.map((field) => field.name)).toEqual(['timestamp', 'close', 'volume']);
+    expect(await new ArrowHistoryProvider(path).fetch(0, 120, key)).toEqual([
+      { ts: 0, close: 0, volume: 5 },
+      { ts: 60, close: 1, volume: null },
+    ]);
+  });
+
+  it('serialises concurrent fills so no row is lost', async () => {
+    const path = join(dir, 'concurrent.arrow');
+    const provider = new ArrowHistoryProvider(path, {
+      fetcher: gridFetcher((ts) => ({ ts, close: ts / 60 })),
+    });
+    await Promise.all([provider.fillMissing(0, 120, key), provider.fillMissing(180, 300, key)]);
+    expect(await new ArrowHistoryProvider(path).coverage(key)).toEqual([[0, 300]]);
+  });
+
+  it('rejects fetched rows without a numeric ts', async () => {
+    const fetcher: DataFetcher = { fetch: () => Promise.resolve([{ ts: 'soon' as unknown as number }]) };
+    const provider = new ArrowHistoryProvider(join(dir, 'x.arrow'), { fetcher });
+    expect((await errorOf(provider.fillMissing(0, 60, key))).message).toBe(
+      'fetcher row 0 has ts "soon"; ts must be finite epoch seconds',
+    );
+  });
+});
+
+describe('writeArrow', () => {
+  it('writes ts first, then the union of keys typed by their values', async () => {
+    const path = join(dir, 'out.arrow');
+    await writeArrow(path, [
+      { close: 1, ts: 0, ok: true },
+      { ts: 60, close: 2, note: 'a,b', trades: 7n, at: new Date(0) },
+    ]);
+    const table = tableFromIPC(await readFile(path));
+    expect(table.schema.fields.map(String)).toEqual([
+      'ts: Float64',
+      'close: Float64',
+      'ok: Bool',
+      'note: Utf8',
+      'trades: Int64',
+      'at: Timestamp<MILLISECOND>',
+    ]);
+  });
+
+  it('writes what ArrowHistoryProvider reads back', async () => {
+    const path = join(dir, 'roundtrip.arrow');
+    const rows = [
+      { ts: 0, open: 1, close: 1.5, symbol: 'BTC' },
+      { ts: 60, open: 1.5, close: null, symbol: 'say "hi"' },
+    ];
+    await writeArrow(path, rows);
+    expect(await new ArrowHistoryProvider(path).fetch(0, 120, key)).toEqual(rows);
+  });
+
+  it('rejects a column that mixes kinds of values, naming it', async () => {
+    const error = await errorOf(
+      writeArrow(join(dir, 'mixed.arrow'), [
+        { ts: 0, v: 1 },
+        { ts: 60, v: 'x' },
+      ]),
+    );
+    expect(error.message).toBe('row 1: column "v" mixes number and string values');
+  });
+});

@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest';
+import { thrownBy } from '../common/errors.test-kit.js';
+import { ErrorCode } from '../common/errors.js';
+import {
+  escapeKey,
+  escapeMeasurement,
+  formatIlpField,
+  formatIlpLine,
+  formatIlpString,
+  ilpTimestamp,
+} from './ilp.js';
+
+describe('ILP escaping', () => {
+  it('escapes backslash, comma and space in measurements but keeps equals signs', () => {
+    expect(escapeMeasurement('btc 1m,a=b\\c')).toBe('btc\\ 1m\\,a=b\\\\c');
+  });
+
+  it('escapes backslash, comma, equals sign and space in tag keys, tag values and field keys', () => {
+    expect(escapeKey('a b,c=d\\e')).toBe('a\\ b\\,c\\=d\\\\e');
+  });
+
+  it('rejects empty names and line breaks in names', () => {
+    expect(thrownBy(() => escapeKey('')).code).toBe(ErrorCode.InvalidArgument);
+    expect(thrownBy(() => escapeKey('a\nb', 'tag value')).message).toBe(
+      'ILP tag value "a\\nb" must be non-empty and have no line breaks',
+    );
+    expect(() => escapeMeasurement('t\r')).toThrow(/no line breaks/);
+  });
+
+  it('quotes strings, escaping quotes, backslashes and line breaks with a backslash', () => {
+    expect(formatIlpString('say "hi" \\ now\nnext')).toBe('"say \\"hi\\" \\\\ now\\\nnext"');
+    expect(formatIlpString('')).toBe('""');
+  });
+});
+
+describe('formatIlpField', () => {
+  it('writes numbers as floats, bigints as integers, booleans as t/f and Dates as microseconds', () => {
+    expect(formatIlpField(1.5, 'x')).toBe('1.5');
+    expect(formatIlpField(2, 'x')).toBe('2');
+    expect(formatIlpField(-1e-7, 'x')).toBe('-1e-7');
+    expect(formatIlpField(60n, 'x')).toBe('60i');
+    expect(formatIlpField(true, 'x')).toBe('t');
+    expect(formatIlpField(false, 'x')).toBe('f');
+    expect(formatIlpField(new Date(1500), 'x')).toBe('1500000t');
+  });
+
+  it('leaves out null, undefined and non-finite numbers', () => {
+    expect([null, undefined, NaN, Infinity].map((v) => formatIlpField(v, 'x'))).toEqual([
+      null,
+      null,
+      null,
+      null,
+    ]);
+  });
+
+  it('rejects objects, naming the field', () => {
+    expect(thrownBy(() => formatIlpField({ a: 1 }, 'meta')).message).toContain(
+      'field "meta" has value {"a":1}',
+    );
+  });
+});
+
+describe('ilpTimestamp', () => {
+  it('turns epoch seconds into exact nanoseconds beyond 2^53', () => {
+    expect(ilpTimestamp(1_700_000_040)).toBe('1700000040000000000');
+    expect(ilpTimestamp(0.5)).toBe('500000000');
+    expect(() => ilpTimestamp(NaN)).toThrow(/finite/);
+  });
+});
+
+describe('formatIlpLine', () => {
+  it('formats measurement, tags, fields and timestamp with a trailing newline', () => {
+    const line = formatIlpLine(
+      'btc bars',
+      { node_id: 'a,b' },
+      { interval: 60n, close: 101.5, note: 'x y', missing: null },
+      60,
+    );
+    expect(line).toBe('btc\\ bars,node_id=a\\,b interval=60i,close=101.5,note="x y" 60000000000\n');
+  });
+
+  it('needs at least one field with a value', () => {
+    expect(() => formatIlpLine('t', {}, { a: null }, 0)).toThrow(
+      'ILP line for "t" has no field with a value',
+    );
+  });
+});

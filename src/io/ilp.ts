@@ -1,0 +1,99 @@
+import { ErrorCode, QmtlError, quote } from '../common/errors.js';
+
+/**
+ * InfluxDB line protocol (ILP), as QuestDB reads it:
+ * `measurement,tag=value field=1.5,n=3i,s="text",b=t 1700000000000000000\n`.
+ * Pure formatting; {@link QuestDBRecorder} batches the lines and a sender ships them.
+ * @module
+ */
+
+function checkName(name: string, what: string): void {
+  if (name === '' || /[\n\r]/.test(name)) {
+    throw new QmtlError(
+      ErrorCode.InvalidArgument,
+      `ILP ${what} ${quote(name)} must be non-empty and have no line breaks`,
+    );
+  }
+}
+
+/** Escapes a measurement (table) name: backslash, comma and space. */
+export function escapeMeasurement(name: string): string {
+  checkName(name, 'measurement');
+  return name.replace(/[\\, ]/g, '\\$&');
+}
+
+/** Escapes a tag key, tag value or field key: backslash, comma, equals sign and space. */
+export function escapeKey(name: string, what = 'name'): string {
+  checkName(name, what);
+  return name.replace(/[\\,= ]/g, '\\$&');
+}
+
+/**
+ * Formats a string field value: double-quoted, with `"`, `\` and line breaks escaped by a
+ * backslash (QuestDB keeps an escaped line break as part of the string).
+ */
+export function formatIlpString(value: string): string {
+  return `"${value.replace(/[\\"\n\r]/g, '\\$&')}"`;
+}
+
+/**
+ * Formats one field value: numbers as floats, bigints as integers (`i`), booleans as `t`/`f`,
+ * strings quoted, Dates as microsecond timestamps (`t`). Returns null for `null`, `undefined`
+ * and non-finite numbers, which are left out of the line (QuestDB then stores null). Throws for
+ * objects and functions.
+ */
+export function formatIlpField(value: unknown, field: string): string | null {
+  if (value === null || value === undefined) return null;
+  // Without the `i` suffix ILP reads any number, whole or not, as a float: the column stays DOUBLE.
+  if (typeof value === 'number') return Number.isFinite(value) ? String(value) : null;
+  if (typeof value === 'bigint') return `${value}i`;
+  if (typeof value === 'boolean') return value ? 't' : 'f';
+  if (typeof value === 'string') return formatIlpString(value);
+  if (value instanceof Date && Number.isFinite(value.getTime())) return `${value.getTime() * 1000}t`;
+  throw new QmtlError(
+    ErrorCode.InvalidArgument,
+    `field ${quote(field)} has value ${quote(value)}; ILP fields must be numbers, bigints, booleans, strings or Dates`,
+  );
+}
+
+/** Epoch seconds → integer epoch nanoseconds as ILP text (beyond 2^53, so computed in bigint). */
+export function ilpTimestamp(seconds: number): string {
+  if (!Number.isFinite(seconds)) {
+    throw new QmtlError(
+      ErrorCode.InvalidArgument,
+      `timestamp must be finite epoch seconds, got ${quote(seconds)}`,
+    );
+  }
+  return (BigInt(Math.round(seconds * 1_000_000)) * 1000n).toString();
+}
+
+/**
+ * One ILP line, with its trailing newline. Fields whose value is absent are left out; a line
+ * needs at least one field. Tags come first, in the order given.
+ * @example
+ * formatIlpLine('bars', { node_id: 'btc' }, { interval: 60n, close: 101.5 }, 60)
+ * // 'bars,node_id=btc interval=60i,close=101.5 60000000000\n'
+ */
+export function formatIlpLine(
+  measurement: string,
+  tags: Readonly<Record<string, string>>,
+  fields: Readonly<Record<string, unknown>>,
+  timestampSeconds: number,
+): string {
+  let line = escapeMeasurement(measurement);
+  for (const [key, value] of Object.entries(tags)) {
+    line += `,${escapeKey(key, 'tag key')}=${escapeKey(value, 'tag value')}`;
+  }
+  const parts: string[] = [];
+  for (const [key, value] of Object.entries(fields)) {
+    const text = formatIlpField(value, key);
+    if (text !== null) parts.push(`${escapeKey(key, 'field key')}=${text}`);
+  }
+  if (parts.length === 0) {
+    throw new QmtlError(
+      ErrorCode.InvalidArgument,
+      `ILP line for ${quote(measurement)} has no field with a value`,
+    );
+  }
+  return `${line} ${parts.join(',')} ${ilpTimestamp(timestampSeconds)}\n`;
+}

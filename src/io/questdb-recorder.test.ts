@@ -1,0 +1,136 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { ErrorCode, QmtlError } from '../common/errors.js';
+import { logger } from '../common/logger.js';
+import { StreamInput } from '../sdk/stream-input.js';
+import type { IlpSender } from './ilp-sender.js';
+import { QuestDBRecorder, type QuestDBRecorderOptions } from './questdb-recorder.js';
+
+/** A sender that records batches; `fail` makes the next send reject. */
+function fakeSender(): IlpSender & { batches: string[]; fail: Error | null; closed: boolean } {
+  const sender = {
+    batches: [] as string[],
+    fail: null as Error | null,
+    closed: false,
+    send(lines: string): Promise<void> {
+      if (sender.fail !== null) {
+        const error = sender.fail;
+        sender.fail = null;
+        return Promise.reject(error);
+      }
+      sender.batches.push(lines);
+      return Promise.resolve();
+    },
+    close(): Promise<void> {
+      sender.closed = true;
+      return Promise.resolve();
+    },
+  };
+  return sender;
+}
+
+function recorder(options: QuestDBRecorderOptions = {}): {
+  recorder: QuestDBRecorder;
+  sender: ReturnType<typeof fakeSender>;
+} {
+  const sender = fakeSender();
+  return { recorder: new QuestDBRecorder({ table: 'bars', createTable: false, sender, ...options }), sender };
+}
+
+afterEach(() => {
+  vi.useRealTimers();
+  vi.restoreAllMocks();
+});
+
+describe('QuestDBRecorder', () => {
+  it('writes node_id as a tag, interval as an integer and the payload fields, timestamp in ns', async () => {
+    const { recorder: rec, sender } = recorder();
+    await rec.persist('btc', 60, 1_700_000_040, { close: 101.5, symbol: 'BTC', ts: 999, interval: 5 });
+    expect(rec.pending).toBe(1);
+    await rec.flush();
+    expect(sender.batches).toEqual([
+      'bars,node_id=btc interval=60i,close=101.5,symbol="BTC" 1700000040000000000\n',
+    ]);
+  });
+
+  it('flushes when a batch is full', async () => {
+    const { recorder: rec, sender } = recorder({ batchRows: 2 });
+    await rec.persist('n', 60, 60, { v: 1 });
+    expect(sender.batches).toEqual([]);
+    await rec.persist('n', 60, 120, { v: 2 });
+    expect(sender.batches).toHaveLength(1);
+    expect(sender.batches[0]!.split('\n')).toHaveLength(3);
+    expect(rec.pending).toBe(0);
+  });
+
+  it('flushes flushIntervalMs after the first buffered row', async () => {
+    vi.useFakeTimers();
+    const { recorder: rec, sender } = recorder({ flushIntervalMs: 500 });
+    await rec.persist('n', 60, 60, { v: 1 });
+    await vi.advanceTimersByTimeAsync(499);
+    expect(sender.batches).toEqual([]);
+    await rec.persist('n', 60, 120, { v: 2 });
+    await vi.advanceTimersByTimeAsync(1);
+    expect(sender.batches).toEqual([
+      'bars,node_id=n interval=60i,v=1 60000000000\nbars,node_id=n interval=60i,v=2 120000000000\n',
+    ]);
+  });
+
+  it('reports a failed background flush on the next call, with the rows it lost', async () => {
+    vi.useFakeTimers();
+    const logged = vi.spyOn(logger, 'error').mockImplementation(() => undefined);
+    const { recorder: rec, sender } = recorder({ flushIntervalMs: 10 });
+    sender.fail = new QmtlError(ErrorCode.Unavailable, 'down');
+    await rec.persist('n', 60, 60, { v: 1 });
+    await vi.advanceTimersByTimeAsync(10);
+    expect(logged).toHaveBeenCalledWith(
+      expect.objectContaining({ table: 'bars' }),
+      'questdb recorder flush failed',
+    );
+    await expect(rec.persist('n', 60, 120, { v: 2 })).rejects.toThrow('down (1 rows not written)');
+    await rec.persist('n', 60, 120, { v: 2 });
+    await rec.flush();
+    expect(sender.batches).toEqual(['bars,node_id=n interval=60i,v=2 120000000000\n']);
+  });
+
+  it('flushes and closes the sender on close', async () => {
+    const { recorder: rec, sender } = recorder();
+    await rec.persist('n', 60, 60, { v: 1 });
+    await rec.close();
+    expect(sender.batches).toHaveLength(1);
+    expect(sender.closed).toBe(true);
+  });
+
+  it('rejects a payload that is not a record, and a bad interval', async () => {
+    const { recorder: rec } = recorder();
+    for (const payload of [1.5, null, [1, 2], 'x', new Date(0)]) {
+      await expect(rec.persist('n', 60, 60, payload)).rejects.toMatchObject({
+        code: ErrorCode.InvalidArgument,
+      });
+    }
+    await expect(rec.persist('n', 60, 60, 1.5)).rejects.toThrow(
+      'QuestDBRecorder.persist: payload must be a record of fields, got 1.5',
+    );
+    await expect(rec.persist('n', 1.5, 60, { v: 1 })).rejects.toThrow(/interval must be a positive integer/);
+    await expect(rec.persist('n', 60, 60, { 'a-b': 1 })).rejects.toThrow(/column name "a-b"/);
+    expect(rec.pending).toBe(0);
+  });
+
+  it('defaults its table to the node id of the StreamInput it records; an explicit table wins', () => {
+    const sender = fakeSender();
+    const bound = new QuestDBRecorder({ createTable: false, sender });
+    expect(() => bound.table).toThrow(/QuestDBRecorder has no table/);
+    const stream = new StreamInput({ tags: ['btc'], interval: 60, period: 1, eventRecorder: bound });
+    expect(bound.table).toBe(stream.nodeId);
+    const explicit = new QuestDBRecorder({ table: 'mine', createTable: false, sender });
+    new StreamInput({ tags: ['eth'], interval: 60, period: 1, eventRecorder: explicit });
+    expect(explicit.table).toBe('mine');
+  });
+
+  it('validates its options', () => {
+    expect(() => new QuestDBRecorder({ table: 'a"b' })).toThrow(/QuestDB table name/);
+    expect(() => new QuestDBRecorder({ batchRows: 0 })).toThrow(
+      'batchRows must be a positive integer, got 0',
+    );
+    expect(() => new QuestDBRecorder({ ilp: 'ftp://x' })).toThrow(/must start with tcp/);
+  });
+});

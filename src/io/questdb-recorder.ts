@@ -1,0 +1,205 @@
+import { ErrorCode, QmtlError, quote } from '../common/errors.js';
+import { logger } from '../common/logger.js';
+import type { EventRecorder } from '../sdk/history/protocols.js';
+import { formatIlpLine } from './ilp.js';
+import { createIlpSender, type IlpSender } from './ilp-sender.js';
+import { DEFAULT_QUESTDB_DSN, QuestDBClient } from './questdb-client.js';
+import { QUESTDB_KEY_COLUMNS, quoteIdentifier } from './questdb-sql.js';
+
+/** Options of {@link QuestDBRecorder}. */
+export interface QuestDBRecorderOptions {
+  /** PostgreSQL-wire DSN, used once per table to create it. Default `postgresql://admin:quest@127.0.0.1:8812/qdb`. */
+  readonly dsn?: string;
+  /**
+   * Where the rows go, over InfluxDB line protocol: `tcp://host:9009` or `http://host:9000` (each
+   * batch confirmed). Default `tcp://` + the DSN's host + `:9009`.
+   */
+  readonly ilp?: string;
+  /** A ready ILP transport instead of `ilp` (tests, custom clients). */
+  readonly sender?: IlpSender;
+  /** Table to write. Default: the node id of the StreamInput the recorder is attached to. */
+  readonly table?: string;
+  /** Rows buffered before a flush. Default 1000. */
+  readonly batchRows?: number;
+  /** Longest time a row waits in the buffer, in ms. Default 1000. */
+  readonly flushIntervalMs?: number;
+  /**
+   * Create the table (with `ts` as designated timestamp) before the first write. Default true;
+   * turn off only when the table already exists in this layout, since a table QuestDB creates on
+   * its own from ILP names its timestamp `timestamp` and the loader cannot read it.
+   */
+  readonly createTable?: boolean;
+}
+
+/**
+ * An {@link EventRecorder} that writes every bar a StreamInput emits to QuestDB over InfluxDB line
+ * protocol, in the table layout {@link QuestDBLoader} reads (`node_id`, `interval`, `ts`, then the
+ * payload's fields), so recorded bars are history for the next run. Rows are buffered and sent
+ * when `batchRows` are waiting, `flushIntervalMs` after the first one, on {@link flush} and on
+ * {@link close}. The table is created on first use (via the PostgreSQL wire) with `ts` as its
+ * designated timestamp. Written rows become visible to queries shortly after a flush (QuestDB
+ * applies its write-ahead log asynchronously).
+ *
+ * @example
+ * const recorder = new QuestDBRecorder({ table: 'btc_1m' });
+ * await recorder.persist('btc', 60, 1_700_000_040, { open: 1, close: 2 });
+ * await recorder.close();
+ */
+export class QuestDBRecorder implements EventRecorder {
+  private readonly client: QuestDBClient;
+  private readonly sender: IlpSender;
+  private readonly explicitTable: string | undefined;
+  private readonly batchRows: number;
+  private readonly flushIntervalMs: number;
+  private readonly createTable: boolean;
+  private boundTable: string | undefined;
+  private buffer: string[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> = Promise.resolve();
+  private failed: Error | undefined;
+
+  constructor(options: QuestDBRecorderOptions = {}) {
+    const dsn = options.dsn ?? DEFAULT_QUESTDB_DSN;
+    this.client = new QuestDBClient(dsn, 1);
+    this.sender = options.sender ?? createIlpSender(options.ilp ?? `tcp://${hostOf(dsn)}:9009`);
+    if (options.table !== undefined) quoteIdentifier(options.table, 'table');
+    this.explicitTable = options.table;
+    this.batchRows = positiveInteger(options.batchRows ?? 1000, 'batchRows');
+    this.flushIntervalMs = positiveInteger(options.flushIntervalMs ?? 1000, 'flushIntervalMs');
+    this.createTable = options.createTable ?? true;
+  }
+
+  /** The table written: the explicit one, else the bound stream's node id. */
+  get table(): string {
+    const table = this.explicitTable ?? this.boundTable;
+    if (table === undefined) {
+      throw new QmtlError(
+        ErrorCode.InvalidArgument,
+        'QuestDBRecorder has no table: pass options.table or give the recorder to a StreamInput as its eventRecorder',
+      );
+    }
+    return table;
+  }
+
+  /** Called by the owning StreamInput: its node id becomes the default table. */
+  bindStream(stream: { readonly nodeId: string }): void {
+    this.boundTable = stream.nodeId;
+  }
+
+  /** Rows waiting in the buffer. */
+  get pending(): number {
+    return this.buffer.length;
+  }
+
+  /**
+   * Buffers one bar: `timestamp` (epoch seconds) becomes `ts`, the payload's fields become columns
+   * (numbers as DOUBLE, bigints as LONG, strings, booleans, Dates); payload fields named like a
+   * key column (`node_id`, `interval`, `ts`) are ignored. The payload must be a plain object.
+   * Resolves once buffered, or once sent when this row fills the batch.
+   */
+  async persist(nodeId: string, interval: number, timestamp: number, payload: unknown): Promise<void> {
+    this.throwIfFailed();
+    if (
+      typeof payload !== 'object' ||
+      payload === null ||
+      Array.isArray(payload) ||
+      payload instanceof Date
+    ) {
+      throw new QmtlError(
+        ErrorCode.InvalidArgument,
+        `QuestDBRecorder.persist: payload must be a record of fields, got ${quote(payload)}`,
+      );
+    }
+    if (!Number.isSafeInteger(interval) || interval <= 0) {
+      throw new QmtlError(
+        ErrorCode.InvalidArgument,
+        `QuestDBRecorder.persist: interval must be a positive integer of seconds, got ${quote(interval)}`,
+      );
+    }
+    const fields: Record<string, unknown> = { interval: BigInt(interval) };
+    for (const [field, value] of Object.entries(payload)) {
+      if (!(QUESTDB_KEY_COLUMNS as readonly string[]).includes(field)) {
+        quoteIdentifier(field, 'column');
+        fields[field] = value;
+      }
+    }
+    this.buffer.push(formatIlpLine(this.table, { node_id: nodeId }, fields, timestamp));
+    if (this.buffer.length >= this.batchRows) await this.flush();
+    else this.timer ??= setTimeout(() => this.flushOnTimer(), this.flushIntervalMs);
+  }
+
+  /** Sends every buffered row; rejects with the failure of this or an earlier background flush. */
+  async flush(): Promise<void> {
+    this.clearTimer();
+    const lines = this.buffer;
+    this.buffer = [];
+    if (lines.length > 0) {
+      const table = this.table;
+      const send = this.flushing.then(async () => {
+        if (this.createTable) await this.client.ensureTable(table);
+        try {
+          await this.sender.send(lines.join(''));
+        } catch (error) {
+          if (error instanceof QmtlError) error.message += ` (${lines.length} rows not written)`;
+          throw error;
+        }
+      });
+      this.flushing = send.catch(() => undefined);
+      await send;
+    } else {
+      await this.flushing;
+    }
+    this.throwIfFailed();
+  }
+
+  /** Flushes, then closes the ILP connection and the connection pool. */
+  async close(): Promise<void> {
+    try {
+      await this.flush();
+    } finally {
+      this.clearTimer();
+      await Promise.allSettled([this.sender.close(), this.client.close()]).then(([sender]) => {
+        if (sender?.status === 'rejected') throw sender.reason;
+      });
+    }
+  }
+
+  private flushOnTimer(): void {
+    this.timer = undefined;
+    this.flush().catch((error: unknown) => {
+      // Reported to the caller by the next persist/flush/close.
+      logger.error(
+        { err: error, table: this.explicitTable ?? this.boundTable },
+        'questdb recorder flush failed',
+      );
+      this.failed ??= error instanceof Error ? error : new Error(String(error));
+    });
+  }
+
+  private clearTimer(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private throwIfFailed(): void {
+    const failed = this.failed;
+    if (failed === undefined) return;
+    this.failed = undefined;
+    throw failed;
+  }
+}
+
+function hostOf(dsn: string): string {
+  try {
+    return new URL(dsn).hostname || '127.0.0.1';
+  } catch {
+    return '127.0.0.1';
+  }
+}
+
+function positiveInteger(value: number, name: string): number {
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new QmtlError(ErrorCode.InvalidArgument, `${name} must be a positive integer, got ${quote(value)}`);
+  }
+  return value;
+}
