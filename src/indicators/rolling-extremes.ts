@@ -12,10 +12,14 @@ import { assertPeriod } from './assert-input.js';
  */
 export class RollingExtremes {
   readonly period: number;
+  /** Ring of the last `period` values; `newest` is the slot of the latest one. */
   private readonly values: Float64Array;
-  // Deques of global input indices, as ring buffers of capacity `period`.
+  private newest = -1;
+  // Monotonic deques as rings of capacity `period`: input index and value of each entry.
   private readonly maxIndex: Float64Array;
+  private readonly maxValue: Float64Array;
   private readonly minIndex: Float64Array;
+  private readonly minValue: Float64Array;
   private maxHead = 0;
   private maxLength = 0;
   private minHead = 0;
@@ -27,12 +31,14 @@ export class RollingExtremes {
     this.period = assertPeriod(owner, period);
     this.values = new Float64Array(this.period);
     this.maxIndex = new Float64Array(this.period);
+    this.maxValue = new Float64Array(this.period);
     this.minIndex = new Float64Array(this.period);
+    this.minValue = new Float64Array(this.period);
   }
 
   /** Values currently in the window (at most `period`). */
   get count(): number {
-    return Math.min(this.pushed, this.period);
+    return this.pushed < this.period ? this.pushed : this.period;
   }
 
   /** True once `period` values have been pushed. */
@@ -42,24 +48,25 @@ export class RollingExtremes {
 
   /** The largest value in the window (`-Infinity` when empty). */
   max(): number {
-    return this.maxLength === 0 ? -Infinity : this.valueAt(this.maxIndex[this.maxHead]!);
+    return this.maxLength === 0 ? -Infinity : this.maxValue[this.maxHead]!;
   }
 
   /** The smallest value in the window (`Infinity` when empty). */
   min(): number {
-    return this.minLength === 0 ? Infinity : this.valueAt(this.minIndex[this.minHead]!);
+    return this.minLength === 0 ? Infinity : this.minValue[this.minHead]!;
   }
 
   /** The value pushed `back` pushes ago (0 = newest); `back` must be below `count`. */
   ago(back: number): number {
-    return this.valueAt(this.pushed - 1 - back);
+    const slot = this.newest - back;
+    return this.values[slot < 0 ? slot + this.period : slot]!;
   }
 
   /** Adds a value, evicting the oldest once the window is full. */
   push(value: number): void {
-    const index = this.pushed++;
-    this.values[index % this.period] = value;
-    this.enter(index, value);
+    if (++this.newest === this.period) this.newest = 0;
+    this.values[this.newest] = value;
+    this.enter(this.pushed++, value);
   }
 
   /** Replaces the newest value (a late correction); like `push` when the window is empty. */
@@ -68,51 +75,51 @@ export class RollingExtremes {
       this.push(value);
       return;
     }
-    this.values[(this.pushed - 1) % this.period] = value;
-    this.maxLength = 0;
-    this.minLength = 0;
-    for (let index = Math.max(0, this.pushed - this.period); index < this.pushed; index++) {
-      this.enter(index, this.valueAt(index));
-    }
+    this.values[this.newest] = value;
+    this.maxHead = this.maxLength = this.minHead = this.minLength = 0;
+    const count = this.count;
+    for (let back = count - 1; back >= 0; back--) this.enter(this.pushed - 1 - back, this.ago(back));
   }
 
   /** Empties the window. */
   reset(): void {
     this.pushed = 0;
-    this.maxHead = 0;
-    this.maxLength = 0;
-    this.minHead = 0;
-    this.minLength = 0;
-  }
-
-  private valueAt(index: number): number {
-    return this.values[index % this.period]!;
+    this.newest = -1;
+    this.maxHead = this.maxLength = this.minHead = this.minLength = 0;
   }
 
   private enter(index: number, value: number): void {
-    const oldest = index - this.period + 1;
     const p = this.period;
-    // Max deque: indices with strictly decreasing values from head to tail.
+    const oldest = index - p + 1;
+    // Max deque: strictly decreasing values from head to tail.
     if (this.maxLength > 0 && this.maxIndex[this.maxHead]! < oldest) {
-      this.maxHead = (this.maxHead + 1) % p;
+      if (++this.maxHead === p) this.maxHead = 0;
       this.maxLength--;
     }
-    while (
-      this.maxLength > 0 &&
-      this.valueAt(this.maxIndex[(this.maxHead + this.maxLength - 1) % p]!) <= value
-    )
+    let tail = this.maxHead + this.maxLength - 1;
+    if (tail >= p) tail -= p;
+    while (this.maxLength > 0 && this.maxValue[tail]! <= value) {
       this.maxLength--;
-    this.maxIndex[(this.maxHead + this.maxLength++) % p] = index;
-    // Min deque: indices with strictly increasing values from head to tail.
+      if (--tail < 0) tail = p - 1;
+    }
+    if (++tail === p) tail = 0;
+    this.maxIndex[tail] = index;
+    this.maxValue[tail] = value;
+    this.maxLength++;
+    // Min deque: strictly increasing values from head to tail.
     if (this.minLength > 0 && this.minIndex[this.minHead]! < oldest) {
-      this.minHead = (this.minHead + 1) % p;
+      if (++this.minHead === p) this.minHead = 0;
       this.minLength--;
     }
-    while (
-      this.minLength > 0 &&
-      this.valueAt(this.minIndex[(this.minHead + this.minLength - 1) % p]!) >= value
-    )
+    tail = this.minHead + this.minLength - 1;
+    if (tail >= p) tail -= p;
+    while (this.minLength > 0 && this.minValue[tail]! >= value) {
       this.minLength--;
-    this.minIndex[(this.minHead + this.minLength++) % p] = index;
+      if (--tail < 0) tail = p - 1;
+    }
+    if (++tail === p) tail = 0;
+    this.minIndex[tail] = index;
+    this.minValue[tail] = value;
+    this.minLength++;
   }
 }
