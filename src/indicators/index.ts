@@ -2,9 +2,21 @@
  * Streaming technical indicators: one class per indicator, all following the
  * {@link StreamingIndicator} contract (O(1) update, `null` until warm, exact `replace`).
  */
-export type { StreamingIndicator } from './indicator.js';
+export type { StreamingIndicator, PriceBar, BarField } from './indicator.js';
 export { SMA } from './sma.js';
 export { EMA } from './ema.js';
 export { RSI } from './rsi.js';
-export { IndicatorNode, type IndicatorNodeOptions, type IndicatorDefinition } from './indicator-node.js';
+export {
+  IndicatorNode,
+  indicatorNode,
+  type IndicatorNodeOptions,
+  type IndicatorDefinition,
+  type IndicatorParamValue,
+} from './indicator-node.js';
 export { sma, ema, rsi } from './node-factories.js';
+export { RollingExtremes } from './rolling-extremes.js';
+export { StochRSI } from './stoch-rsi.js';
+export { KDJ, type KDJResult, type HighLowCloseBar } from './kdj.js';
+export { IchimokuCloud, type IchimokuResult } from './ichimoku-cloud.js';
+export { KalmanTrend } from './kalman-trend.js';
+export { stochRsi, kdj, ichimokuCloud, kalmanTrend } from './oscillator-nodes.js';

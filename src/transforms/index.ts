@@ -3,4 +3,7 @@
  * contract and node factories as the indicators.
  * @module
  */
-export {};
+export { RateOfChange } from './rate-of-change.js';
+export { Stochastic } from './stochastic.js';
+export { Angle, AngleUnit } from './angle.js';
+export { rateOfChange, stochastic, angle } from './transform-nodes.js';

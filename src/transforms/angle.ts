@@ -1,0 +1,159 @@
+import { ErrorCode, QmtlError, quote } from '../common/errors.js';
+import { assertInput } from '../indicators/assert-input.js';
+import type { StreamingIndicator } from '../indicators/indicator.js';
+
+/** The unit {@link Angle} reports in. */
+export const AngleUnit = { Degrees: 'degrees', Radians: 'radians' } as const;
+export type AngleUnit = (typeof AngleUnit)[keyof typeof AngleUnit];
+
+/**
+ * The angle of the least-squares line through the last `period` inputs, plotted one unit apart:
+ * `atan(slope)` where `slope = Σ(k − m)·y_k / Σ(k − m)²` over k = 0 … period−1 (oldest first),
+ * m = (period−1)/2, i.e. the change per input. In degrees (default) or radians, in (−90°, 90°).
+ * `null` until `period` inputs; `period` ≥ 2.
+ *
+ * O(1) per update: the window's sum D and centred weighted sum S = Σ(k − m)·y_k slide as
+ * `S ← S + m·y_new + (m+1)·y_old − D` and `D ← D + y_new − y_old`. Both are kept relative to a
+ * reference level (a recent input), so S never comes from the difference of two large level-sized
+ * sums, and both are recomputed from the window each time the ring wraps, so rounding cannot
+ * accumulate beyond `period` updates (amortised O(1)).
+ *
+ * Same definition as the original qmtl `angle`, except that it already returns a value once two
+ * inputs are in (fitting over fewer than `window`) and takes `radians: true` instead of a unit.
+ *
+ * @example
+ * const angle = new Angle(3);
+ * [1, 2, 3, 3].map((x) => angle.update(x)); // [null, null, 45, 26.56…] (slopes 1 and 0.5)
+ */
+export class Angle implements StreamingIndicator {
+  readonly warmupPeriod: number;
+  readonly unit: AngleUnit;
+  private readonly period: number;
+  /** m = (period − 1)/2, the centre of the x positions. */
+  private readonly centre: number;
+  /** Σ(k − m)² = period·(period² − 1)/12. */
+  private readonly spread: number;
+  private readonly scale: number;
+  private readonly window: Float64Array;
+  /** Inputs seen since construction or `reset()`. */
+  private count = 0;
+  /** The ring slot the next input goes to; once full it holds the oldest input. */
+  private next = 0;
+  /** The level the sums are taken relative to. */
+  private reference = 0;
+  /** Σ(y − reference) over the window. */
+  private sum = 0;
+  /** Σ(k − m)·y over the window (the reference cancels out). */
+  private weighted = 0;
+  private current: number | null = null;
+  // State before the newest update, so replace() can undo it exactly.
+  private previousEvicted = 0;
+  private previousReference = 0;
+  private previousSum = 0;
+  private previousWeighted = 0;
+
+  /**
+   * @param period the number of inputs fitted; an integer ≥ 2.
+   * @param unit `'degrees'` (default) or `'radians'`.
+   */
+  constructor(period = 14, unit: AngleUnit = 'degrees') {
+    if (!(typeof period === 'number' && Number.isSafeInteger(period) && period >= 2)) {
+      throw new QmtlError(
+        ErrorCode.InvalidArgument,
+        `Angle period must be an integer ≥ 2, got ${quote(period)}`,
+      );
+    }
+    if (unit !== 'degrees' && unit !== 'radians') {
+      throw new QmtlError(
+        ErrorCode.InvalidArgument,
+        `Angle unit must be "degrees" or "radians", got ${quote(unit)}`,
+      );
+    }
+    this.period = period;
+    this.unit = unit;
+    this.warmupPeriod = period;
+    this.centre = (period - 1) / 2;
+    this.spread = (period * (period * period - 1)) / 12;
+    this.scale = unit === 'degrees' ? 180 / Math.PI : 1;
+    this.window = new Float64Array(period);
+  }
+
+  /** The latest angle, `null` until warm. */
+  get result(): number | null {
+    return this.current;
+  }
+
+  /** True once `period` inputs have been seen. */
+  get isWarm(): boolean {
+    return this.current !== null;
+  }
+
+  /** Adds the next input and returns the new angle (or `null` while warming up). */
+  update(value: number): number | null {
+    assertInput('Angle', value);
+    const slot = this.next;
+    const evicted = this.window[slot]!;
+    this.previousEvicted = evicted;
+    this.previousReference = this.reference;
+    this.previousSum = this.sum;
+    this.previousWeighted = this.weighted;
+    this.window[slot] = value;
+    this.next = slot + 1 === this.period ? 0 : slot + 1;
+    this.count += 1;
+    if (this.count < this.period) return this.current;
+    if (this.next === 0) {
+      this.recompute();
+    } else {
+      const reference = this.reference;
+      this.weighted +=
+        this.centre * (value - reference) + (this.centre + 1) * (evicted - reference) - this.sum;
+      this.sum += value - evicted;
+    }
+    return (this.current = Math.atan(this.weighted / this.spread) * this.scale);
+  }
+
+  /** Replaces the newest input (a late correction) and returns the recomputed angle. */
+  replace(value: number): number | null {
+    assertInput('Angle', value);
+    if (this.count === 0) return this.update(value);
+    this.next = this.next === 0 ? this.period - 1 : this.next - 1;
+    this.window[this.next] = this.previousEvicted;
+    this.count -= 1;
+    this.reference = this.previousReference;
+    this.sum = this.previousSum;
+    this.weighted = this.previousWeighted;
+    if (this.count < this.period) this.current = null;
+    return this.update(value);
+  }
+
+  /** Returns to the freshly constructed state. */
+  reset(): void {
+    this.window.fill(0);
+    this.count = 0;
+    this.next = 0;
+    this.reference = 0;
+    this.sum = 0;
+    this.weighted = 0;
+    this.current = null;
+    this.previousEvicted = 0;
+    this.previousReference = 0;
+    this.previousSum = 0;
+    this.previousWeighted = 0;
+  }
+
+  /** Recomputes both sums from the window (oldest at slot 0, as the ring has just wrapped). */
+  private recompute(): void {
+    const window = this.window;
+    const reference = window[this.period - 1]!;
+    let sum = 0;
+    let weighted = 0;
+    for (let k = 0; k < this.period; k++) {
+      const deviation = window[k]! - reference;
+      sum += deviation;
+      weighted += (k - this.centre) * deviation;
+    }
+    this.reference = reference;
+    this.sum = sum;
+    this.weighted = weighted;
+  }
+}
