@@ -4,10 +4,10 @@ import { assertValidDag } from '../dag/validate-dag.js';
 import type { NodeJson } from '../dag/node-json.js';
 import type { BufferInstruction, DiffOutcome, DiffRequest } from './diff-types.js';
 import { dagManagerMetrics, observeDiffDuration } from './metrics.js';
-import type { NodeRecord } from './node-record.js';
+import { lineageKey, type NodeRecord } from './node-record.js';
 import type { NodeRepository } from './node-repository.js';
 import type { TopicSpec } from './queue-admin.js';
-import { topicKindOf, topicNameCandidates, topicSpec } from './topics.js';
+import { TOPIC_HASH_PREFIX, topicKindOf, topicName, topicSpec, type TopicNameParts } from './topics.js';
 
 /** Creates topics idempotently (the `TopicCreator`, or a plain admin in tests). */
 export interface TopicEnsurer {
@@ -133,29 +133,26 @@ export class DiffService {
     );
     const byLineage = new Map<string, NodeRecord[]>();
     for (const r of lineages) {
-      const key = `${r.nodeType}\u0000${r.configHash}`;
+      const key = lineageKey(r.nodeType, r.configHash);
       byLineage.set(key, [...(byLineage.get(key) ?? []), r]);
     }
     const plans = missing.map((node) => {
-      const versions = byLineage.get(`${node.node_type}\u0000${node.config_hash}`) ?? [];
+      const versions = byLineage.get(lineageKey(node.node_type, node.config_hash)) ?? [];
       const sameCode = versions.find((v) => v.codeHash === node.code_hash);
       const version = versions.reduce((max, v) => Math.max(max, v.version), 0) + 1;
       const asset = typeof node['asset'] === 'string' && node['asset'] !== '' ? node['asset'] : 'asset';
-      const candidates = topicNameCandidates({
-        asset,
-        nodeType: node.node_type,
-        codeHash: node.code_hash,
+      return {
+        node,
+        sameCode,
         version,
-      });
-      return { node, sameCode, version, candidates };
+        parts: { asset, nodeType: node.node_type, codeHash: node.code_hash, version },
+      };
     });
-    const taken = await this.repo.takenTopics(plans.flatMap((p) => p.candidates));
-    const claimed = new Set<string>();
+    const topics = await this.freeTopicNames(plans.map((p) => p.parts));
     const records: NodeRecord[] = [];
     const buffering: BufferInstruction[] = [];
-    for (const { node, sameCode, version, candidates } of plans) {
-      const topic = candidates.find((c) => !taken.has(c) && !claimed.has(c)) ?? candidates.at(-1)!;
-      claimed.add(topic);
+    plans.forEach(({ node, sameCode, version }, index) => {
+      const topic = topics[index]!;
       records.push({
         nodeId: node.node_id,
         nodeType: node.node_type,
@@ -184,8 +181,35 @@ export class DiffService {
           lag: node.period ?? 0,
         });
       }
-    }
+    });
     return { records, buffering };
+  }
+
+  /**
+   * A free topic name per node: the shortest hash prefix not taken in the store nor by an
+   * earlier node of this diff, growing by 2 characters on a collision. One store lookup per
+   * length tried — almost always just one.
+   */
+  private async freeTopicNames(parts: readonly TopicNameParts[]): Promise<string[]> {
+    const names: string[] = new Array<string>(parts.length);
+    const claimed = new Set<string>();
+    let pending = parts.map((_, index) => index);
+    for (let length = TOPIC_HASH_PREFIX; pending.length > 0; length += 2) {
+      const candidates = pending.map((index) => topicName(parts[index]!, length));
+      const taken = await this.repo.takenTopics(candidates);
+      const next: number[] = [];
+      pending.forEach((index, k) => {
+        const name = candidates[k]!;
+        const exhausted = length >= parts[index]!.codeHash.length;
+        if ((taken.has(name) || claimed.has(name)) && !exhausted) next.push(index);
+        else {
+          names[index] = name;
+          claimed.add(name);
+        }
+      });
+      pending = next;
+    }
+    return names;
   }
 }
 

@@ -1,4 +1,4 @@
-import type { NodeRecord, OrphanQueue, SentinelRecord } from './node-record.js';
+import { lineageKey, type NodeRecord, type OrphanQueue, type SentinelRecord } from './node-record.js';
 
 /**
  * One change to the in-memory global DAG. The memory repository applies operations to a
@@ -33,6 +33,8 @@ export class MemoryGraph {
   readonly strategies = new Map<string, StrategyState>();
   readonly producers = new Map<string, string>();
   readonly sentinels = new Map<string, SentinelRecord>();
+  /** Node ids per lineage key (`node_type` NUL `config_hash`). */
+  readonly lineages = new Map<string, Set<string>>();
   /** Active users per node id. */
   private readonly users = new Map<string, Set<string>>();
   /** When each node lost its last active user. */
@@ -45,6 +47,10 @@ export class MemoryGraph {
           if (this.nodes.has(record.nodeId)) continue;
           this.nodes.set(record.nodeId, record);
           this.topics.set(record.topic, record.nodeId);
+          const key = lineageKey(record.nodeType, record.configHash);
+          let lineage = this.lineages.get(key);
+          if (lineage === undefined) this.lineages.set(key, (lineage = new Set()));
+          lineage.add(record.nodeId);
         }
         return;
       case 'attach': {
@@ -101,6 +107,9 @@ export class MemoryGraph {
         const nodeId = this.topics.get(operation.topic);
         if (nodeId === undefined) return;
         this.topics.delete(operation.topic);
+        const record = this.nodes.get(nodeId);
+        if (record !== undefined)
+          this.lineages.get(lineageKey(record.nodeType, record.configHash))?.delete(nodeId);
         this.nodes.delete(nodeId);
         this.producers.delete(nodeId);
         this.users.delete(nodeId);

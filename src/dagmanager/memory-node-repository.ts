@@ -2,7 +2,14 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeF
 import { dirname } from 'node:path';
 import { ErrorCode, QmtlError, quote } from '../common/errors.js';
 import { MemoryGraph, type GraphOperation } from './memory-graph.js';
-import type { NodeRecord, NodeRole, OrphanQueue, SentinelRecord, TagQuery } from './node-record.js';
+import {
+  lineageKey,
+  type NodeRecord,
+  type NodeRole,
+  type OrphanQueue,
+  type SentinelRecord,
+  type TagQuery,
+} from './node-record.js';
 import type { LineageKey, NodeRepository, ProducerMap } from './node-repository.js';
 
 /**
@@ -42,11 +49,11 @@ export class MemoryNodeRepository implements NodeRepository {
   }
 
   getLineages(keys: readonly LineageKey[]): Promise<NodeRecord[]> {
-    const wanted = new Set(keys.map((k) => `${k.nodeType}\u0000${k.configHash}`));
-    const records = [...this.graph.nodes.values()].filter((r) =>
-      wanted.has(`${r.nodeType}\u0000${r.configHash}`),
-    );
-    return Promise.resolve(records);
+    const ids = new Set<string>();
+    for (const key of keys) {
+      for (const id of this.graph.lineages.get(lineageKey(key.nodeType, key.configHash)) ?? []) ids.add(id);
+    }
+    return Promise.resolve([...ids].map((id) => this.graph.nodes.get(id)!));
   }
 
   takenTopics(topics: readonly string[]): Promise<Set<string>> {

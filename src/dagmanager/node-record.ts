@@ -60,3 +60,8 @@ export interface TagQuery {
   readonly interval: number;
   readonly matchMode: MatchMode;
 }
+
+/** The key of a node lineage: every version of a node shares its type and identity config. */
+export function lineageKey(nodeType: string, configHash: string): string {
+  return `${nodeType}\u0000${configHash}`;
+}

@@ -36,7 +36,7 @@ export function topicSpec(name: string, kind: TopicKind, brokers: number): Topic
   };
 }
 
-/** Options of {@link topicName}. */
+/** What a topic name is made of (SPEC §2.9). */
 export interface TopicNameParts {
   /** Asset prefix, e.g. `'btc'`; `'asset'` when the node names none. */
   readonly asset: string;
@@ -48,30 +48,18 @@ export interface TopicNameParts {
   readonly dryRun?: boolean;
 }
 
+/** The shortest hash prefix a topic name uses; it grows by 2 on a collision. */
+export const TOPIC_HASH_PREFIX = 6;
+
 /**
- * `{asset}_{node_type}_{code_hash[:6]}_v{version}` (+`_sim`), with the hash part growing by two
- * characters while the name is `taken` (by a *different* node — the caller reuses a node's own
- * topic and never asks again). Characters Kafka does not allow in topic names become `-`.
+ * `{asset}_{node_type}_{code_hash[:hashLength]}_v{version}` (+`_sim`). Characters Kafka does not
+ * allow in topic names become `-`. A name taken by a *different* node is retried with
+ * `hashLength + 2` (the caller reuses a node's own topic and never asks again).
  *
- * @example topicName({ asset: 'btc', nodeType: 'EMA', codeHash: 'abcdef12…', version: 1 }, new Set()) // 'btc_EMA_abcdef_v1'
+ * @example topicName({ asset: 'btc', nodeType: 'EMA', codeHash: 'abcdef12…', version: 1 }) // 'btc_EMA_abcdef_v1'
  */
-export function topicName(parts: TopicNameParts, taken: ReadonlySet<string>): string {
+export function topicName(parts: TopicNameParts, hashLength = TOPIC_HASH_PREFIX): string {
   const safe = (s: string): string => s.replace(/[^A-Za-z0-9._-]/g, '-');
   const suffix = `_v${parts.version}${parts.dryRun === true ? '_sim' : ''}`;
-  for (let length = 6; ; length += 2) {
-    const name = `${safe(parts.asset)}_${safe(parts.nodeType)}_${parts.codeHash.slice(0, length)}${suffix}`;
-    if (!taken.has(name) || length >= parts.codeHash.length) return name;
-  }
-}
-
-/** Every name {@link topicName} could give, shortest first: what to check for collisions. */
-export function topicNameCandidates(parts: TopicNameParts): string[] {
-  const names: string[] = [];
-  const all = new Set<string>();
-  for (;;) {
-    const name = topicName(parts, all);
-    if (all.has(name)) return names;
-    names.push(name);
-    all.add(name);
-  }
+  return `${safe(parts.asset)}_${safe(parts.nodeType)}_${parts.codeHash.slice(0, hashLength)}${suffix}`;
 }

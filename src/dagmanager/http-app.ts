@@ -1,0 +1,100 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import { ErrorCode, QmtlError } from '../common/errors.js';
+import { logger } from '../common/logger.js';
+import type { DagManager } from './dag-manager.js';
+import type { EventPublisher } from './event-publisher.js';
+import type { GarbageCollector } from './gc.js';
+import { dagManagerMetrics, dagManagerRegistry } from './metrics.js';
+
+/** What the DAG Manager's HTTP side serves. */
+export interface DagManagerHttpParts {
+  readonly manager: DagManager;
+  readonly gc: GarbageCollector;
+  /** Where `sentinel_weight` and `gc` CloudEvents go (the Gateway callback). */
+  readonly events: EventPublisher;
+  /** Largest accepted body in bytes. Default 64 KiB. */
+  readonly bodyLimit?: number;
+}
+
+const gcTriggerBody = {
+  type: 'object',
+  properties: { id: { type: 'string', minLength: 1, maxLength: 256 } },
+  required: ['id'],
+} as const;
+
+const weightBody = {
+  type: 'object',
+  properties: { version: { type: 'string', minLength: 1, maxLength: 256 }, weight: { type: 'number' } },
+  required: ['version', 'weight'],
+} as const;
+
+/**
+ * The DAG Manager's HTTP app (SPEC §2.8): `GET /status`, `GET /metrics`,
+ * `POST /admin/gc-trigger {id}` → 202 `{processed}`, and
+ * `POST /callbacks/sentinel-traffic {version, weight∈[0,1]}` → 202 (422 out of range), which
+ * stores the weight on the sentinel, sets `dagmgr_active_version_weight{version}` and posts a
+ * `sentinel_weight` CloudEvent to the Gateway. Errors are JSON `{error, code}` without stacks.
+ */
+export function buildHttpApp(parts: DagManagerHttpParts): FastifyInstance {
+  const app = Fastify({ logger: false, bodyLimit: parts.bodyLimit ?? 64 * 1024 });
+
+  app.setErrorHandler((error, _request, reply) => {
+    if (error instanceof QmtlError) {
+      const status = error.code === ErrorCode.Unavailable ? 503 : 422;
+      return reply.status(status).send({ error: error.message, code: error.code });
+    }
+    const status = (error as { statusCode?: number }).statusCode ?? 500;
+    if (status >= 500) logger.error({ err: error }, 'DAG Manager HTTP request failed');
+    const message = status >= 500 ? 'internal error' : (error as Error).message;
+    return reply
+      .status(status === 400 ? 422 : status)
+      .send({ error: message, code: ErrorCode.InvalidArgument });
+  });
+
+  app.get('/status', async () => {
+    const status = await parts.manager.status();
+    const ok = status.neo4j === 'ok' && status.queue === 'ok';
+    return {
+      status: ok ? 'ok' : 'degraded',
+      neo4j: status.neo4j,
+      queue: status.queue,
+      dag_manager: status.state,
+    };
+  });
+
+  app.get('/metrics', async (_request, reply) => {
+    reply.type(dagManagerRegistry.contentType);
+    return dagManagerRegistry.metrics();
+  });
+
+  app.post<{ Body: { id: string } }>(
+    '/admin/gc-trigger',
+    { schema: { body: gcTriggerBody } },
+    async (request, reply) => {
+      const processed = await parts.gc.collect();
+      const queues = processed.map((q) => q.topic);
+      parts.events.publish('gc', { id: request.body.id, queues });
+      return reply.status(202).send({ processed: queues });
+    },
+  );
+
+  app.post<{ Body: { version: string; weight: number } }>(
+    '/callbacks/sentinel-traffic',
+    { schema: { body: weightBody } },
+    async (request, reply) => {
+      const { version, weight } = request.body;
+      if (!Number.isFinite(weight) || weight < 0 || weight > 1) {
+        return reply.status(422).send({
+          error: `weight must be a number in [0, 1], got ${weight}`,
+          code: ErrorCode.InvalidArgument,
+        });
+      }
+      await parts.manager.repo.setSentinelWeight(version, weight);
+      dagManagerMetrics.activeVersionWeight.set({ version }, weight);
+      parts.events.publish('sentinel_weight', { sentinel_id: version, weight });
+      return reply.status(202).send({ version, weight });
+    },
+  );
+
+  return app;
+}
