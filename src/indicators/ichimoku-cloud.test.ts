@@ -12,7 +12,7 @@ import {
   testIndicatorContract,
   type ReferenceIndicator,
 } from './indicator-contract.test-kit.js';
-import type { HighLowCloseBar } from './kdj.js';
+import type { RangeBar } from './atr.js';
 
 const contract = (warmupPeriod: number) => ({
   warmupPeriod,
@@ -29,7 +29,7 @@ const select = (r: IchimokuResult) => [r.tenkan, r.kijun, r.senkouA, r.senkouB, 
 
 /** Ichimoku over a whole series from its definition, the spans shifted `displacement` bars ahead. */
 function batchIchimoku(
-  bars: readonly HighLowCloseBar[],
+  bars: readonly RangeBar[],
   [tenkan, kijun, senkouB, displacement]: readonly [number, number, number, number],
 ): (IchimokuResult | null)[] {
   const midRange = (i: number, period: number): number | null => {
@@ -66,9 +66,9 @@ interface PeerLines {
 
 /** A peer without displacement, its spans delayed by `displacement` bars here. */
 function displaced(
-  linesOf: (bar: HighLowCloseBar) => PeerLines | null,
+  linesOf: (bar: RangeBar) => PeerLines | null,
   displacement: number,
-): ReferenceIndicator<HighLowCloseBar, IchimokuResult> {
+): ReferenceIndicator<RangeBar, IchimokuResult> {
   const history: PeerLines[] = [];
   let result: IchimokuResult | null = null;
   return {

@@ -1,7 +1,7 @@
 import { ErrorCode, QmtlError, quote } from '../common/errors.js';
 import { assertBar } from './assert-input.js';
 import type { StreamingIndicator } from './indicator.js';
-import type { HighLowCloseBar } from './kdj.js';
+import type { RangeBar } from './atr.js';
 
 /** The result of {@link IchimokuCloud} at one bar. */
 export interface IchimokuResult {
@@ -161,7 +161,7 @@ class MidRange {
  * ichimoku.update({ high: 11, low: 10, close: 10 });
  * // { tenkan: 10.5, kijun: 10.5, senkouA: 10.25, senkouB: 10, chikou: 10 }
  */
-export class IchimokuCloud implements StreamingIndicator<HighLowCloseBar, IchimokuResult> {
+export class IchimokuCloud implements StreamingIndicator<RangeBar, IchimokuResult> {
   readonly warmupPeriod: number;
   readonly displacement: number;
   private readonly tenkan: MidRange;
@@ -209,7 +209,7 @@ export class IchimokuCloud implements StreamingIndicator<HighLowCloseBar, Ichimo
   }
 
   /** Adds the next bar and returns the lines in effect at it (or `null` while warming up). */
-  update(bar: HighLowCloseBar): IchimokuResult | null {
+  update(bar: RangeBar): IchimokuResult | null {
     assertBar('IchimokuCloud', bar, FIELDS);
     const { high, low } = bar;
     this.tenkan.push(high, low);
@@ -220,7 +220,7 @@ export class IchimokuCloud implements StreamingIndicator<HighLowCloseBar, Ichimo
   }
 
   /** Replaces the newest bar (a late correction) and returns the recomputed lines. */
-  replace(bar: HighLowCloseBar): IchimokuResult | null {
+  replace(bar: RangeBar): IchimokuResult | null {
     assertBar('IchimokuCloud', bar, FIELDS);
     if (this.count === 0) return this.update(bar);
     const { high, low } = bar;

@@ -15,8 +15,14 @@ export {
 } from './indicator-node.js';
 export { sma, ema, rsi } from './node-factories.js';
 export { RollingExtremes } from './rolling-extremes.js';
+export { ATR, type RangeBar } from './atr.js';
+export { BollingerBands, type Bands } from './bollinger-bands.js';
+export { ChandelierExit, type ChandelierExitResult } from './chandelier-exit.js';
+export { KeltnerChannel } from './keltner-channel.js';
+export { SuperTrend, type SuperTrendResult } from './supertrend.js';
+export { bollingerBands, atr, chandelierExit, keltnerChannel, supertrend } from './volatility-nodes.js';
 export { StochRSI } from './stoch-rsi.js';
-export { KDJ, type KDJResult, type HighLowCloseBar } from './kdj.js';
+export { KDJ, type KDJResult } from './kdj.js';
 export { IchimokuCloud, type IchimokuResult } from './ichimoku-cloud.js';
 export { KalmanTrend } from './kalman-trend.js';
 export { stochRsi, kdj, ichimokuCloud, kalmanTrend } from './oscillator-nodes.js';

@@ -11,7 +11,8 @@ import {
   testIndicatorContract,
   type ReferenceIndicator,
 } from './indicator-contract.test-kit.js';
-import { KDJ, type HighLowCloseBar, type KDJResult } from './kdj.js';
+import type { RangeBar } from './atr.js';
+import { KDJ, type KDJResult } from './kdj.js';
 
 const contract = (period: number) => ({
   warmupPeriod: period,
@@ -24,7 +25,7 @@ testIndicatorContract('KDJ(3)', () => new KDJ(3), contract(3));
 testIndicatorContract('KDJ()', () => new KDJ(), contract(9));
 
 /** KDJ over a whole series, written out from its definition. */
-function batchKdj(bars: readonly HighLowCloseBar[], period: number): (KDJResult | null)[] {
+function batchKdj(bars: readonly RangeBar[], period: number): (KDJResult | null)[] {
   let k = 50;
   let d = 50;
   return bars.map((bar, i) => {
@@ -43,9 +44,7 @@ function batchKdj(bars: readonly HighLowCloseBar[], period: number): (KDJResult 
  * A peer's raw stochastic (RSV) with the KDJ 1/3 smoothing applied here: the peers smooth with
  * simple moving averages instead, so only their unsmoothed %K is the same quantity.
  */
-function smoothed(
-  rsvOf: (bar: HighLowCloseBar) => number | null,
-): ReferenceIndicator<HighLowCloseBar, KDJResult> {
+function smoothed(rsvOf: (bar: RangeBar) => number | null): ReferenceIndicator<RangeBar, KDJResult> {
   let k = 50;
   let d = 50;
   let result: KDJResult | null = null;
@@ -139,9 +138,7 @@ describe('KDJ', () => {
     for (const period of [1, 2, 9, 50]) {
       const peer = new TiStochastic({ period, signalPeriod: 1, high: [], low: [], close: [] });
       // Its nextValue is typed as taking arrays but reads one { high, low, close } bar.
-      const next = peer.nextValue.bind(peer) as unknown as (
-        bar: HighLowCloseBar,
-      ) => { k: number } | undefined;
+      const next = peer.nextValue.bind(peer) as unknown as (bar: RangeBar) => { k: number } | undefined;
       const reference = smoothed((bar) => next(bar)?.k ?? null);
       const comparison = compareWithReference(new KDJ(period), reference, bars, {
         select,

@@ -1,9 +1,7 @@
+import type { RangeBar } from './atr.js';
 import { assertBar, assertPeriod } from './assert-input.js';
-import type { PriceBar, StreamingIndicator } from './indicator.js';
+import type { StreamingIndicator } from './indicator.js';
 import { RollingExtremes } from './rolling-extremes.js';
-
-/** The bar fields {@link KDJ} and {@link IchimokuCloud} read. */
-export type HighLowCloseBar = Pick<PriceBar, 'high' | 'low' | 'close'>;
 
 /** The result of {@link KDJ}. */
 export interface KDJResult {
@@ -31,7 +29,7 @@ const FIELDS = ['high', 'low', 'close'] as const;
  * kdj.update({ high: 10, low: 8, close: 9 }); // null
  * kdj.update({ high: 12, low: 9, close: 11 }); // { k: 58.33…, d: 52.77…, j: 69.44… } (RSV 75)
  */
-export class KDJ implements StreamingIndicator<HighLowCloseBar, KDJResult> {
+export class KDJ implements StreamingIndicator<RangeBar, KDJResult> {
   readonly warmupPeriod: number;
   private readonly highs: RollingExtremes;
   private readonly lows: RollingExtremes;
@@ -60,7 +58,7 @@ export class KDJ implements StreamingIndicator<HighLowCloseBar, KDJResult> {
   }
 
   /** Adds the next bar and returns the new `{ k, d, j }` (or `null` while warming up). */
-  update(bar: HighLowCloseBar): KDJResult | null {
+  update(bar: RangeBar): KDJResult | null {
     assertBar('KDJ', bar, FIELDS);
     this.previousK = this.k;
     this.previousD = this.d;
@@ -70,7 +68,7 @@ export class KDJ implements StreamingIndicator<HighLowCloseBar, KDJResult> {
   }
 
   /** Replaces the newest bar (a late correction) and returns the recomputed `{ k, d, j }`. */
-  replace(bar: HighLowCloseBar): KDJResult | null {
+  replace(bar: RangeBar): KDJResult | null {
     assertBar('KDJ', bar, FIELDS);
     this.k = this.previousK;
     this.d = this.previousD;
