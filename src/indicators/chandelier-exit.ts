@@ -16,7 +16,7 @@ export interface ChandelierExitResult {
  * bars, `long = highest high − multiplier·ATR` and `short = lowest low + multiplier·ATR`, with
  * Wilder's {@link ATR} over the same `period`. `null` until `period` bars.
  *
- * The highest high and lowest low come from two {@link RollingExtremes} windows (O(1) amortised).
+ * The highest high and lowest low come from one {@link RollingExtremes} window (O(1) amortised).
  *
  * @example
  * const exit = new ChandelierExit(2, 1);
@@ -27,8 +27,8 @@ export class ChandelierExit implements StreamingIndicator<RangeBar, ChandelierEx
   readonly warmupPeriod: number;
   readonly multiplier: number;
   private readonly atr: ATR;
-  private readonly highs: RollingExtremes;
-  private readonly lows: RollingExtremes;
+  /** Highest high and lowest low of the last `period` bars. */
+  private readonly range: RollingExtremes;
   private current: ChandelierExitResult | null = null;
 
   /**
@@ -40,8 +40,7 @@ export class ChandelierExit implements StreamingIndicator<RangeBar, ChandelierEx
     this.multiplier = assertMultiplier('ChandelierExit', multiplier);
     this.warmupPeriod = period;
     this.atr = new ATR(period);
-    this.highs = new RollingExtremes(period, 'ChandelierExit');
-    this.lows = new RollingExtremes(period, 'ChandelierExit');
+    this.range = new RollingExtremes(period, 'ChandelierExit');
   }
 
   /** The latest stops, `null` until warm. */
@@ -57,25 +56,22 @@ export class ChandelierExit implements StreamingIndicator<RangeBar, ChandelierEx
   /** Adds the next bar and returns the new stops (or `null` while warming up). */
   update(bar: RangeBar): ChandelierExitResult | null {
     assertRangeBar('ChandelierExit', bar);
-    this.highs.push(bar.high);
-    this.lows.push(bar.low);
+    this.range.pushRange(bar.high, bar.low);
     return this.settle(this.atr.update(bar));
   }
 
   /** Replaces the newest bar (a late correction) and returns the recomputed stops. */
   replace(bar: RangeBar): ChandelierExitResult | null {
     assertRangeBar('ChandelierExit', bar);
-    if (this.highs.count === 0) return this.update(bar);
-    this.highs.replaceNewest(bar.high);
-    this.lows.replaceNewest(bar.low);
+    if (this.range.count === 0) return this.update(bar);
+    this.range.replaceNewestRange(bar.high, bar.low);
     return this.settle(this.atr.replace(bar));
   }
 
   /** Returns to the freshly constructed state. */
   reset(): void {
     this.atr.reset();
-    this.highs.reset();
-    this.lows.reset();
+    this.range.reset();
     this.current = null;
   }
 
@@ -83,7 +79,7 @@ export class ChandelierExit implements StreamingIndicator<RangeBar, ChandelierEx
   private settle(atr: number | null): ChandelierExitResult | null {
     if (atr === null) return null;
     const offset = this.multiplier * atr;
-    this.current = Object.freeze({ long: this.highs.max() - offset, short: this.lows.min() + offset });
+    this.current = Object.freeze({ long: this.range.max() - offset, short: this.range.min() + offset });
     return this.current;
   }
 }

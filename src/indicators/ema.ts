@@ -22,10 +22,14 @@ export class EMA implements StreamingIndicator {
   private count = 0;
   /** Sum of the first `period` inputs, for the seed. */
   private seedSum = 0;
-  private current: number | null = null;
+  // The average as a plain double (meaningful once warm): a number-or-null field would box every
+  // new value in a heap number.
+  private average = 0;
+  private warm = false;
   // State before the newest update, so replace() can undo it exactly.
   private previousSeedSum = 0;
-  private previousResult: number | null = null;
+  private previousAverage = 0;
+  private previousWarm = false;
 
   /** @param period the span in inputs; a positive integer. */
   constructor(period: number) {
@@ -36,27 +40,27 @@ export class EMA implements StreamingIndicator {
 
   /** The latest average, `null` until warm. */
   get result(): number | null {
-    return this.current;
+    return this.warm ? this.average : null;
   }
 
   /** True once `period` inputs have been seen. */
   get isWarm(): boolean {
-    return this.current !== null;
+    return this.warm;
   }
 
   /** Adds the next input and returns the new average (or `null` while warming up). */
   update(value: number): number | null {
-    assertInput('EMA', value);
-    this.previousSeedSum = this.seedSum;
-    this.previousResult = this.current;
+    if (typeof value !== 'number' || value - value !== 0) assertInput('EMA', value);
     this.count += 1;
-    if (this.current !== null) {
-      this.current += this.alpha * (value - this.current);
-    } else {
-      this.seedSum += value;
-      if (this.count === this.period) this.current = this.seedSum / this.period;
-    }
-    return this.current;
+    this.previousAverage = this.average;
+    this.previousWarm = this.warm;
+    if (this.warm) return (this.average += this.alpha * (value - this.average));
+    this.previousSeedSum = this.seedSum;
+    this.seedSum += value;
+    if (this.count < this.period) return null;
+    this.average = this.seedSum / this.period;
+    this.warm = true;
+    return this.average;
   }
 
   /** Replaces the newest input (a late correction) and returns the recomputed average. */
@@ -65,7 +69,8 @@ export class EMA implements StreamingIndicator {
     if (this.count === 0) return this.update(value);
     this.count -= 1;
     this.seedSum = this.previousSeedSum;
-    this.current = this.previousResult;
+    this.average = this.previousAverage;
+    this.warm = this.previousWarm;
     return this.update(value);
   }
 
@@ -73,8 +78,10 @@ export class EMA implements StreamingIndicator {
   reset(): void {
     this.count = 0;
     this.seedSum = 0;
-    this.current = null;
+    this.average = 0;
+    this.warm = false;
     this.previousSeedSum = 0;
-    this.previousResult = null;
+    this.previousAverage = 0;
+    this.previousWarm = false;
   }
 }

@@ -2,6 +2,7 @@ import { ErrorCode, QmtlError, quote } from '../common/errors.js';
 import { assertBar } from './assert-input.js';
 import type { StreamingIndicator } from './indicator.js';
 import type { RangeBar } from './atr.js';
+import { RollingExtremes } from './rolling-extremes.js';
 
 /** The result of {@link IchimokuCloud} at one bar. */
 export interface IchimokuResult {
@@ -18,123 +19,6 @@ export interface IchimokuResult {
 }
 
 const FIELDS = ['high', 'low', 'close'] as const;
-
-/**
- * Mid-range `(highest high + lowest low)/2` of the last `period` bars, O(1) amortised per bar.
- *
- * Unlike two `RollingExtremes` (each tracking both extremes of one series), this keeps one
- * monotonic deque per side — highs for the max, lows for the min — with the values stored in the
- * deques and wrap-around by comparison instead of `%`: the six windows of the cloud are its whole
- * cost. `replaceNewest` rebuilds the deques from the window, O(period).
- */
-class MidRange {
-  private readonly period: number;
-  /** The last `period` bars' highs and lows, as rings; `slot` is where the next bar goes. */
-  private readonly highs: Float64Array;
-  private readonly lows: Float64Array;
-  private slot = 0;
-  /** Bars pushed since construction or `reset()`; also the index of the next bar. */
-  private pushed = 0;
-  // Deques as rings of capacity `period`: bar indices and values, highs strictly decreasing and
-  // lows strictly increasing from head to tail.
-  private readonly maxIndex: Float64Array;
-  private readonly maxValue: Float64Array;
-  private readonly minIndex: Float64Array;
-  private readonly minValue: Float64Array;
-  private maxHead = 0;
-  private maxLength = 0;
-  private minHead = 0;
-  private minLength = 0;
-
-  constructor(period: number) {
-    this.period = period;
-    this.highs = new Float64Array(period);
-    this.lows = new Float64Array(period);
-    this.maxIndex = new Float64Array(period);
-    this.maxValue = new Float64Array(period);
-    this.minIndex = new Float64Array(period);
-    this.minValue = new Float64Array(period);
-  }
-
-  value(): number {
-    return (this.maxValue[this.maxHead]! + this.minValue[this.minHead]!) / 2;
-  }
-
-  push(high: number, low: number): void {
-    const slot = this.slot;
-    this.highs[slot] = high;
-    this.lows[slot] = low;
-    this.slot = slot + 1 === this.period ? 0 : slot + 1;
-    this.enter(this.pushed++, high, low);
-  }
-
-  replaceNewest(high: number, low: number): void {
-    const period = this.period;
-    const newest = this.slot === 0 ? period - 1 : this.slot - 1;
-    this.highs[newest] = high;
-    this.lows[newest] = low;
-    this.maxLength = 0;
-    this.minLength = 0;
-    const count = Math.min(this.pushed, period);
-    let slot = newest + 1 - count;
-    if (slot < 0) slot += period;
-    for (let index = this.pushed - count; index < this.pushed; index++) {
-      this.enter(index, this.highs[slot]!, this.lows[slot]!);
-      slot = slot + 1 === period ? 0 : slot + 1;
-    }
-  }
-
-  reset(): void {
-    this.slot = 0;
-    this.pushed = 0;
-    this.maxHead = 0;
-    this.maxLength = 0;
-    this.minHead = 0;
-    this.minLength = 0;
-  }
-
-  private enter(index: number, high: number, low: number): void {
-    const period = this.period;
-    const expired = index - period;
-    let head = this.maxHead;
-    let length = this.maxLength;
-    if (length > 0 && this.maxIndex[head]! <= expired) {
-      head = head + 1 === period ? 0 : head + 1;
-      length--;
-    }
-    let back = head + length - 1;
-    if (back >= period) back -= period;
-    while (length > 0 && this.maxValue[back]! <= high) {
-      length--;
-      back = back === 0 ? period - 1 : back - 1;
-    }
-    let at = head + length;
-    if (at >= period) at -= period;
-    this.maxIndex[at] = index;
-    this.maxValue[at] = high;
-    this.maxHead = head;
-    this.maxLength = length + 1;
-
-    head = this.minHead;
-    length = this.minLength;
-    if (length > 0 && this.minIndex[head]! <= expired) {
-      head = head + 1 === period ? 0 : head + 1;
-      length--;
-    }
-    back = head + length - 1;
-    if (back >= period) back -= period;
-    while (length > 0 && this.minValue[back]! >= low) {
-      length--;
-      back = back === 0 ? period - 1 : back - 1;
-    }
-    at = head + length;
-    if (at >= period) at -= period;
-    this.minIndex[at] = index;
-    this.minValue[at] = low;
-    this.minHead = head;
-    this.minLength = length + 1;
-  }
-}
 
 /**
  * Ichimoku Kinkō Hyō with the displacement made explicit. At bar t:
@@ -164,9 +48,9 @@ class MidRange {
 export class IchimokuCloud implements StreamingIndicator<RangeBar, IchimokuResult> {
   readonly warmupPeriod: number;
   readonly displacement: number;
-  private readonly tenkan: MidRange;
-  private readonly kijun: MidRange;
-  private readonly senkouB: MidRange;
+  private readonly tenkan: RollingExtremes;
+  private readonly kijun: RollingExtremes;
+  private readonly senkouB: RollingExtremes;
   /** Bars needed before the spans can be computed: the longest look-back. */
   private readonly spanPeriod: number;
   /** Spans computed at the last `displacement + 1` bars, indexed by bar count. */
@@ -188,9 +72,9 @@ export class IchimokuCloud implements StreamingIndicator<RangeBar, IchimokuResul
       if (!isInteger(value, 1)) invalid(`${name} must be a positive integer`, value);
     }
     if (!isInteger(displacement, 0)) invalid('displacement must be a non-negative integer', displacement);
-    this.tenkan = new MidRange(tenkan);
-    this.kijun = new MidRange(kijun);
-    this.senkouB = new MidRange(senkouB);
+    this.tenkan = new RollingExtremes(tenkan, 'IchimokuCloud tenkan');
+    this.kijun = new RollingExtremes(kijun, 'IchimokuCloud kijun');
+    this.senkouB = new RollingExtremes(senkouB, 'IchimokuCloud senkouB');
     this.displacement = displacement;
     this.spanPeriod = Math.max(tenkan, kijun, senkouB);
     this.warmupPeriod = this.spanPeriod + displacement;
@@ -212,9 +96,9 @@ export class IchimokuCloud implements StreamingIndicator<RangeBar, IchimokuResul
   update(bar: RangeBar): IchimokuResult | null {
     assertBar('IchimokuCloud', bar, FIELDS);
     const { high, low } = bar;
-    this.tenkan.push(high, low);
-    this.kijun.push(high, low);
-    this.senkouB.push(high, low);
+    this.tenkan.pushRange(high, low);
+    this.kijun.pushRange(high, low);
+    this.senkouB.pushRange(high, low);
     this.count += 1;
     return this.evaluate(bar.close);
   }
@@ -224,9 +108,9 @@ export class IchimokuCloud implements StreamingIndicator<RangeBar, IchimokuResul
     assertBar('IchimokuCloud', bar, FIELDS);
     if (this.count === 0) return this.update(bar);
     const { high, low } = bar;
-    this.tenkan.replaceNewest(high, low);
-    this.kijun.replaceNewest(high, low);
-    this.senkouB.replaceNewest(high, low);
+    this.tenkan.replaceNewestRange(high, low);
+    this.kijun.replaceNewestRange(high, low);
+    this.senkouB.replaceNewestRange(high, low);
     return this.evaluate(bar.close);
   }
 
@@ -243,13 +127,13 @@ export class IchimokuCloud implements StreamingIndicator<RangeBar, IchimokuResul
 
   private evaluate(close: number): IchimokuResult | null {
     if (this.count < this.spanPeriod) return (this.current = null);
-    const tenkan = this.tenkan.value();
-    const kijun = this.kijun.value();
+    const tenkan = midRange(this.tenkan);
+    const kijun = midRange(this.kijun);
     // The ring holds displacement + 1 slots, so writing this bar's spans (also on a replace)
     // never overwrites the spans of displacement bars ago that this bar reads.
     const slots = this.displacement + 1;
     this.spansA[this.count % slots] = (tenkan + kijun) / 2;
-    this.spansB[this.count % slots] = this.senkouB.value();
+    this.spansB[this.count % slots] = midRange(this.senkouB);
     if (this.count < this.warmupPeriod) return (this.current = null);
     const effective = (this.count - this.displacement) % slots;
     return (this.current = Object.freeze({
@@ -268,4 +152,9 @@ function isInteger(value: unknown, minimum: number): value is number {
 
 function invalid(what: string, value: unknown): never {
   throw new QmtlError(ErrorCode.InvalidArgument, `IchimokuCloud ${what}, got ${quote(value)}`);
+}
+
+/** `(highest high + lowest low) / 2` of a window fed with `pushRange`. */
+function midRange(window: RollingExtremes): number {
+  return (window.max() + window.min()) / 2;
 }

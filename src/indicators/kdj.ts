@@ -31,8 +31,8 @@ const FIELDS = ['high', 'low', 'close'] as const;
  */
 export class KDJ implements StreamingIndicator<RangeBar, KDJResult> {
   readonly warmupPeriod: number;
-  private readonly highs: RollingExtremes;
-  private readonly lows: RollingExtremes;
+  /** Highest high and lowest low of the last `period` bars. */
+  private readonly range: RollingExtremes;
   private k = 50;
   private d = 50;
   private current: KDJResult | null = null;
@@ -43,8 +43,7 @@ export class KDJ implements StreamingIndicator<RangeBar, KDJResult> {
   /** @param period the look-back in bars for the highest high and lowest low; a positive integer. */
   constructor(period = 9) {
     this.warmupPeriod = assertPeriod('KDJ', period);
-    this.highs = new RollingExtremes(period, 'KDJ');
-    this.lows = new RollingExtremes(period, 'KDJ');
+    this.range = new RollingExtremes(period, 'KDJ');
   }
 
   /** The latest `{ k, d, j }`, `null` until warm. */
@@ -62,8 +61,7 @@ export class KDJ implements StreamingIndicator<RangeBar, KDJResult> {
     assertBar('KDJ', bar, FIELDS);
     this.previousK = this.k;
     this.previousD = this.d;
-    this.highs.push(bar.high);
-    this.lows.push(bar.low);
+    this.range.pushRange(bar.high, bar.low);
     return this.evaluate(bar.close);
   }
 
@@ -72,15 +70,13 @@ export class KDJ implements StreamingIndicator<RangeBar, KDJResult> {
     assertBar('KDJ', bar, FIELDS);
     this.k = this.previousK;
     this.d = this.previousD;
-    this.highs.replaceNewest(bar.high);
-    this.lows.replaceNewest(bar.low);
+    this.range.replaceNewestRange(bar.high, bar.low);
     return this.evaluate(bar.close);
   }
 
   /** Returns to the freshly constructed state. */
   reset(): void {
-    this.highs.reset();
-    this.lows.reset();
+    this.range.reset();
     this.k = 50;
     this.d = 50;
     this.previousK = 50;
@@ -89,9 +85,9 @@ export class KDJ implements StreamingIndicator<RangeBar, KDJResult> {
   }
 
   private evaluate(close: number): KDJResult | null {
-    if (!this.highs.isFull) return (this.current = null);
-    const lowest = this.lows.min();
-    const range = this.highs.max() - lowest;
+    if (!this.range.isFull) return (this.current = null);
+    const lowest = this.range.min();
+    const range = this.range.max() - lowest;
     // Dividing before scaling keeps the top of the range at exactly 100.
     const rsv = range > 0 ? 100 * ((close - lowest) / range) : 0;
     const k = (2 * this.k + rsv) / 3;

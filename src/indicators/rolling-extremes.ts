@@ -1,7 +1,8 @@
 import { assertPeriod } from './assert-input.js';
 
 /**
- * Maximum and minimum of the last `period` values, O(1) amortised per `push` (monotonic deques
+ * Maximum and minimum of the last `period` values (or, with `pushRange`, the maximum of the
+ * highs and the minimum of the lows of the last `period` bars), O(1) amortised per `push` (monotonic deques
  * over a ring buffer). `replaceNewest` rebuilds the deques from the ring, O(period): late
  * corrections are rare, updates are not.
  *
@@ -12,8 +13,9 @@ import { assertPeriod } from './assert-input.js';
  */
 export class RollingExtremes {
   readonly period: number;
-  /** Ring of the last `period` values; `newest` is the slot of the latest one. */
-  private readonly values: Float64Array;
+  /** Rings of the last `period` highs and lows (equal for single values); `newest` is the latest slot. */
+  private readonly highs: Float64Array;
+  private readonly lows: Float64Array;
   private newest = -1;
   // Monotonic deques as rings of capacity `period`: input index and value of each entry.
   private readonly maxIndex: Float64Array;
@@ -29,7 +31,8 @@ export class RollingExtremes {
 
   constructor(period: number, owner = 'RollingExtremes') {
     this.period = assertPeriod(owner, period);
-    this.values = new Float64Array(this.period);
+    this.highs = new Float64Array(this.period);
+    this.lows = new Float64Array(this.period);
     this.maxIndex = new Float64Array(this.period);
     this.maxValue = new Float64Array(this.period);
     this.minIndex = new Float64Array(this.period);
@@ -56,29 +59,43 @@ export class RollingExtremes {
     return this.minLength === 0 ? Infinity : this.minValue[this.minHead]!;
   }
 
-  /** The value pushed `back` pushes ago (0 = newest); `back` must be below `count`. */
+  /** The value (or high) pushed `back` pushes ago (0 = newest); `back` must be below `count`. */
   ago(back: number): number {
     const slot = this.newest - back;
-    return this.values[slot < 0 ? slot + this.period : slot]!;
+    return this.highs[slot < 0 ? slot + this.period : slot]!;
   }
 
   /** Adds a value, evicting the oldest once the window is full. */
   push(value: number): void {
+    this.pushRange(value, value);
+  }
+
+  /** Adds a bar's high (to the max) and low (to the min), evicting the oldest once full. */
+  pushRange(high: number, low: number): void {
     if (++this.newest === this.period) this.newest = 0;
-    this.values[this.newest] = value;
-    this.enter(this.pushed++, value);
+    this.highs[this.newest] = high;
+    this.lows[this.newest] = low;
+    this.enter(this.pushed++, high, low);
   }
 
   /** Replaces the newest value (a late correction); like `push` when the window is empty. */
   replaceNewest(value: number): void {
+    this.replaceNewestRange(value, value);
+  }
+
+  /** Replaces the newest high and low; like `pushRange` when the window is empty. */
+  replaceNewestRange(high: number, low: number): void {
     if (this.pushed === 0) {
-      this.push(value);
+      this.pushRange(high, low);
       return;
     }
-    this.values[this.newest] = value;
+    this.highs[this.newest] = high;
+    this.lows[this.newest] = low;
     this.maxHead = this.maxLength = this.minHead = this.minLength = 0;
-    const count = this.count;
-    for (let back = count - 1; back >= 0; back--) this.enter(this.pushed - 1 - back, this.ago(back));
+    for (let back = this.count - 1; back >= 0; back--) {
+      const slot = this.newest - back < 0 ? this.newest - back + this.period : this.newest - back;
+      this.enter(this.pushed - 1 - back, this.highs[slot]!, this.lows[slot]!);
+    }
   }
 
   /** Empties the window. */
@@ -88,7 +105,7 @@ export class RollingExtremes {
     this.maxHead = this.maxLength = this.minHead = this.minLength = 0;
   }
 
-  private enter(index: number, value: number): void {
+  private enter(index: number, high: number, low: number): void {
     const p = this.period;
     const oldest = index - p + 1;
     // Max deque: strictly decreasing values from head to tail.
@@ -98,13 +115,13 @@ export class RollingExtremes {
     }
     let tail = this.maxHead + this.maxLength - 1;
     if (tail >= p) tail -= p;
-    while (this.maxLength > 0 && this.maxValue[tail]! <= value) {
+    while (this.maxLength > 0 && this.maxValue[tail]! <= high) {
       this.maxLength--;
       if (--tail < 0) tail = p - 1;
     }
     if (++tail === p) tail = 0;
     this.maxIndex[tail] = index;
-    this.maxValue[tail] = value;
+    this.maxValue[tail] = high;
     this.maxLength++;
     // Min deque: strictly increasing values from head to tail.
     if (this.minLength > 0 && this.minIndex[this.minHead]! < oldest) {
@@ -113,13 +130,13 @@ export class RollingExtremes {
     }
     tail = this.minHead + this.minLength - 1;
     if (tail >= p) tail -= p;
-    while (this.minLength > 0 && this.minValue[tail]! >= value) {
+    while (this.minLength > 0 && this.minValue[tail]! >= low) {
       this.minLength--;
       if (--tail < 0) tail = p - 1;
     }
     if (++tail === p) tail = 0;
     this.minIndex[tail] = index;
-    this.minValue[tail] = value;
+    this.minValue[tail] = low;
     this.minLength++;
   }
 }
