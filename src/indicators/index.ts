@@ -21,6 +21,11 @@ export { ChandelierExit, type ChandelierExitResult } from './chandelier-exit.js'
 export { KeltnerChannel } from './keltner-channel.js';
 export { SuperTrend, type SuperTrendResult } from './supertrend.js';
 export { bollingerBands, atr, chandelierExit, keltnerChannel, supertrend } from './volatility-nodes.js';
+export { OBV, type ObvBar } from './obv.js';
+export { VWAP, type VwapBar } from './vwap.js';
+export { AnchoredVWAP, type AnchoredVwapBar } from './anchored-vwap.js';
+export { RoughVolatility } from './rough-volatility.js';
+export { obv, vwap, anchoredVwap, roughVolatility } from './volume-nodes.js';
 export { StochRSI } from './stoch-rsi.js';
 export { KDJ, type KDJResult } from './kdj.js';
 export { IchimokuCloud, type IchimokuResult } from './ichimoku-cloud.js';

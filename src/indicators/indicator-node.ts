@@ -67,13 +67,14 @@ export class IndicatorNode extends ProcessingNode<IndicatorParams> {
     params: Record<string, IndicatorParamValue>,
     options: IndicatorNodeOptions,
   ) {
-    const what = `${definition.indicator.toLowerCase()}()`;
+    const snake = snakeCase(definition.indicator);
+    const what = `${camelCase(snake)}()`;
     const input = inputParams(what, definition.reads, options);
     const indicator = definition.create(params);
     const interval = options.interval ?? source?.interval ?? undefined;
     super({
       input: source,
-      name: options.name ?? `${definition.indicator.toLowerCase()}_${Object.values(params).join('_')}`,
+      name: options.name ?? [snake, ...Object.values(params)].join('_'),
       period: indicator.warmupPeriod,
       params: { indicator: definition.indicator, ...params, ...input },
       ...(interval != null && { interval }),
@@ -194,7 +195,7 @@ function inputParams(
   if (field !== undefined) {
     throw new QmtlError(
       ErrorCode.InvalidNode,
-      `${what}: reads the bar fields ${reads.join(', ')}; rename them with fields: { close: '…' }, not field`,
+      `${what}: reads the bar fields ${reads.join(', ')}; rename them with fields: { ${reads[0]}: '…' }, not field`,
     );
   }
   if (fields === undefined) return { fields: null };
@@ -248,4 +249,17 @@ export function indicatorNode<P extends Record<string, IndicatorParamValue>>(
     params,
     options,
   );
+}
+
+/** `AnchoredVWAP` → `anchored_vwap`, `StochRSI` → `stoch_rsi`: default node names (SPEC §6 names). */
+function snakeCase(name: string): string {
+  return name
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .replace(/([A-Z]+)([A-Z][a-z])/g, '$1_$2')
+    .toLowerCase();
+}
+
+/** `anchored_vwap` → `anchoredVwap`: the factory's name, for messages. */
+function camelCase(snake: string): string {
+  return snake.replace(/_([a-z0-9])/g, (_match, c: string) => c.toUpperCase());
 }
