@@ -1,0 +1,248 @@
+import { createServer } from 'node:net';
+import neo4j from 'neo4j-driver';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { ErrorCode } from '../../src/common/errors.js';
+import { Neo4jNodeRepository, exportSchema } from '../../src/dagmanager/neo4j-node-repository.js';
+import * as cypher from '../../src/dagmanager/neo4j-cypher.js';
+import { LOCK_C } from '../../src/dagmanager/neo4j-cypher.js';
+import { SCHEMA_STATEMENTS } from '../../src/dagmanager/neo4j-schema.js';
+import type { NodeRecord } from '../../src/dagmanager/node-record.js';
+import {
+  testNodeRepositoryContract,
+  testRecord,
+} from '../../src/dagmanager/node-repository.contract.test-kit.js';
+import { describeWithServer, isReachable, servers } from '../support/servers.js';
+
+const options = {
+  uri: `bolt://${servers.neo4j.address}`,
+  user: 'neo4j',
+  // The test server runs without authentication; any credentials are accepted.
+  password: 'unused',
+};
+const reachable = await isReachable('neo4j');
+
+/** Empties the database (the contract's `create` needs an empty store). */
+async function wipe(): Promise<void> {
+  const driver = neo4j.driver(options.uri, neo4j.auth.basic(options.user, options.password));
+  try {
+    await driver.executeQuery('MATCH (n) DETACH DELETE n');
+  } finally {
+    await driver.close();
+  }
+}
+
+async function freshRepository(): Promise<Neo4jNodeRepository> {
+  const repo = await Neo4jNodeRepository.connect(options);
+  await wipe();
+  return repo;
+}
+
+/** A loopback port nothing listens on. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
+
+describeWithServer('neo4j', reachable, 'Neo4jNodeRepository', () => {
+  testNodeRepositoryContract('neo4j', {
+    create: freshRepository,
+    reopen: () => Neo4jNodeRepository.connect(options),
+  });
+
+  it('locks each node before reading its producer (attach waits for an uncommitted claim)', async () => {
+    const repo = await freshRepository();
+    const driver = neo4j.driver(options.uri, neo4j.auth.basic(options.user, options.password));
+    const session = driver.session();
+    try {
+      const a = testRecord('locked');
+      await repo.createNodes([a]);
+      // Another writer claims the node in a transaction it has not committed yet.
+      const claim = await session.beginTransaction();
+      await claim.run(
+        `MERGE (s:Strategy {strategy_id: 'holder'}) SET s.active = true
+         WITH s MATCH (c:ComputeNode {node_id: $nodeId}) ${LOCK_C}
+         MERGE (c)-[:USED_BY {role: 'producer'}]->(s)`,
+        { nodeId: a.nodeId },
+      );
+      const attaching = repo.attachStrategy('late', [a.nodeId], 1);
+      // Wait for the event: the server reports the attach blocked on the claim's lock.
+      for (let polls = 0; ; polls++) {
+        const { records } = await driver.executeQuery(
+          "SHOW TRANSACTIONS YIELD status, currentQuery WHERE status STARTS WITH 'Blocked' RETURN count(*) AS blocked",
+        );
+        if (records[0]?.get('blocked') > 0) break;
+        if (polls > 500) throw new Error('attachStrategy never blocked on the locked node');
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      await claim.commit();
+      expect((await attaching).get(a.nodeId)).toBe('holder');
+      expect((await repo.strategyRoles('late')).get(a.nodeId)).toBe('consumer');
+    } finally {
+      await session.close();
+      await driver.close();
+      await repo.close();
+    }
+  });
+
+  it('keeps HAS edges in step with the sentinel node list', async () => {
+    const repo = await freshRepository();
+    const driver = neo4j.driver(options.uri, neo4j.auth.basic(options.user, options.password));
+    const hasTargets = async (): Promise<string[]> => {
+      const { records } = await driver.executeQuery(
+        "MATCH (:VersionSentinel {version: 's-sentinel'})-[:HAS]->(c) RETURN c.node_id AS id ORDER BY id",
+      );
+      return records.map((record) => record.get('id') as string);
+    };
+    try {
+      const [a, b, c] = ['a', 'b', 'c'].map((seed) => testRecord(seed)) as [
+        NodeRecord,
+        NodeRecord,
+        NodeRecord,
+      ];
+      await repo.createNodes([a, b, c]);
+      const sentinel = { sentinelId: 's-sentinel', strategyId: 's', createdAt: 1 };
+      await repo.upsertSentinel({ ...sentinel, nodeIds: [b.nodeId, a.nodeId, 'unknown'] });
+      expect(await hasTargets()).toEqual([a.nodeId, b.nodeId].sort());
+      await repo.upsertSentinel({ ...sentinel, nodeIds: [c.nodeId, b.nodeId] });
+      expect(await hasTargets()).toEqual([b.nodeId, c.nodeId].sort());
+      expect((await repo.getSentinel('s-sentinel'))?.nodeIds).toEqual([c.nodeId, b.nodeId]);
+    } finally {
+      await driver.close();
+      await repo.close();
+    }
+  });
+
+  it('plans every lookup as an index seek', async () => {
+    const repo = await freshRepository();
+    const driver = neo4j.driver(options.uri, neo4j.auth.basic(options.user, options.password));
+    type Plan = { operatorType: string; children: Plan[] };
+    const operators = (plan: Plan): string[] => [plan.operatorType, ...plan.children.flatMap(operators)];
+    try {
+      // The hints in neo4j-cypher.ts force this; a scan under UNWIND would run once per row.
+      const statements = Object.entries(cypher).flatMap(([name, value]) =>
+        typeof value === 'string' && name !== 'LOCK_C' && name !== 'ORPHAN_QUEUES' ? [{ name, value }] : [],
+      );
+      expect(statements.length).toBeGreaterThan(15);
+      for (const { name, value } of statements) {
+        const { summary } = await driver.executeQuery(`EXPLAIN ${value}`);
+        const scans = operators(summary.plan as Plan).filter((operator) => operator.includes('Scan'));
+        expect({ name, scans }).toEqual({ name, scans: [] });
+      }
+    } finally {
+      await driver.close();
+      await repo.close();
+    }
+  });
+
+  it('applies its schema on connect, and connecting again is harmless', async () => {
+    const first = await Neo4jNodeRepository.connect(options);
+    const second = await Neo4jNodeRepository.connect(options);
+    try {
+      const driver = neo4j.driver(options.uri, neo4j.auth.basic(options.user, options.password));
+      try {
+        const { records } = await driver.executeQuery(
+          'SHOW CONSTRAINTS YIELD name, labelsOrTypes, properties, type RETURN name, labelsOrTypes, properties, type',
+        );
+        const computePk = records.find((r) => r.get('name') === 'compute_pk');
+        expect(computePk?.get('labelsOrTypes')).toEqual(['ComputeNode']);
+        expect(computePk?.get('properties')).toEqual(['node_id']);
+        expect(computePk?.get('type')).toBe('UNIQUENESS');
+        const indexes = await driver.executeQuery(
+          'SHOW INDEXES YIELD name, labelsOrTypes, properties, state RETURN name, labelsOrTypes, properties, state',
+        );
+        const queueTopic = indexes.records.find((r) => r.get('name') === 'queue_topic');
+        expect(queueTopic?.get('labelsOrTypes')).toEqual(['Queue']);
+        expect(queueTopic?.get('properties')).toEqual(['topic']);
+        expect(queueTopic?.get('state')).toBe('ONLINE');
+      } finally {
+        await driver.close();
+      }
+    } finally {
+      await first.close();
+      await second.close();
+    }
+  });
+
+  it('exports the schema as CREATE statements, constraints first', async () => {
+    const repo = await Neo4jNodeRepository.connect(options);
+    try {
+      const statements = await exportSchema(repo);
+      expect(statements.length).toBe(SCHEMA_STATEMENTS.length);
+      expect(statements.slice(0, 3).every((s) => s.startsWith('CREATE CONSTRAINT'))).toBe(true);
+      expect(statements.slice(3).every((s) => /^CREATE (RANGE )?INDEX/.test(s))).toBe(true);
+      const computePk = statements.find((s) => s.includes('`compute_pk`'));
+      expect(computePk).toMatch(/FOR \(n:`ComputeNode`\) REQUIRE \(n\.`node_id`\) IS UNIQUE/);
+      expect(statements.find((s) => s.includes('`queue_topic`'))).toMatch(
+        /FOR \(n:`Queue`\) ON \(n\.`topic`\)/,
+      );
+      const driver = neo4j.driver(options.uri, neo4j.auth.basic(options.user, options.password));
+      try {
+        expect(await exportSchema(driver)).toEqual(statements);
+      } finally {
+        await driver.close();
+      }
+    } finally {
+      await repo.close();
+    }
+  });
+
+  it('reports error health against a closed port, and connect fails with QMTL_UNAVAILABLE', async () => {
+    const port = await closedPort();
+    const down = { ...options, uri: `bolt://127.0.0.1:${port}` };
+    const repo = await Neo4jNodeRepository.open(down);
+    try {
+      expect(await repo.health()).toBe('error');
+    } finally {
+      await repo.close();
+    }
+    await expect(Neo4jNodeRepository.connect(down)).rejects.toMatchObject({
+      code: ErrorCode.Unavailable,
+      message: expect.stringContaining(`127.0.0.1:${port} is unreachable`),
+    });
+  });
+
+  describe('large batches', () => {
+    let repo: Neo4jNodeRepository;
+    beforeAll(async () => {
+      repo = await freshRepository();
+    });
+    afterAll(async () => {
+      await repo.close();
+    });
+
+    for (const size of [1_000, 10_000]) {
+      it(`creates and reads back ${size.toLocaleString('en')} nodes, each in one statement`, async () => {
+        const records = Array.from({ length: size }, (_, i) =>
+          testRecord(`bulk-${size}-${i}`, {
+            inputs: i > 0 ? [`input-${i - 1}`] : [],
+            tags: ['bulk', `t${i % 7}`],
+          }),
+        );
+        const ids = records.map((r) => r.nodeId);
+        const statements = vi.spyOn(neo4j.Driver.prototype, 'executeQuery');
+        try {
+          let began = performance.now();
+          const created = await repo.createNodes(records);
+          const createMs = performance.now() - began;
+          expect(statements).toHaveBeenCalledTimes(1);
+          began = performance.now();
+          const read = await repo.getNodes(ids);
+          const readMs = performance.now() - began;
+          expect(statements).toHaveBeenCalledTimes(2);
+          expect(created.size).toBe(size);
+          expect(read.size).toBe(size);
+          for (const record of records) expect(read.get(record.nodeId)).toEqual(record);
+          console.info(
+            `neo4j ${size} nodes: createNodes ${createMs.toFixed(0)} ms, getNodes ${readMs.toFixed(0)} ms`,
+          );
+        } finally {
+          statements.mockRestore();
+        }
+      }, 120_000);
+    }
+  });
+});
