@@ -68,6 +68,21 @@ describe('DiffService', () => {
     expect(next.topicMap).toEqual(next.queueMap);
   });
 
+  it('creates nodes again after GC dropped them and the diff forgot them', async () => {
+    const { service, repo, admin } = setup();
+    const dag = chainDag(3);
+    const first = await service.diff({ strategyId: 's1', dagJson: dag });
+    await repo.releaseStrategy('s1', 0);
+    for (const topic of first.queueMap.values()) {
+      await admin.deleteTopic(topic);
+      await repo.dropQueue(topic);
+    }
+    service.forget(first.queueMap.keys());
+    const again = await service.diff({ strategyId: 's2', dagJson: dag });
+    expect(again.newNodes).toHaveLength(3);
+    expect(await admin.listTopics()).toHaveLength(3);
+  });
+
   it('reuses shared nodes and produces only the new ones', async () => {
     const { service } = setup();
     const base = chainDag(2);
