@@ -5,6 +5,8 @@ import { Command, CommanderError } from 'commander';
 import { QmtlError } from '../common/errors.js';
 import { logger } from '../common/logger.js';
 import { processIo, type CliIo } from './cli-io.js';
+import { registerDagmCommand } from './dagm-command.js';
+import { registerDagManagerServerCommand } from './dagmgr-server-command.js';
 import { registerDemoCommand } from './demo-command.js';
 import { registerRunCommand } from './run-command.js';
 
@@ -14,7 +16,7 @@ export type { CliIo } from './cli-io.js';
  * Commands that log their progress at `info` unless `QMTL_LOG_LEVEL` says otherwise. Not `demo`:
  * its report is the output, and JSON log lines above it would only clutter the terminal.
  */
-const VERBOSE_COMMANDS = new Set(['run']);
+const VERBOSE_COMMANDS = new Set(['run', 'dagmgr-server']);
 
 /** Exit code of a usage error (unknown option, bad choice, missing argument), as most CLIs use. */
 const USAGE_ERROR = 2;
@@ -39,6 +41,8 @@ export function createProgram(io: CliIo): Command {
   });
   registerRunCommand(program, io);
   registerDemoCommand(program, io);
+  registerDagManagerServerCommand(program, io);
+  registerDagmCommand(program, io);
   return program;
 }
 

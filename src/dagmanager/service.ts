@@ -1,0 +1,189 @@
+import { ErrorCode, QmtlError } from '../common/errors.js';
+import type { DagManagerConfig } from '../common/config.js';
+import { logger } from '../common/logger.js';
+import { WebhookAlerter, type Alerter } from './alerts.js';
+import { DagManager } from './dag-manager.js';
+import { HttpEventPublisher, nullPublisher, type EventPublisher } from './event-publisher.js';
+import { GarbageCollector } from './gc.js';
+import { startGrpcServer, type GrpcServerHandle } from './grpc-server.js';
+import { buildHttpApp } from './http-app.js';
+import { KafkaQueueAdmin } from './kafka-queue-admin.js';
+import { dagManagerMetrics } from './metrics.js';
+import { MemoryNodeRepository } from './memory-node-repository.js';
+import { MemoryQueueAdmin } from './memory-queue-admin.js';
+import { QueueCompletionMonitor, recomputeStaleBuffering } from './monitors.js';
+import type { NodeRecord, OrphanQueue } from './node-record.js';
+import type { NodeRepository } from './node-repository.js';
+import { PeriodicTask } from './periodic-task.js';
+import type { QueueAdmin } from './queue-admin.js';
+import { FileObjectStore, ObjectStoreArchive } from './queue-archive.js';
+import { TopicCreator } from './topic-creator.js';
+
+/** A running DAG Manager: gRPC + HTTP servers and background tasks. */
+export interface DagManagerService {
+  readonly manager: DagManager;
+  readonly grpcPort: number;
+  readonly httpPort: number;
+  readonly gc: GarbageCollector;
+  /** Graceful shutdown: stop accepting, finish running work, stop tasks, close the stores. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the DAG Manager from its config section (SPEC §5, §7): the graph store (memory journal
+ * or Neo4j), the queue admin (in-process or Kafka) behind the retrying, circuit-broken
+ * TopicCreator, the gRPC and HTTP servers, GC, the buffering scheduler and the queue-completion
+ * monitor, with CloudEvents to the Gateway callback and Slack/PagerDuty alerts when configured.
+ */
+export async function startDagManagerService(config: DagManagerConfig): Promise<DagManagerService> {
+  const repo = await openRepository(config);
+  const admin = openQueueAdmin(config);
+  const events: EventPublisher =
+    config.gateway_callback_url === null
+      ? nullPublisher
+      : new HttpEventPublisher(config.gateway_callback_url);
+  const alerter: Alerter | null =
+    config.slack_webhook_url === null && config.pagerduty_webhook_url === null
+      ? null
+      : new WebhookAlerter({
+          slackUrl: config.slack_webhook_url,
+          pagerDutyUrl: config.pagerduty_webhook_url,
+        });
+  const topics = new TopicCreator(admin);
+  const manager = new DagManager({
+    repo,
+    admin,
+    topics,
+    listener: { onNewNodes: (_strategy, nodes) => announceQueues(events, nodes) },
+  });
+  const gc = new GarbageCollector({
+    repo,
+    admin,
+    batchSize: config.gc_batch_size,
+    archive: new ObjectStoreArchive(new FileObjectStore(config.archive_dir), 'queues'),
+    onDropped: (queues) => {
+      manager.diffService.forget(queues.map((q) => q.nodeId));
+      void announceDropped(events, repo, queues);
+    },
+  });
+  const monitor = new QueueCompletionMonitor(repo, admin, events);
+  const withAlert = (name: string, run: () => Promise<unknown>) => async (): Promise<void> => {
+    try {
+      await run();
+    } catch (error) {
+      await alerter?.alert('critical', `DAG Manager ${name} failed: ${(error as Error).message}`);
+      throw error;
+    }
+  };
+  const tasks = [
+    new PeriodicTask(
+      'gc',
+      config.gc_interval * 1000,
+      withAlert('GC', () => gc.collect()),
+    ),
+    new PeriodicTask(
+      'buffering',
+      config.buffering_check_interval * 1000,
+      withAlert('buffering scheduler', () => recomputeStaleBuffering(repo, events, Date.now())),
+    ),
+    new PeriodicTask('queue-monitor', config.queue_monitor_interval * 1000, () => monitor.check()),
+  ];
+
+  let grpc: GrpcServerHandle | null = null;
+  const http = buildHttpApp({ manager, gc, events });
+  try {
+    grpc = await startGrpcServer(manager, {
+      host: config.grpc_host,
+      port: config.grpc_port,
+      ackWindow: config.diff_ack_window,
+      ackTimeoutMs: config.diff_ack_timeout * 1000,
+      chunkLimits: { maxNodes: config.diff_chunk_size, maxBytes: 1024 * 1024 },
+    });
+    await http.listen({ host: config.http_host, port: config.http_port });
+  } catch (error) {
+    await grpc?.close(0);
+    await http.close();
+    await manager.close();
+    throw error;
+  }
+  for (const task of tasks) task.start();
+  const address = http.server.address();
+  const httpPort = typeof address === 'object' && address !== null ? address.port : config.http_port;
+  logger.info(
+    { grpcPort: grpc.port, httpPort, repo: config.repo_backend, queue: config.queue_backend },
+    'DAG Manager started',
+  );
+
+  const grpcServer = grpc;
+  let closing: Promise<void> | null = null;
+  return {
+    manager,
+    grpcPort: grpcServer.port,
+    httpPort,
+    gc,
+    close: () =>
+      (closing ??= (async () => {
+        await Promise.all([grpcServer.close(), http.close(), ...tasks.map((t) => t.stop())]);
+        await events.flush();
+        await manager.close();
+        logger.info('DAG Manager stopped');
+      })()),
+  };
+}
+
+async function openRepository(config: DagManagerConfig): Promise<NodeRepository> {
+  if (config.repo_backend === 'memory') return MemoryNodeRepository.open(config.memory_repo_path);
+  const { Neo4jNodeRepository } = await import('./neo4j-node-repository.js');
+  return Neo4jNodeRepository.connect({
+    uri: config.neo4j_dsn ?? 'bolt://127.0.0.1:7687',
+    user: config.neo4j_user,
+    password: config.neo4j_password ?? '',
+  });
+}
+
+function openQueueAdmin(config: DagManagerConfig): QueueAdmin {
+  if (config.queue_backend === 'memory') return new MemoryQueueAdmin();
+  const brokers = (config.kafka_dsn ?? '127.0.0.1:9092')
+    .split(',')
+    .map((b) => b.trim().replace(/^kafka:\/\//, ''))
+    .filter((b) => b !== '');
+  if (brokers.length === 0)
+    throw new QmtlError(ErrorCode.InvalidConfig, 'dagmanager.kafka_dsn names no broker');
+  return new KafkaQueueAdmin({ brokers });
+}
+
+/** `queue_update` for every new node with tags and an interval (TagQueryNodes pick them up). */
+function announceQueues(events: EventPublisher, nodes: readonly NodeRecord[]): void {
+  for (const node of nodes) {
+    if (node.interval === null || node.tags.length === 0) continue;
+    events.publish('queue_update', {
+      tags: node.tags,
+      interval: node.interval,
+      queues: [node.topic],
+      match_mode: 'any',
+    });
+  }
+}
+
+/** After GC dropped queues, consumers of their tags get the queues that remain. */
+async function announceDropped(
+  events: EventPublisher,
+  repo: NodeRepository,
+  queues: readonly OrphanQueue[],
+): Promise<void> {
+  for (const queue of queues) {
+    if (queue.interval === null || queue.tags.length === 0) continue;
+    const remaining = await repo.getQueuesByTags({
+      tags: queue.tags,
+      interval: queue.interval,
+      matchMode: 'any',
+    });
+    events.publish('queue_update', {
+      tags: queue.tags,
+      interval: queue.interval,
+      queues: remaining,
+      match_mode: 'any',
+    });
+  }
+  dagManagerMetrics.orphanQueueTotal.dec(queues.length);
+}

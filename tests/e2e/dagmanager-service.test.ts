@@ -1,0 +1,157 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/main.js';
+import { chainDag } from '../../src/dagmanager/dag.test-kit.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const bin = path.join(root, 'dist', 'cli', 'main.js');
+const work = mkdtempSync(path.join(tmpdir(), 'qmtl-dagmgr-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+writeFileSync(
+  path.join(work, 'qmtl.yml'),
+  [
+    'dagmanager:',
+    '  grpc_port: 0',
+    '  http_port: 0',
+    '  memory_repo_path: ./state/dag.journal',
+    '  gc_interval: 0',
+  ].join('\n'),
+);
+const dagFile = path.join(work, 'dag.json');
+writeFileSync(dagFile, JSON.stringify(chainDag(150)));
+
+interface Running {
+  readonly child: ChildProcess;
+  readonly grpc: string;
+  readonly http: string;
+  readonly output: () => string;
+}
+
+/** Starts `qmtl dagmgr-server` as its own process and waits for its "running" line. */
+async function startServer(): Promise<Running> {
+  if (!existsSync(bin)) throw new Error(`${bin} is missing: run "npm run build" first`);
+  const child = spawn(process.execPath, [bin, 'dagmgr-server'], {
+    cwd: work,
+    env: { ...process.env, QMTL_LOG_LEVEL: 'warn' },
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const match = await new Promise<RegExpMatchArray>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 20_000);
+    const check = (): void => {
+      const found = /gRPC (\S+), HTTP (\S+)/.exec(output);
+      if (found) {
+        clearTimeout(timer);
+        resolve(found);
+      }
+    };
+    child.stdout.on('data', check);
+    child.once('exit', () => reject(new Error(`server exited:\n${output}`)));
+  });
+  return { child, grpc: match[1]!, http: match[2]!, output: () => output };
+}
+
+async function stopServer(server: Running): Promise<number | null> {
+  const exited = new Promise<number | null>((resolve) => server.child.once('exit', (code) => resolve(code)));
+  server.child.kill('SIGTERM');
+  return exited;
+}
+
+async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (c: Buffer) => (out += c.toString()));
+  stderr.on('data', (c: Buffer) => (err += c.toString()));
+  const code = await main(args, { stdout, stderr, cwd: work });
+  return { code, stdout: out, stderr: err };
+}
+
+describe('qmtl dagmgr-server and qmtl dagm (separate processes)', () => {
+  it('serves diffs over gRPC, reports status over HTTP, shuts down cleanly and keeps the DAG across a restart', async () => {
+    const first = await startServer();
+    let firstMap: Record<string, string>;
+    try {
+      const diff = await cli(
+        'dagm',
+        '--target',
+        first.grpc,
+        'diff',
+        '--file',
+        dagFile,
+        '--strategy-id',
+        's1',
+      );
+      expect(diff.code, diff.stderr).toBe(0);
+      const reply = JSON.parse(diff.stdout) as {
+        queue_map: Record<string, string>;
+        topic_map: Record<string, string>;
+      };
+      expect(Object.keys(reply.queue_map)).toHaveLength(150);
+      expect(reply.topic_map).toEqual(reply.queue_map);
+      firstMap = reply.queue_map;
+      const status = (await (await fetch(`${first.http}/status`)).json()) as { status: string };
+      expect(status.status).toBe('ok');
+      const stats = await cli(
+        'dagm',
+        '--target',
+        first.grpc,
+        'queue-stats',
+        '--tag',
+        'price',
+        '--interval',
+        '1m',
+      );
+      expect(Object.keys(JSON.parse(stats.stdout) as object)).toHaveLength(1);
+    } finally {
+      expect(await stopServer(first)).toBe(0);
+    }
+    expect(first.output()).toContain('DAG Manager stopped');
+
+    const second = await startServer();
+    try {
+      const again = await cli(
+        'dagm',
+        '--target',
+        second.grpc,
+        'diff',
+        '--file',
+        dagFile,
+        '--strategy-id',
+        's2',
+      );
+      const reply = JSON.parse(again.stdout) as {
+        queue_map: Record<string, string>;
+        topic_map: Record<string, string>;
+      };
+      expect(reply.queue_map).toEqual(firstMap);
+      expect(reply.topic_map).toEqual({});
+      const gc = await cli('dagm', '--target', second.grpc, 'gc', '--sentinel', 's1-sentinel');
+      expect(gc.stdout).toContain('GC triggered for sentinel: s1-sentinel (150 produced node(s) released)');
+    } finally {
+      expect(await stopServer(second)).toBe(0);
+    }
+  }, 60_000);
+
+  it('dry-runs a diff without any server', async () => {
+    const result = await cli('dagm', 'diff', '--file', dagFile, '--dry-run');
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ sentinel_id: 'cli-sentinel', chunks: 2 });
+  });
+
+  it('fails clearly when no DAG Manager answers or the file is missing', async () => {
+    const down = await cli('dagm', '--target', '127.0.0.1:1', 'queue-stats');
+    expect(down.code).toBe(1);
+    expect(down.stderr).toMatch(/DAG Manager at "127\.0\.0\.1:1" is unavailable/);
+    const missing = await cli('dagm', 'diff', '--file', 'nope.json', '--dry-run');
+    expect(missing.stderr).toMatch(/cannot read DAG file "nope\.json"/);
+  });
+});
