@@ -135,6 +135,19 @@ function checkNode(raw: unknown, position: number, problems: Problem[], verifyId
   return problems.length > before ? null : node;
 }
 
+/**
+ * The identity problems of one well-formed node: a node_id that does not match its four identity
+ * fields, or a config_hash that does not match its `config`. What `verifyNodeIds` checks.
+ */
+export function identityProblems(node: NodeJson): Problem[] {
+  const problems: Problem[] = [];
+  const where = `node ${quote(node.name ?? shortId(node.node_id))}`;
+  checkIdentity(node, (code, message) =>
+    problems.push({ code, message: `${where}: ${message}`, nodeId: node.node_id }),
+  );
+  return problems;
+}
+
 function checkIdentity(node: NodeJson, report: (code: Problem['code'], message: string) => void): void {
   const identity = {
     nodeType: node.node_type,

@@ -179,6 +179,20 @@ describe('DiffService', () => {
     expect(await repo.listOrphanQueues()).toEqual([]);
   });
 
+  it('rejects a new node whose id does not match its identity, also alongside other problems', async () => {
+    const { service, admin } = setup();
+    const forged = { ...wireNode({ name: 'a' }), node_id: 'e'.repeat(64) };
+    await expect(service.diff({ strategyId: 's1', dagJson: { nodes: [forged] } })).rejects.toMatchObject({
+      code: ErrorCode.NodeIdMismatch,
+    });
+    const unknown = { ...wireNode({ name: 'b' }), inputs: ['f'.repeat(64)] };
+    const both = await failure(service.diff({ strategyId: 's1', dagJson: { nodes: [forged, unknown] } }));
+    expect(both.problems.map((p) => p.code).sort()).toEqual(
+      [ErrorCode.NodeIdMismatch, ErrorCode.UnknownInput].sort(),
+    );
+    expect(await admin.listTopics()).toEqual([]);
+  });
+
   it('rejects bad JSON, a bad strategy id and a node id colliding with a different stored node', async () => {
     const { service, repo } = setup();
     await expect(service.diff({ strategyId: 's1', dagJson: '{nodes' })).rejects.toMatchObject({

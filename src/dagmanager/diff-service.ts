@@ -1,6 +1,6 @@
 import { ErrorCode, QmtlError, quote, shortId } from '../common/errors.js';
 import { logger } from '../common/logger.js';
-import { assertValidDag } from '../dag/validate-dag.js';
+import { identityProblems, validateDag } from '../dag/validate-dag.js';
 import type { NodeJson } from '../dag/node-json.js';
 import type { BufferInstruction, DiffOutcome, DiffRequest } from './diff-types.js';
 import { dagManagerMetrics, observeDiffDuration } from './metrics.js';
@@ -81,7 +81,7 @@ export class DiffService {
     const now = this.now();
     const ids = nodes.map((n) => n.node_id);
     const existing = await this.cache.getNodes(ids, (missing) => this.repo.getNodes(missing));
-    checkCollisions(nodes, existing);
+    checkIdentities(nodes, existing);
 
     const missing = nodes.filter((n) => !existing.has(n.node_id));
     const fresh = await this.newRecords(missing, now);
@@ -241,19 +241,27 @@ function parseDag(dagJson: string | object): NodeJson[] {
       throw new QmtlError(ErrorCode.InvalidDag, `dag_json is not valid JSON: ${(error as Error).message}`);
     }
   }
-  return assertValidDag(parsed).nodes;
+  // Node ids are checked after the store read (checkIdentities): a stored node's id was verified
+  // when it was created, so only new nodes need hashing. An invalid DAG is re-checked in full so
+  // that every problem is listed.
+  const { dag } = validateDag(parsed, { verifyNodeIds: false });
+  if (dag !== null) return dag.nodes;
+  throw QmtlError.fromProblems('invalid DAG', validateDag(parsed).problems);
 }
 
-/** A stored node under a submitted id with different identity fields means the id collided. */
-function checkCollisions(nodes: readonly NodeJson[], existing: ReadonlyMap<string, NodeRecord>): void {
+/**
+ * New nodes must have ids matching their identity fields; a stored node under a submitted id with
+ * different identity fields means the id collided.
+ */
+function checkIdentities(nodes: readonly NodeJson[], existing: ReadonlyMap<string, NodeRecord>): void {
   const problems = nodes.flatMap((node) => {
     const stored = existing.get(node.node_id);
+    if (stored === undefined) return identityProblems(node);
     if (
-      stored === undefined ||
-      (stored.nodeType === node.node_type &&
-        stored.codeHash === node.code_hash &&
-        stored.configHash === node.config_hash &&
-        stored.schemaHash === node.schema_hash)
+      stored.nodeType === node.node_type &&
+      stored.codeHash === node.code_hash &&
+      stored.configHash === node.config_hash &&
+      stored.schemaHash === node.schema_hash
     )
       return [];
     return [
