@@ -60,7 +60,10 @@ export class DagManagerClient {
   ) {
     const proto = dagManagerProto();
     const make = (ctor: (typeof proto)['DiffService']): AnyClient =>
-      new ctor(target, credentials.createInsecure()) as unknown as AnyClient;
+      new ctor(target, credentials.createInsecure(), {
+        'grpc.max_send_message_length': 64 * 1024 * 1024,
+        'grpc.max_receive_message_length': 64 * 1024 * 1024,
+      }) as unknown as AnyClient;
     this.diffs = make(proto.DiffService);
     this.tags = make(proto.TagQuery);
     this.admin = make(proto.AdminService);

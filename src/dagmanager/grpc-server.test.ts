@@ -104,6 +104,13 @@ describe('DAG Manager gRPC server', () => {
     expect(server.acks.openStreams).toBe(0);
   });
 
+  it('accepts a 10,000-node DAG (a request over gRPC’s default 4 MB limit) and streams 100 chunks', async () => {
+    const dag = JSON.stringify(chainDag(10_000));
+    expect(dag.length).toBeGreaterThan(4 * 1024 * 1024);
+    const chunks = await readDiff(clients, { strategy_id: 'big', dag_json: dag });
+    expect(chunks).toHaveLength(100);
+  }, 60_000);
+
   it('resumes a stream after the last acknowledged chunk', async () => {
     const dag = JSON.stringify(chainDag(250));
     await readDiff(clients, { strategy_id: 's1', dag_json: dag });

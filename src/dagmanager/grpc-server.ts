@@ -15,6 +15,9 @@ import { dagManagerProto } from './grpc-proto.js';
 import { toServiceError } from './grpc-errors.js';
 import { ErrorCode, QmtlError } from '../common/errors.js';
 
+/** Largest request (a DAG) the server accepts: 64 MiB. */
+export const MAX_REQUEST_BYTES = 64 * 1024 * 1024;
+
 /** Options of {@link startGrpcServer}. */
 export interface GrpcServerOptions {
   readonly host?: string;
@@ -83,7 +86,11 @@ export async function startGrpcServer(
     ...(options.ackTimeoutMs !== undefined && { ackTimeoutMs: options.ackTimeoutMs }),
   });
   const limits = options.chunkLimits ?? DEFAULT_CHUNK_LIMITS;
-  const server = new Server({ 'grpc.max_send_message_length': 4 * 1024 * 1024 });
+  // Chunks are ≤ 1 MiB; a request carries a whole DAG, so it may be large (10,000 nodes ≈ 5 MB).
+  const server = new Server({
+    'grpc.max_send_message_length': 4 * 1024 * 1024,
+    'grpc.max_receive_message_length': MAX_REQUEST_BYTES,
+  });
 
   const diff = (call: ServerWritableStream<Record<string, unknown>, unknown>): void => {
     const controller = new AbortController();
