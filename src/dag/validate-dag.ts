@@ -20,7 +20,6 @@ export interface DagValidation {
   readonly dag: DagJson | null;
 }
 
-const HEX64 = /^[0-9a-f]{64}$/;
 const REQUIRED_HASHES = ['code_hash', 'config_hash', 'schema_hash'] as const;
 
 /**
@@ -99,7 +98,7 @@ function checkNode(raw: unknown, position: number, problems: Problem[], verifyId
   if (typeof raw['node_type'] !== 'string' || raw['node_type'] === '')
     report(ErrorCode.InvalidNode, `node_type must be a non-empty string, got ${quote(raw['node_type'])}`);
   for (const field of REQUIRED_HASHES) {
-    if (typeof raw[field] !== 'string' || !HEX64.test(raw[field]))
+    if (typeof raw[field] !== 'string' || !isHex64(raw[field]))
       report(ErrorCode.InvalidNode, `${field} must be 64 lowercase hex characters, got ${quote(raw[field])}`);
   }
   const name = raw['name'] ?? null;
@@ -232,4 +231,14 @@ function stringArray(
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** True for 64 lowercase hex digits (a sha256/sha3 hex digest); a char loop, faster than a regex. */
+function isHex64(text: string): boolean {
+  if (text.length !== 64) return false;
+  for (let i = 0; i < 64; i++) {
+    const c = text.charCodeAt(i);
+    if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return false;
+  }
+  return true;
 }
