@@ -1,7 +1,7 @@
 /**
- * Where integration tests find the real servers `.ci/run` starts on loopback (override with the
- * env vars named below), and {@link describeWithServer}: under `CI=true` a suite whose server is
- * unreachable fails; elsewhere it is skipped with the reason.
+ * Where integration tests find the real servers on loopback (started by `.ci/run`, or by the
+ * test run's global setup; override with the env vars named below), and
+ * {@link describeWithServer}: a suite whose server is unreachable fails with the reason.
  */
 import { connect } from 'node:net';
 import { describe, it } from 'vitest';
@@ -47,8 +47,8 @@ export function isReachable(server: ServerName, timeoutMs = 2_000): Promise<bool
 }
 
 /**
- * `describe` for a suite that needs a real server. Reachable: runs the suite. Unreachable: under
- * `CI=true` the suite is one failing test naming the server and address; otherwise it is skipped.
+ * `describe` for a suite that needs a real server. Reachable: runs the suite. Unreachable: the
+ * suite is one failing test naming the server, its address and how to start it.
  *
  * @example
  * const reachable = await isReachable('questdb');
@@ -64,14 +64,11 @@ export function describeWithServer(
     describe(title, body);
     return;
   }
-  const reason = `${server} is not reachable at ${servers[server].address} (start it with: bash .ci/servers.sh start ${server})`;
-  if (process.env['CI'] === 'true') {
-    describe(title, () => {
-      it(`needs ${server}`, () => {
-        throw new Error(reason);
-      });
+  describe(title, () => {
+    it(`needs ${server}`, () => {
+      throw new Error(
+        `${server} is not reachable at ${servers[server].address} (start it with: bash .ci/servers.sh start ${server})`,
+      );
     });
-    return;
-  }
-  describe.skip(`${title} — skipped: ${reason}`, body);
+  });
 }
