@@ -10,6 +10,7 @@ import type {
 } from '../sdk/history/protocols.js';
 import { cellValue, readTimeColumn, tableFromRows } from './arrow-columns.js';
 import { contiguousRanges } from './timestamp-runs.js';
+import { resolveTimeColumn } from './time-column.js';
 
 /** Options of {@link ArrowHistoryProvider}. */
 export interface ArrowHistoryProviderOptions {
@@ -121,7 +122,9 @@ export class ArrowHistoryProvider implements HistoryProvider {
   /** Sorts the file by ts (later rows win on equal ts) without building any row. */
   private columns(table: Table): LoadedArrow {
     const names = table.schema.fields.map((field) => field.name);
-    const timeColumn = this.resolveTimeColumn(names);
+    const timeColumn = resolveTimeColumn(names, this.timeColumnOption, (problem) => {
+      throw this.fileError(problem);
+    });
     const read = readTimeColumn(table.getChild(timeColumn) as Vector);
     if (!('ts' in read)) {
       throw this.fileError(
@@ -141,25 +144,6 @@ export class ArrowHistoryProvider implements HistoryProvider {
       .filter((name) => name !== timeColumn && name !== 'ts')
       .map((name) => ({ name, vector: table.getChild(name) as Vector }));
     return { ts, rowOf, fields, timeColumn };
-  }
-
-  private resolveTimeColumn(names: readonly string[]): string {
-    const seen = new Set<string>();
-    for (const name of names) {
-      if (name === '') throw this.fileError('has a column with an empty name');
-      if (seen.has(name)) throw this.fileError(`repeats column ${quote(name)}`);
-      seen.add(name);
-    }
-    const wanted = this.timeColumnOption;
-    const found =
-      wanted === undefined
-        ? ['ts', 'timestamp'].find((name) => seen.has(name))
-        : seen.has(wanted)
-          ? wanted
-          : undefined;
-    if (found !== undefined) return found;
-    const expected = wanted === undefined ? '"ts" or "timestamp" column' : `time column ${quote(wanted)}`;
-    throw this.fileError(`has no ${expected} (columns: ${names.join(', ')})`);
   }
 
   /** Writes the file again with the fetched rows whose ts it lacks, then serves the new columns. */

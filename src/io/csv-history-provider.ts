@@ -9,6 +9,7 @@ import type {
   StreamKey,
 } from '../sdk/history/protocols.js';
 import { formatCsvLine, parseCsv, parseCsvTimestamp, parseCsvValue, type CsvRecord } from './csv-format.js';
+import { resolveTimeColumn } from './time-column.js';
 
 /** Options of {@link CsvHistoryProvider}. */
 export interface CsvHistoryProviderOptions {
@@ -120,7 +121,9 @@ export class CsvHistoryProvider implements HistoryProvider {
     const [header, ...body] = records;
     if (header === undefined) return this.loaded([], [], this.timeColumnOption ?? 'ts', true);
     const columns = header.cells.map((cell) => cell.trim());
-    const timeColumn = this.resolveTimeColumn(columns);
+    const timeColumn = resolveTimeColumn(columns, this.timeColumnOption, (problem) => {
+      throw this.fileError(`line 1: the header ${problem}`);
+    });
     const rows = body.map((record) => this.toRow(record, columns, timeColumn));
     return this.loaded(rows, columns, timeColumn, /[\r\n]$/.test(text));
   }
@@ -132,25 +135,6 @@ export class CsvHistoryProvider implements HistoryProvider {
     endsWithNewline: boolean,
   ): LoadedCsv {
     return { memory: new MemoryHistoryProvider(rows), columns, timeColumn, endsWithNewline };
-  }
-
-  private resolveTimeColumn(columns: readonly string[]): string {
-    const seen = new Set<string>();
-    for (const column of columns) {
-      if (column === '') throw this.fileError('line 1: the header has an empty column name');
-      if (seen.has(column)) throw this.fileError(`line 1: the header repeats column ${quote(column)}`);
-      seen.add(column);
-    }
-    const wanted = this.timeColumnOption;
-    const found =
-      wanted === undefined
-        ? ['ts', 'timestamp'].find((name) => seen.has(name))
-        : seen.has(wanted)
-          ? wanted
-          : undefined;
-    if (found !== undefined) return found;
-    const expected = wanted === undefined ? '"ts" or "timestamp" column' : `time column ${quote(wanted)}`;
-    throw this.fileError(`line 1: the header has no ${expected} (columns: ${columns.join(', ')})`);
   }
 
   private toRow(record: CsvRecord, columns: readonly string[], timeColumn: string): HistoryRow {
