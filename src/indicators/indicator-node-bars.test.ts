@@ -5,17 +5,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, QmtlError } from '../common/errors.js';
-import { MemoryHistoryProvider } from '../sdk/history/memory-history-provider.js';
 import type { HistoryRow } from '../sdk/history/protocols.js';
 import { Node } from '../sdk/node.js';
 import { Runner } from '../sdk/runner/runner.js';
-import { StreamInput } from '../sdk/stream-input.js';
-import { Strategy } from '../sdk/strategy.js';
 import type { PriceBar, StreamingIndicator } from './indicator.js';
 import { indicatorNode, type IndicatorNode, type IndicatorNodeOptions } from './indicator-node.js';
 import { sma } from './node-factories.js';
-
-const INTERVAL = 60;
+import { INTERVAL, runNodes, strategyOf, stream } from './indicator-node.test-kit.js';
 
 type ProbeBar = Pick<PriceBar, 'close' | 'volume' | 'time'>;
 
@@ -70,46 +66,18 @@ const rowsOf = (count: number): HistoryRow[] =>
     note: 'extra',
   }));
 
-function strategyOf(build: (s: Strategy) => void): Strategy {
-  return new (class extends Strategy {
-    setup(): void {
-      build(this);
-    }
-  })({ defaultInterval: INTERVAL, defaultPeriod: 1 });
-}
-
-function stream(rows: readonly HistoryRow[], tags: readonly string[] = ['px']): StreamInput {
-  return new StreamInput({
-    tags,
-    interval: INTERVAL,
-    period: 1,
-    historyProvider: new MemoryHistoryProvider(rows),
-  });
-}
-
-/** Backtests `stream(rows) → make(stream)` and returns the node's outputs. */
-async function run(
-  rows: readonly HistoryRow[],
-  make: (source: Node) => IndicatorNode,
-  range: { startTime: number; endTime: number } = { startTime: rows[0]!.ts, endTime: rows.at(-1)!.ts },
-): Promise<Array<[number, number]>> {
-  let node!: IndicatorNode;
-  const result = await Runner.backtest(
-    strategyOf((s) => {
-      const source = stream(rows);
-      node = make(source);
-      s.addNodes([source, node]);
-    }),
-    range,
-  );
-  return result.outputs<number>(node).toArray();
-}
-
 const failure = async (promise: Promise<unknown>): Promise<QmtlError> => {
   const error = await promise.catch((e: unknown) => e);
   expect(error).toBeInstanceOf(QmtlError);
   return error as QmtlError;
 };
+
+/** Backtests `stream(rows) → make(stream)` and returns the node's outputs. */
+const run = (
+  rows: readonly HistoryRow[],
+  make: (source: Node) => IndicatorNode,
+  range?: { startTime: number; endTime: number },
+) => runNodes(rows, (source) => [make(source)], range);
 
 describe('bar indicator nodes: reading fields', () => {
   it('hands the indicator the fields it reads plus time, nothing else', async () => {

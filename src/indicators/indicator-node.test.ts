@@ -1,20 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { QmtlError } from '../common/errors.js';
-import { MemoryHistoryProvider } from '../sdk/history/memory-history-provider.js';
 import type { HistoryRow } from '../sdk/history/protocols.js';
 import { Node } from '../sdk/node.js';
 import { ProcessingNode } from '../sdk/processing-node.js';
 import { Runner } from '../sdk/runner/runner.js';
-import { StreamInput } from '../sdk/stream-input.js';
-import { Strategy } from '../sdk/strategy.js';
 import { EMA } from './ema.js';
 import type { StreamingIndicator } from './indicator.js';
 import type { IndicatorNode } from './indicator-node.js';
 import { ema, rsi, sma } from './node-factories.js';
 import { RSI } from './rsi.js';
 import { SMA } from './sma.js';
-
-const INTERVAL = 60;
+import { INTERVAL, runNodes, strategyOf, stream } from './indicator-node.test-kit.js';
 
 /** A deterministic, wiggly close series: bar k (1-based) sits at ts k·60. */
 const closes = (count: number): number[] =>
@@ -32,40 +28,9 @@ function reference(indicator: StreamingIndicator, rows: readonly HistoryRow[]): 
   return out;
 }
 
-/** A strategy built from a function, so each test states its DAG inline. */
-function strategyOf(build: (s: Strategy) => void): Strategy {
-  return new (class extends Strategy {
-    setup(): void {
-      build(this);
-    }
-  })({ defaultInterval: INTERVAL, defaultPeriod: 1 });
-}
-
-function stream(rows: readonly HistoryRow[], tags: readonly string[] = ['px']): StreamInput {
-  return new StreamInput({
-    tags,
-    interval: INTERVAL,
-    period: 1,
-    historyProvider: new MemoryHistoryProvider(rows),
-  });
-}
-
 /** Backtests `source → make(source)` over every row and returns the indicator node's outputs. */
-async function runIndicator(
-  rows: readonly HistoryRow[],
-  make: (source: Node) => IndicatorNode,
-): Promise<Array<[number, number]>> {
-  let node!: IndicatorNode;
-  const result = await Runner.backtest(
-    strategyOf((s) => {
-      const price = stream(rows);
-      node = make(price);
-      s.addNodes([price, node]);
-    }),
-    { startTime: rows[0]!.ts, endTime: rows.at(-1)!.ts },
-  );
-  return result.outputs<number>(node).toArray();
-}
+const runIndicator = (rows: readonly HistoryRow[], make: (source: Node) => IndicatorNode) =>
+  runNodes(rows, (source) => [make(source)]);
 
 describe('indicator nodes in a backtest', () => {
   const rows = barsOf(closes(60));

@@ -1,36 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryHistoryProvider } from '../sdk/history/memory-history-provider.js';
 import type { HistoryRow } from '../sdk/history/protocols.js';
 import type { Node } from '../sdk/node.js';
-import { Runner } from '../sdk/runner/runner.js';
-import { StreamInput } from '../sdk/stream-input.js';
-import { Strategy } from '../sdk/strategy.js';
 import { IchimokuCloud } from './ichimoku-cloud.js';
-import type { StreamingIndicator } from './indicator.js';
 import { randomBars } from './indicator-contract.test-kit.js';
 import type { IndicatorNode } from './indicator-node.js';
 import { KalmanTrend } from './kalman-trend.js';
 import { KDJ } from './kdj.js';
 import { ichimokuCloud, kalmanTrend, kdj, stochRsi } from './oscillator-nodes.js';
 import { StochRSI } from './stoch-rsi.js';
-
-const INTERVAL = 60;
+import { INTERVAL, runNodes, stream, fedDirectly as reference } from './indicator-node.test-kit.js';
 
 /** OHLCV rows one interval apart; bar k (1-based) sits at ts k·60. */
 const rowsOf = (count: number, seed = 3): HistoryRow[] =>
   randomBars(count, seed).map(({ time: _time, ...bar }, k) => ({ ...bar, ts: (k + 1) * INTERVAL }));
 
-/** What the indicator returns for `rows`, as [ts, result] for every non-null result. */
-function reference<In>(
-  indicator: StreamingIndicator<In, unknown>,
-  rows: readonly HistoryRow[],
-  read: (row: HistoryRow) => In,
-): Array<[number, unknown]> {
-  return rows.flatMap((row): Array<[number, unknown]> => {
-    const value = indicator.update(read(row));
-    return value === null ? [] : [[row.ts, value]];
-  });
-}
 const close = (row: HistoryRow) => row['close'] as number;
 const bar = (row: HistoryRow) => ({
   high: row['high'] as number,
@@ -39,31 +22,9 @@ const bar = (row: HistoryRow) => ({
   time: row.ts,
 });
 
-function stream(rows: readonly HistoryRow[], tags: readonly string[] = ['px']): StreamInput {
-  return new StreamInput({
-    tags,
-    interval: INTERVAL,
-    period: 1,
-    historyProvider: new MemoryHistoryProvider(rows),
-  });
-}
-
 /** Backtests `source → make(source)` over every row and returns the indicator node's outputs. */
-async function run(
-  rows: readonly HistoryRow[],
-  make: (source: Node) => IndicatorNode,
-): Promise<Array<[number, unknown]>> {
-  let node!: IndicatorNode;
-  const strategy = new (class extends Strategy {
-    setup(): void {
-      const price = stream(rows);
-      node = make(price);
-      this.addNodes([price, node]);
-    }
-  })({ defaultInterval: INTERVAL, defaultPeriod: 1 });
-  const result = await Runner.backtest(strategy, { startTime: rows[0]!.ts, endTime: rows.at(-1)!.ts });
-  return result.outputs<unknown>(node).toArray();
-}
+const run = (rows: readonly HistoryRow[], make: (source: Node) => IndicatorNode) =>
+  runNodes<unknown>(rows, (source) => [make(source)]);
 
 describe('oscillator nodes in a backtest', () => {
   const rows = rowsOf(120);

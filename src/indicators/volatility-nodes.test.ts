@@ -1,11 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, QmtlError } from '../common/errors.js';
-import { MemoryHistoryProvider } from '../sdk/history/memory-history-provider.js';
 import type { HistoryRow } from '../sdk/history/protocols.js';
 import type { Node } from '../sdk/node.js';
-import { Runner } from '../sdk/runner/runner.js';
-import { StreamInput } from '../sdk/stream-input.js';
-import { Strategy } from '../sdk/strategy.js';
 import { ATR } from './atr.js';
 import { BollingerBands, type Bands } from './bollinger-bands.js';
 import { ChandelierExit } from './chandelier-exit.js';
@@ -17,8 +13,7 @@ import { sma } from './node-factories.js';
 import { SMA } from './sma.js';
 import { SuperTrend } from './supertrend.js';
 import { atr, bollingerBands, chandelierExit, keltnerChannel, supertrend } from './volatility-nodes.js';
-
-const INTERVAL = 60;
+import { INTERVAL, runNodes, stream } from './indicator-node.test-kit.js';
 
 /** OHLCV rows, bar k (0-based) at ts (k + 1)·60, from seeded random bars. */
 const rowsOf = (count: number): HistoryRow[] =>
@@ -42,42 +37,6 @@ const bars: PriceBar[] = rows.map((row) => ({
   time: row.ts,
 }));
 
-function strategyOf(build: (s: Strategy) => void): Strategy {
-  return new (class extends Strategy {
-    setup(): void {
-      build(this);
-    }
-  })({ defaultInterval: INTERVAL, defaultPeriod: 1 });
-}
-
-function stream(history: readonly HistoryRow[], tags: readonly string[] = ['px']): StreamInput {
-  return new StreamInput({
-    tags,
-    interval: INTERVAL,
-    period: 1,
-    historyProvider: new MemoryHistoryProvider(history),
-  });
-}
-
-/** Backtests `stream(history) → make(stream) [→ after(node)]` and returns the last node's outputs. */
-async function run<T>(
-  history: readonly HistoryRow[],
-  make: (source: Node) => IndicatorNode,
-  after?: (node: IndicatorNode) => IndicatorNode,
-): Promise<Array<[number, T]>> {
-  let last!: IndicatorNode;
-  const result = await Runner.backtest(
-    strategyOf((s) => {
-      const source = stream(history);
-      const node = make(source);
-      last = after === undefined ? node : after(node);
-      s.addNodes(after === undefined ? [source, node] : [source, node, last]);
-    }),
-    { startTime: history[0]!.ts, endTime: history.at(-1)!.ts },
-  );
-  return result.outputs<T>(last).toArray();
-}
-
 /** What `indicator` returns when fed `inputs` directly, as [ts, result] for every non-null result. */
 function direct<In, Out>(
   indicator: StreamingIndicator<In, Out>,
@@ -90,6 +49,17 @@ function direct<In, Out>(
   });
   return out;
 }
+
+/** Backtests `stream(history) → make(stream) [→ after(node)]` and returns the last node's outputs. */
+const run = <T>(
+  history: readonly HistoryRow[],
+  make: (source: Node) => IndicatorNode,
+  after?: (node: IndicatorNode) => IndicatorNode,
+) =>
+  runNodes<T>(history, (source) => {
+    const node = make(source);
+    return after === undefined ? [node] : [node, after(node)];
+  });
 
 describe('volatility indicator nodes in a backtest', () => {
   it('bollingerBands emits what BollingerBands returns for the closes, from bar period', async () => {

@@ -1,21 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { QmtlError } from '../common/errors.js';
-import { MemoryHistoryProvider } from '../sdk/history/memory-history-provider.js';
 import type { HistoryRow } from '../sdk/history/protocols.js';
 import type { Node } from '../sdk/node.js';
-import { Runner } from '../sdk/runner/runner.js';
-import { StreamInput } from '../sdk/stream-input.js';
-import { Strategy } from '../sdk/strategy.js';
 import { AnchoredVWAP } from './anchored-vwap.js';
-import type { PriceBar, StreamingIndicator } from './indicator.js';
+import type { PriceBar } from './indicator.js';
 import { randomBars } from './indicator-contract.test-kit.js';
 import type { IndicatorNode } from './indicator-node.js';
 import { OBV } from './obv.js';
 import { RoughVolatility } from './rough-volatility.js';
 import { anchoredVwap, obv, roughVolatility, vwap } from './volume-nodes.js';
 import { VWAP } from './vwap.js';
-
-const INTERVAL = 60;
+import { INTERVAL, runNodes, stream, fedDirectly as expected } from './indicator-node.test-kit.js';
 
 /** 80 OHLCV rows one minute apart: bar k (1-based) at ts k·60. */
 const ohlcv = (count = 80, seed = 1): HistoryRow[] =>
@@ -31,53 +26,9 @@ const barOf = (row: HistoryRow): PriceBar => ({
   time: row.ts,
 });
 
-/** What `indicator` returns for `rows`, as [ts, value] for every non-null result. */
-function expected<In>(
-  indicator: StreamingIndicator<In>,
-  rows: readonly HistoryRow[],
-  input: (row: HistoryRow) => In,
-): Array<[number, number]> {
-  const out: Array<[number, number]> = [];
-  for (const row of rows) {
-    const value = indicator.update(input(row));
-    if (value !== null) out.push([row.ts, value]);
-  }
-  return out;
-}
-
-function strategyOf(build: (s: Strategy) => void): Strategy {
-  return new (class extends Strategy {
-    setup(): void {
-      build(this);
-    }
-  })({ defaultInterval: INTERVAL, defaultPeriod: 1 });
-}
-
-function stream(rows: readonly HistoryRow[], tags: readonly string[] = ['px']): StreamInput {
-  return new StreamInput({
-    tags,
-    interval: INTERVAL,
-    period: 1,
-    historyProvider: new MemoryHistoryProvider(rows),
-  });
-}
-
 /** Backtests `source → make(source)` over every row and returns the indicator node's outputs. */
-async function runIndicator(
-  rows: readonly HistoryRow[],
-  make: (source: Node) => IndicatorNode,
-): Promise<Array<[number, number]>> {
-  let node!: IndicatorNode;
-  const result = await Runner.backtest(
-    strategyOf((s) => {
-      const bars = stream(rows);
-      node = make(bars);
-      s.addNodes([bars, node]);
-    }),
-    { startTime: rows[0]!.ts, endTime: rows.at(-1)!.ts },
-  );
-  return result.outputs<number>(node).toArray();
-}
+const runIndicator = (rows: readonly HistoryRow[], make: (source: Node) => IndicatorNode) =>
+  runNodes(rows, (source) => [make(source)]);
 
 describe('volume and volatility nodes in a backtest', () => {
   const rows = ohlcv();

@@ -2,19 +2,14 @@ import { describe, expect, it } from 'vitest';
 import type { StreamingIndicator } from '../indicators/indicator.js';
 import { randomWalk } from '../indicators/indicator-contract.test-kit.js';
 import type { IndicatorNode } from '../indicators/indicator-node.js';
-import { MemoryHistoryProvider } from '../sdk/history/memory-history-provider.js';
 import type { HistoryRow } from '../sdk/history/protocols.js';
 import type { Node } from '../sdk/node.js';
 import { ProcessingNode } from '../sdk/processing-node.js';
-import { Runner } from '../sdk/runner/runner.js';
-import { StreamInput } from '../sdk/stream-input.js';
-import { Strategy } from '../sdk/strategy.js';
 import { Angle } from './angle.js';
 import { RateOfChange } from './rate-of-change.js';
 import { Stochastic } from './stochastic.js';
 import { angle, rateOfChange, stochastic } from './transform-nodes.js';
-
-const INTERVAL = 60;
+import { INTERVAL, runNodes, stream } from '../indicators/indicator-node.test-kit.js';
 
 /** Rows with two price fields; row k (1-based) sits at ts k·60. */
 const rowsOf = (count: number): HistoryRow[] => {
@@ -35,39 +30,20 @@ function reference(
   });
 }
 
-function stream(rows: readonly HistoryRow[], tags: readonly string[] = ['px']): StreamInput {
-  return new StreamInput({
-    tags,
-    interval: INTERVAL,
-    period: 1,
-    historyProvider: new MemoryHistoryProvider(rows),
-  });
-}
-
 /** Backtests `source → [extract →] make(…)` over every row and returns the transform node's outputs. */
-async function run(
+const run = (
   rows: readonly HistoryRow[],
   make: (source: Node) => IndicatorNode,
   extract?: (row: HistoryRow) => number,
-): Promise<Array<[number, number]>> {
-  let node!: IndicatorNode;
-  const strategy = new (class extends Strategy {
-    setup(): void {
-      const price = stream(rows);
-      const input =
-        extract === undefined
-          ? price
-          : new ProcessingNode({
-              input: price,
-              computeFn: (view) => extract(view.input<HistoryRow>().latest()!),
-            });
-      node = make(input);
-      this.addNodes(input === price ? [price, node] : [price, input, node]);
-    }
-  })({ defaultInterval: INTERVAL, defaultPeriod: 1 });
-  const result = await Runner.backtest(strategy, { startTime: rows[0]!.ts, endTime: rows.at(-1)!.ts });
-  return result.outputs<number>(node).toArray();
-}
+) =>
+  runNodes(rows, (price) => {
+    if (extract === undefined) return [make(price)];
+    const input = new ProcessingNode({
+      input: price,
+      computeFn: (view) => extract(view.input<HistoryRow>().latest()!),
+    });
+    return [input, make(input)];
+  });
 
 describe('transform nodes in a backtest', () => {
   const rows = rowsOf(80);
