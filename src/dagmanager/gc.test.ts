@@ -105,6 +105,7 @@ describe('GarbageCollector', () => {
     at(T0 + 9 * DAY);
     await gc.collect();
     expect(dropped.sort()).toEqual(['topic_0_raw', 'topic_1_raw']);
+    expect(await dagManagerMetrics.orphanQueueTotal.get()).toMatchObject({ values: [{ value: 0 }] });
     expect(await dagManagerMetrics.gcLastRunTimestamp.get()).toMatchObject({
       values: [{ value: Math.floor((T0 + 9 * DAY) / 1000) }],
     });

@@ -68,7 +68,6 @@ export class GarbageCollector {
   async collect(): Promise<OrphanQueue[]> {
     const now = this.now();
     const orphans = await this.options.repo.listOrphanQueues();
-    dagManagerMetrics.orphanQueueTotal.set(orphans.length);
     const eligible = orphans
       .filter((q) => this.isEligible(q, now))
       .sort((a, b) => a.orphanedSince - b.orphanedSince || a.topic.localeCompare(b.topic));
@@ -88,6 +87,7 @@ export class GarbageCollector {
         logger.warn({ err: error, topic: queue.topic }, 'GC could not collect a queue; retrying next run');
       }
     }
+    dagManagerMetrics.orphanQueueTotal.set(orphans.length - processed.length);
     dagManagerMetrics.gcLastRunTimestamp.set(Math.floor(now / 1000));
     if (processed.length > 0) this.options.onDropped?.(processed);
     return processed;

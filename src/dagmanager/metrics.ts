@@ -34,7 +34,7 @@ export const dagManagerMetrics = {
   }),
   orphanQueueTotal: new Gauge({
     name: 'orphan_queue_total',
-    help: 'Queues no active strategy references, at the last GC run',
+    help: 'Queues no active strategy references, left after the last GC run',
     registers,
   }),
   kafkaBreakerOpenTotal: new Counter({

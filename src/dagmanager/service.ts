@@ -8,7 +8,6 @@ import { GarbageCollector } from './gc.js';
 import { startGrpcServer, type GrpcServerHandle } from './grpc-server.js';
 import { buildHttpApp } from './http-app.js';
 import { KafkaQueueAdmin } from './kafka-queue-admin.js';
-import { dagManagerMetrics } from './metrics.js';
 import { MemoryNodeRepository } from './memory-node-repository.js';
 import { MemoryQueueAdmin } from './memory-queue-admin.js';
 import { QueueCompletionMonitor, recomputeStaleBuffering } from './monitors.js';
@@ -185,5 +184,4 @@ async function announceDropped(
       match_mode: 'any',
     });
   }
-  dagManagerMetrics.orphanQueueTotal.dec(queues.length);
 }
