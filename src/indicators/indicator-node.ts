@@ -115,10 +115,10 @@ function indicatorEvaluator(indicator: AnyIndicator, read: InputReader): Evaluat
     const fresh = window.appended - seen;
     seen += fresh;
     const newest = window.length - 1;
-    if (fresh === 0) return indicator.replace(read(window.at(newest), window.timeAt(newest)!));
-    if (fresh === 1) return indicator.update(read(window.at(newest), window.timeAt(newest)!));
+    if (fresh === 0) return indicator.replace(read(window, newest));
+    if (fresh === 1) return indicator.update(read(window, newest));
     for (let k = Math.max(0, window.length - fresh); k < window.length; k++)
-      indicator.update(read(window.at(k), window.timeAt(k)!));
+      indicator.update(read(window, k));
     return indicator.result;
   };
   return Object.assign((view: CacheView<never>) => takeIn(view), {
@@ -126,12 +126,13 @@ function indicatorEvaluator(indicator: AnyIndicator, read: InputReader): Evaluat
   });
 }
 
-/** Turns one payload (and its bucket timestamp) into the indicator's input. */
-type InputReader = (value: unknown, time: number) => unknown;
+/** Turns the payload at index `k` of the input window (and, for bars, its bucket timestamp) into the indicator's input. */
+type InputReader = (window: SeriesWindow<unknown>, k: number) => unknown;
 
 function fieldReader(field: string | null, name: string): InputReader {
   if (field === null) {
-    return (value) => {
+    return (window, k) => {
+      const value = window.at(k);
       if (typeof value === 'number') return value;
       throw new QmtlError(
         ErrorCode.InvalidArgument,
@@ -139,7 +140,8 @@ function fieldReader(field: string | null, name: string): InputReader {
       );
     };
   }
-  return (value) => {
+  return (window, k) => {
+    const value = window.at(k);
     const x = (value as Record<string, unknown> | null)?.[field];
     if (typeof x === 'number') return x;
     throw new QmtlError(
@@ -152,7 +154,9 @@ function fieldReader(field: string | null, name: string): InputReader {
 /** Builds a bar of the `reads` fields (renamed per `renames`) plus `time` from record payloads. */
 function barReader(reads: readonly BarField[], renames: Map<BarField, string>, name: string): InputReader {
   const sources = reads.map((field) => [field, renames.get(field) ?? field] as const);
-  return (value, time) => {
+  return (window, k) => {
+    const value = window.at(k);
+    const time = window.timeAt(k)!;
     const record = value as Record<string, unknown> | null;
     const bar: Record<string, number> = { time };
     for (const [field, source] of sources) {
