@@ -1,29 +1,10 @@
-import { randomUUID } from 'node:crypto';
+import { cloudEvent, type CloudEventJson } from '../common/cloud-event.js';
 import { logger } from '../common/logger.js';
 import { postWithBackoff, type PostOptions } from '../common/post-with-backoff.js';
 
-/** A CloudEvents 1.0 event in structured JSON mode (SPEC §2.6). */
-export interface CloudEventJson<T = unknown> {
-  readonly specversion: '1.0';
-  readonly id: string;
-  readonly source: string;
-  readonly type: string;
-  readonly time: string;
-  readonly datacontenttype: 'application/json';
-  readonly data: T;
-}
-
 /** Builds a CloudEvent from the DAG Manager (`source: qmtl.dagmanager`). */
 export function dagManagerEvent<T>(type: string, data: T, now = Date.now()): CloudEventJson<T> {
-  return {
-    specversion: '1.0',
-    id: randomUUID(),
-    source: 'qmtl.dagmanager',
-    type,
-    time: new Date(now).toISOString(),
-    datacontenttype: 'application/json',
-    data,
-  };
+  return cloudEvent('qmtl.dagmanager', type, data, now);
 }
 
 /** Sends DAG Manager events (queue_update, sentinel_weight, gc) somewhere. */

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { RollingP95 } from '../common/rolling-p95.js';
 
 /** The DAG Manager's Prometheus registry (SPEC §5, §8), served at its `/metrics`. */
 export const dagManagerRegistry = new Registry();
@@ -60,21 +61,16 @@ export const dagManagerMetrics = {
   }),
 } as const;
 
-const recentDiffs: number[] = [];
+const recentDiffs = new RollingP95();
 
 /** Records one diff's duration in the histogram and the rolling p95 gauge. */
 export function observeDiffDuration(ms: number): void {
   dagManagerMetrics.diffDurationMs.observe(ms);
-  recentDiffs.push(ms);
-  if (recentDiffs.length > 100) recentDiffs.shift();
-  const sorted = [...recentDiffs].sort((a, b) => a - b);
-  dagManagerMetrics.diffDurationMsP95.set(
-    sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.95))]!,
-  );
+  dagManagerMetrics.diffDurationMsP95.set(recentDiffs.add(ms));
 }
 
 /** Resets every DAG Manager metric (tests). */
 export function resetDagManagerMetrics(): void {
   dagManagerRegistry.resetMetrics();
-  recentDiffs.length = 0;
+  recentDiffs.clear();
 }

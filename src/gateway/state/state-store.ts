@@ -1,0 +1,39 @@
+import type { StrategyStatus } from '../strategy-status.js';
+
+/**
+ * The Gateway's fast shared state (SPEC §4): the FIFO of strategies waiting for the worker, the
+ * per-strategy worker locks and the cached current status. Redis (AOF) when distributed, memory
+ * when embedded. Not authoritative: after a loss it is rebuilt from the {@link StrategyStore}.
+ *
+ * The FIFO is reliable: `claim` moves an id to an in-flight list instead of removing it, and only
+ * `ack` removes it, so an item whose worker died is still there to be re-queued.
+ *
+ * Redis keys: `strategy_queue` (list), `strategy_queue:inflight` (list), `lock:{id}` (string,
+ * SET NX PX), `strategy:{id}` (hash, field `state`).
+ */
+export interface StateStore {
+  /** Appends an id to the FIFO. */
+  enqueue(id: string): Promise<void>;
+  /** Moves the oldest queued id to the in-flight list and returns it; null when the FIFO is empty. */
+  claim(): Promise<string | null>;
+  /** Removes one occurrence of a finished id from the in-flight list. */
+  ack(id: string): Promise<void>;
+  /** Moves one occurrence of an in-flight id back to the tail of the FIFO, atomically. */
+  requeue(id: string): Promise<void>;
+  /** Ids waiting in the FIFO, oldest first. */
+  queued(): Promise<string[]>;
+  /** Ids claimed and not yet acked, oldest first. */
+  inFlight(): Promise<string[]>;
+  /** `SET lock:{id} owner NX PX ttlMs`: true when this owner now holds the lock. */
+  acquireLock(id: string, owner: string, ttlMs: number): Promise<boolean>;
+  /** Deletes the lock only if `owner` still holds it (compare-and-delete). */
+  releaseLock(id: string, owner: string): Promise<void>;
+  /** Who holds the lock, or null when it is free or expired. */
+  lockHolder(id: string): Promise<string | null>;
+  /** The cached status, or null when it is not cached (unknown, or lost with Redis). */
+  getStatus(id: string): Promise<StrategyStatus | null>;
+  setStatus(id: string, status: StrategyStatus): Promise<void>;
+  /** True when the store answers (Redis PING). */
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
