@@ -18,7 +18,12 @@ export type EventSource = 'qmtl.gateway' | 'qmtl.dagmanager';
  * Builds a CloudEvent.
  * @example cloudEvent('qmtl.gateway', 'progress', { strategy_id: 's1', status: 'queued' });
  */
-export function cloudEvent<T>(source: EventSource, type: string, data: T, now = Date.now()): CloudEventJson<T> {
+export function cloudEvent<T>(
+  source: EventSource,
+  type: string,
+  data: T,
+  now = Date.now(),
+): CloudEventJson<T> {
   return {
     specversion: '1.0',
     id: randomUUID(),

@@ -25,6 +25,12 @@ export const ErrorCode = {
   NotFound: 'QMTL_NOT_FOUND',
   Timeout: 'QMTL_TIMEOUT',
   QueueCreateFailed: 'QMTL_QUEUE_CREATE_FAILED',
+  CrcMismatch: 'QMTL_CRC_MISMATCH',
+  DuplicateStrategy: 'QMTL_DUPLICATE_STRATEGY',
+  InvalidTransition: 'QMTL_INVALID_TRANSITION',
+  PayloadTooLarge: 'QMTL_PAYLOAD_TOO_LARGE',
+  Unauthorized: 'QMTL_UNAUTHORIZED',
+  RateLimited: 'QMTL_RATE_LIMITED',
 } as const;
 
 /** One of the codes in {@link ErrorCode}. */

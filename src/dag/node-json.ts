@@ -36,3 +36,9 @@ export interface DagJson {
   nodes: NodeJson[];
   [extra: string]: unknown;
 }
+
+/**
+ * The node type of the marker node a Gateway appends to the DAG it stores (SPEC §4). It is not a
+ * computation: the DAG Manager drops it before the diff and writes its own VersionSentinel record.
+ */
+export const VERSION_SENTINEL = 'VersionSentinel';

@@ -45,6 +45,15 @@ describe('DiffService', () => {
     expect((await repo.getSentinel('s1-sentinel'))?.nodeIds).toEqual(dag.nodes.map((n) => n.node_id));
   });
 
+  it("drops the Gateway's VersionSentinel marker node and writes its own sentinel", async () => {
+    const { service } = setup();
+    const dag = chainDag(2);
+    const marker = { node_id: 's1-sentinel', node_type: 'VersionSentinel', inputs: [], tags: [] };
+    const outcome = await service.diff({ strategyId: 's1', dagJson: { nodes: [...dag.nodes, marker] } });
+    expect([...outcome.queueMap.keys()]).toEqual(dag.nodes.map((n) => n.node_id));
+    expect(outcome.sentinelWritten).toBe(true);
+  });
+
   it('reuses every node and topic of a DAG submitted twice; the second strategy consumes', async () => {
     const { service, admin } = setup();
     const dag = chainDag(4);

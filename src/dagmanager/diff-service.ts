@@ -1,7 +1,7 @@
 import { ErrorCode, QmtlError, quote, shortId } from '../common/errors.js';
 import { logger } from '../common/logger.js';
 import { identityProblems, validateDag } from '../dag/validate-dag.js';
-import type { NodeJson } from '../dag/node-json.js';
+import { VERSION_SENTINEL, type NodeJson } from '../dag/node-json.js';
 import type { BufferInstruction, DiffOutcome, DiffRequest } from './diff-types.js';
 import { dagManagerMetrics, observeDiffDuration } from './metrics.js';
 import { lineageKey, type NodeRecord } from './node-record.js';
@@ -241,12 +241,23 @@ function parseDag(dagJson: string | object): NodeJson[] {
       throw new QmtlError(ErrorCode.InvalidDag, `dag_json is not valid JSON: ${(error as Error).message}`);
     }
   }
+  parsed = withoutSentinels(parsed);
   // Node ids are checked after the store read (checkIdentities): a stored node's id was verified
   // when it was created, so only new nodes need hashing. An invalid DAG is re-checked in full so
   // that every problem is listed.
   const { dag } = validateDag(parsed, { verifyNodeIds: false });
   if (dag !== null) return dag.nodes;
   throw QmtlError.fromProblems('invalid DAG', validateDag(parsed).problems);
+}
+
+/** Drops the Gateway's VersionSentinel marker nodes: the diff writes its own sentinel record. */
+function withoutSentinels(parsed: unknown): unknown {
+  const nodes = (parsed as { nodes?: unknown } | null)?.nodes;
+  if (!Array.isArray(nodes)) return parsed;
+  const isSentinel = (node: unknown): boolean =>
+    (node as { node_type?: unknown } | null)?.node_type === VERSION_SENTINEL;
+  if (!nodes.some(isSentinel)) return parsed;
+  return { ...(parsed as object), nodes: nodes.filter((node) => !isSentinel(node)) };
 }
 
 /**

@@ -6,7 +6,7 @@ import { MemoryNodeRepository } from './memory-node-repository.js';
 import { MemoryQueueAdmin } from './memory-queue-admin.js';
 import { QueueCompletionMonitor, recomputeStaleBuffering } from './monitors.js';
 import { testRecord } from './node-repository.contract.test-kit.js';
-import { PeriodicTask } from './periodic-task.js';
+import { PeriodicTask } from '../common/periodic-task.js';
 
 const DAY = 24 * 3600 * 1000;
 let sink: HttpSink | null = null;

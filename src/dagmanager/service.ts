@@ -13,7 +13,7 @@ import { MemoryQueueAdmin } from './memory-queue-admin.js';
 import { QueueCompletionMonitor, recomputeStaleBuffering } from './monitors.js';
 import type { NodeRecord, OrphanQueue } from './node-record.js';
 import type { NodeRepository } from './node-repository.js';
-import { PeriodicTask } from './periodic-task.js';
+import { PeriodicTask } from '../common/periodic-task.js';
 import type { QueueAdmin } from './queue-admin.js';
 import { FileObjectStore, ObjectStoreArchive } from './queue-archive.js';
 import { TopicCreator } from './topic-creator.js';
@@ -33,14 +33,19 @@ export interface DagManagerService {
  * or Neo4j), the queue admin (in-process or Kafka) behind the retrying, circuit-broken
  * TopicCreator, the gRPC and HTTP servers, GC, the buffering scheduler and the queue-completion
  * monitor, with CloudEvents to the Gateway callback and Slack/PagerDuty alerts when configured.
+ * `options.events` replaces the callback (a Gateway in the same process receives them directly).
  */
-export async function startDagManagerService(config: DagManagerConfig): Promise<DagManagerService> {
+export async function startDagManagerService(
+  config: DagManagerConfig,
+  options: { events?: EventPublisher } = {},
+): Promise<DagManagerService> {
   const repo = await openRepository(config);
   const admin = openQueueAdmin(config);
   const events: EventPublisher =
-    config.gateway_callback_url === null
+    options.events ??
+    (config.gateway_callback_url === null
       ? nullPublisher
-      : new HttpEventPublisher(config.gateway_callback_url);
+      : new HttpEventPublisher(config.gateway_callback_url));
   const alerter: Alerter | null =
     config.slack_webhook_url === null && config.pagerduty_webhook_url === null
       ? null

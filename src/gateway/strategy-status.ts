@@ -17,7 +17,10 @@ export type StrategyStatus = (typeof StrategyStatus)[keyof typeof StrategyStatus
 export const STRATEGY_STATUSES: readonly StrategyStatus[] = Object.values(StrategyStatus);
 
 /** Statuses of strategies the worker still has to (re)process. */
-export const UNFINISHED_STATUSES: readonly StrategyStatus[] = [StrategyStatus.Queued, StrategyStatus.Processing];
+export const UNFINISHED_STATUSES: readonly StrategyStatus[] = [
+  StrategyStatus.Queued,
+  StrategyStatus.Processing,
+];
 
 /** The events that move a strategy between statuses. */
 export const StrategyEvent = {

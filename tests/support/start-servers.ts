@@ -16,6 +16,8 @@ const started: ServerName[] = [];
 
 /** Starts the unreachable servers that have a script. */
 export async function setup(): Promise<void> {
+  // QMTL_TEST_START_SERVERS=0: a quick run of unit tests that need no server.
+  if (process.env['QMTL_TEST_START_SERVERS'] === '0') return;
   const missing: ServerName[] = [];
   for (const name of Object.keys(servers) as ServerName[]) {
     if (existsSync(script(name)) && !(await isReachable(name))) missing.push(name);

@@ -1,4 +1,4 @@
-import { logger } from '../common/logger.js';
+import { logger } from './logger.js';
 
 /**
  * Runs `run` every `intervalMs` (the first run after one interval), never overlapping itself;

@@ -1,0 +1,274 @@
+import { cpus, type CpuInfo } from 'node:os';
+import { logger } from '../common/logger.js';
+import { PeriodicTask } from '../common/periodic-task.js';
+import { gatewayMetrics } from './metrics.js';
+
+/** How degraded the Gateway is (SPEC §4), exported as `degrade_level{service="gateway"}`. */
+export const DegradeLevel = { Normal: 0, Partial: 1, Minimal: 2, Static: 3 } as const;
+/** One of the values of {@link DegradeLevel}. */
+export type DegradeLevel = (typeof DegradeLevel)[keyof typeof DegradeLevel];
+
+/** The name of each level, as `/status` reports it. */
+export const DegradeLevelName = {
+  [DegradeLevel.Normal]: 'NORMAL',
+  [DegradeLevel.Partial]: 'PARTIAL',
+  [DegradeLevel.Minimal]: 'MINIMAL',
+  [DegradeLevel.Static]: 'STATIC',
+} as const satisfies Record<DegradeLevel, string>;
+/** One of the names in {@link DegradeLevelName}. */
+export type DegradeLevelName = (typeof DegradeLevelName)[DegradeLevel];
+
+/**
+ * A dependency's health: `unknown` before the first check, `disabled` when it is not a
+ * dependency (Redis in embedded mode).
+ */
+export type DependencyStatus = 'ok' | 'error' | 'unknown' | 'disabled';
+
+/** Each dependency's health, keyed as `GET /status` reports it (`postgres` is whichever database). */
+export interface DependencyStatuses {
+  readonly redis: DependencyStatus;
+  readonly postgres: DependencyStatus;
+  readonly dag_manager: DependencyStatus;
+}
+
+/** Health checks of the Gateway's dependencies; each resolves true when the dependency works. */
+export interface DependencyChecks {
+  /** Absent in embedded mode, where Redis is not a dependency. */
+  readonly redis?: () => Promise<boolean>;
+  readonly database: () => Promise<boolean>;
+  readonly dagManager: () => Promise<boolean>;
+}
+
+/** Options of a {@link DegradationManager}. */
+export interface DegradationManagerOptions {
+  readonly checks: DependencyChecks;
+  /** CPU use in percent since the previous call. Default {@link systemCpuSampler}. */
+  readonly cpuPercent?: () => number;
+  /** Time between evaluations of the background loop, in ms. Default 5000. */
+  readonly intervalMs?: number;
+  /** A check that has not answered after this many ms counts as down. Default 1000. */
+  readonly checkTimeoutMs?: number;
+  /** Clock in ms (timestamps of evaluations and changes). Default `Date.now`. */
+  readonly now?: () => number;
+}
+
+/** The outcome of the latest evaluation. */
+export interface DegradationSnapshot {
+  readonly level: DegradeLevel;
+  readonly dependencies: DependencyStatuses;
+  readonly cpuPercent: number;
+  /** When it was evaluated (ms), null before the first evaluation. */
+  readonly checkedAt: number | null;
+}
+
+/** What {@link DegradationManager.onChange} listeners receive. */
+export interface DegradationChange {
+  readonly previous: DegradationSnapshot;
+  readonly current: DegradationSnapshot;
+}
+
+/**
+ * The level for a CPU reading and a count of down dependencies, out of `dependencies` configured
+ * (SPEC §4, as the original): CPU > 95 % or every dependency down → STATIC; CPU > 85 % or at least
+ * two down → MINIMAL; one down → PARTIAL; else NORMAL. "Every dependency" is all the configured
+ * ones: three when distributed (as the original's "3 failures"), two in embedded mode (database
+ * and DAG Manager), where both down is therefore STATIC rather than MINIMAL.
+ * @example degradeLevelFor({ cpuPercent: 10, down: 1, dependencies: 3 }) // DegradeLevel.Partial
+ */
+export function degradeLevelFor(input: {
+  cpuPercent: number;
+  down: number;
+  dependencies: number;
+}): DegradeLevel {
+  const { cpuPercent, down, dependencies } = input;
+  if (cpuPercent > 95 || (dependencies > 0 && down >= dependencies)) return DegradeLevel.Static;
+  if (cpuPercent > 85 || down >= 2) return DegradeLevel.Minimal;
+  if (down >= 1) return DegradeLevel.Partial;
+  return DegradeLevel.Normal;
+}
+
+/**
+ * A sampler of **system-wide** CPU use, like psutil's `cpu_percent()`: each call returns the busy
+ * share of all cores since the previous call (the first call: since the sampler was made), from
+ * the `os.cpus()` tick counters. System-wide rather than this process's `process.cpuUsage()`,
+ * because what the levels protect against is a saturated host, whoever saturates it. In a
+ * container `os.cpus()` counts the host's cores, not the container's quota.
+ * @example const cpuPercent = systemCpuSampler(); cpuPercent() // 12.5
+ */
+export function systemCpuSampler(readCpus: () => CpuInfo[] = cpus): () => number {
+  let previous = cpuTicks(readCpus());
+  return () => {
+    const current = cpuTicks(readCpus());
+    const total = current.total - previous.total;
+    const idle = current.idle - previous.idle;
+    previous = current;
+    return total > 0 ? Math.min(100, Math.max(0, (100 * (total - idle)) / total)) : 0;
+  };
+}
+
+function cpuTicks(infos: readonly CpuInfo[]): { total: number; idle: number } {
+  let total = 0;
+  let idle = 0;
+  for (const { times } of infos) {
+    total += times.user + times.nice + times.sys + times.idle + times.irq;
+    idle += times.idle;
+  }
+  return { total, idle };
+}
+
+/**
+ * Watches the Gateway's dependencies (Redis, the database, the DAG Manager) and the host's CPU,
+ * and keeps the degradation level the routes and the worker act on (SPEC §4): PARTIAL persists
+ * submissions and flushes them when the dependency returns, MINIMAL answers new submissions 503,
+ * STATIC answers 204 with Retry-After. Sets `degrade_level{service="gateway"}` on every change.
+ *
+ * Listeners registered with {@link onChange} hear about every change of the level or of any
+ * dependency's status (not CPU alone), e.g. the worker resumes when `dag_manager` is `ok` again.
+ *
+ * @example
+ * const degradation = new DegradationManager({
+ *   checks: { redis: () => state.ping(), database: () => store.healthy(), dagManager: () => dagClient.healthy() },
+ * });
+ * degradation.onChange(({ current }) => current.dependencies.dag_manager === 'ok' && worker.wake());
+ * degradation.start();
+ */
+export class DegradationManager {
+  private readonly checks: DependencyChecks;
+  private readonly cpuPercent: () => number;
+  private readonly checkTimeoutMs: number;
+  private readonly now: () => number;
+  private readonly task: PeriodicTask;
+  private readonly listeners = new Set<(change: DegradationChange) => void>();
+  private current: DegradationSnapshot;
+  private inFlight: Promise<DegradeLevel> | null = null;
+  private started = false;
+
+  constructor(options: DegradationManagerOptions) {
+    this.checks = options.checks;
+    this.cpuPercent = options.cpuPercent ?? systemCpuSampler();
+    this.checkTimeoutMs = options.checkTimeoutMs ?? 1_000;
+    this.now = options.now ?? Date.now;
+    this.task = new PeriodicTask('degradation', options.intervalMs ?? 5_000, () => this.evaluate());
+    this.current = {
+      level: DegradeLevel.Normal,
+      dependencies: {
+        redis: options.checks.redis === undefined ? 'disabled' : 'unknown',
+        postgres: 'unknown',
+        dag_manager: 'unknown',
+      },
+      cpuPercent: 0,
+      checkedAt: null,
+    };
+    gatewayMetrics.degradeLevel.set({ service: 'gateway' }, this.current.level);
+  }
+
+  get level(): DegradeLevel {
+    return this.current.level;
+  }
+
+  get dependencies(): DependencyStatuses {
+    return this.current.dependencies;
+  }
+
+  /** The latest evaluation. */
+  get snapshot(): DegradationSnapshot {
+    return this.current;
+  }
+
+  /** Subscribes to changes; returns the function that unsubscribes. */
+  onChange(listener: (change: DegradationChange) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Runs every check at once (each down after `checkTimeoutMs`), samples the CPU and sets the
+   * level. A call while an evaluation is running shares it instead of starting another.
+   */
+  evaluate(): Promise<DegradeLevel> {
+    this.inFlight ??= this.runEvaluation().finally(() => {
+      this.inFlight = null;
+    });
+    return this.inFlight;
+  }
+
+  /** Evaluates now, then every `intervalMs` (the timer does not keep the process alive). */
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    this.task.start();
+    void this.task.runOnce();
+  }
+
+  /** Stops the loop and waits for an evaluation in progress. Safe to call twice. */
+  async stop(): Promise<void> {
+    this.started = false;
+    await this.task.stop();
+    // An evaluation started by a direct evaluate() call reports its own failure to that caller.
+    await this.inFlight?.catch(() => undefined);
+  }
+
+  private async runEvaluation(): Promise<DegradeLevel> {
+    const { redis, database, dagManager } = this.checks;
+    const [redisStatus, postgres, dagStatus] = await Promise.all([
+      redis === undefined ? ('disabled' as const) : this.check('redis', redis),
+      this.check('database', database),
+      this.check('dag_manager', dagManager),
+    ]);
+    const dependencies: DependencyStatuses = { redis: redisStatus, postgres, dag_manager: dagStatus };
+    const statuses = Object.values(dependencies).filter((status) => status !== 'disabled');
+    const cpuPercent = this.cpuPercent();
+    const level = degradeLevelFor({
+      cpuPercent,
+      down: statuses.filter((status) => status === 'error').length,
+      dependencies: statuses.length,
+    });
+    this.apply({ level, dependencies, cpuPercent, checkedAt: this.now() });
+    return level;
+  }
+
+  private apply(next: DegradationSnapshot): void {
+    const previous = this.current;
+    this.current = next;
+    const dependenciesChanged = (Object.keys(next.dependencies) as (keyof DependencyStatuses)[]).some(
+      (name) => next.dependencies[name] !== previous.dependencies[name],
+    );
+    if (next.level === previous.level && !dependenciesChanged) return;
+    if (next.level !== previous.level) {
+      gatewayMetrics.degradeLevel.set({ service: 'gateway' }, next.level);
+      logger.warn(
+        { from: DegradeLevelName[previous.level], to: DegradeLevelName[next.level], ...next.dependencies },
+        'Gateway degradation level changed',
+      );
+    }
+    for (const listener of this.listeners) {
+      try {
+        listener({ previous, current: next });
+      } catch (error) {
+        logger.error({ err: error }, 'degradation change listener failed');
+      }
+    }
+  }
+
+  /** `ok` when the check resolves true within the timeout; `error` when false, thrown or late. */
+  private async check(name: string, check: () => Promise<boolean>): Promise<'ok' | 'error'> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<false>((resolve) => {
+      timer = setTimeout(() => {
+        logger.warn({ dependency: name, timeoutMs: this.checkTimeoutMs }, 'health check timed out');
+        resolve(false);
+      }, this.checkTimeoutMs);
+    });
+    try {
+      const answer = Promise.resolve()
+        .then(check)
+        .catch((error: unknown) => {
+          logger.warn({ err: error, dependency: name }, 'health check failed');
+          return false;
+        });
+      return (await Promise.race([answer, late])) ? 'ok' : 'error';
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}

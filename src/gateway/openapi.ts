@@ -1,0 +1,170 @@
+/** The Gateway's HTTP API as an OpenAPI 3.1 document, served at `GET /docs` (SPEC §2.5). */
+export function gatewayOpenApi(version: string): Record<string, unknown> {
+  const json = (schema: Record<string, unknown>) => ({ content: { 'application/json': { schema } } });
+  const error = (description: string) => ({ description, ...json({ $ref: '#/components/schemas/Error' }) });
+  const idParam = [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }];
+  const tagQuery = [
+    { name: 'tags', in: 'query', required: true, schema: { type: 'string' }, description: 'comma-separated' },
+    {
+      name: 'interval',
+      in: 'query',
+      required: true,
+      schema: { type: 'string' },
+      description: 'seconds or 1m/1h/1d',
+    },
+    { name: 'match_mode', in: 'query', schema: { type: 'string', enum: ['any', 'all'], default: 'any' } },
+  ];
+  const mutating = { security: [{ bearer: [] }, {}] };
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'qmtl Gateway',
+      version,
+      description:
+        'Strategy submissions, their lifecycle, tag queries and DAG Manager callbacks. Events on GET /ws.',
+    },
+    paths: {
+      '/strategies': {
+        post: {
+          summary: 'Submit a strategy DAG',
+          ...mutating,
+          requestBody: { required: true, ...json({ $ref: '#/components/schemas/StrategySubmit' }) },
+          responses: {
+            202: {
+              description: 'accepted; carries the diff when it is ready',
+              ...json({ $ref: '#/components/schemas/StrategyAck' }),
+            },
+            400: error('node_ids_crc32 does not match the node ids'),
+            401: error('missing or invalid bearer token (when JWT auth is on)'),
+            409: error('the same DAG is active; strategy_id names it'),
+            413: error('body larger than the limit'),
+            422: error('invalid body or DAG; every problem listed'),
+            503: error('degraded (MINIMAL) or storage unavailable'),
+          },
+        },
+      },
+      '/strategies/{id}/status': {
+        get: {
+          summary: 'Status of a strategy',
+          parameters: idParam,
+          responses: {
+            200: json({ type: 'object', properties: { status: { type: 'string' } } }),
+            404: error('unknown id'),
+          },
+        },
+      },
+      '/strategies/{id}': {
+        get: {
+          summary: 'A strategy with its diff and event log',
+          parameters: idParam,
+          responses: { 200: { description: 'the strategy' }, 404: error('unknown id') },
+        },
+        delete: {
+          summary: 'Stop a strategy',
+          ...mutating,
+          parameters: idParam,
+          responses: {
+            200: { description: 'stopped' },
+            404: error('unknown id'),
+            409: error('already stopped'),
+          },
+        },
+      },
+      '/strategies/{id}/stop': {
+        post: {
+          summary: 'Stop a strategy (alias of DELETE)',
+          ...mutating,
+          parameters: idParam,
+          responses: { 200: { description: 'stopped' }, 404: error('unknown id') },
+        },
+      },
+      '/queues/by_tag': {
+        get: {
+          summary: 'Topics matching a tag query',
+          parameters: tagQuery,
+          responses: {
+            200: json({
+              type: 'object',
+              properties: { queues: { type: 'array', items: { type: 'string' } } },
+            }),
+            422: error('bad query'),
+          },
+        },
+      },
+      '/queues/watch': {
+        get: {
+          summary: 'NDJSON stream of {queues} on every change',
+          parameters: tagQuery,
+          responses: { 200: { description: 'application/x-ndjson' } },
+        },
+      },
+      '/callbacks/dag-event': {
+        post: {
+          summary: 'CloudEvent from the DAG Manager (queue_update, sentinel_weight, gc)',
+          ...mutating,
+          responses: { 202: { description: 'accepted' }, 422: error('malformed event') },
+        },
+      },
+      '/status': {
+        get: {
+          summary: 'Health and degradation level',
+          responses: { 200: { description: '{status, redis, postgres, dag_manager, degrade_level}' } },
+        },
+      },
+      '/health': {
+        get: {
+          summary: 'Health (alias of /status without degrade_level)',
+          responses: { 200: { description: 'ok' } },
+        },
+      },
+      '/metrics': {
+        get: { summary: 'Prometheus metrics', responses: { 200: { description: 'text/plain' } } },
+      },
+      '/ws': {
+        get: {
+          summary: 'WebSocket of CloudEvents; send {"subscribe": {types, strategy_ids, tags}} to filter',
+          responses: { 101: { description: 'switching protocols' } },
+        },
+      },
+    },
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+      schemas: {
+        StrategySubmit: {
+          type: 'object',
+          required: ['dag_json', 'run_type', 'node_ids_crc32'],
+          properties: {
+            dag_json: { type: 'string', description: 'base64 of the DAG JSON (raw JSON also accepted)' },
+            meta: { type: ['object', 'null'] },
+            run_type: { type: 'string', enum: ['backtest', 'dry-run', 'live'] },
+            node_ids_crc32: { type: 'integer', minimum: 0, maximum: 4294967295 },
+          },
+        },
+        StrategyAck: {
+          type: 'object',
+          properties: {
+            strategy_id: { type: 'string' },
+            queue_map: {
+              type: 'object',
+              additionalProperties: {
+                oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }],
+              },
+            },
+            topic_map: { type: 'object', additionalProperties: { type: 'string' } },
+            sentinel_id: { type: ['string', 'null'] },
+            status: { type: 'string', enum: ['queued', 'processing', 'completed', 'failed', 'stopped'] },
+          },
+        },
+        Error: {
+          type: 'object',
+          properties: {
+            code: { type: 'string' },
+            message: { type: 'string' },
+            problems: { type: 'array', items: { type: 'object' } },
+            detail: {},
+          },
+        },
+      },
+    },
+  };
+}

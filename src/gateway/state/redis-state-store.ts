@@ -1,0 +1,344 @@
+import type * as Redis from 'redis';
+import { ErrorCode, QmtlError, quote } from '../../common/errors.js';
+import { logger } from '../../common/logger.js';
+import { isStrategyStatus, type StrategyStatus } from '../strategy-status.js';
+import { lockTtlProblem } from './memory-state-store.js';
+import type { StateStore } from './state-store.js';
+
+/** Options of {@link RedisStateStore.connect}. */
+export interface RedisStateStoreOptions {
+  /** Prepended to every key, e.g. `'gw1:'` or a unique prefix per test suite. Default `''`. */
+  readonly keyPrefix?: string;
+  /** TCP connect timeout of each (re)connection attempt, in ms. Default 2000. */
+  readonly connectTimeoutMs?: number;
+  /** How long a command may wait for its reply before it fails `QMTL_TIMEOUT`, in ms. Default 5000. */
+  readonly commandTimeoutMs?: number;
+  /** How long {@link RedisStateStore.ping} waits for PONG before it answers false, in ms. Default 1000. */
+  readonly pingTimeoutMs?: number;
+  /** Upper bound of the exponential reconnect backoff (50 ms, 100 ms, …), in ms. Default 2000. */
+  readonly maxReconnectDelayMs?: number;
+}
+
+/** How often an ongoing outage is logged again at `warn` (every failed attempt goes to `debug`). */
+const OUTAGE_LOG_INTERVAL_MS = 60_000;
+
+/**
+ * Most commands awaiting a reply at once. Replies of commands that missed their deadline are
+ * still awaited (a connection that stalls without closing keeps them), so this bounds the memory
+ * a long stall can take; past it, commands fail `QMTL_UNAVAILABLE` at once.
+ */
+const MAX_PENDING_COMMANDS = 10_000;
+
+/** Deletes `KEYS[1]` only while it still holds the caller's token `ARGV[1]`. */
+const RELEASE_LOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0`;
+
+/**
+ * Moves one occurrence of `ARGV[1]` from the in-flight list `KEYS[1]` to the tail of the queue
+ * `KEYS[2]`; an id that is not in flight is not queued (two recoverers requeueing the same stale
+ * item must not queue it twice). A script rather than MULTI, because MULTI cannot branch.
+ */
+const REQUEUE = `if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 1 then
+  return redis.call('RPUSH', KEYS[2], ARGV[1])
+end
+return 0`;
+
+type RedisModule = typeof Redis;
+type RedisClient = ReturnType<typeof createRedisClient>;
+
+/**
+ * The distributed {@link StateStore} over Redis (node-redis, RESP2), with the keys documented on
+ * the port. `redis` is loaded on first use, so the embedded mode never imports it.
+ *
+ * Outages never hang a caller: commands fail at once while the client is disconnected
+ * (`QMTL_UNAVAILABLE`), or after `commandTimeoutMs` when Redis stops answering (`QMTL_TIMEOUT`),
+ * and {@link ping} answers false. The client reconnects by itself with capped backoff; the
+ * outage is logged once at `warn` (then once a minute) and the recovery at `info`.
+ *
+ * @example
+ * const store = await RedisStateStore.connect('redis://127.0.0.1:6379', { keyPrefix: 'gw:' });
+ * if (!(await store.ping())) console.warn('Redis is down; the store keeps reconnecting');
+ * await store.enqueue('s1');
+ * await store.close();
+ */
+export class RedisStateStore implements StateStore {
+  private readonly keys: StateKeys;
+  private outageSince: number | null = null;
+  private lastOutageLog = 0;
+  private closing: Promise<void> | null = null;
+
+  private constructor(
+    private readonly client: RedisClient,
+    private readonly redis: RedisModule,
+    /** `host:port`, for messages (the DSN may carry a password). */
+    private readonly address: string,
+    private readonly options: RedisStateStoreOptions,
+  ) {
+    this.keys = new StateKeys(options.keyPrefix ?? '');
+    client.on('error', (error: unknown) => this.onError(error));
+    client.on('ready', () => this.onReady());
+  }
+
+  /**
+   * A store on `dsn` (`redis://[user:password@]host[:port][/db]`). Resolves once the first
+   * connection attempt settles: connected, or failed, in which case the store keeps reconnecting
+   * in the background and {@link ping} answers false until Redis is back.
+   * @throws QmtlError `QMTL_INVALID_ARGUMENT` when `dsn` is not a usable redis:// or rediss:// URL.
+   */
+  static async connect(dsn: string, options: RedisStateStoreOptions = {}): Promise<RedisStateStore> {
+    const address = redisAddress(dsn);
+    const redis = await import('redis');
+    let client: RedisClient;
+    try {
+      client = createRedisClient(redis, dsn, options);
+    } catch (error) {
+      throw invalidDsn(error);
+    }
+    const store = new RedisStateStore(client, redis, address, options);
+    await store.firstAttempt();
+    return store;
+  }
+
+  async enqueue(id: string): Promise<void> {
+    await this.run('enqueueing a strategy', (c) => c.rPush(this.keys.queue, id));
+  }
+
+  claim(): Promise<string | null> {
+    return this.run('claiming a strategy', (c) =>
+      c.lMove(this.keys.queue, this.keys.inFlight, 'LEFT', 'RIGHT'),
+    );
+  }
+
+  async ack(id: string): Promise<void> {
+    await this.run('acking a strategy', (c) => c.lRem(this.keys.inFlight, 1, id));
+  }
+
+  async requeue(id: string): Promise<void> {
+    await this.run('requeueing a strategy', (c) =>
+      c.eval(REQUEUE, { keys: [this.keys.inFlight, this.keys.queue], arguments: [id] }),
+    );
+  }
+
+  queued(): Promise<string[]> {
+    return this.run('reading the queue', (c) => c.lRange(this.keys.queue, 0, -1));
+  }
+
+  inFlight(): Promise<string[]> {
+    return this.run('reading the in-flight list', (c) => c.lRange(this.keys.inFlight, 0, -1));
+  }
+
+  async acquireLock(id: string, owner: string, ttlMs: number): Promise<boolean> {
+    const invalid = lockTtlProblem(ttlMs);
+    if (invalid !== null) throw invalid;
+    const reply = await this.run('acquiring a lock', (c) =>
+      c.set(this.keys.lock(id), owner, {
+        condition: 'NX',
+        expiration: { type: 'PX', value: ttlMs },
+      }),
+    );
+    return reply === 'OK';
+  }
+
+  async releaseLock(id: string, owner: string): Promise<void> {
+    await this.run('releasing a lock', (c) =>
+      c.eval(RELEASE_LOCK, { keys: [this.keys.lock(id)], arguments: [owner] }),
+    );
+  }
+
+  lockHolder(id: string): Promise<string | null> {
+    return this.run('reading a lock', (c) => c.get(this.keys.lock(id)));
+  }
+
+  async getStatus(id: string): Promise<StrategyStatus | null> {
+    const value = await this.run('reading a status', (c) => c.hGet(this.keys.status(id), 'state'));
+    if (value === null || isStrategyStatus(value)) return value;
+    throw new QmtlError(
+      ErrorCode.InvalidArgument,
+      `Redis key ${quote(this.keys.status(id))} holds an unknown status ${quote(value)}`,
+    );
+  }
+
+  async setStatus(id: string, status: StrategyStatus): Promise<void> {
+    await this.run('writing a status', (c) => c.hSet(this.keys.status(id), 'state', status));
+  }
+
+  /** True when Redis answers PING within `pingTimeoutMs`; false (never a rejection) otherwise. */
+  async ping(): Promise<boolean> {
+    const ms = this.options.pingTimeoutMs ?? 1000;
+    try {
+      return (await withDeadline(this.client.sendCommand<string>(['PING']), ms)) === 'PONG';
+    } catch {
+      return false;
+    }
+  }
+
+  /** Waits for pending replies (at most `commandTimeoutMs`), then drops the connection. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= this.shutDown();
+    return this.closing;
+  }
+
+  private async shutDown(): Promise<void> {
+    if (!this.client.isOpen) return;
+    if (!this.client.isReady) {
+      // Disconnected: nothing of ours is pending, and a handshake may never be answered.
+      this.client.destroy();
+      return;
+    }
+    try {
+      await withDeadline(this.client.close(), this.options.commandTimeoutMs ?? 5000);
+    } catch {
+      // Replies that never come (a stalled server) must not keep the process alive.
+      this.client.destroy();
+    }
+  }
+
+  /**
+   * Resolves when the first connection attempt succeeds or fails, or after `connectTimeoutMs`
+   * when a server accepts the connection but never answers the handshake. Retries continue after.
+   */
+  private async firstAttempt(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    let done = (): void => undefined;
+    const settled = new Promise<void>((resolve) => {
+      done = resolve;
+      this.client.once('ready', done);
+      this.client.once('error', done);
+      timer = setTimeout(done, this.options.connectTimeoutMs ?? 2000);
+    });
+    // Rejects only when close() interrupts the reconnect loop; every failed attempt is an 'error'.
+    this.client.connect().catch((error: unknown) => {
+      logger.debug({ err: error, redis: this.address }, 'Redis state store stopped connecting');
+    });
+    await settled;
+    clearTimeout(timer);
+    this.client.off('ready', done).off('error', done);
+  }
+
+  /**
+   * Runs one command under `commandTimeoutMs`; every failure becomes a QmtlError naming the
+   * action. The deadline is ours because node-redis only times out commands not yet written.
+   */
+  private async run<T>(action: string, command: (client: RedisClient) => Promise<T>): Promise<T> {
+    try {
+      return await withDeadline(command(this.client), this.options.commandTimeoutMs ?? 5000);
+    } catch (error) {
+      throw this.failure(action, error);
+    }
+  }
+
+  private failure(action: string, error: unknown): QmtlError {
+    const where = `Redis at ${this.address}`;
+    if (error instanceof DeadlineError || error instanceof this.redis.TimeoutError) {
+      const ms = this.options.commandTimeoutMs ?? 5000;
+      return new QmtlError(ErrorCode.Timeout, `${where} did not answer ${action} within ${ms} ms`, {
+        cause: error,
+      });
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    return new QmtlError(ErrorCode.Unavailable, `${where} failed ${action}: ${message}`, {
+      cause: error,
+    });
+  }
+
+  /** Every failed (re)connection attempt lands here; without a listener it would crash the process. */
+  private onError(error: unknown): void {
+    const now = Date.now();
+    const context = { err: error, redis: this.address };
+    if (this.outageSince === null) {
+      this.outageSince = now;
+      this.lastOutageLog = now;
+      logger.warn(context, 'Redis state store is unreachable; reconnecting in the background');
+    } else if (now - this.lastOutageLog >= OUTAGE_LOG_INTERVAL_MS) {
+      this.lastOutageLog = now;
+      logger.warn(
+        { ...context, downForMs: now - this.outageSince },
+        'Redis state store is still unreachable',
+      );
+    } else {
+      logger.debug(context, 'Redis state store reconnection attempt failed');
+    }
+  }
+
+  private onReady(): void {
+    if (this.outageSince === null) return;
+    logger.info(
+      { redis: this.address, downForMs: Date.now() - this.outageSince },
+      'Redis state store reconnected',
+    );
+    this.outageSince = null;
+  }
+}
+
+/** A reply that did not come within its deadline. */
+class DeadlineError extends Error {}
+
+/** `promise`, or a DeadlineError after `ms` (the promise keeps running; its outcome is ignored). */
+async function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new DeadlineError(`no reply within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The Redis key names of the port, under a prefix. */
+class StateKeys {
+  readonly queue: string;
+  readonly inFlight: string;
+
+  constructor(private readonly prefix: string) {
+    this.queue = `${prefix}strategy_queue`;
+    this.inFlight = `${prefix}strategy_queue:inflight`;
+  }
+
+  lock(id: string): string {
+    return `${this.prefix}lock:${id}`;
+  }
+
+  status(id: string): string {
+    return `${this.prefix}strategy:${id}`;
+  }
+}
+
+/**
+ * A RESP2 client that fails fast while disconnected (no offline queue), bounds its pending
+ * commands, times out commands still unwritten after `commandTimeoutMs`, and reconnects forever
+ * with backoff 50 ms · 2^n capped at `maxReconnectDelayMs`, plus up to 100 ms of jitter.
+ */
+function createRedisClient(redis: RedisModule, dsn: string, options: RedisStateStoreOptions) {
+  const maxDelay = options.maxReconnectDelayMs ?? 2000;
+  return redis.createClient({
+    url: dsn,
+    RESP: 2,
+    disableOfflineQueue: true,
+    commandsQueueMaxLength: MAX_PENDING_COMMANDS,
+    commandOptions: { timeout: options.commandTimeoutMs ?? 5000 },
+    socket: {
+      connectTimeout: options.connectTimeoutMs ?? 2000,
+      reconnectStrategy: (retries) => Math.min(50 * 2 ** retries, maxDelay) + Math.floor(Math.random() * 100),
+    },
+  });
+}
+
+/** `host:port` of a redis:// or rediss:// DSN, for messages. */
+function redisAddress(dsn: string): string {
+  const url = URL.canParse(dsn) ? new URL(dsn) : null;
+  if (url === null || (url.protocol !== 'redis:' && url.protocol !== 'rediss:')) throw invalidDsn();
+  return `${url.hostname || '127.0.0.1'}:${url.port || '6379'}`;
+}
+
+/** The error for a DSN node-redis cannot use; the DSN is not echoed, as it may carry a password. */
+function invalidDsn(cause?: unknown): QmtlError {
+  return new QmtlError(
+    ErrorCode.InvalidArgument,
+    'Redis DSN must look like "redis://[user:password@]host[:port][/db]"',
+    { cause },
+  );
+}

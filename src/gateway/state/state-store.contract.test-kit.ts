@@ -1,0 +1,183 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ErrorCode } from '../../common/errors.js';
+import { StrategyStatus } from '../strategy-status.js';
+import type { StateStore } from './state-store.js';
+
+/** One fresh, empty store for one test, as built by the adapter's test. */
+export interface StateStoreFixture {
+  readonly store: StateStore;
+  /** Removes what the test left behind and closes the store (which the test may have closed). */
+  cleanup(): Promise<void>;
+  /**
+   * Moves the store's clock forward by `ms` (an injected clock). Without it the kit waits
+   * `ms` of real time, so lock TTLs really elapse on the server.
+   */
+  advance?(ms: number): Promise<void>;
+}
+
+/** A lock TTL long enough that a loaded machine never lets it lapse between two calls. */
+const TTL_MS = 300;
+
+/**
+ * The behaviour every {@link StateStore} adapter must have: the reliable FIFO, NX/PX locks with
+ * compare-and-delete release, the status cache and ping. Call it from each adapter's test.
+ * @example testStateStoreContract('memory', () => Promise.resolve({ store: new MemoryStateStore(), cleanup: () => Promise.resolve() }));
+ */
+export function testStateStoreContract(name: string, create: () => Promise<StateStoreFixture>): void {
+  describe(`${name} StateStore contract`, () => {
+    let fixture: StateStoreFixture;
+    let store: StateStore;
+    const advance = (ms: number): Promise<void> =>
+      fixture.advance === undefined ? sleep(ms) : fixture.advance(ms);
+
+    beforeEach(async () => {
+      fixture = await create();
+      store = fixture.store;
+    });
+    afterEach(async () => {
+      await fixture.cleanup();
+    });
+
+    describe('FIFO', () => {
+      it('claims null from an empty FIFO', async () => {
+        expect(await store.claim()).toBeNull();
+        expect(await store.queued()).toEqual([]);
+        expect(await store.inFlight()).toEqual([]);
+      });
+
+      it('hands ids out oldest first', async () => {
+        for (const id of ['s1', 's2', 's3']) await store.enqueue(id);
+        expect(await store.queued()).toEqual(['s1', 's2', 's3']);
+        expect([await store.claim(), await store.claim(), await store.claim()]).toEqual(['s1', 's2', 's3']);
+        expect(await store.claim()).toBeNull();
+      });
+
+      it('moves a claimed id to in-flight, and ack removes exactly one occurrence', async () => {
+        for (const id of ['s1', 's1', 's2']) await store.enqueue(id);
+        expect(await store.claim()).toBe('s1');
+        expect(await store.queued()).toEqual(['s1', 's2']);
+        expect(await store.inFlight()).toEqual(['s1']);
+        expect(await store.claim()).toBe('s1');
+        expect(await store.inFlight()).toEqual(['s1', 's1']);
+        await store.ack('s1');
+        expect(await store.inFlight()).toEqual(['s1']);
+        await store.ack('unknown');
+        expect(await store.inFlight()).toEqual(['s1']);
+        expect(await store.queued()).toEqual(['s2']);
+      });
+
+      it('requeues an in-flight id at the tail of the FIFO', async () => {
+        for (const id of ['s1', 's2', 's3']) await store.enqueue(id);
+        expect(await store.claim()).toBe('s1');
+        expect(await store.claim()).toBe('s2');
+        await store.requeue('s1');
+        expect(await store.queued()).toEqual(['s3', 's1']);
+        expect(await store.inFlight()).toEqual(['s2']);
+      });
+
+      it('requeues nothing for an id that is not in flight', async () => {
+        await store.enqueue('s1');
+        await store.requeue('s1');
+        await store.requeue('never-seen');
+        expect(await store.queued()).toEqual(['s1']);
+        expect(await store.inFlight()).toEqual([]);
+      });
+
+      it('gives each of 10 ids to exactly one of 50 concurrent claims', async () => {
+        const ids = Array.from({ length: 10 }, (_, i) => `s${i}`);
+        for (const id of ids) await store.enqueue(id);
+        const claims = await Promise.all(Array.from({ length: 50 }, () => store.claim()));
+        const claimed = claims.filter((id): id is string => id !== null);
+        expect(claimed.sort()).toEqual([...ids].sort());
+        expect(claims.filter((id) => id === null)).toHaveLength(40);
+        expect((await store.inFlight()).sort()).toEqual([...ids].sort());
+        expect(await store.queued()).toEqual([]);
+      });
+
+      it('keeps ids with separators and non-ASCII characters verbatim', async () => {
+        const id = 'strategy:α β/✓ {x}';
+        await store.enqueue(id);
+        expect(await store.claim()).toBe(id);
+        await store.setStatus(id, StrategyStatus.Processing);
+        expect(await store.getStatus(id)).toBe(StrategyStatus.Processing);
+        expect(await store.acquireLock(id, 'w1', TTL_MS)).toBe(true);
+        expect(await store.lockHolder(id)).toBe('w1');
+      });
+    });
+
+    describe('locks', () => {
+      it('grants a lock to one owner at a time, the holder included', async () => {
+        expect(await store.lockHolder('s1')).toBeNull();
+        expect(await store.acquireLock('s1', 'w1', TTL_MS)).toBe(true);
+        expect(await store.acquireLock('s1', 'w2', TTL_MS)).toBe(false);
+        expect(await store.acquireLock('s1', 'w1', TTL_MS)).toBe(false);
+        expect(await store.lockHolder('s1')).toBe('w1');
+        expect(await store.acquireLock('s2', 'w2', TTL_MS)).toBe(true);
+      });
+
+      it('grants a lock to exactly one of 20 concurrent owners', async () => {
+        const owners = Array.from({ length: 20 }, (_, i) => `w${i}`);
+        const granted = await Promise.all(owners.map((o) => store.acquireLock('s1', o, TTL_MS)));
+        expect(granted.filter(Boolean)).toHaveLength(1);
+        expect(await store.lockHolder('s1')).toBe(owners[granted.indexOf(true)]);
+      });
+
+      it('frees a lock once its TTL has passed', async () => {
+        expect(await store.acquireLock('s1', 'w1', TTL_MS)).toBe(true);
+        await advance(TTL_MS + 50);
+        expect(await store.lockHolder('s1')).toBeNull();
+        expect(await store.acquireLock('s1', 'w2', TTL_MS)).toBe(true);
+        expect(await store.lockHolder('s1')).toBe('w2');
+      });
+
+      it('releases only for the owner that holds the lock', async () => {
+        await store.acquireLock('s1', 'w1', TTL_MS);
+        await store.releaseLock('s1', 'w2');
+        expect(await store.lockHolder('s1')).toBe('w1');
+        await store.releaseLock('s1', 'w1');
+        expect(await store.lockHolder('s1')).toBeNull();
+        await store.releaseLock('s1', 'w1');
+        expect(await store.acquireLock('s1', 'w2', TTL_MS)).toBe(true);
+      });
+
+      it('ignores a release by an owner whose lock expired and was taken over', async () => {
+        await store.acquireLock('s1', 'w1', TTL_MS);
+        await advance(TTL_MS + 50);
+        expect(await store.acquireLock('s1', 'w2', TTL_MS * 10)).toBe(true);
+        await store.releaseLock('s1', 'w1');
+        expect(await store.lockHolder('s1')).toBe('w2');
+      });
+
+      it.each([0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY])('refuses a TTL of %s ms', async (ttlMs) => {
+        const error = await store.acquireLock('s1', 'w1', ttlMs).catch((e: unknown) => e);
+        expect(error).toMatchObject({ code: ErrorCode.InvalidArgument });
+        expect((error as Error).message).toMatch(/^Lock TTL must be a positive integer of milliseconds/);
+        expect(await store.lockHolder('s1')).toBeNull();
+      });
+    });
+
+    describe('status cache', () => {
+      it('reads null for a strategy whose status is not cached', async () => {
+        expect(await store.getStatus('unknown')).toBeNull();
+      });
+
+      it('reads back the last status written, per strategy', async () => {
+        await store.setStatus('s1', StrategyStatus.Queued);
+        await store.setStatus('s2', StrategyStatus.Failed);
+        await store.setStatus('s1', StrategyStatus.Completed);
+        expect(await store.getStatus('s1')).toBe(StrategyStatus.Completed);
+        expect(await store.getStatus('s2')).toBe(StrategyStatus.Failed);
+      });
+    });
+
+    describe('lifecycle', () => {
+      it('answers ping until closed, and closes twice without error', async () => {
+        expect(await store.ping()).toBe(true);
+        await store.close();
+        await store.close();
+        expect(await store.ping()).toBe(false);
+      });
+    });
+  });
+}

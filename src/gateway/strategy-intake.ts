@@ -1,0 +1,140 @@
+import { randomUUID } from 'node:crypto';
+import { ErrorCode, QmtlError, quote } from '../common/errors.js';
+import { logger } from '../common/logger.js';
+import type { DagClient } from './dag-client.js';
+import { gatewayMetrics, observeSubmissionLatency } from './metrics.js';
+import type { StateStore } from './state/state-store.js';
+import type { StrategyLifecycle } from './strategy-lifecycle.js';
+import { StrategyEvent, StrategyStatus } from './strategy-status.js';
+import type { StrategyWorker, WorkOutcome } from './strategy-worker.js';
+import { prepareSubmission, sentinelIdOf, storedDagJson, type SubmissionLimits } from './submission.js';
+
+/** The 202 body of `POST /strategies` (SPEC §2.5), plus the strategy's status. */
+export interface SubmitReply {
+  readonly strategy_id: string;
+  readonly queue_map: Readonly<Record<string, string | readonly string[]>>;
+  readonly topic_map: Readonly<Record<string, string>>;
+  readonly sentinel_id: string | null;
+  /** `completed` when the diff is in this reply; `queued` when it comes later (DAG Manager down). */
+  readonly status: StrategyStatus;
+  /** Why the DAG Manager rejected the DAG, when status is `failed`. */
+  readonly error?: string;
+}
+
+/** What the intake is built from. */
+export interface StrategyIntakeParts {
+  readonly lifecycle: StrategyLifecycle;
+  readonly state: StateStore;
+  readonly worker: StrategyWorker;
+  readonly dagClient: DagClient;
+  /** Append a VersionSentinel node to stored DAGs. Default true. */
+  readonly insertSentinel?: boolean;
+  readonly limits?: SubmissionLimits;
+  /** How long a submission waits for its diff before answering without it, in ms. Default 10,000. */
+  readonly diffWaitMs?: number;
+  /** True while the DAG Manager is known to be down: answer at once, the diff comes later. */
+  readonly dagManagerDown?: () => boolean;
+  readonly now?: () => number;
+}
+
+/**
+ * Accepts strategy submissions without losing any (SPEC §4): validate, store durably (the
+ * database insert is the commit point), enqueue, wake the worker and wait for the diff so the 202
+ * can carry `queue_map` / `topic_map`. When the DAG Manager is down the submission is kept and
+ * answered at once with status `queued`; the worker flushes it when the DAG Manager is back.
+ */
+export class StrategyIntake {
+  private readonly parts: StrategyIntakeParts;
+  private readonly now: () => number;
+
+  constructor(parts: StrategyIntakeParts) {
+    this.parts = parts;
+    this.now = parts.now ?? Date.now;
+  }
+
+  /**
+   * Handles a `POST /strategies` body.
+   * @throws QmtlError: bad input (`QMTL_INVALID_*`, `QMTL_CRC_MISMATCH`, …), an active strategy with the
+   * same DAG (`QMTL_DUPLICATE_STRATEGY`, with its id in `existingId`), or `QMTL_UNAVAILABLE`
+   * when the submission could not be stored.
+   */
+  async submit(body: unknown): Promise<SubmitReply> {
+    const started = performance.now();
+    const { lifecycle, state, worker, insertSentinel = true } = this.parts;
+    const prepared = prepareSubmission(body, this.parts.limits);
+    const id = randomUUID();
+    let outcome;
+    try {
+      outcome = await lifecycle.create({
+        id,
+        dagHash: prepared.dagHash,
+        dagJson: storedDagJson(prepared.dag, id, insertSentinel),
+        meta: prepared.meta,
+        runType: prepared.runType,
+        createdAt: this.now(),
+      });
+    } catch (error) {
+      gatewayMetrics.lostRequestsTotal.inc();
+      throw new QmtlError(ErrorCode.Unavailable, 'the submission could not be stored; try again', {
+        cause: error,
+      });
+    }
+    if (!outcome.inserted) throw new DuplicateStrategyError(outcome.existingId, outcome.existingStatus);
+    // Registered before the enqueue, so a fast worker cannot finish before anyone listens.
+    const done =
+      this.parts.dagManagerDown?.() === true ? null : worker.waitFor(id, this.parts.diffWaitMs ?? 10_000);
+    // Stored: from here on the submission cannot be lost. A failed enqueue is repaired by the
+    // worker's sweep, which re-queues every unfinished strategy missing from the FIFO.
+    await state
+      .enqueue(id)
+      .catch((error: unknown) => logger.warn({ err: error, strategyId: id }, 'enqueue failed'));
+    worker.kick();
+    const reply = this.reply(id, insertSentinel, done === null ? null : await done);
+    observeSubmissionLatency(performance.now() - started);
+    return reply;
+  }
+
+  /** Stops a strategy: releases its DAG hash and the nodes it produces. */
+  async stop(id: string): Promise<{ strategy_id: string; status: StrategyStatus }> {
+    const status = await this.parts.lifecycle.transition(id, StrategyEvent.Stop);
+    await this.parts.dagClient
+      .cleanup(id)
+      .catch((error: unknown) =>
+        logger.warn({ err: error, strategyId: id }, 'DAG Manager cleanup failed; its nodes stay referenced'),
+      );
+    return { strategy_id: id, status };
+  }
+
+  private reply(id: string, insertSentinel: boolean, outcome: WorkOutcome | null): SubmitReply {
+    const pending: SubmitReply = {
+      strategy_id: id,
+      queue_map: {},
+      topic_map: {},
+      sentinel_id: insertSentinel ? sentinelIdOf(id) : null,
+      status: StrategyStatus.Queued,
+    };
+    if (outcome === null) return pending;
+    if (outcome.status === StrategyStatus.Failed)
+      return { ...pending, status: outcome.status, error: outcome.error };
+    return {
+      ...pending,
+      queue_map: outcome.diff.queueMap,
+      topic_map: outcome.diff.topicMap,
+      sentinel_id: insertSentinel ? outcome.diff.sentinelId : null,
+      status: outcome.status,
+    };
+  }
+}
+
+/** `409`: the same DAG is already active under another strategy id. */
+export class DuplicateStrategyError extends QmtlError {
+  constructor(
+    readonly existingId: string,
+    readonly existingStatus: StrategyStatus,
+  ) {
+    super(
+      ErrorCode.DuplicateStrategy,
+      `the same DAG is already active as strategy ${quote(existingId)} (${existingStatus}); stop it to resubmit`,
+    );
+  }
+}

@@ -1,0 +1,101 @@
+import { ErrorCode, QmtlError, quote } from '../common/errors.js';
+import { logger } from '../common/logger.js';
+import { GatewayEventType, type EventHub } from './event-hub.js';
+import type { StateStore } from './state/state-store.js';
+import type { InsertOutcome, NewStrategy, StoredDiff, StrategyStore } from './store/strategy-store.js';
+import { nextStatus } from './strategy-fsm.js';
+import { StrategyStatus, type StrategyEvent } from './strategy-status.js';
+
+/** What a {@link StrategyLifecycle} works on. */
+export interface StrategyLifecycleParts {
+  /** Authoritative: every transition is a compare-and-set here, with its event-log row. */
+  readonly store: StrategyStore;
+  /** The cache of current statuses (Redis or memory). */
+  readonly state: StateStore;
+  readonly events: EventHub;
+  readonly now?: () => number;
+}
+
+/**
+ * Creates strategies and moves them through the FSM (SPEC §4). The database is written first
+ * (the status change and its event row in one transaction), then the state cache, then a
+ * `progress` event goes to WebSocket clients. A cache write that fails (Redis down) is retried
+ * by {@link repairCache}, so a stale status never outlives the outage; a cache miss (Redis lost)
+ * is filled from the database.
+ */
+export class StrategyLifecycle {
+  private readonly store: StrategyStore;
+  private readonly state: StateStore;
+  private readonly events: EventHub;
+  private readonly now: () => number;
+  /** Ids whose cached status could not be written. */
+  private readonly staleCache = new Set<string>();
+
+  constructor(parts: StrategyLifecycleParts) {
+    this.store = parts.store;
+    this.state = parts.state;
+    this.events = parts.events;
+    this.now = parts.now ?? Date.now;
+  }
+
+  /** Stores a new strategy in `queued` (or finds the active one with the same DAG). */
+  async create(strategy: NewStrategy): Promise<InsertOutcome> {
+    const outcome = await this.store.insert(strategy);
+    if (outcome.inserted) await this.cache(strategy.id, StrategyStatus.Queued);
+    return outcome;
+  }
+
+  /**
+   * Applies `event` to the strategy's current status and returns the new status.
+   * @throws QmtlError `QMTL_NOT_FOUND` for an unknown id, `QMTL_INVALID_TRANSITION` when the
+   * event is not allowed in the current status.
+   */
+  async transition(id: string, event: StrategyEvent, diff?: StoredDiff): Promise<StrategyStatus> {
+    for (let attempt = 0; ; attempt++) {
+      const record = await this.store.get(id);
+      if (record === null) throw new QmtlError(ErrorCode.NotFound, `strategy ${quote(id)} not found`);
+      const to = nextStatus(record.status, event);
+      if (diff !== undefined) await this.store.saveDiff(id, diff);
+      if (await this.store.transition(id, record.status, to, event, this.now())) {
+        await this.cache(id, to);
+        this.events.publish(GatewayEventType.Progress, { strategy_id: id, status: to });
+        return to;
+      }
+      // Another worker or a stop request moved it first; decide again from the new status.
+      if (attempt >= 3)
+        throw new QmtlError(ErrorCode.InvalidTransition, `strategy ${quote(id)} keeps changing`);
+    }
+  }
+
+  /** The current status: from the cache, else from the database (re-filling the cache); null if unknown. */
+  async status(id: string): Promise<StrategyStatus | null> {
+    if (!this.staleCache.has(id)) {
+      const cached = await this.state.getStatus(id).catch(() => null);
+      if (cached !== null) return cached;
+    }
+    const record = await this.store.get(id);
+    if (record === null) return null;
+    await this.cache(id, record.status);
+    return record.status;
+  }
+
+  /** Re-writes cached statuses that could not be written earlier. Returns how many are still stale. */
+  async repairCache(): Promise<number> {
+    for (const id of [...this.staleCache]) {
+      const record = await this.store.get(id).catch(() => null);
+      if (record === null) continue;
+      await this.cache(id, record.status);
+    }
+    return this.staleCache.size;
+  }
+
+  private async cache(id: string, status: StrategyStatus): Promise<void> {
+    try {
+      await this.state.setStatus(id, status);
+      this.staleCache.delete(id);
+    } catch (error) {
+      this.staleCache.add(id);
+      logger.warn({ err: error, strategyId: id }, 'could not cache a strategy status; will retry');
+    }
+  }
+}

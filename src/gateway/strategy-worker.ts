@@ -1,0 +1,255 @@
+import { randomUUID } from 'node:crypto';
+import { ErrorCode, QmtlError } from '../common/errors.js';
+import { logger } from '../common/logger.js';
+import type { DagClient } from './dag-client.js';
+import { tagQueryNodesOf, toStoredDiff } from './diff-result.js';
+import { GatewayEventType, type EventHub } from './event-hub.js';
+import { gatewayMetrics } from './metrics.js';
+import type { StateStore } from './state/state-store.js';
+import type { StrategyLifecycle } from './strategy-lifecycle.js';
+import { StrategyEvent, StrategyStatus, UNFINISHED_STATUSES } from './strategy-status.js';
+import type { StoredDiff, StrategyStore } from './store/strategy-store.js';
+
+/** What a worker reports for a strategy it finished. */
+export type WorkOutcome =
+  | { readonly status: typeof StrategyStatus.Completed; readonly diff: StoredDiff }
+  | { readonly status: typeof StrategyStatus.Failed; readonly error: string };
+
+/** Options of a {@link StrategyWorker}. */
+export interface StrategyWorkerOptions {
+  readonly store: StrategyStore;
+  readonly state: StateStore;
+  readonly lifecycle: StrategyLifecycle;
+  readonly dagClient: DagClient;
+  readonly events: EventHub;
+  /** Identifies this worker in `lock:{id}`. Default a UUID. */
+  readonly workerId?: string;
+  /** TTL of `lock:{id}` in ms; a dead worker's item is retried after it. Default 60,000. */
+  readonly lockTtlMs?: number;
+  /** Parallel processing loops. Default 8. */
+  readonly concurrency?: number;
+  /** Idle poll interval in ms (items queued by other Gateways). Default 200. */
+  readonly pollMs?: number;
+  /** Interval of the recovery sweep (re-queues lost and orphaned items) in ms. Default lockTtlMs / 2. */
+  readonly sweepMs?: number;
+  /** False pauses processing (the DAG Manager is down): items wait, nothing fails. */
+  readonly canProcess?: () => boolean;
+}
+
+/**
+ * The FIFO worker (SPEC §4): claims strategy ids from the state store, takes `lock:{id}`
+ * (SET NX PX), moves the strategy to `processing`, asks the DAG Manager for the diff, stores it and
+ * completes the strategy, then acks the item and releases the lock.
+ *
+ * Nothing is dropped: a claimed item stays in the in-flight list until acked; the sweep re-queues
+ * items whose worker died (in flight, lock gone) and unfinished strategies the FIFO lost (Redis
+ * loss, a crash between the database write and the enqueue). Nothing is processed twice: the
+ * status is checked under the lock, and a completed strategy is only acked.
+ */
+export class StrategyWorker {
+  readonly workerId: string;
+  private readonly options: StrategyWorkerOptions;
+  private readonly lockTtlMs: number;
+  private readonly waiters = new Map<string, Set<(outcome: WorkOutcome) => void>>();
+  private readonly loops: Promise<void>[] = [];
+  private wake: (() => void) | null = null;
+  private wakePromise: Promise<void> | null = null;
+  private sweepTimer: NodeJS.Timeout | null = null;
+  private running = false;
+  private transientFailures = 0;
+  /** In-flight ids seen without a lock at the last sweep. */
+  private suspects = new Set<string>();
+
+  constructor(options: StrategyWorkerOptions) {
+    this.options = options;
+    this.workerId = options.workerId ?? randomUUID();
+    this.lockTtlMs = options.lockTtlMs ?? 60_000;
+  }
+
+  /** Starts the processing loops and the recovery sweep (running one sweep first). */
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    await this.sweep().catch((error: unknown) => logger.warn({ err: error }, 'worker recovery sweep failed'));
+    for (let i = 0; i < (this.options.concurrency ?? 8); i++) this.loops.push(this.loop());
+    this.sweepTimer = setInterval(
+      () => {
+        void this.sweep().catch((error: unknown) =>
+          logger.warn({ err: error }, 'worker recovery sweep failed'),
+        );
+      },
+      this.options.sweepMs ?? this.lockTtlMs / 2,
+    );
+    this.sweepTimer.unref();
+  }
+
+  /** Stops claiming new items and waits for the ones being processed. */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.kick();
+    await Promise.all(this.loops.splice(0));
+  }
+
+  /** Wakes idle loops now (an item was just queued). */
+  kick(): void {
+    this.wake?.();
+  }
+
+  /**
+   * Resolves with the outcome once this worker finishes `id`, or null after `timeoutMs` (another
+   * Gateway may process it, or the DAG Manager is down).
+   */
+  waitFor(id: string, timeoutMs: number): Promise<WorkOutcome | null> {
+    return new Promise((resolve) => {
+      const waiters = this.waiters.get(id) ?? new Set();
+      this.waiters.set(id, waiters);
+      const done = (outcome: WorkOutcome | null): void => {
+        clearTimeout(timer);
+        waiters.delete(done);
+        if (waiters.size === 0) this.waiters.delete(id);
+        resolve(outcome);
+      };
+      const timer = setTimeout(() => done(null), timeoutMs);
+      waiters.add(done);
+    });
+  }
+
+  /** Claims and processes one item; returns its id, or null when the FIFO is empty. */
+  async runOnce(): Promise<string | null> {
+    const id = await this.options.state.claim();
+    if (id === null) return null;
+    await this.process(id);
+    return id;
+  }
+
+  /**
+   * Re-queues lost work: unfinished strategies in neither the FIFO nor the in-flight list, and
+   * in-flight items whose lock has been free for two sweeps in a row (their worker died). Returns
+   * how many items it queued.
+   */
+  async sweep(): Promise<number> {
+    const { state, store } = this.options;
+    const [queued, inFlight, unfinished] = await Promise.all([
+      state.queued(),
+      state.inFlight(),
+      store.listByStatus(UNFINISHED_STATUSES),
+    ]);
+    const known = new Set([...queued, ...inFlight]);
+    let requeued = 0;
+    for (const id of unfinished) {
+      if (known.has(id)) continue;
+      await state.enqueue(id);
+      requeued++;
+    }
+    const suspects = new Set<string>();
+    for (const id of new Set(inFlight)) {
+      if ((await state.lockHolder(id)) !== null) continue;
+      if (this.suspects.has(id)) {
+        await state.requeue(id);
+        requeued++;
+      } else suspects.add(id);
+    }
+    this.suspects = suspects;
+    await this.options.lifecycle.repairCache();
+    if (requeued > 0) {
+      logger.info({ requeued }, 'worker re-queued unfinished strategies');
+      this.kick();
+    }
+    return requeued;
+  }
+
+  private async loop(): Promise<void> {
+    while (this.running) {
+      try {
+        if (this.options.canProcess?.() === false) {
+          await this.idle(this.options.pollMs ?? 200);
+          continue;
+        }
+        if ((await this.runOnce()) === null) await this.idle(this.options.pollMs ?? 200);
+        else if (this.transientFailures > 0) await this.idle(pauseAfter(this.transientFailures));
+      } catch (error) {
+        logger.warn({ err: error }, 'worker loop error; pausing');
+        await this.idle(1_000);
+      }
+    }
+  }
+
+  private idle(ms: number): Promise<void> {
+    if (!this.running) return Promise.resolve();
+    this.wakePromise ??= new Promise<void>((resolve) => {
+      this.wake = () => {
+        this.wake = null;
+        this.wakePromise = null;
+        resolve();
+      };
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+    return Promise.race([this.wakePromise, timeout]).finally(() => clearTimeout(timer));
+  }
+
+  private async process(id: string): Promise<void> {
+    const { state } = this.options;
+    if (!(await state.acquireLock(id, this.workerId, this.lockTtlMs))) {
+      // Another worker holds it; if that worker dies, its own in-flight entry is swept.
+      await state.ack(id);
+      return;
+    }
+    // An unexpected error (the database is down) puts the item back; the status tells where to resume.
+    let requeue = true;
+    try {
+      requeue = await this.processLocked(id);
+    } finally {
+      if (requeue) await state.requeue(id);
+      else await state.ack(id);
+      await state.releaseLock(id, this.workerId);
+    }
+  }
+
+  /** Returns true when the item must go back to the FIFO (transient failure). */
+  private async processLocked(id: string): Promise<boolean> {
+    const { store, lifecycle, dagClient, events } = this.options;
+    const record = await store.get(id);
+    if (
+      record === null ||
+      record.status === StrategyStatus.Completed ||
+      record.status === StrategyStatus.Stopped
+    )
+      return false;
+    if (record.status === StrategyStatus.Queued) await lifecycle.transition(id, StrategyEvent.Process);
+    if (record.status === StrategyStatus.Failed) await lifecycle.transition(id, StrategyEvent.Retry);
+    try {
+      const diff = await dagClient.diff(id, record.dagJson);
+      const stored = await toStoredDiff(diff, tagQueryNodesOf(record.dagJson), dagClient);
+      await lifecycle.transition(id, StrategyEvent.Complete, stored);
+      this.transientFailures = 0;
+      events.publish(GatewayEventType.QueueMap, { strategy_id: id, queue_map: stored.queueMap });
+      gatewayMetrics.workerProcessedTotal.inc({ outcome: 'completed' });
+      this.settle(id, { status: StrategyStatus.Completed, diff: stored });
+      return false;
+    } catch (error) {
+      const transient = error instanceof QmtlError && isTransient(error.code);
+      if (transient) this.transientFailures++;
+      await lifecycle.transition(id, StrategyEvent.Fail).catch(() => undefined);
+      gatewayMetrics.workerProcessedTotal.inc({ outcome: transient ? 'retried' : 'failed' });
+      logger.warn({ err: error, strategyId: id, transient }, 'strategy diff failed');
+      if (!transient) this.settle(id, { status: StrategyStatus.Failed, error: (error as Error).message });
+      return transient;
+    }
+  }
+
+  private settle(id: string, outcome: WorkOutcome): void {
+    for (const resolve of [...(this.waiters.get(id) ?? [])]) resolve(outcome);
+  }
+}
+
+function isTransient(code: string): boolean {
+  return code === ErrorCode.Unavailable || code === ErrorCode.Timeout;
+}
+
+/** Pause after consecutive transient failures: 0.5 s doubling to 30 s. */
+function pauseAfter(failures: number): number {
+  return Math.min(30_000, 500 * 2 ** Math.min(failures - 1, 6));
+}
