@@ -68,7 +68,13 @@ export interface StrategyStore {
    * transaction, and returns true; otherwise writes nothing and returns false. A move to
    * `stopped` releases the DAG hash for new submissions.
    */
-  transition(id: string, from: StrategyStatus, to: StrategyStatus, event: string, at: number): Promise<boolean>;
+  transition(
+    id: string,
+    from: StrategyStatus,
+    to: StrategyStatus,
+    event: string,
+    at: number,
+  ): Promise<boolean>;
   /** Keeps the diff result of a strategy (overwrites an earlier one). */
   saveDiff(id: string, diff: StoredDiff): Promise<void>;
   /** The event log of a strategy, oldest first. */
