@@ -8,6 +8,7 @@ import { processIo, type CliIo } from './cli-io.js';
 import { registerDagmCommand } from './dagm-command.js';
 import { registerDagManagerServerCommand } from './dagmgr-server-command.js';
 import { registerDemoCommand } from './demo-command.js';
+import { registerGatewayCommands } from './gw-command.js';
 import { registerRunCommand } from './run-command.js';
 
 export type { CliIo } from './cli-io.js';
@@ -16,7 +17,7 @@ export type { CliIo } from './cli-io.js';
  * Commands that log their progress at `info` unless `QMTL_LOG_LEVEL` says otherwise. Not `demo`:
  * its report is the output, and JSON log lines above it would only clutter the terminal.
  */
-const VERBOSE_COMMANDS = new Set(['run', 'dagmgr-server']);
+const VERBOSE_COMMANDS = new Set(['run', 'dagmgr-server', 'gw', 'up']);
 
 /** Exit code of a usage error (unknown option, bad choice, missing argument), as most CLIs use. */
 const USAGE_ERROR = 2;
@@ -42,6 +43,7 @@ export function createProgram(io: CliIo): Command {
   registerRunCommand(program, io);
   registerDemoCommand(program, io);
   registerDagManagerServerCommand(program, io);
+  registerGatewayCommands(program, io);
   registerDagmCommand(program, io);
   return program;
 }

@@ -20,9 +20,25 @@ export const gatewayConfigSchema = z
     database_dsn: dsn.default('./qmtl.db'),
     queue_backend: z.enum(['memory', 'redis']).default('memory'),
     insert_sentinel: z.boolean().default(true),
-    /** Null: the DAG Manager runs in-process. */
+    /** `host:port` of the DAG Manager's gRPC; null: the DAG Manager runs in this process. */
     dagmanager_url: z.string().nullable().default(null),
+    /** Largest request body; larger is 413. */
     max_body_bytes: positiveInteger.default(1_048_576),
+    /** Most nodes a submitted DAG may have. */
+    max_nodes: positiveInteger.default(100_000),
+    /** Milliseconds a submission waits for its diff before answering 202 with status `queued`. */
+    diff_wait_ms: z.number().int().min(0).default(10_000),
+    /** TTL of the per-strategy worker lock `lock:{id}`; a dead worker's item is retried after it. */
+    lock_ttl_ms: positiveInteger.default(60_000),
+    worker_concurrency: positiveInteger.default(8),
+    /** Seconds between dependency health checks (degradation level). */
+    degradation_check_interval: z.number().positive().default(5),
+    /** HS256 secret of bearer JWTs on mutating routes and /ws; null: no auth. */
+    jwt_secret: z.string().min(16).nullable().default(null),
+    jwt_audience: z.string().nullable().default(null),
+    jwt_issuer: z.string().nullable().default(null),
+    /** Requests per minute per client on /queues/*, /status, /health, /metrics; 0: no limit. */
+    stats_rate_limit_per_minute: z.number().int().min(0).default(600),
   })
   .strict();
 
