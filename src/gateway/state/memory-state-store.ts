@@ -1,6 +1,5 @@
-import { ErrorCode, QmtlError, quote } from '../../common/errors.js';
 import type { StrategyStatus } from '../strategy-status.js';
-import type { StateStore } from './state-store.js';
+import { lockTtlProblem, type StateStore } from './state-store.js';
 
 /** Options of {@link MemoryStateStore}. */
 export interface MemoryStateStoreOptions {
@@ -117,16 +116,4 @@ function removeFirst(list: string[], id: string): boolean {
   if (index === -1) return false;
   list.splice(index, 1);
   return true;
-}
-
-/**
- * The error for a lock TTL Redis would refuse (`SET … PX` needs a positive integer), or null.
- * Both adapters build it the same way so callers see one message whatever the store.
- */
-export function lockTtlProblem(ttlMs: number): QmtlError | null {
-  if (Number.isSafeInteger(ttlMs) && ttlMs > 0) return null;
-  return new QmtlError(
-    ErrorCode.InvalidArgument,
-    `Lock TTL must be a positive integer of milliseconds, got ${quote(ttlMs)}`,
-  );
 }

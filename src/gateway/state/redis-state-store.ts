@@ -2,8 +2,7 @@ import type * as Redis from 'redis';
 import { ErrorCode, QmtlError, quote } from '../../common/errors.js';
 import { logger } from '../../common/logger.js';
 import { isStrategyStatus, type StrategyStatus } from '../strategy-status.js';
-import { lockTtlProblem } from './memory-state-store.js';
-import type { StateStore } from './state-store.js';
+import { lockTtlProblem, type StateStore } from './state-store.js';
 
 /** Options of {@link RedisStateStore.connect}. */
 export interface RedisStateStoreOptions {

@@ -1,3 +1,4 @@
+import { ErrorCode, QmtlError, quote } from '../../common/errors.js';
 import type { StrategyStatus } from '../strategy-status.js';
 
 /**
@@ -18,7 +19,7 @@ export interface StateStore {
   claim(): Promise<string | null>;
   /** Removes one occurrence of a finished id from the in-flight list. */
   ack(id: string): Promise<void>;
-  /** Moves one occurrence of an in-flight id back to the tail of the FIFO, atomically. */
+  /** Moves one occurrence of an in-flight id back to the tail of the FIFO, atomically; an id not in flight is not queued. */
   requeue(id: string): Promise<void>;
   /** Ids waiting in the FIFO, oldest first. */
   queued(): Promise<string[]>;
@@ -36,4 +37,16 @@ export interface StateStore {
   /** True when the store answers (Redis PING). */
   ping(): Promise<boolean>;
   close(): Promise<void>;
+}
+
+/**
+ * The error for a lock TTL Redis would refuse (`SET … PX` needs a positive integer), or null.
+ * Both adapters build it the same way so callers see one message whatever the store.
+ */
+export function lockTtlProblem(ttlMs: number): QmtlError | null {
+  if (Number.isSafeInteger(ttlMs) && ttlMs > 0) return null;
+  return new QmtlError(
+    ErrorCode.InvalidArgument,
+    `Lock TTL must be a positive integer of milliseconds, got ${quote(ttlMs)}`,
+  );
 }
