@@ -62,6 +62,8 @@ export const dagManagerConfigSchema = z
     diff_ack_timeout: positiveInteger.default(30),
     /** Gateway URL receiving `queue_update` / `sentinel_weight` / `gc` CloudEvents (its /callbacks/dag-event). */
     gateway_callback_url: z.string().nullable().default(null),
+    /** Bearer token sent with those callbacks (a JWT the Gateway accepts when its jwt_secret is set). */
+    gateway_callback_token: z.string().nullable().default(null),
     /** Seconds between GC runs; 0 disables the scheduler. */
     gc_interval: z.number().int().min(0).default(3600),
     gc_batch_size: positiveInteger.default(50),

@@ -1,6 +1,7 @@
 import { ErrorCode, QmtlError } from '../common/errors.js';
 import type { DagManagerConfig } from '../common/config.js';
 import { logger } from '../common/logger.js';
+import type { PostOptions } from '../common/post-with-backoff.js';
 import { WebhookAlerter, type Alerter } from './alerts.js';
 import { DagManager } from './dag-manager.js';
 import { HttpEventPublisher, nullPublisher, type EventPublisher } from './event-publisher.js';
@@ -45,7 +46,7 @@ export async function startDagManagerService(
     options.events ??
     (config.gateway_callback_url === null
       ? nullPublisher
-      : new HttpEventPublisher(config.gateway_callback_url));
+      : new HttpEventPublisher(config.gateway_callback_url, callbackOptions(config.gateway_callback_token)));
   const alerter: Alerter | null =
     config.slack_webhook_url === null && config.pagerduty_webhook_url === null
       ? null
@@ -133,6 +134,10 @@ export async function startDagManagerService(
         logger.info('DAG Manager stopped');
       })()),
   };
+}
+
+function callbackOptions(token: string | null): PostOptions {
+  return token === null ? {} : { headers: { authorization: `Bearer ${token}` } };
 }
 
 async function openRepository(config: DagManagerConfig): Promise<NodeRepository> {
