@@ -44,6 +44,15 @@ describe('parseConfig', () => {
       insert_sentinel: true,
       dagmanager_url: null,
       max_body_bytes: 1_048_576,
+      max_nodes: 100_000,
+      diff_wait_ms: 10_000,
+      lock_ttl_ms: 60_000,
+      worker_concurrency: 8,
+      degradation_check_interval: 5,
+      jwt_secret: null,
+      jwt_audience: null,
+      jwt_issuer: null,
+      stats_rate_limit_per_minute: 600,
     });
     expect(config.dagmanager).toEqual({
       repo_backend: 'memory',
@@ -61,6 +70,7 @@ describe('parseConfig', () => {
       diff_ack_window: 10,
       diff_ack_timeout: 30,
       gateway_callback_url: null,
+      gateway_callback_token: null,
       gc_interval: 3600,
       gc_batch_size: 50,
       archive_dir: './qmtl-archive',
@@ -104,6 +114,15 @@ describe('parseConfig', () => {
       queue_backend: 'redis',
       insert_sentinel: false,
       max_body_bytes: 1_048_576,
+      max_nodes: 100_000,
+      diff_wait_ms: 10_000,
+      lock_ttl_ms: 60_000,
+      worker_concurrency: 8,
+      degradation_check_interval: 5,
+      jwt_secret: null,
+      jwt_audience: null,
+      jwt_issuer: null,
+      stats_rate_limit_per_minute: 600,
     });
     expect(config.gateway.redis_dsn).toBe('redis://127.0.0.1:6379/0');
     expect(config.dagmanager).toMatchObject({
@@ -164,7 +183,7 @@ describe('parseConfig', () => {
     const error = configError('gateway:\n  prot: 8000\n  hots: x\ndagmanager:\n  repo: memory\n');
     expect(problems(error)).toEqual([
       expect.stringMatching(
-        /^gateway\.prot: unknown key \(known keys: host, port, redis_dsn, .*max_body_bytes\)$/,
+        /^gateway\.prot: unknown key \(known keys: host, port, redis_dsn, .*max_body_bytes, .*stats_rate_limit_per_minute\)$/,
       ),
       expect.stringMatching(/^gateway\.hots: unknown key/),
       expect.stringMatching(/^dagmanager\.repo: unknown key \(known keys: repo_backend, /),
