@@ -8,6 +8,8 @@ export interface JwtAuthOptions {
   readonly issuer?: string | null;
 }
 
+const BEARER = /^\s*bearer\s+(\S.*?)\s*$/i;
+
 /**
  * A Fastify hook that requires `Authorization: Bearer <JWT>` (SPEC §4 security): a missing,
  * malformed, expired or wrongly signed token, or a wrong audience/issuer, is a 401 with a
@@ -19,8 +21,8 @@ export function bearerJwt(
   const key = new TextEncoder().encode(options.secret);
   const joseModule = import('jose');
   return async (request, reply) => {
-    const header = request.headers.authorization;
-    const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : '';
+    // The scheme is case-insensitive (RFC 7235 §2.1): `bearer x` is as valid as `Bearer x`.
+    const token = BEARER.exec(request.headers.authorization ?? '')?.[1] ?? '';
     if (token === '') return deny(reply, 'a bearer token is required');
     const { jwtVerify } = await joseModule;
     try {

@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { ErrorCode, QmtlError, type Problem } from '../common/errors.js';
+import { ErrorCode, QmtlError, quote, type Problem } from '../common/errors.js';
 import { logger } from '../common/logger.js';
 import { DuplicateStrategyError } from './strategy-intake.js';
 
@@ -64,9 +64,16 @@ function problemJson(problem: Problem): Record<string, string> {
 /**
  * The one error handler: QmtlErrors by the table above; Fastify's own errors (bad JSON 400→422,
  * body too large 413, rate limit 429) with their status; anything else a logged 500 without
- * details. Responses never contain stack traces.
+ * details; an unknown route a 404 in the same body shape. Responses never contain stack traces.
  */
 export function installErrorHandler(app: FastifyInstance): void {
+  app.setNotFoundHandler((request, reply) => {
+    const error = new QmtlError(
+      ErrorCode.NotFound,
+      `no route ${request.method} ${quote(request.url.split('?')[0] ?? '')}`,
+    );
+    return reply.status(404).send(errorBody(error));
+  });
   app.setErrorHandler((error: FastifyError | QmtlError | Error, request, reply) => {
     if (error instanceof QmtlError) {
       const status = httpStatusOf(error.code);

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ErrorCode, QmtlError } from '../common/errors.js';
+import { ErrorCode, QmtlError, quote } from '../common/errors.js';
 import { logger } from '../common/logger.js';
 import type { DagClient } from './dag-client.js';
 import { tagQueryNodesOf, toStoredDiff } from './diff-result.js';
@@ -43,8 +43,11 @@ export interface StrategyWorkerOptions {
  *
  * Nothing is dropped: a claimed item stays in the in-flight list until acked; the sweep re-queues
  * items whose worker died (in flight, lock gone) and unfinished strategies the FIFO lost (Redis
- * loss, a crash between the database write and the enqueue). Nothing is processed twice: the
- * status is checked under the lock, and a completed strategy is only acked.
+ * loss, a crash between the database write and the enqueue). A transient DAG Manager error
+ * (`QMTL_UNAVAILABLE`, `QMTL_TIMEOUT`) records `FAIL` then `RETRY` and puts the item back, so the
+ * strategy waits for its retry in an unfinished status; any other error leaves it `failed`.
+ * Nothing is processed twice: the status is checked under the lock, and a completed strategy is
+ * only acked.
  */
 export class StrategyWorker {
   readonly workerId: string;
@@ -230,14 +233,48 @@ export class StrategyWorker {
       this.settle(id, { status: StrategyStatus.Completed, diff: stored });
       return false;
     } catch (error) {
+      if (await this.stoppedMeanwhile(id)) return false;
       const transient = error instanceof QmtlError && isTransient(error.code);
       if (transient) this.transientFailures++;
-      await lifecycle.transition(id, StrategyEvent.Fail).catch(() => undefined);
+      await this.tryTransition(id, StrategyEvent.Fail);
+      // Back to an unfinished status before the item waits for its retry: a `failed` strategy is
+      // never re-queued by the sweep, so one left there would be lost with the FIFO (Redis loss).
+      if (transient) await this.tryTransition(id, StrategyEvent.Retry);
       gatewayMetrics.workerProcessedTotal.inc({ outcome: transient ? 'retried' : 'failed' });
       logger.warn({ err: error, strategyId: id, transient }, 'strategy diff failed');
       if (!transient) this.settle(id, { status: StrategyStatus.Failed, error: (error as Error).message });
       return transient;
     }
+  }
+
+  /**
+   * True when the strategy was stopped while its diff ran (its COMPLETE was refused). The stop
+   * request's cleanup may have run before this diff registered the strategy's nodes, so they are
+   * released again; otherwise they would stay claimed by a stopped strategy.
+   */
+  private async stoppedMeanwhile(id: string): Promise<boolean> {
+    const record = await this.options.store.get(id).catch(() => null);
+    if (record?.status !== StrategyStatus.Stopped) return false;
+    await this.options.dagClient
+      .cleanup(id)
+      .catch((error: unknown) =>
+        logger.warn({ err: error, strategyId: id }, 'DAG Manager cleanup failed; its nodes stay referenced'),
+      );
+    gatewayMetrics.workerProcessedTotal.inc({ outcome: 'stopped' });
+    this.settle(id, {
+      status: StrategyStatus.Failed,
+      error: `strategy ${quote(id)} was stopped while its diff ran`,
+    });
+    return true;
+  }
+
+  /** A transition after a failed diff; when it fails too (database down), the status says where to resume. */
+  private async tryTransition(id: string, event: StrategyEvent): Promise<void> {
+    await this.options.lifecycle
+      .transition(id, event)
+      .catch((error: unknown) =>
+        logger.warn({ err: error, strategyId: id, event }, 'could not record a failed diff'),
+      );
   }
 
   private settle(id: string, outcome: WorkOutcome): void {

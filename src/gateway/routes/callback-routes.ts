@@ -1,4 +1,4 @@
-import type { FastifyInstance, preHandlerAsyncHookHandler } from 'fastify';
+import type { FastifyInstance, onRequestAsyncHookHandler } from 'fastify';
 import { ErrorCode, QmtlError, quote } from '../../common/errors.js';
 import { GatewayEventType, type EventHub } from '../event-hub.js';
 import type { QueueWatchHub } from '../queue-watch-hub.js';
@@ -9,7 +9,7 @@ export interface CallbackRouteParts {
   readonly events: EventHub;
   readonly watchHub: QueueWatchHub;
   readonly weights: SentinelWeights;
-  readonly guard?: preHandlerAsyncHookHandler;
+  readonly guard?: onRequestAsyncHookHandler;
 }
 
 /**
@@ -19,7 +19,8 @@ export interface CallbackRouteParts {
  * unknown type is accepted and ignored (202 `{ok: true, ignored: true}`).
  */
 export function registerCallbackRoutes(app: FastifyInstance, parts: CallbackRouteParts): void {
-  const guarded = parts.guard === undefined ? {} : { preHandler: parts.guard };
+  // onRequest: a request is authenticated before its body is read or validated.
+  const guarded = parts.guard === undefined ? {} : { onRequest: parts.guard };
   app.post('/callbacks/dag-event', guarded, async (request, reply) => {
     const { type, data } = eventOf(request.body);
     const applied = applyDagEvent(parts, type, data);
@@ -73,7 +74,12 @@ function eventOf(body: unknown): { type: string; data: Record<string, unknown> }
 function queueUpdateOf(data: Record<string, unknown>) {
   const rawTags = data['tags'];
   const tags =
-    typeof rawTags === 'string' ? rawTags.split(',').filter((t) => t !== '') : stringList(rawTags, 'tags');
+    typeof rawTags === 'string'
+      ? rawTags
+          .split(',')
+          .map((tag) => tag.trim())
+          .filter((tag) => tag !== '')
+      : stringList(rawTags, 'tags');
   const interval = Number(data['interval']);
   const rawMode = data['match_mode'] ?? 'any';
   const matchMode: 'any' | 'all' = rawMode === 'all' ? 'all' : 'any';

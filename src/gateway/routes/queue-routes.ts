@@ -15,7 +15,8 @@ export interface QueueRouteParts {
 }
 
 interface TagQueryString {
-  tags?: string;
+  /** `a,b`, or repeated (`tags=a&tags=b`, as Python's requests sends a list). */
+  tags?: string | string[];
   interval?: string;
   match_mode?: string;
   match?: string;
@@ -31,8 +32,9 @@ export interface TagQueryParams {
 /** Parses the tag-query string of `/queues/by_tag` and `/queues/watch`, listing every problem. */
 export function parseTagQuery(query: TagQueryString): TagQueryParams {
   const problems: string[] = [];
-  const tags = (query.tags ?? '')
-    .split(',')
+  const tags = [query.tags ?? []]
+    .flat()
+    .flatMap((list) => list.split(','))
     .map((tag) => tag.trim())
     .filter((tag) => tag !== '');
   if (tags.length === 0) problems.push(`tags must list at least one tag, got ${quote(query.tags ?? '')}`);

@@ -1,4 +1,4 @@
-import type { FastifyInstance, preHandlerAsyncHookHandler } from 'fastify';
+import type { FastifyInstance, onRequestAsyncHookHandler } from 'fastify';
 import { ErrorCode, QmtlError, quote } from '../../common/errors.js';
 import type { StrategyLifecycle } from '../strategy-lifecycle.js';
 import type { StrategyIntake } from '../strategy-intake.js';
@@ -10,7 +10,7 @@ export interface StrategyRouteParts {
   readonly lifecycle: StrategyLifecycle;
   readonly store: StrategyStore;
   /** Runs before mutating routes (bearer-JWT when configured). */
-  readonly guard?: preHandlerAsyncHookHandler;
+  readonly guard?: onRequestAsyncHookHandler;
 }
 
 const idParams = {
@@ -24,7 +24,8 @@ const idParams = {
  * `DELETE /strategies/:id` and `POST /strategies/:id/stop` (SPEC §2.5).
  */
 export function registerStrategyRoutes(app: FastifyInstance, parts: StrategyRouteParts): void {
-  const guarded = parts.guard === undefined ? {} : { preHandler: parts.guard };
+  // onRequest: a request is authenticated before its body is read or validated.
+  const guarded = parts.guard === undefined ? {} : { onRequest: parts.guard };
 
   app.post('/strategies', guarded, async (request, reply) => {
     const result = await parts.intake.submit(request.body);
