@@ -59,7 +59,12 @@ export async function startDagManagerService(
     repo,
     admin,
     topics,
-    listener: { onNewNodes: (_strategy, nodes) => announceQueues(events, nodes) },
+    listener: {
+      onNewNodes: (_strategy, nodes) =>
+        void announceQueues(events, repo, nodes).catch((error: unknown) =>
+          logger.warn({ err: error }, 'could not announce new queues'),
+        ),
+    },
   });
   const gc = new GarbageCollector({
     repo,
@@ -161,16 +166,23 @@ function openQueueAdmin(config: DagManagerConfig): QueueAdmin {
   return new KafkaQueueAdmin({ brokers });
 }
 
-/** `queue_update` for every new node with tags and an interval (TagQueryNodes pick them up). */
-function announceQueues(events: EventPublisher, nodes: readonly NodeRecord[]): void {
+/**
+ * `queue_update` for the tag queries a new node joins: for each of its tags, the full list of
+ * queues with that tag and interval (subscribers replace their list with it).
+ */
+async function announceQueues(
+  events: EventPublisher,
+  repo: NodeRepository,
+  nodes: readonly NodeRecord[],
+): Promise<void> {
+  const queries = new Map<string, { tag: string; interval: number }>();
   for (const node of nodes) {
-    if (node.interval === null || node.tags.length === 0) continue;
-    events.publish('queue_update', {
-      tags: node.tags,
-      interval: node.interval,
-      queues: [node.topic],
-      match_mode: 'any',
-    });
+    if (node.interval === null) continue;
+    for (const tag of node.tags) queries.set(`${tag}:${node.interval}`, { tag, interval: node.interval });
+  }
+  for (const { tag, interval } of queries.values()) {
+    const queues = await repo.getQueuesByTags({ tags: [tag], interval, matchMode: 'any' });
+    events.publish('queue_update', { tags: [tag], interval, queues, match_mode: 'any' });
   }
 }
 

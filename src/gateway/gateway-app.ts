@@ -53,7 +53,14 @@ export async function buildGatewayApp(
   parts: GatewayAppParts,
   options: GatewayAppOptions = {},
 ): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false, bodyLimit: options.bodyLimit ?? 1_048_576 });
+  const app = Fastify({
+    logger: false,
+    bodyLimit: options.bodyLimit ?? 1_048_576,
+    // Strategy ids up to 256 characters reach the route schema (Fastify's default stops at 100).
+    maxParamLength: 256,
+    // Idle keep-alive sockets must not hold up a shutdown.
+    forceCloseConnections: true,
+  });
   installErrorHandler(app);
   const perMinute = options.statsRateLimitPerMinute ?? 600;
   const statsLimit = perMinute > 0 ? { max: perMinute, timeWindow: 60_000 } : null;

@@ -120,6 +120,9 @@ export function gatewayOpenApi(version: string): Record<string, unknown> {
       '/metrics': {
         get: { summary: 'Prometheus metrics', responses: { 200: { description: 'text/plain' } } },
       },
+      '/docs': {
+        get: { summary: 'This OpenAPI document', responses: { 200: { description: 'OpenAPI 3.1 JSON' } } },
+      },
       '/ws': {
         get: {
           summary: 'WebSocket of CloudEvents; send {"subscribe": {types, strategy_ids, tags}} to filter',

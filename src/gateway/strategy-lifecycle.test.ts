@@ -63,6 +63,7 @@ describe('StrategyLifecycle', () => {
     ]);
     expect((await store.get('s1'))?.diff).toEqual(diff);
     expect(hub.published).toEqual([
+      { type: 'progress', data: { strategy_id: 's1', status: 'queued' } },
       { type: 'progress', data: { strategy_id: 's1', status: 'processing' } },
       { type: 'progress', data: { strategy_id: 's1', status: 'completed' } },
     ]);
@@ -89,7 +90,7 @@ describe('StrategyLifecycle', () => {
     expect((await store.events('s1')).map((e) => e.event)).toEqual(['INIT']);
     expect(await store.get('s1')).toMatchObject({ status: 'queued', diff: null });
     expect(await state.getStatus('s1')).toBe('queued');
-    expect(hub.published).toEqual([]);
+    expect(hub.published).toEqual([{ type: 'progress', data: { strategy_id: 's1', status: 'queued' } }]);
   });
 
   it('refuses any event after stopped', async () => {
@@ -149,7 +150,7 @@ describe('StrategyLifecycle', () => {
       expect(await after.status('s1')).toBe('completed');
       expect(storeGet).not.toHaveBeenCalled(); // the second read is a cache hit
       expect(await store.events('s1')).toEqual(eventsBefore);
-      expect(hub.published.filter((e) => e.type === 'progress')).toHaveLength(2);
+      expect(hub.published.filter((e) => e.type === 'progress')).toHaveLength(3);
     });
 
     it('a later transition works on the database status even when the cache is empty', async () => {
@@ -176,6 +177,7 @@ describe('StrategyLifecycle', () => {
       expect(await lifecycle.transition('s1', 'PROCESS')).toBe('processing');
       expect((await store.get('s1'))?.status).toBe('processing');
       expect(hub.published).toEqual([
+        { type: 'progress', data: { strategy_id: 's1', status: 'queued' } },
         { type: 'progress', data: { strategy_id: 's1', status: 'processing' } },
       ]);
       // The cache still says queued; status() must not believe it.

@@ -41,7 +41,13 @@ export class StrategyLifecycle {
   /** Stores a new strategy in `queued` (or finds the active one with the same DAG). */
   async create(strategy: NewStrategy): Promise<InsertOutcome> {
     const outcome = await this.store.insert(strategy);
-    if (outcome.inserted) await this.cache(strategy.id, StrategyStatus.Queued);
+    if (outcome.inserted) {
+      await this.cache(strategy.id, StrategyStatus.Queued);
+      this.events.publish(GatewayEventType.Progress, {
+        strategy_id: strategy.id,
+        status: StrategyStatus.Queued,
+      });
+    }
     return outcome;
   }
 

@@ -182,6 +182,7 @@ describe('StrategyWorker', () => {
       topicMap: { own: 'topic-a' },
     });
     expect(hub.published.filter((e) => e.data['strategy_id'] === 'a')).toEqual([
+      { type: 'progress', data: { strategy_id: 'a', status: 'queued' } },
       { type: 'progress', data: { strategy_id: 'a', status: 'processing' } },
       { type: 'progress', data: { strategy_id: 'a', status: 'completed' } },
       { type: 'queue_map', data: { strategy_id: 'a', queue_map: { shared: 'topic-shared' } } },

@@ -131,7 +131,7 @@ function switchableDagClient(): DagClient & { up: boolean } {
 }
 
 describe('/ws events of a submission', () => {
-  it('sends progress processing → completed and the queue_map as qmtl.gateway CloudEvents', async () => {
+  it('sends progress queued → processing → completed and the queue_map as qmtl.gateway CloudEvents', async () => {
     const { port } = await start();
     const client = await EventClient.connect(port);
     // A second strategy shares the first one's nodes, so its queue_map is not empty.
@@ -145,6 +145,7 @@ describe('/ws events of a submission', () => {
     );
     const events = client.events(id);
     expect(events.map((e) => [e.type, e.data?.status ?? null])).toEqual([
+      ['progress', 'queued'],
       ['progress', 'processing'],
       ['progress', 'completed'],
       ['queue_map', null],
@@ -161,9 +162,10 @@ describe('/ws events of a submission', () => {
         seq: expect.any(Number),
       });
     }
-    expect(events[0]!.data).toEqual({ strategy_id: id, status: 'processing' });
-    expect(events[1]!.data).toEqual({ strategy_id: id, status: 'completed' });
-    expect(events[2]!.data).toEqual({ strategy_id: id, queue_map: reply.queue_map });
+    expect(events[0]!.data).toEqual({ strategy_id: id, status: 'queued' });
+    expect(events[1]!.data).toEqual({ strategy_id: id, status: 'processing' });
+    expect(events[2]!.data).toEqual({ strategy_id: id, status: 'completed' });
+    expect(events[3]!.data).toEqual({ strategy_id: id, queue_map: reply.queue_map });
     expect(Object.keys(reply.queue_map)).toHaveLength(2);
     const seqs = client.events().map((e) => e.seq!);
     expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
