@@ -31,6 +31,10 @@ export const gatewayConfigSchema = z
     /** TTL of the per-strategy worker lock `lock:{id}`; a dead worker's item is retried after it. */
     lock_ttl_ms: positiveInteger.default(60_000),
     worker_concurrency: positiveInteger.default(8),
+    /** Consecutive failed DAG Manager calls that open the client's circuit breaker. */
+    dagclient_breaker_threshold: positiveInteger.default(3),
+    /** Seconds the breaker stays open before one half-open probe. */
+    dagclient_breaker_timeout: z.number().positive().default(60),
     /** Seconds between dependency health checks (degradation level). */
     degradation_check_interval: z.number().positive().default(5),
     /** HS256 secret of bearer JWTs on mutating routes and /ws; null: no auth. */

@@ -296,17 +296,28 @@ describe('systemCpuSampler', () => {
     times: { user: busy, nice: 0, sys: 0, idle, irq: 0 },
   });
 
-  it('returns the busy share of all cores since the previous sample', () => {
+  it('returns the busy share of all cores since the previous reading', () => {
     const samples = [
       [cpu(100, 900), cpu(100, 900)],
       [cpu(200, 1000), cpu(100, 1100)],
       [cpu(400, 1000), cpu(300, 1100)],
       [cpu(400, 1000), cpu(300, 1100)],
     ];
-    const sample = systemCpuSampler(() => samples.shift()!);
+    const sample = systemCpuSampler(() => samples.shift()!, 100);
     expect(sample()).toBe(25);
     expect(sample()).toBe(100);
+    expect(sample()).toBe(100); // no time passed: the last reading stands
+  });
+
+  it('keeps the last reading until the window is long enough, so start-up work does not count', () => {
+    const samples = [
+      [cpu(0, 0)],
+      [cpu(50, 0)], // 50 ms of pure start-up work: too short to judge the host
+      [cpu(100, 900)],
+    ];
+    const sample = systemCpuSampler(() => samples.shift()!, 1_000);
     expect(sample()).toBe(0);
+    expect(sample()).toBe(10);
   });
 
   it('reads this machine by default', () => {

@@ -89,20 +89,26 @@ export function degradeLevelFor(input: {
 
 /**
  * A sampler of **system-wide** CPU use, like psutil's `cpu_percent()`: each call returns the busy
- * share of all cores since the previous call (the first call: since the sampler was made), from
- * the `os.cpus()` tick counters. System-wide rather than this process's `process.cpuUsage()`,
+ * share of all cores since the previous reading, from the `os.cpus()` tick counters; a call less
+ * than `minWindowMs` after the previous reading returns that reading (0 before the first). System-wide rather than this process's `process.cpuUsage()`,
  * because what the levels protect against is a saturated host, whoever saturates it. In a
  * container `os.cpus()` counts the host's cores, not the container's quota.
  * @example const cpuPercent = systemCpuSampler(); cpuPercent() // 12.5
  */
-export function systemCpuSampler(readCpus: () => CpuInfo[] = cpus): () => number {
+export function systemCpuSampler(readCpus: () => CpuInfo[] = cpus, minWindowMs = 1_000): () => number {
   let previous = cpuTicks(readCpus());
+  let last = 0;
   return () => {
-    const current = cpuTicks(readCpus());
+    const infos = readCpus();
+    const current = cpuTicks(infos);
     const total = current.total - previous.total;
+    // A window shorter than minWindowMs per core (e.g. the first check, right after start-up work)
+    // says more about that instant than about the host: keep the last reading and let it grow.
+    if (total < minWindowMs * infos.length) return last;
     const idle = current.idle - previous.idle;
     previous = current;
-    return total > 0 ? Math.min(100, Math.max(0, (100 * (total - idle)) / total)) : 0;
+    last = Math.min(100, Math.max(0, (100 * (total - idle)) / total));
+    return last;
   };
 }
 

@@ -38,7 +38,10 @@ export async function startGatewayService(config: QmtlConfig): Promise<GatewaySe
   let dagClient: DagClient;
   if (gw.dagmanager_url !== null) {
     const { GrpcDagClient } = await import('./grpc-dag-client.js');
-    dagClient = GrpcDagClient.connect(gw.dagmanager_url);
+    dagClient = GrpcDagClient.connect(gw.dagmanager_url, {
+      failureThreshold: gw.dagclient_breaker_threshold,
+      resetTimeoutMs: gw.dagclient_breaker_timeout * 1000,
+    });
   } else {
     const { startDagManagerService } = await import('../dagmanager/service.js');
     dagManager = await startDagManagerService(config.dagmanager, {

@@ -95,6 +95,11 @@ export class StrategyLifecycle {
     return this.staleCache.size;
   }
 
+  /** Rewrites the cached status of a strategy with its database status (a repair after a crash). */
+  recache(id: string, status: StrategyStatus): Promise<void> {
+    return this.cache(id, status);
+  }
+
   private async cache(id: string, status: StrategyStatus): Promise<void> {
     try {
       await this.state.setStatus(id, status);

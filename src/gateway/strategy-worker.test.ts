@@ -244,6 +244,17 @@ describe('StrategyWorker', () => {
     expect(await state.inFlight()).toEqual([]);
   });
 
+  it('rewrites a stale cached status when it finds the strategy already completed (crash before the cache write)', async () => {
+    const { worker, submit, state } = setup();
+    await submit('done');
+    const running = worker();
+    await running.runOnce();
+    await state.setStatus('done', 'processing'); // the crashed worker's last cache write
+    await state.enqueue('done');
+    await running.runOnce();
+    expect(await state.getStatus('done')).toBe('completed');
+  });
+
   it('releases the nodes again when the strategy is stopped while its diff runs', async () => {
     const { worker, submit, state, store, lifecycle, dagClient, eventsOf } = setup();
     await submit('s1');

@@ -215,12 +215,13 @@ export class StrategyWorker {
   private async processLocked(id: string): Promise<boolean> {
     const { store, lifecycle, dagClient, events } = this.options;
     const record = await store.get(id);
-    if (
-      record === null ||
-      record.status === StrategyStatus.Completed ||
-      record.status === StrategyStatus.Stopped
-    )
+    if (record === null) return false;
+    if (record.status === StrategyStatus.Completed || record.status === StrategyStatus.Stopped) {
+      // Already done (a worker died between the database commit and the ack): the cached status
+      // may be the one from before that commit, so it is rewritten from the database.
+      await lifecycle.recache(id, record.status);
       return false;
+    }
     if (record.status === StrategyStatus.Queued) await lifecycle.transition(id, StrategyEvent.Process);
     if (record.status === StrategyStatus.Failed) await lifecycle.transition(id, StrategyEvent.Retry);
     try {
