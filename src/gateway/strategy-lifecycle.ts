@@ -61,8 +61,7 @@ export class StrategyLifecycle {
       const record = await this.store.get(id);
       if (record === null) throw new QmtlError(ErrorCode.NotFound, `strategy ${quote(id)} not found`);
       const to = nextStatus(record.status, event);
-      if (diff !== undefined) await this.store.saveDiff(id, diff);
-      if (await this.store.transition(id, record.status, to, event, this.now())) {
+      if (await this.store.transition(id, record.status, to, event, this.now(), diff)) {
         await this.cache(id, to);
         this.events.publish(GatewayEventType.Progress, { strategy_id: id, status: to });
         return to;

@@ -73,6 +73,7 @@ export class MemoryStrategyStore implements StrategyStore {
     to: StrategyStatus,
     event: string,
     at: number,
+    diff?: StoredDiff,
   ): Promise<boolean> {
     return this.run(() => {
       const record = this.strategies.get(id);
@@ -86,6 +87,7 @@ export class MemoryStrategyStore implements StrategyStore {
         this.activeHashes.set(dagHash, id);
       }
       record.status = to;
+      if (diff !== undefined) record.diff = copyJson(diff);
       this.eventLog.get(id)?.push({ strategyId: id, event, fromStatus: from, toStatus: to, at });
       return true;
     });

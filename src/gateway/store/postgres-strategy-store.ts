@@ -68,7 +68,8 @@ const SQL = {
     SELECT id, 'INIT', NULL, status, created_at FROM inserted`,
   holder: `SELECT id, status FROM strategies WHERE dag_hash = $1 AND status <> 'stopped'`,
   transition: `WITH moved AS (
-      UPDATE strategies SET status = $3::text WHERE id = $1 AND status = $2::text RETURNING id)
+      UPDATE strategies SET status = $3::text, diff = COALESCE($6::jsonb, diff)
+      WHERE id = $1 AND status = $2::text RETURNING id)
     INSERT INTO strategy_events (strategy_id, event, from_status, to_status, at)
     SELECT id, $4::text, $2::text, $3::text, $5::bigint FROM moved`,
   saveDiff: `UPDATE strategies SET diff = $2::jsonb WHERE id = $1`,
@@ -186,9 +187,11 @@ export class PostgresStrategyStore implements StrategyStore {
     to: StrategyStatus,
     event: string,
     at: number,
+    diff?: StoredDiff,
   ): Promise<boolean> {
+    const json = diff === undefined ? null : toJson(diff);
     return this.write(async (client) => {
-      const { rowCount } = await client.query(SQL.transition, [id, from, to, event, at]);
+      const { rowCount } = await client.query(SQL.transition, [id, from, to, event, at, json]);
       return rowCount === 1;
     }, id);
   }

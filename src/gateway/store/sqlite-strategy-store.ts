@@ -52,7 +52,7 @@ const SQL = {
   holder: `SELECT id, status FROM strategies WHERE dag_hash = ? AND status <> 'stopped'`,
   event: `INSERT INTO strategy_events (strategy_id, event, from_status, to_status, at) VALUES (?, ?, ?, ?, ?)`,
   get: `SELECT id, dag_hash, dag_json, meta, run_type, status, diff, created_at FROM strategies WHERE id = ?`,
-  transition: `UPDATE strategies SET status = ? WHERE id = ? AND status = ?`,
+  transition: `UPDATE strategies SET status = ?, diff = COALESCE(?, diff) WHERE id = ? AND status = ?`,
   saveDiff: `UPDATE strategies SET diff = ? WHERE id = ?`,
   events: `SELECT event, from_status, to_status, at FROM strategy_events WHERE strategy_id = ? ORDER BY id`,
   // The statuses arrive as one JSON array parameter, so the statement never changes shape.
@@ -101,7 +101,14 @@ export class SqliteStrategyStore implements StrategyStore {
   private readonly statements: { [K in keyof typeof SQL]: Statement };
   private readonly insertTx: Transaction<(strategy: NewStrategy) => InsertOutcome>;
   private readonly transitionTx: Transaction<
-    (id: string, from: StrategyStatus, to: StrategyStatus, event: string, at: number) => boolean
+    (
+      id: string,
+      from: StrategyStatus,
+      to: StrategyStatus,
+      event: string,
+      at: number,
+      diff: string | null,
+    ) => boolean
   >;
 
   private constructor(
@@ -122,8 +129,15 @@ export class SqliteStrategyStore implements StrategyStore {
     };
     this.insertTx = db.transaction((strategy: NewStrategy) => this.insertRow(strategy));
     this.transitionTx = db.transaction(
-      (id: string, from: StrategyStatus, to: StrategyStatus, event: string, at: number) => {
-        const { changes } = this.statements.transition.run(to, id, from);
+      (
+        id: string,
+        from: StrategyStatus,
+        to: StrategyStatus,
+        event: string,
+        at: number,
+        diff: string | null,
+      ) => {
+        const { changes } = this.statements.transition.run(to, diff, id, from);
         if (changes === 0) return false;
         this.statements.event.run(id, event, from, to, at);
         return true;
@@ -174,8 +188,10 @@ export class SqliteStrategyStore implements StrategyStore {
     to: StrategyStatus,
     event: string,
     at: number,
+    diff?: StoredDiff,
   ): Promise<boolean> {
-    return this.run(() => this.transitionTx.immediate(id, from, to, event, at), id);
+    const json = diff === undefined ? null : toJson(diff);
+    return this.run(() => this.transitionTx.immediate(id, from, to, event, at, json), id);
   }
 
   saveDiff(id: string, diff: StoredDiff): Promise<void> {

@@ -229,6 +229,42 @@ export function testStrategyStoreContract(name: string, create: () => Promise<St
       await expect(store.saveDiff('missing', first)).rejects.toMatchObject({ code: ErrorCode.NotFound });
     });
 
+    it('stores the diff with a transition in the same write, and nothing when the move is refused', async () => {
+      const strategy = testStrategy('d');
+      await store.insert(strategy);
+      const diff: StoredDiff = { sentinelId: 's', queueMap: { a: 'topic-a' }, topicMap: { b: 'topic-b' } };
+      const refused = await store.transition(
+        strategy.id,
+        StrategyStatus.Processing,
+        StrategyStatus.Completed,
+        'COMPLETE',
+        1,
+        diff,
+      );
+      expect(refused).toBe(false);
+      expect((await store.get(strategy.id))?.diff).toBeNull();
+      expect(
+        await store.transition(strategy.id, StrategyStatus.Queued, StrategyStatus.Processing, 'PROCESS', 2),
+      ).toBe(true);
+      expect((await store.get(strategy.id))?.diff).toBeNull();
+      expect(
+        await store.transition(
+          strategy.id,
+          StrategyStatus.Processing,
+          StrategyStatus.Completed,
+          'COMPLETE',
+          3,
+          diff,
+        ),
+      ).toBe(true);
+      expect(await store.get(strategy.id)).toMatchObject({ status: StrategyStatus.Completed, diff });
+      // A later move without a diff keeps it.
+      expect(
+        await store.transition(strategy.id, StrategyStatus.Completed, StrategyStatus.Stopped, 'STOP', 4),
+      ).toBe(true);
+      expect((await store.get(strategy.id))?.diff).toEqual(diff);
+    });
+
     it('lists ids by status, oldest first and by id on equal times', async () => {
       const inserts = [
         testStrategy('late', { createdAt: T0 + 30 }),

@@ -64,9 +64,9 @@ export interface StrategyStore {
   /** The strategy, or null for an unknown id. */
   get(id: string): Promise<StrategyRecord | null>;
   /**
-   * Compare-and-set: when the status is `from`, sets it to `to` and appends the event, in one
-   * transaction, and returns true; otherwise writes nothing and returns false. A move to
-   * `stopped` releases the DAG hash for new submissions.
+   * Compare-and-set: when the status is `from`, sets it to `to` (and the diff, when given) and
+   * appends the event, in one transaction, and returns true; otherwise writes nothing and returns
+   * false. A move to `stopped` releases the DAG hash for new submissions.
    */
   transition(
     id: string,
@@ -74,6 +74,7 @@ export interface StrategyStore {
     to: StrategyStatus,
     event: string,
     at: number,
+    diff?: StoredDiff,
   ): Promise<boolean>;
   /** Keeps the diff result of a strategy (overwrites an earlier one). */
   saveDiff(id: string, diff: StoredDiff): Promise<void>;
