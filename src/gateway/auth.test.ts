@@ -1,12 +1,16 @@
-import { once } from 'node:events';
 import type { IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { SignJWT, UnsecuredJWT } from 'jose';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { WebSocket } from 'ws';
 import { logger } from '../common/logger.js';
 import { chainDag } from '../dagmanager/dag.test-kit.js';
-import { submission, testGateway, type TestGateway } from './gateway.test-kit.js';
+import {
+  listeningPort,
+  submission,
+  testGateway,
+  WsEventClient,
+  type TestGateway,
+} from './gateway.test-kit.js';
 
 const SECRET = 'gateway-test-secret-of-at-least-32-bytes';
 const AUDIENCE = 'qmtl-gateway';
@@ -58,6 +62,7 @@ beforeEach(() => {
 });
 afterEach(async () => {
   for (const socket of sockets.splice(0)) socket.terminate();
+  WsEventClient.closeAll();
   await current?.gateway.close();
   current = null;
   vi.restoreAllMocks();
@@ -218,15 +223,13 @@ describe('bearer JWT on mutating routes', () => {
     expect((await gateway.app.inject({ method: 'POST', url: `/strategies/${id}/stop` })).statusCode).toBe(
       200,
     );
-    const ws = new WebSocket(`ws://127.0.0.1:${await listen(gateway)}/ws`);
-    sockets.push(ws);
-    await once(ws, 'open');
+    await WsEventClient.connect(await listen(gateway));
   });
 });
 
 async function listen(gateway: TestGateway['gateway']): Promise<number> {
   await gateway.app.listen({ host: '127.0.0.1', port: 0 });
-  return (gateway.app.server.address() as AddressInfo).port;
+  return listeningPort(gateway);
 }
 
 /** Opens `/ws` with `headers`; resolves with the refusal's status and headers, or 'open'. */

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { chainDag, wireNode } from '../dagmanager/dag.test-kit.js';
-import { submission, testGateway, type TestGateway } from './gateway.test-kit.js';
+import { submission, switchableDagClient, testGateway, type TestGateway } from './gateway.test-kit.js';
 
 let current: TestGateway | null = null;
 afterEach(async () => {
@@ -192,18 +192,8 @@ describe('POST /strategies', () => {
   });
 
   it('answers 202 with status queued when the DAG Manager is down, and completes it when it is back', async () => {
-    let up = false;
-    const dagManager = (await import('./gateway.test-kit.js')).memoryDagManager();
-    const { EmbeddedDagClient } = await import('./embedded-dag-client.js');
-    const inner = new EmbeddedDagClient(dagManager);
-    const flaky = {
-      diff: (id: string, dag: string) => (up ? inner.diff(id, dag) : Promise.reject(new Error('down'))),
-      getQueues: inner.getQueues.bind(inner),
-      cleanup: inner.cleanup.bind(inner),
-      healthy: () => Promise.resolve(up),
-      close: () => Promise.resolve(),
-    };
-    const { gateway, store } = await start({ dagClient: flaky });
+    const dagClient = switchableDagClient({ up: false });
+    const { gateway, store } = await start({ dagClient });
     const response = await gateway.app.inject({
       method: 'POST',
       url: '/strategies',
@@ -218,7 +208,7 @@ describe('POST /strategies', () => {
     });
     const id = response.json().strategy_id as string;
     const done = gateway.worker.waitFor(id, 5_000);
-    up = true;
+    dagClient.up = true;
     await gateway.degradation.evaluate();
     expect((await done)?.status).toBe('completed');
     expect((await store.get(id))?.status).toBe('completed');

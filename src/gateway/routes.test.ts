@@ -1,23 +1,25 @@
 import { once } from 'node:events';
 import { get as httpGet, type ClientRequest, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { WebSocket } from 'ws';
 import { logger } from '../common/logger.js';
 import { chainDag } from '../dagmanager/dag.test-kit.js';
-import type { DagClient } from './dag-client.js';
-import { EmbeddedDagClient } from './embedded-dag-client.js';
 import { gatewayMetrics } from './metrics.js';
 import { QueueWatchHub } from './queue-watch-hub.js';
 import { MemoryStrategyStore } from './store/memory-strategy-store.js';
 import type { InsertOutcome, NewStrategy } from './store/strategy-store.js';
-import { memoryDagManager, submission, testGateway, type TestGateway } from './gateway.test-kit.js';
+import {
+  listeningPort,
+  submission,
+  switchableDagClient,
+  testGateway,
+  WsEventClient,
+  type TestGateway,
+} from './gateway.test-kit.js';
 
 let current: TestGateway | null = null;
-const sockets: WebSocket[] = [];
 const watches: NdjsonWatch[] = [];
 afterEach(async () => {
-  for (const socket of sockets.splice(0)) socket.terminate();
+  WsEventClient.closeAll();
   for (const watch of watches.splice(0)) watch.close();
   await current?.gateway.close();
   current = null;
@@ -30,7 +32,7 @@ async function start(options: Parameters<typeof testGateway>[0] = {}): Promise<T
 }
 
 function baseUrl(gateway: TestGateway['gateway']): string {
-  return `http://127.0.0.1:${(gateway.app.server.address() as AddressInfo).port}`;
+  return `http://127.0.0.1:${listeningPort(gateway)}`;
 }
 
 /** Submits a DAG and returns the 202 body. */
@@ -100,38 +102,6 @@ class NdjsonWatch {
   close(): void {
     this.request.destroy();
   }
-}
-
-interface ReceivedEvent {
-  readonly type: string;
-  readonly data: Record<string, unknown>;
-}
-
-/** A `/ws` client that collects the events it receives. */
-async function wsClient(gateway: TestGateway['gateway']): Promise<{ events: ReceivedEvent[] }> {
-  const socket = new WebSocket(`${baseUrl(gateway).replace('http', 'ws')}/ws`);
-  sockets.push(socket);
-  const client = { events: [] as ReceivedEvent[] };
-  socket.on('message', (data: Buffer) =>
-    client.events.push(JSON.parse(data.toString('utf8')) as ReceivedEvent),
-  );
-  await once(socket, 'open');
-  return client;
-}
-
-/** A DAG client over an in-process DAG Manager whose health check the test switches. */
-function switchableDagClient(): DagClient & { up: boolean } {
-  const inner = new EmbeddedDagClient(memoryDagManager());
-  return {
-    up: true,
-    diff: (id, dag) => inner.diff(id, dag),
-    getQueues: (tags, interval, mode) => inner.getQueues(tags, interval, mode),
-    cleanup: (id) => inner.cleanup(id),
-    healthy() {
-      return Promise.resolve(this.up);
-    },
-    close: () => Promise.resolve(),
-  };
 }
 
 async function gaugeValue(version: string): Promise<number | undefined> {
@@ -377,7 +347,7 @@ describe('POST /callbacks/dag-event', () => {
 describe('sentinel_weight', () => {
   it('answers 202, sets gateway_sentinel_traffic_ratio and tells /ws clients only about changes', async () => {
     const { gateway } = await start({ listen: true });
-    const client = await wsClient(gateway);
+    const client = await WsEventClient.connect(listeningPort(gateway));
     const weight = (value: unknown) =>
       dagEvent(gateway, cloudEvent('sentinel_weight', { sentinel_id: 'routes-v1', weight: value }));
     for (const value of [0.25, 0.25, 0.75]) expect((await weight(value)).statusCode).toBe(202);
@@ -388,8 +358,13 @@ describe('sentinel_weight', () => {
     await dagEvent(gateway, { event: 'sentinel_weight', data: { sentinel_id: 'routes-v1', weight: 0.75 } });
     // A marker event: once it arrives, every earlier event has arrived (one socket, in order).
     await dagEvent(gateway, cloudEvent('gc', { id: 'marker', queues: [] }));
-    await vi.waitFor(() => expect(client.events.at(-1)?.type).toBe('gc'));
-    expect(client.events.filter((e) => e.type === 'sentinel_weight').map((e) => e.data)).toEqual([
+    await client.until((e) => e.type === 'gc');
+    expect(
+      client
+        .events()
+        .filter((e) => e.type === 'sentinel_weight')
+        .map((e) => e.data),
+    ).toEqual([
       { sentinel_id: 'routes-v1', weight: 0.25 },
       { sentinel_id: 'routes-v1', weight: 0.75 },
     ]);
@@ -397,7 +372,7 @@ describe('sentinel_weight', () => {
 
   it('answers 422 for a weight outside [0, 1] and changes nothing', async () => {
     const { gateway } = await start({ listen: true });
-    const client = await wsClient(gateway);
+    const client = await WsEventClient.connect(listeningPort(gateway));
     await dagEvent(gateway, cloudEvent('sentinel_weight', { sentinel_id: 'routes-v2', weight: 0.5 }));
     for (const bad of [1.2, -0.1, '0.5', null]) {
       const response = await dagEvent(
@@ -409,8 +384,8 @@ describe('sentinel_weight', () => {
     }
     expect(await gaugeValue('routes-v2')).toBe(0.5);
     await dagEvent(gateway, cloudEvent('gc', { id: 'marker', queues: [] }));
-    await vi.waitFor(() => expect(client.events.at(-1)?.type).toBe('gc'));
-    expect(client.events.filter((e) => e.type === 'sentinel_weight')).toHaveLength(1);
+    await client.until((e) => e.type === 'gc');
+    expect(client.events().filter((e) => e.type === 'sentinel_weight')).toHaveLength(1);
   });
 });
 

@@ -1,83 +1,22 @@
-import { once } from 'node:events';
-import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { WebSocket } from 'ws';
 import { logger } from '../common/logger.js';
 import type { DagJson } from '../dag/node-json.js';
 import { chainDag } from '../dagmanager/dag.test-kit.js';
-import type { DagClient } from './dag-client.js';
-import { EmbeddedDagClient } from './embedded-dag-client.js';
-import { memoryDagManager, submission, testGateway, type TestGateway } from './gateway.test-kit.js';
-
-/** The data of a Gateway event (SPEC §2.6). */
-interface EventData {
-  readonly strategy_id?: string;
-  readonly status?: string;
-  readonly [field: string]: unknown;
-}
-
-/** A message from `/ws`: a CloudEvent (with `seq`) or a reply to a subscription. */
-interface WireMessage {
-  readonly type: string;
-  readonly seq?: number;
-  readonly data?: EventData;
-  readonly [field: string]: unknown;
-}
-
-/** A real `ws` client on the Gateway's `/ws` that records what it receives. */
-class EventClient {
-  readonly messages: WireMessage[] = [];
-  private readonly waiters: { test: () => boolean; resolve: () => void }[] = [];
-
-  private constructor(readonly socket: WebSocket) {
-    socket.on('message', (data: Buffer) => {
-      this.messages.push(JSON.parse(data.toString('utf8')) as WireMessage);
-      for (const waiter of this.waiters.filter((w) => w.test())) {
-        this.waiters.splice(this.waiters.indexOf(waiter), 1);
-        waiter.resolve();
-      }
-    });
-  }
-
-  static async connect(port: number): Promise<EventClient> {
-    const client = new EventClient(new WebSocket(`ws://127.0.0.1:${port}/ws`));
-    clients.push(client);
-    await once(client.socket, 'open');
-    return client;
-  }
-
-  /** Events (messages with a `seq`), optionally for one strategy. */
-  events(strategyId?: string): WireMessage[] {
-    return this.messages.filter(
-      (m) => typeof m.seq === 'number' && (strategyId === undefined || m.data?.strategy_id === strategyId),
-    );
-  }
-
-  /** Resolves once a received event satisfies `predicate`. */
-  until(predicate: (event: WireMessage) => boolean): Promise<void> {
-    const test = (): boolean => this.events().some(predicate);
-    if (test()) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push({ test, resolve }));
-  }
-
-  async subscribe(filter: Record<string, string[]>): Promise<void> {
-    const count = this.messages.length;
-    const replied = new Promise<void>((resolve) =>
-      this.waiters.push({ test: () => this.messages.length > count, resolve }),
-    );
-    this.socket.send(JSON.stringify({ subscribe: filter }));
-    await replied;
-    expect(this.messages.at(-1)).toEqual({ type: 'subscribed', filter });
-  }
-}
+import {
+  listeningPort,
+  submission,
+  switchableDagClient,
+  testGateway,
+  WsEventClient,
+  type TestGateway,
+} from './gateway.test-kit.js';
 
 let current: TestGateway | null = null;
-const clients: EventClient[] = [];
 beforeEach(() => {
   vi.spyOn(logger, 'warn').mockImplementation(() => undefined);
 });
 afterEach(async () => {
-  for (const client of clients.splice(0)) client.socket.terminate();
+  WsEventClient.closeAll();
   await current?.gateway.close();
   current = null;
   vi.restoreAllMocks();
@@ -87,8 +26,7 @@ async function start(
   options: Parameters<typeof testGateway>[0] = {},
 ): Promise<{ gateway: TestGateway['gateway']; port: number }> {
   current = await testGateway({ ...options, listen: true });
-  const { port } = current.gateway.app.server.address() as AddressInfo;
-  return { gateway: current.gateway, port };
+  return { gateway: current.gateway, port: listeningPort(current.gateway) };
 }
 
 /** POSTs a submission over HTTP, as the SDK does. */
@@ -115,25 +53,10 @@ async function submit(
   };
 }
 
-/** A DAG client whose DAG Manager the test takes down and brings back. */
-function switchableDagClient(): DagClient & { up: boolean } {
-  const inner = new EmbeddedDagClient(memoryDagManager());
-  const client = {
-    up: true,
-    diff: (id: string, dag: string) =>
-      client.up ? inner.diff(id, dag) : Promise.reject(new Error('DAG Manager down')),
-    getQueues: inner.getQueues.bind(inner),
-    cleanup: inner.cleanup.bind(inner),
-    healthy: () => Promise.resolve(client.up),
-    close: () => Promise.resolve(),
-  };
-  return client;
-}
-
 describe('/ws events of a submission', () => {
   it('sends progress queued → processing → completed and the queue_map as qmtl.gateway CloudEvents', async () => {
     const { port } = await start();
-    const client = await EventClient.connect(port);
+    const client = await WsEventClient.connect(port);
     // A second strategy shares the first one's nodes, so its queue_map is not empty.
     await submit(port, chainDag(2));
     const reply = await submit(port, chainDag(3));
@@ -174,7 +97,7 @@ describe('/ws events of a submission', () => {
   it('sends progress stopped when a strategy is stopped', async () => {
     const { port } = await start();
     const { strategy_id: id } = await submit(port, chainDag(1));
-    const client = await EventClient.connect(port);
+    const client = await WsEventClient.connect(port);
     await post(port, `/strategies/${id}/stop`);
     await client.until((e) => e.type === 'progress' && e.data?.status === 'stopped');
     expect(client.events(id).map((e) => e.data)).toEqual([{ strategy_id: id, status: 'stopped' }]);
@@ -191,9 +114,9 @@ describe('/ws subscription filters, end to end', () => {
     const mine = await submit(port, chainDag(2, 'mine'));
     const other = await submit(port, chainDag(2, 'other'));
     expect([mine.status, other.status]).toEqual(['queued', 'queued']);
-    const filtered = await EventClient.connect(port);
+    const filtered = await WsEventClient.connect(port);
     await filtered.subscribe({ strategy_ids: [mine.strategy_id] });
-    const everything = await EventClient.connect(port);
+    const everything = await WsEventClient.connect(port);
     dagClient.up = true;
     await gateway.degradation.evaluate();
     await post(port, '/callbacks/dag-event', {
@@ -217,7 +140,7 @@ describe('/ws subscription filters, end to end', () => {
 
   it('a client subscribed to queue_map only gets no progress', async () => {
     const { port } = await start();
-    const client = await EventClient.connect(port);
+    const client = await WsEventClient.connect(port);
     await client.subscribe({ types: ['queue_map'] });
     const { strategy_id: id } = await submit(port, chainDag(2));
     await client.until((e) => e.type === 'queue_map' && e.data?.strategy_id === id);

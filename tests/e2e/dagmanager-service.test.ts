@@ -1,17 +1,17 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { chainDag } from '../../src/dagmanager/dag.test-kit.js';
+import { killServiceProcesses, startService, type ServiceProcess } from '../support/service-process.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
-const bin = path.join(root, 'dist', 'cli', 'main.js');
 const work = mkdtempSync(path.join(tmpdir(), 'qmtl-dagmgr-'));
-afterAll(() => rmSync(work, { recursive: true, force: true }));
+afterAll(() => {
+  killServiceProcesses();
+  rmSync(work, { recursive: true, force: true });
+});
 
 writeFileSync(
   path.join(work, 'qmtl.yml'),
@@ -26,42 +26,22 @@ writeFileSync(
 const dagFile = path.join(work, 'dag.json');
 writeFileSync(dagFile, JSON.stringify(chainDag(150)));
 
-interface Running {
-  readonly child: ChildProcess;
+/** `qmtl dagmgr-server` and the addresses its "running" line names. */
+interface Running extends ServiceProcess {
   readonly grpc: string;
   readonly http: string;
-  readonly output: () => string;
 }
 
-/** Starts `qmtl dagmgr-server` as its own process and waits for its "running" line. */
+/** Starts `qmtl dagmgr-server` from the work dir, on the `qmtl.yml` it finds there. */
 async function startServer(): Promise<Running> {
-  if (!existsSync(bin)) throw new Error(`${bin} is missing: run "npm run build" first`);
-  const child = spawn(process.execPath, [bin, 'dagmgr-server'], {
-    cwd: work,
-    env: { ...process.env, QMTL_LOG_LEVEL: 'warn' },
-  });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const match = await new Promise<RegExpMatchArray>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 20_000);
-    const check = (): void => {
-      const found = /gRPC (\S+), HTTP (\S+)/.exec(output);
-      if (found) {
-        clearTimeout(timer);
-        resolve(found);
-      }
-    };
-    child.stdout.on('data', check);
-    child.once('exit', () => reject(new Error(`server exited:\n${output}`)));
-  });
-  return { child, grpc: match[1]!, http: match[2]!, output: () => output };
+  const server = await startService(['dagmgr-server'], { cwd: work, ready: /gRPC (\S+), HTTP (\S+)/ });
+  return { ...server, grpc: server.ready[1]!, http: server.ready[2]! };
 }
 
+/** SIGTERMs the server; resolves with its exit code. */
 async function stopServer(server: Running): Promise<number | null> {
-  const exited = new Promise<number | null>((resolve) => server.child.once('exit', (code) => resolve(code)));
   server.child.kill('SIGTERM');
-  return exited;
+  return (await server.exited).code;
 }
 
 async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {

@@ -10,118 +10,39 @@
  *
  * Needs `npm run build` first: it runs `dist/cli/main.js`.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
-import pg from 'pg';
-import { createClient } from 'redis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { chainDag } from '../../src/dagmanager/dag.test-kit.js';
 import type { DagJson } from '../../src/dag/node-json.js';
 import { submission } from '../../src/gateway/gateway.test-kit.js';
 import { describeWithServer, isReachable, servers } from '../support/servers.js';
+import {
+  callPastGate,
+  connectRedis,
+  scratchDatabases,
+  until,
+  type RedisClient,
+  type Reply,
+} from '../support/service-clients.js';
+import {
+  gatewayConfig,
+  killServiceProcesses,
+  startDagManager,
+  startGateway,
+  type DagManagerProcess,
+  type GatewayProcess,
+} from '../support/service-process.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
-const bin = path.join(root, 'dist', 'cli', 'main.js');
 /** The Redis DB index this file owns (FLUSHDB'd freely); other suites use other indexes. */
 const REDIS_DB = 6;
 /** Worker lock TTL; the recovery sweep runs every half of it. */
 const LOCK_TTL_MS = 2000;
 
 const work = mkdtempSync(path.join(tmpdir(), 'qmtl-gw-service-'));
-const children = new Set<ChildProcess>();
-
-/** A `qmtl` service process and the groups its ready line matched. */
-interface ServiceProcess {
-  readonly child: ChildProcess;
-  readonly ready: RegExpExecArray;
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  readonly output: () => string;
-}
-
-/** Runs `qmtl <args>` in the work dir and resolves once its stdout matches `ready`. */
-async function startService(args: readonly string[], ready: RegExp): Promise<ServiceProcess> {
-  if (!existsSync(bin)) throw new Error(`${bin} is missing: run "npm run build" first`);
-  const child = spawn(process.execPath, [bin, ...args], {
-    cwd: work,
-    env: { ...process.env, QMTL_LOG_LEVEL: 'warn' },
-  });
-  children.add(child);
-  let output = '';
-  const keep = (chunk: Buffer): void => {
-    output = (output + chunk.toString()).slice(-20_000);
-  };
-  child.stdout.on('data', keep);
-  child.stderr.on('data', keep);
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => {
-      children.delete(child);
-      resolve({ code, signal });
-    }),
-  );
-  const match = await new Promise<RegExpExecArray>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`qmtl ${args[0]} did not start:\n${output}`)), 20_000);
-    const check = (): void => {
-      const found = ready.exec(output);
-      if (found === null) return;
-      clearTimeout(timer);
-      child.stdout.off('data', check);
-      resolve(found);
-    };
-    child.stdout.on('data', check);
-    void exited.then(() => reject(new Error(`qmtl ${args[0]} exited:\n${output}`)));
-  });
-  return { child, ready: match, exited, output: () => output };
-}
-
-/** The DAG Manager on `ports` (0: any free port), with its journal in the work dir. */
-function startDagManager(ports: { grpc: number; http: number }): Promise<ServiceProcess> {
-  const configFile = path.join(work, `dagmgr-${ports.grpc}.yml`);
-  writeFileSync(
-    configFile,
-    stringify({
-      dagmanager: {
-        grpc_port: ports.grpc,
-        http_port: ports.http,
-        memory_repo_path: path.join(work, 'dag.journal'),
-        archive_dir: path.join(work, 'archive'),
-        gc_interval: 0,
-      },
-    }),
-  );
-  return startService(
-    ['dagmgr-server', '--config', configFile],
-    /gRPC ([\d.]+):(\d+), HTTP http:\/\/[\d.]+:(\d+)/,
-  );
-}
-
-interface Reply<T> {
-  readonly status: number;
-  readonly body: T;
-}
-
-/**
- * An HTTP call that honours the degradation gate as a client would: a 204 (STATIC) or, for a
- * submission, a 503 (MINIMAL) means "not now" — the Gateway measures the host's CPU, which other
- * processes share — so it is asked again every 100 ms, for at most 20 s.
- */
-async function call<T>(url: string, init: RequestInit = {}): Promise<Reply<T>> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const response = await fetch(url, init);
-    const gated = response.status === 204 || (init.method === 'POST' && response.status === 503);
-    if (!gated || Date.now() > deadline) {
-      const text = await response.text();
-      return { status: response.status, body: (text === '' ? null : JSON.parse(text)) as T };
-    }
-    await sleep(100);
-  }
-}
 
 interface SubmitReply {
   strategy_id: string;
@@ -143,16 +64,6 @@ interface GatewayStatus {
   degrade_level: string;
 }
 
-/** Polls `probe` every 100 ms until it returns true; false if `timeoutMs` passes first. */
-async function until(probe: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await probe()) return true;
-    if (Date.now() > deadline) return false;
-    await sleep(100);
-  }
-}
-
 const nodeIds = (dag: DagJson): string[] => dag.nodes.map((node) => node.node_id);
 const eventNames = (view: StrategyView): string[] =>
   view.events.map((e) => `${e.event}:${e.from ?? '-'}>${e.to}`);
@@ -162,75 +73,62 @@ const reachable = { postgres: await isReachable('postgres'), redis: await isReac
 
 describeWithServer('postgres', reachable.postgres, 'qmtl gw, distributed (separate processes)', () => {
   describeWithServer('redis', reachable.redis, 'on PostgreSQL + Redis + qmtl dagmgr-server', () => {
-    const database = `qmtl_gw_service_${process.pid}_${randomBytes(4).toString('hex')}`;
+    const databases = scratchDatabases('qmtl_gw_service');
     const redisDsn = `redis://${servers.redis.address}/${REDIS_DB}`;
-    let admin: pg.Pool;
-    let redis: ReturnType<typeof createClient>;
-    let dagManager: ServiceProcess;
-    let dagManagerPorts: { grpc: number; http: number };
-    let gateway: ServiceProcess;
+    let redis: RedisClient;
+    let dagManager: DagManagerProcess;
+    let gateway: GatewayProcess;
     let url: string;
     const post = (dag: DagJson): Promise<Reply<SubmitReply>> =>
-      call<SubmitReply>(`${url}/strategies`, {
+      callPastGate<SubmitReply>(`${url}/strategies`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify(submission(dag)),
       });
     const strategy = async (id: string): Promise<StrategyView> =>
-      (await call<StrategyView>(`${url}/strategies/${id}`)).body;
+      (await callPastGate<StrategyView>(`${url}/strategies/${id}`)).body;
     const statusOf = async (id: string): Promise<string> =>
-      (await call<{ status: string }>(`${url}/strategies/${id}/status`)).body.status;
+      (await callPastGate<{ status: string }>(`${url}/strategies/${id}/status`)).body.status;
     const gatewayStatus = async (): Promise<GatewayStatus> =>
-      (await call<GatewayStatus>(`${url}/status`)).body;
+      (await callPastGate<GatewayStatus>(`${url}/status`)).body;
     const submitted: { first?: SubmitReply; second?: SubmitReply } = {};
 
     beforeAll(async () => {
-      admin = new pg.Pool({
-        connectionString: `postgresql://postgres@${servers.postgres.address}/qmtl`,
-        max: 1,
-      });
-      await admin.query(`CREATE DATABASE ${database}`);
-      redis = createClient({ url: redisDsn, RESP: 2 });
-      redis.on('error', () => undefined);
-      await redis.connect();
+      const databaseDsn = await databases.create('gateway');
+      redis = await connectRedis(redisDsn);
       await redis.flushDb();
-      dagManager = await startDagManager({ grpc: 0, http: 0 });
-      dagManagerPorts = { grpc: Number(dagManager.ready[2]), http: Number(dagManager.ready[3]) };
+      dagManager = await startDagManager(work);
       const configFile = path.join(work, 'qmtl.yml');
       writeFileSync(
         configFile,
         stringify({
-          gateway: {
-            port: 0,
+          gateway: gatewayConfig({
             database_backend: 'postgres',
-            database_dsn: `postgresql://postgres@${servers.postgres.address}/${database}`,
+            database_dsn: databaseDsn,
             queue_backend: 'redis',
             redis_dsn: redisDsn,
-            dagmanager_url: `${dagManager.ready[1]}:${dagManagerPorts.grpc}`,
+            dagmanager_url: dagManager.grpcAddress,
             lock_ttl_ms: LOCK_TTL_MS,
             degradation_check_interval: 0.5,
-            dagclient_breaker_timeout: 2,
-            stats_rate_limit_per_minute: 0,
-          },
+          }),
         }),
       );
-      gateway = await startService(['gw', '--config', configFile], /Gateway running: (http:\/\/[\d.]+:\d+)/);
-      url = gateway.ready[1]!;
+      gateway = await startGateway(configFile, work);
+      url = gateway.url;
     }, 60_000);
 
     afterAll(async () => {
-      for (const child of children) child.kill('SIGKILL');
+      killServiceProcesses();
       if (redis?.isOpen) {
         await redis.flushDb();
         await redis.close();
       }
-      await admin?.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-      await admin?.end();
+      await databases.dropAll();
       rmSync(work, { recursive: true, force: true });
     });
 
     it('answers 202 with the topic_map of a new strategy, and maps a second one’s shared nodes to the same topics', async () => {
-      expect(gateway.output()).toContain(`DAG Manager: ${dagManager.ready[1]}:${dagManagerPorts.grpc}`);
+      expect(gateway.output()).toContain(`DAG Manager: ${dagManager.grpcAddress}`);
       const firstDag = chainDag(3, 'svc-a');
       const first = await post(firstDag);
       expect(first.status).toBe(202);
@@ -297,7 +195,7 @@ describeWithServer('postgres', reachable.postgres, 'qmtl gw, distributed (separa
       ).toBe(true);
 
       const restartedAt = Date.now();
-      dagManager = await startDagManager(dagManagerPorts);
+      dagManager = await startDagManager(work, dagManager.ports);
       // The client's circuit breaker stays open dagclient_breaker_timeout (2 s here) before it probes.
       const completed = await until(async () => (await statusOf(id)) === 'completed', 30_000);
       console.log(`queued strategy completed ${Date.now() - restartedAt} ms after the DAG Manager restarted`);
