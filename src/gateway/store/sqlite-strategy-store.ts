@@ -87,6 +87,14 @@ export function sqlitePathFromDsn(dsn: string): string {
   return path === '' ? ':memory:' : path;
 }
 
+/** A write waiting for the group commit of this event-loop turn. */
+interface PendingWrite {
+  readonly operation: () => unknown;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: unknown) => void;
+  readonly id: string | undefined;
+}
+
 /**
  * The {@link StrategyStore} on a SQLite file (better-sqlite3, loaded on first open): WAL journal
  * and `synchronous = FULL`, so a resolved write is on disk; a busy timeout lets several Gateway
@@ -100,6 +108,9 @@ export function sqlitePathFromDsn(dsn: string): string {
 export class SqliteStrategyStore implements StrategyStore {
   private readonly statements: { [K in keyof typeof SQL]: Statement };
   private readonly insertTx: Transaction<(strategy: NewStrategy) => InsertOutcome>;
+  /** Runs a group of writes in one transaction (each store transaction inside is a savepoint). */
+  private readonly groupTx: Transaction<(writes: () => void) => void>;
+  private pending: PendingWrite[] = [];
   private readonly transitionTx: Transaction<
     (
       id: string,
@@ -128,6 +139,7 @@ export class SqliteStrategyStore implements StrategyStore {
       listByStatus: prepare(SQL.listByStatus).pluck(),
     };
     this.insertTx = db.transaction((strategy: NewStrategy) => this.insertRow(strategy));
+    this.groupTx = db.transaction((writes: () => void) => writes());
     this.transitionTx = db.transaction(
       (
         id: string,
@@ -172,7 +184,7 @@ export class SqliteStrategyStore implements StrategyStore {
   }
 
   insert(strategy: NewStrategy): Promise<InsertOutcome> {
-    return this.run(() => this.insertTx.immediate(strategy), strategy.id);
+    return this.write(() => this.insertTx(strategy), strategy.id);
   }
 
   get(id: string): Promise<StrategyRecord | null> {
@@ -191,11 +203,11 @@ export class SqliteStrategyStore implements StrategyStore {
     diff?: StoredDiff,
   ): Promise<boolean> {
     const json = diff === undefined ? null : toJson(diff);
-    return this.run(() => this.transitionTx.immediate(id, from, to, event, at, json), id);
+    return this.write(() => this.transitionTx(id, from, to, event, at, json), id);
   }
 
   saveDiff(id: string, diff: StoredDiff): Promise<void> {
-    return this.run(() => {
+    return this.write(() => {
       const { changes } = this.statements.saveDiff.run(toJson(diff), id);
       if (changes === 0) throw new QmtlError(ErrorCode.NotFound, `Unknown strategy ${quote(id)}`);
     });
@@ -226,8 +238,52 @@ export class SqliteStrategyStore implements StrategyStore {
   }
 
   close(): Promise<void> {
+    if (this.pending.length > 0) this.commitPending();
     if (this.db.open) this.db.close();
     return Promise.resolve();
+  }
+
+  /**
+   * Group commit: writes made in the same event-loop turn run as savepoints of one
+   * `BEGIN IMMEDIATE` transaction, committed (one fsync) at `setImmediate`; each promise settles
+   * after that commit, so a resolved write is durable. A failing write rolls back alone; a failing
+   * COMMIT rejects every write of the group. Under load this turns one fsync per write into one per
+   * turn, and the event loop stops waiting on the disk for each write.
+   */
+  private write<T>(operation: () => T, id?: string): Promise<T> {
+    if (!this.db.open) return this.run(operation, id);
+    return new Promise<T>((resolve, reject) => {
+      if (this.pending.length === 0) setImmediate(() => this.commitPending());
+      this.pending.push({ operation, resolve: resolve as (value: unknown) => void, reject, id });
+    });
+  }
+
+  private commitPending(): void {
+    const jobs = this.pending;
+    this.pending = [];
+    if (jobs.length === 0) return;
+    const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
+    try {
+      if (!this.db.open)
+        throw new QmtlError(ErrorCode.Unavailable, `SQLite strategy store ${quote(this.path)} is closed`);
+      this.groupTx.immediate(() => {
+        for (const job of jobs) {
+          try {
+            outcomes.push({ ok: true, value: job.operation() });
+          } catch (error) {
+            outcomes.push({ ok: false, error });
+          }
+        }
+      });
+    } catch (error) {
+      for (const job of jobs) job.reject(this.wrap(error, job.id));
+      return;
+    }
+    jobs.forEach((job, i) => {
+      const outcome = outcomes[i]!;
+      if (outcome.ok) job.resolve(outcome.value);
+      else job.reject(this.wrap(outcome.error, job.id));
+    });
   }
 
   /** Inside the insert transaction: the row and its INIT event, or the current holder of the hash. */
