@@ -30,7 +30,12 @@ export const gatewayConfigSchema = z
     diff_wait_ms: z.number().int().min(0).default(10_000),
     /** TTL of the per-strategy worker lock `lock:{id}`; a dead worker's item is retried after it. */
     lock_ttl_ms: positiveInteger.default(60_000),
-    worker_concurrency: positiveInteger.default(8),
+    /** Strategies the worker processes at once (each waits mostly on the DAG Manager and the database). */
+    worker_concurrency: positiveInteger.default(32),
+    /** Connections of the PostgreSQL pool. */
+    database_pool_size: positiveInteger.default(20),
+    /** Submissions waiting for their diff at once; beyond, POST /strategies is 503 + Retry-After. */
+    max_pending_submissions: positiveInteger.default(2_000),
     /** Consecutive failed DAG Manager calls that open the client's circuit breaker. */
     dagclient_breaker_threshold: positiveInteger.default(3),
     /** Seconds the breaker stays open before one half-open probe. */

@@ -30,6 +30,8 @@ export interface GatewayOptions extends GatewayAppOptions {
   readonly diffWaitMs?: number;
   readonly lockTtlMs?: number;
   readonly workerConcurrency?: number;
+  /** Submissions waiting for their diff at once before POST /strategies answers 503. Default 2,000. */
+  readonly maxPendingSubmissions?: number;
   readonly workerSweepMs?: number;
   readonly degradationIntervalMs?: number;
   /** CPU sampler for degradation (tests pin it). */
@@ -101,6 +103,7 @@ export async function createGateway(
     insertSentinel: options.insertSentinel ?? true,
     ...(options.maxNodes !== undefined && { limits: { maxNodes: options.maxNodes } }),
     ...(options.diffWaitMs !== undefined && { diffWaitMs: options.diffWaitMs }),
+    ...(options.maxPendingSubmissions !== undefined && { maxPending: options.maxPendingSubmissions }),
   });
   const app = await buildGatewayApp(
     { intake, lifecycle, store, dagClient, wsHub, watchHub, weights, degradation },

@@ -1,6 +1,13 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { chainDag, wireNode } from '../dagmanager/dag.test-kit.js';
-import { submission, switchableDagClient, testGateway, type TestGateway } from './gateway.test-kit.js';
+import { EmbeddedDagClient } from './embedded-dag-client.js';
+import {
+  memoryDagManager,
+  submission,
+  switchableDagClient,
+  testGateway,
+  type TestGateway,
+} from './gateway.test-kit.js';
 
 let current: TestGateway | null = null;
 afterEach(async () => {
@@ -212,6 +219,42 @@ describe('POST /strategies', () => {
     await gateway.degradation.evaluate();
     expect((await done)?.status).toBe('completed');
     expect((await store.get(id))?.status).toBe('completed');
+  });
+});
+
+describe('admission control', () => {
+  it('sheds submissions beyond max_pending with 503 + Retry-After, storing nothing', async () => {
+    const inner = new EmbeddedDagClient(memoryDagManager());
+    let release = (): void => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const slow = {
+      ...switchableDagClient(),
+      diff: async (id: string, dag: string) => (await gate, inner.diff(id, dag)),
+    };
+    const { gateway, store } = await start({ dagClient: slow, maxPendingSubmissions: 1 });
+    const first = gateway.app.inject({
+      method: 'POST',
+      url: '/strategies',
+      payload: submission(chainDag(1, 'a')),
+    });
+    await vi.waitFor(async () => expect(await store.listByStatus(['processing'])).toHaveLength(1));
+    const shed = await gateway.app.inject({
+      method: 'POST',
+      url: '/strategies',
+      payload: submission(chainDag(1, 'b')),
+    });
+    expect(shed.statusCode).toBe(503);
+    expect(shed.headers['retry-after']).toBe('1');
+    expect(shed.json().code).toBe('QMTL_UNAVAILABLE');
+    release();
+    expect((await first).statusCode).toBe(202);
+    expect(await store.listByStatus(['queued', 'processing', 'completed'])).toHaveLength(1);
+    const after = await gateway.app.inject({
+      method: 'POST',
+      url: '/strategies',
+      payload: submission(chainDag(1, 'b')),
+    });
+    expect(after.statusCode).toBe(202);
   });
 });
 

@@ -78,6 +78,8 @@ export function installErrorHandler(app: FastifyInstance): void {
     if (error instanceof QmtlError) {
       const status = httpStatusOf(error.code);
       if (status >= 500) logger.warn({ err: error, url: request.url }, 'Gateway request failed');
+      // A 503 is temporary (a dependency down, or load shed): tell clients when to come back.
+      if (status === 503) void reply.header('retry-after', '1');
       return reply.status(status).send(errorBody(error));
     }
     const status = (error as FastifyError).statusCode ?? 500;

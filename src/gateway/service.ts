@@ -61,6 +61,7 @@ export async function startGatewayService(config: QmtlConfig): Promise<GatewaySe
       diffWaitMs: gw.diff_wait_ms,
       lockTtlMs: gw.lock_ttl_ms,
       workerConcurrency: gw.worker_concurrency,
+      maxPendingSubmissions: gw.max_pending_submissions,
       degradationIntervalMs: gw.degradation_check_interval * 1000,
       statsRateLimitPerMinute: gw.stats_rate_limit_per_minute,
       jwt:
@@ -110,7 +111,7 @@ async function openStrategyStore(config: GatewayConfig): Promise<StrategyStore> 
           `gateway.database_dsn must be a postgresql:// URL when database_backend is "postgres", got ${quote(dsn)}`,
         );
       const { PostgresStrategyStore } = await import('./store/postgres-strategy-store.js');
-      return PostgresStrategyStore.connect(dsn);
+      return PostgresStrategyStore.connect(dsn, { poolSize: config.database_pool_size });
     }
   }
 }

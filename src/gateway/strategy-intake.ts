@@ -34,6 +34,8 @@ export interface StrategyIntakeParts {
   readonly diffWaitMs?: number;
   /** True while the DAG Manager is known to be down: answer at once, the diff comes later. */
   readonly dagManagerDown?: () => boolean;
+  /** Submissions in progress at once; beyond, new ones are 503 before anything is stored. Default 2,000. */
+  readonly maxPending?: number;
   readonly now?: () => number;
 }
 
@@ -46,6 +48,7 @@ export interface StrategyIntakeParts {
 export class StrategyIntake {
   private readonly parts: StrategyIntakeParts;
   private readonly now: () => number;
+  private pending = 0;
 
   constructor(parts: StrategyIntakeParts) {
     this.parts = parts;
@@ -59,6 +62,17 @@ export class StrategyIntake {
    * when the submission could not be stored.
    */
   async submit(body: unknown): Promise<SubmitReply> {
+    // Admission control: shed load before storing anything, so what was accepted stays fast.
+    if (this.pending >= (this.parts.maxPending ?? 2_000)) throw new OverloadedError(this.pending);
+    this.pending++;
+    try {
+      return await this.accept(body);
+    } finally {
+      this.pending--;
+    }
+  }
+
+  private async accept(body: unknown): Promise<SubmitReply> {
     const started = performance.now();
     const { lifecycle, state, worker, insertSentinel = true } = this.parts;
     const prepared = prepareSubmission(body, this.parts.limits);
@@ -136,5 +150,12 @@ export class DuplicateStrategyError extends QmtlError {
       ErrorCode.DuplicateStrategy,
       `the same DAG is already active as strategy ${quote(existingId)} (${existingStatus}); stop it to resubmit`,
     );
+  }
+}
+
+/** `503` + `Retry-After`: too many submissions are in progress; nothing was stored. */
+export class OverloadedError extends QmtlError {
+  constructor(readonly pending: number) {
+    super(ErrorCode.Unavailable, `the Gateway is busy (${pending} submissions in progress); retry shortly`);
   }
 }

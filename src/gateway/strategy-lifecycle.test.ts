@@ -54,7 +54,7 @@ describe('StrategyLifecycle', () => {
     expect(await lifecycle.transition('s1', 'PROCESS')).toBe('processing');
     expect(await state.getStatus('s1')).toBe('processing');
     const diff = { sentinelId: 's1-sentinel', queueMap: { a: 'topic-a' }, topicMap: { b: 'topic-b' } };
-    expect(await lifecycle.transition('s1', 'COMPLETE', diff)).toBe('completed');
+    expect(await lifecycle.transition('s1', 'COMPLETE', { diff })).toBe('completed');
     expect(await state.getStatus('s1')).toBe('completed');
     expect(await store.events('s1')).toEqual([
       { strategyId: 's1', event: 'INIT', fromStatus: null, toStatus: 'queued', at: T0 },
@@ -81,7 +81,7 @@ describe('StrategyLifecycle', () => {
     const { lifecycle, store, state, hub } = setup();
     await lifecycle.create(newStrategy('s1'));
     const diff = { sentinelId: 'x', queueMap: {}, topicMap: { n: 't' } };
-    await expect(lifecycle.transition('s1', 'COMPLETE', diff)).rejects.toMatchObject({
+    await expect(lifecycle.transition('s1', 'COMPLETE', { diff })).rejects.toMatchObject({
       code: 'QMTL_INVALID_TRANSITION',
     });
     await expect(lifecycle.transition('s1', 'RETRY')).rejects.toMatchObject({
@@ -91,6 +91,21 @@ describe('StrategyLifecycle', () => {
     expect(await store.get('s1')).toMatchObject({ status: 'queued', diff: null });
     expect(await state.getStatus('s1')).toBe('queued');
     expect(hub.published).toEqual([{ type: 'progress', data: { strategy_id: 's1', status: 'queued' } }]);
+  });
+
+  it('uses a status hint to skip the read, and reads the real status when the hint is stale', async () => {
+    const { lifecycle, store } = setup();
+    await lifecycle.create(newStrategy('s1'));
+    const reads = vi.spyOn(store, 'get');
+    expect(await lifecycle.transition('s1', 'PROCESS', { from: 'queued' })).toBe('processing');
+    expect(reads).not.toHaveBeenCalled();
+    expect(await lifecycle.transition('s1', 'STOP', { from: 'queued' })).toBe('stopped');
+    expect(reads).toHaveBeenCalledTimes(1);
+    expect((await store.events('s1')).map((e) => [e.event, e.fromStatus])).toEqual([
+      ['INIT', null],
+      ['PROCESS', 'queued'],
+      ['STOP', 'processing'],
+    ]);
   });
 
   it('refuses any event after stopped', async () => {

@@ -56,17 +56,28 @@ export class StrategyLifecycle {
    * @throws QmtlError `QMTL_NOT_FOUND` for an unknown id, `QMTL_INVALID_TRANSITION` when the
    * event is not allowed in the current status.
    */
-  async transition(id: string, event: StrategyEvent, diff?: StoredDiff): Promise<StrategyStatus> {
+  async transition(
+    id: string,
+    event: StrategyEvent,
+    options: { diff?: StoredDiff; from?: StrategyStatus } = {},
+  ): Promise<StrategyStatus> {
+    // `from`: the status the caller just read (the worker), sparing a read; a wrong guess only
+    // makes the compare-and-set miss, and the loop reads the real status.
+    let from = options.from ?? null;
     for (let attempt = 0; ; attempt++) {
-      const record = await this.store.get(id);
-      if (record === null) throw new QmtlError(ErrorCode.NotFound, `strategy ${quote(id)} not found`);
-      const to = nextStatus(record.status, event);
-      if (await this.store.transition(id, record.status, to, event, this.now(), diff)) {
+      if (from === null) {
+        const record = await this.store.get(id);
+        if (record === null) throw new QmtlError(ErrorCode.NotFound, `strategy ${quote(id)} not found`);
+        from = record.status;
+      }
+      const to = nextStatus(from, event);
+      if (await this.store.transition(id, from, to, event, this.now(), options.diff)) {
         await this.cache(id, to);
         this.events.publish(GatewayEventType.Progress, { strategy_id: id, status: to });
         return to;
       }
       // Another worker or a stop request moved it first; decide again from the new status.
+      from = null;
       if (attempt >= 3)
         throw new QmtlError(ErrorCode.InvalidTransition, `strategy ${quote(id)} keeps changing`);
     }

@@ -26,7 +26,7 @@ export interface StrategyWorkerOptions {
   readonly workerId?: string;
   /** TTL of `lock:{id}` in ms; a dead worker's item is retried after it. Default 60,000. */
   readonly lockTtlMs?: number;
-  /** Parallel processing loops. Default 8. */
+  /** Parallel processing loops. Default 32. */
   readonly concurrency?: number;
   /** Idle poll interval in ms (items queued by other Gateways). Default 200. */
   readonly pollMs?: number;
@@ -74,7 +74,7 @@ export class StrategyWorker {
     if (this.running) return;
     this.running = true;
     await this.sweep().catch((error: unknown) => logger.warn({ err: error }, 'worker recovery sweep failed'));
-    for (let i = 0; i < (this.options.concurrency ?? 8); i++) this.loops.push(this.loop());
+    for (let i = 0; i < (this.options.concurrency ?? 32); i++) this.loops.push(this.loop());
     this.sweepTimer = setInterval(
       () => {
         void this.sweep().catch((error: unknown) =>
@@ -222,12 +222,16 @@ export class StrategyWorker {
       await lifecycle.recache(id, record.status);
       return false;
     }
-    if (record.status === StrategyStatus.Queued) await lifecycle.transition(id, StrategyEvent.Process);
-    if (record.status === StrategyStatus.Failed) await lifecycle.transition(id, StrategyEvent.Retry);
+    const from = record.status;
+    if (from === StrategyStatus.Queued) await lifecycle.transition(id, StrategyEvent.Process, { from });
+    if (from === StrategyStatus.Failed) await lifecycle.transition(id, StrategyEvent.Retry, { from });
     try {
       const diff = await dagClient.diff(id, record.dagJson);
       const stored = await toStoredDiff(diff, tagQueryNodesOf(record.dagJson), dagClient);
-      await lifecycle.transition(id, StrategyEvent.Complete, stored);
+      await lifecycle.transition(id, StrategyEvent.Complete, {
+        diff: stored,
+        from: StrategyStatus.Processing,
+      });
       this.transientFailures = 0;
       events.publish(GatewayEventType.QueueMap, { strategy_id: id, queue_map: stored.queueMap });
       gatewayMetrics.workerProcessedTotal.inc({ outcome: 'completed' });

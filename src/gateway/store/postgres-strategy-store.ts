@@ -104,7 +104,7 @@ interface EventRow {
 
 /**
  * The {@link StrategyStore} on PostgreSQL (`pg`, loaded on first connect) for Gateways that share
- * one database. Every write is one transaction with `SET LOCAL synchronous_commit = 'on'`, so a
+ * one database. Every write is one statement on a session with `synchronous_commit = on`, so a
  * resolved write survives a crash of the server. When the database is down, calls reject with
  * `QMTL_UNAVAILABLE` within the connection timeout and the pool reconnects by itself once it is
  * back; {@link health} answers false instead of throwing.
@@ -149,31 +149,29 @@ export class PostgresStrategyStore implements StrategyStore {
   }
 
   async insert(strategy: NewStrategy): Promise<InsertOutcome> {
-    const meta = toJson(strategy.meta);
-    return this.write(async (client) => {
-      for (let attempt = 1; attempt <= INSERT_ATTEMPTS; attempt += 1) {
-        const { rowCount } = await client.query(SQL.insert, [
-          strategy.id,
-          strategy.dagHash,
-          strategy.dagJson,
-          meta,
-          strategy.runType,
-          StrategyStatus.Queued,
-          strategy.createdAt,
-        ]);
-        if (rowCount === 1) return { inserted: true };
-        // READ COMMITTED: this statement sees the holder whose insert blocked ours, once committed.
-        const { rows } = await client.query<{ id: string; status: string }>(SQL.holder, [strategy.dagHash]);
-        const holder = rows[0];
-        if (holder !== undefined) {
-          return { inserted: false, existingId: holder.id, existingStatus: holder.status as StrategyStatus };
-        }
+    const values = [
+      strategy.id,
+      strategy.dagHash,
+      strategy.dagJson,
+      toJson(strategy.meta),
+      strategy.runType,
+      StrategyStatus.Queued,
+      strategy.createdAt,
+    ];
+    for (let attempt = 1; attempt <= INSERT_ATTEMPTS; attempt += 1) {
+      // One statement inserts the row and its INIT event, or nothing when an active strategy
+      // holds the hash; then (READ COMMITTED) the holder whose insert blocked ours is visible.
+      const { rowCount } = await this.statement(SQL.insert, values, strategy.id);
+      if (rowCount === 1) return { inserted: true };
+      const [holder] = await this.read<{ id: string; status: string }>(SQL.holder, [strategy.dagHash]);
+      if (holder !== undefined) {
+        return { inserted: false, existingId: holder.id, existingStatus: holder.status as StrategyStatus };
       }
-      throw new QmtlError(
-        ErrorCode.Unavailable,
-        `Strategy ${quote(strategy.id)}: the holder of DAG hash ${quote(strategy.dagHash)} kept changing; not inserted`,
-      );
-    }, strategy.id);
+    }
+    throw new QmtlError(
+      ErrorCode.Unavailable,
+      `Strategy ${quote(strategy.id)}: the holder of DAG hash ${quote(strategy.dagHash)} kept changing; not inserted`,
+    );
   }
 
   async get(id: string): Promise<StrategyRecord | null> {
@@ -190,18 +188,13 @@ export class PostgresStrategyStore implements StrategyStore {
     diff?: StoredDiff,
   ): Promise<boolean> {
     const json = diff === undefined ? null : toJson(diff);
-    return this.write(async (client) => {
-      const { rowCount } = await client.query(SQL.transition, [id, from, to, event, at, json]);
-      return rowCount === 1;
-    }, id);
+    const { rowCount } = await this.statement(SQL.transition, [id, from, to, event, at, json], id);
+    return rowCount === 1;
   }
 
   async saveDiff(id: string, diff: StoredDiff): Promise<void> {
-    const json = toJson(diff);
-    await this.write(async (client) => {
-      const { rowCount } = await client.query(SQL.saveDiff, [id, json]);
-      if (rowCount === 0) throw new QmtlError(ErrorCode.NotFound, `Unknown strategy ${quote(id)}`);
-    }, id);
+    const { rowCount } = await this.statement(SQL.saveDiff, [id, toJson(diff)], id);
+    if (rowCount === 0) throw new QmtlError(ErrorCode.NotFound, `Unknown strategy ${quote(id)}`);
   }
 
   async events(id: string): Promise<StrategyEventRecord[]> {
@@ -242,6 +235,20 @@ export class PostgresStrategyStore implements StrategyStore {
       return (await this.pool.query<Row>(text, values)).rows;
     } catch (error) {
       throw this.wrap(error, undefined);
+    }
+  }
+
+  /**
+   * One write statement in its own (autocommit) transaction: one round trip. Every session runs
+   * with `synchronous_commit = on` (set when the pool opens the connection), so it is durable
+   * when it resolves.
+   */
+  private async statement(text: string, values: unknown[], id: string): Promise<{ rowCount: number }> {
+    this.ensureOpen();
+    try {
+      return { rowCount: (await this.pool.query(text, values)).rowCount ?? 0 };
+    } catch (error) {
+      throw this.wrap(error, id);
     }
   }
 
@@ -390,6 +397,9 @@ function reportConnectionErrors(pool: Pool, target: string): void {
   // A connection also reports errors while checked out, or while closing after close(): the
   // running statement (if any) rejects with the same error, so a debug line is enough here.
   pool.on('connect', (client) => {
+    // Queued ahead of the first statement on this connection: a 202 never rests on an unflushed
+    // commit, whatever the server's default.
+    client.query(`SET synchronous_commit = 'on'`).catch(() => undefined);
     client.on('error', (error) => {
       logger.debug({ err: error, target }, 'PostgreSQL strategy store: connection error');
     });
