@@ -57,7 +57,7 @@ export async function buildGatewayApp(
     logger: false,
     bodyLimit: options.bodyLimit ?? 1_048_576,
     // Strategy ids up to 256 characters reach the route schema (Fastify's default stops at 100).
-    maxParamLength: 256,
+    routerOptions: { maxParamLength: 256 },
     // Idle keep-alive sockets must not hold up a shutdown.
     forceCloseConnections: true,
   });

@@ -372,7 +372,7 @@ function poolConfig(dsn: string, options: PostgresStrategyStoreOptions, pgTypes:
   }
   const statementTimeoutMs = options.statementTimeoutMs ?? 5_000;
   return {
-    connectionString: dsn,
+    connectionString: withSynchronousCommit(dsn),
     max: poolSize,
     connectionTimeoutMillis: options.connectionTimeoutMs ?? 2_000,
     statement_timeout: statementTimeoutMs,
@@ -397,9 +397,6 @@ function reportConnectionErrors(pool: Pool, target: string): void {
   // A connection also reports errors while checked out, or while closing after close(): the
   // running statement (if any) rejects with the same error, so a debug line is enough here.
   pool.on('connect', (client) => {
-    // Queued ahead of the first statement on this connection: a 202 never rests on an unflushed
-    // commit, whatever the server's default.
-    client.query(`SET synchronous_commit = 'on'`).catch(() => undefined);
     client.on('error', (error) => {
       logger.debug({ err: error, target }, 'PostgreSQL strategy store: connection error');
     });
@@ -411,6 +408,23 @@ function int8AsNumber(pgTypes: typeof types): typeof types.getTypeParser {
   const getTypeParser = (oid: number, format?: 'text' | 'binary'): ((text: string) => unknown) =>
     oid === INT8_OID ? Number : (pgTypes.getTypeParser(oid, format) as (text: string) => unknown);
   return getTypeParser as typeof types.getTypeParser;
+}
+
+/**
+ * The DSN with `-c synchronous_commit=on` added to its `options` parameter (kept with any options
+ * it already has, such as a search_path): every session commits durably, so a 202 never rests on
+ * an unflushed commit, whatever the server's default.
+ */
+function withSynchronousCommit(dsn: string): string {
+  let url: URL;
+  try {
+    url = new URL(dsn);
+  } catch {
+    return dsn; // not a URL (a key=value DSN): the server default applies
+  }
+  const options = url.searchParams.get('options');
+  url.searchParams.set('options', `${options === null ? '' : `${options} `}-c synchronous_commit=on`);
+  return url.toString();
 }
 
 /** The DSN with its password replaced by `***`. */
