@@ -1,35 +1,25 @@
 /**
  * Gateway burst: `count` submissions at a constant arrival rate (open loop; default 10,000 at
  * 1,000/s), each a different `nodes`-node DAG, over real HTTP against the embedded and the
- * distributed setup of `gateway-submit.ts` (same load generator, bodies and reporting). Prints
+ * distributed setup of `gateway-setups.ts` (the load generator of `gateway-load.ts`). Prints
  * achieved requests/s (sent, answered), status codes, p50/p95/p99 latency, then the zero-lost
  * check once the worker has drained (no strategy `queued`/`processing`, deadline `drain` s):
  * every acknowledged (202) strategy is in the database with status `completed`, in the state
  * cache as `completed`, and its event log holds exactly one `COMPLETE` (and one `PROCESS`); the
  * FIFO and its in-flight list are empty. Exits 1 when any acknowledged submission is lost.
- * The load generator keeps at most `connections` keep-alive connections (see gateway-submit.ts).
+ * The load generator keeps at most `connections` keep-alive connections (see gateway-load.ts).
  *   node --import tsx bench/gateway-burst.ts [rate=1000] [count=10000] [nodes=5] [drain=120]
  *     [embedded|distributed] [connections=256] [breakdown]
  *     [workers=N] [pool=N]
  * (the last line: tuning knobs, not the defaults). Exits 1 also when any is duplicated or not
  * completed.
  */
-import {
-  countBy,
-  LoadGenerator,
-  latencySummary,
-  measure,
-  ms,
-  PhaseRecorder,
-  startDistributed,
-  startEmbedded,
-  numberArg,
-  tuningFrom,
-  type BenchSetup,
-  type LoadResult,
-} from './gateway-submit.js';
 import type { Gateway } from '../src/gateway/create-gateway.js';
 import type { StrategyStatus } from '../src/gateway/strategy-status.js';
+import { PhaseRecorder } from './gateway-breakdown.js';
+import { countBy, latencySummary, ms } from './gateway-figures.js';
+import { LoadGenerator, measure, type LoadResult } from './gateway-load.js';
+import { numberArg, startDistributed, startEmbedded, tuningFrom, type BenchSetup } from './gateway-setups.js';
 
 const args = process.argv.slice(2);
 const flags = new Set(args.filter((a) => /^[a-z]/.test(a)));
