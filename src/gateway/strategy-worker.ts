@@ -55,8 +55,8 @@ export class StrategyWorker {
   private readonly lockTtlMs: number;
   private readonly waiters = new Map<string, Set<(outcome: WorkOutcome) => void>>();
   private readonly loops: Promise<void>[] = [];
-  private wake: (() => void) | null = null;
-  private wakePromise: Promise<void> | null = null;
+  /** Idle loops, each waiting to be woken (oldest first). */
+  private readonly sleepers: (() => void)[] = [];
   private sweepTimer: NodeJS.Timeout | null = null;
   private running = false;
   private transientFailures = 0;
@@ -91,13 +91,13 @@ export class StrategyWorker {
     if (!this.running) return;
     this.running = false;
     if (this.sweepTimer) clearInterval(this.sweepTimer);
-    this.kick();
+    for (const wake of [...this.sleepers]) wake();
     await Promise.all(this.loops.splice(0));
   }
 
-  /** Wakes idle loops now (an item was just queued). */
+  /** Wakes one idle loop now (an item was just queued). */
   kick(): void {
-    this.wake?.();
+    this.sleepers.shift()?.();
   }
 
   /**
@@ -158,7 +158,7 @@ export class StrategyWorker {
     await this.options.lifecycle.repairCache();
     if (requeued > 0) {
       logger.info({ requeued }, 'worker re-queued unfinished strategies');
-      this.kick();
+      for (let i = 0; i < requeued; i++) this.kick();
     }
     return requeued;
   }
@@ -179,18 +179,19 @@ export class StrategyWorker {
     }
   }
 
+  /** Waits `ms`, or less when {@link kick} wakes this loop (one loop per kick) or the worker stops. */
   private idle(ms: number): Promise<void> {
     if (!this.running) return Promise.resolve();
-    this.wakePromise ??= new Promise<void>((resolve) => {
-      this.wake = () => {
-        this.wake = null;
-        this.wakePromise = null;
+    return new Promise<void>((resolve) => {
+      const wake = (): void => {
+        clearTimeout(timer);
+        const index = this.sleepers.indexOf(wake);
+        if (index >= 0) this.sleepers.splice(index, 1);
         resolve();
       };
+      const timer = setTimeout(wake, ms);
+      this.sleepers.push(wake);
     });
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
-    return Promise.race([this.wakePromise, timeout]).finally(() => clearTimeout(timer));
   }
 
   private async process(id: string): Promise<void> {
