@@ -57,6 +57,7 @@ describe('parseConfig', () => {
       jwt_audience: null,
       jwt_issuer: null,
       stats_rate_limit_per_minute: 600,
+      submit_rate_limit_per_minute: 0,
     });
     expect(config.dagmanager).toEqual({
       repo_backend: 'memory',
@@ -131,6 +132,7 @@ describe('parseConfig', () => {
       jwt_audience: null,
       jwt_issuer: null,
       stats_rate_limit_per_minute: 600,
+      submit_rate_limit_per_minute: 0,
     });
     expect(config.gateway.redis_dsn).toBe('redis://127.0.0.1:6379/0');
     expect(config.dagmanager).toMatchObject({
@@ -191,7 +193,7 @@ describe('parseConfig', () => {
     const error = configError('gateway:\n  prot: 8000\n  hots: x\ndagmanager:\n  repo: memory\n');
     expect(problems(error)).toEqual([
       expect.stringMatching(
-        /^gateway\.prot: unknown key \(known keys: host, port, redis_dsn, .*max_body_bytes, .*stats_rate_limit_per_minute\)$/,
+        /^gateway\.prot: unknown key \(known keys: host, port, redis_dsn, .*max_body_bytes, .*submit_rate_limit_per_minute\)$/,
       ),
       expect.stringMatching(/^gateway\.hots: unknown key/),
       expect.stringMatching(/^dagmanager\.repo: unknown key \(known keys: repo_backend, /),

@@ -48,6 +48,8 @@ export const gatewayConfigSchema = z
     jwt_issuer: z.string().nullable().default(null),
     /** Requests per minute per client on /queues/*, /status, /health, /metrics; 0: no limit. */
     stats_rate_limit_per_minute: z.number().int().min(0).default(600),
+    /** Submissions per minute per client on POST /strategies; 0: no limit (load is still shed by max_pending_submissions). */
+    submit_rate_limit_per_minute: z.number().int().min(0).default(0),
   })
   .strict();
 

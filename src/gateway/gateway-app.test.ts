@@ -258,6 +258,33 @@ describe('admission control', () => {
   });
 });
 
+describe('request limits', () => {
+  it('answers 422 to a body that is not JSON and stores nothing', async () => {
+    const { gateway, store } = await start();
+    const response = await gateway.app.inject({
+      method: 'POST',
+      url: '/strategies',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"dag_json": oops',
+    });
+    expect(response.statusCode).toBe(422);
+    expect(response.json().code).toBe('QMTL_INVALID_ARGUMENT');
+    expect(await store.listByStatus(['queued', 'processing', 'completed'])).toEqual([]);
+  });
+
+  it('limits submissions per client when submit_rate_limit_per_minute is set', async () => {
+    const { gateway } = await start({ submitRateLimitPerMinute: 2 });
+    const post = (name: string) =>
+      gateway.app.inject({ method: 'POST', url: '/strategies', payload: submission(chainDag(1, name)) });
+    expect((await post('a')).statusCode).toBe(202);
+    expect((await post('b')).statusCode).toBe(202);
+    const limited = await post('c');
+    expect(limited.statusCode).toBe(429);
+    expect(limited.json().code).toBe('QMTL_RATE_LIMITED');
+    expect(limited.headers['retry-after']).toBeDefined();
+  });
+});
+
 describe('strategy status and stop', () => {
   it('reports the status, 404 for an unknown id, and the event log', async () => {
     const { gateway } = await start();

@@ -38,6 +38,8 @@ export interface GatewayAppOptions {
   readonly jwt?: JwtAuthOptions | null;
   /** Per-client limit of the stats routes (`/queues/*`, `/status`, `/health`, `/metrics`) per minute. Default 600; 0 = off. */
   readonly statsRateLimitPerMinute?: number;
+  /** Per-client limit of `POST /strategies` per minute. Default 0 = off (admission control still sheds). */
+  readonly submitRateLimitPerMinute?: number;
   readonly version?: string;
 }
 
@@ -47,7 +49,8 @@ const ALWAYS_SERVED = new Set(['/status', '/health', '/metrics', '/docs']);
 /**
  * Builds the Gateway's Fastify app (SPEC §2.5, §4): the strategy, queue, callback and health
  * routes, `/ws`, `/docs`, the degradation gate (STATIC → 204 + Retry-After; MINIMAL → 503 for
- * submissions), optional bearer-JWT, rate limits on stats routes, one error handler.
+ * submissions), optional bearer-JWT, per-client rate limits (stats routes; submissions when configured), one
+ * error handler.
  */
 export async function buildGatewayApp(
   parts: GatewayAppParts,
@@ -94,7 +97,12 @@ export async function buildGatewayApp(
   });
 
   await parts.wsHub.register(app, guard === undefined ? {} : { preValidation: guard });
-  registerStrategyRoutes(app, { ...parts, ...(guard && { guard }) });
+  const perMinuteSubmits = options.submitRateLimitPerMinute ?? 0;
+  registerStrategyRoutes(app, {
+    ...parts,
+    ...(guard && { guard }),
+    submitRateLimit: perMinuteSubmits > 0 ? { max: perMinuteSubmits, timeWindow: 60_000 } : null,
+  });
   registerQueueRoutes(app, { dagClient: parts.dagClient, watchHub: parts.watchHub, rateLimit: statsLimit });
   registerCallbackRoutes(app, {
     events: parts.wsHub,

@@ -64,6 +64,7 @@ export async function startGatewayService(config: QmtlConfig): Promise<GatewaySe
       maxPendingSubmissions: gw.max_pending_submissions,
       degradationIntervalMs: gw.degradation_check_interval * 1000,
       statsRateLimitPerMinute: gw.stats_rate_limit_per_minute,
+      submitRateLimitPerMinute: gw.submit_rate_limit_per_minute,
       jwt:
         gw.jwt_secret === null
           ? null

@@ -9,6 +9,8 @@ export interface StrategyRouteParts {
   readonly intake: StrategyIntake;
   readonly lifecycle: StrategyLifecycle;
   readonly store: StrategyStore;
+  /** Per-client limit of `POST /strategies` (`@fastify/rate-limit`), when enabled. */
+  readonly submitRateLimit?: { max: number; timeWindow: number } | null;
   /** Runs before mutating routes (bearer-JWT when configured). */
   readonly guard?: onRequestAsyncHookHandler;
 }
@@ -27,7 +29,8 @@ export function registerStrategyRoutes(app: FastifyInstance, parts: StrategyRout
   // onRequest: a request is authenticated before its body is read or validated.
   const guarded = parts.guard === undefined ? {} : { onRequest: parts.guard };
 
-  app.post('/strategies', guarded, async (request, reply) => {
+  const limited = parts.submitRateLimit ? { config: { rateLimit: parts.submitRateLimit } } : {};
+  app.post('/strategies', { ...guarded, ...limited }, async (request, reply) => {
     const result = await parts.intake.submit(request.body);
     return reply.status(202).send(result);
   });
