@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import type * as Redis from 'redis';
 import { ErrorCode, QmtlError } from '../common/errors.js';
 import { logger } from '../common/logger.js';
+import { DeadlineError, redisAddress, withDeadline } from '../common/redis-support.js';
 import { backoffDelay, sleep } from '../common/retry.js';
 import {
   decodeTopicValue,
@@ -536,31 +537,4 @@ async function quit(client: RedisClient, ms: number): Promise<void> {
   } catch {
     client.destroy();
   }
-}
-
-/** A reply that did not come within its deadline. */
-class DeadlineError extends Error {}
-
-/** `promise`, or a DeadlineError after `ms` (the promise keeps running; its outcome is ignored). */
-async function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new DeadlineError(`no reply within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** `host:port` of a redis:// or rediss:// DSN, for messages (the DSN may carry a password). */
-function redisAddress(dsn: string): string {
-  const url = URL.canParse(dsn) ? new URL(dsn) : null;
-  if (url === null || (url.protocol !== 'redis:' && url.protocol !== 'rediss:'))
-    throw new QmtlError(
-      ErrorCode.InvalidArgument,
-      'Redis DSN must look like "redis://[user:password@]host[:port][/db]"',
-    );
-  return `${url.hostname || '127.0.0.1'}:${url.port || '6379'}`;
 }

@@ -1,6 +1,7 @@
 import type * as Redis from 'redis';
 import { ErrorCode, QmtlError, quote } from '../../common/errors.js';
 import { logger } from '../../common/logger.js';
+import { DeadlineError, invalidRedisDsn, redisAddress, withDeadline } from '../../common/redis-support.js';
 import { isStrategyStatus, type StrategyStatus } from '../strategy-status.js';
 import { lockTtlProblem, type StateStore } from './state-store.js';
 
@@ -93,7 +94,7 @@ export class RedisStateStore implements StateStore {
     try {
       client = createRedisClient(redis, dsn, options);
     } catch (error) {
-      throw invalidDsn(error);
+      throw invalidRedisDsn(error);
     }
     const store = new RedisStateStore(client, redis, address, options);
     await store.firstAttempt();
@@ -271,22 +272,6 @@ export class RedisStateStore implements StateStore {
   }
 }
 
-/** A reply that did not come within its deadline. */
-class DeadlineError extends Error {}
-
-/** `promise`, or a DeadlineError after `ms` (the promise keeps running; its outcome is ignored). */
-async function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new DeadlineError(`no reply within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /** The Redis key names of the port, under a prefix. */
 class StateKeys {
   readonly queue: string;
@@ -324,20 +309,4 @@ function createRedisClient(redis: RedisModule, dsn: string, options: RedisStateS
       reconnectStrategy: (retries) => Math.min(50 * 2 ** retries, maxDelay) + Math.floor(Math.random() * 100),
     },
   });
-}
-
-/** `host:port` of a redis:// or rediss:// DSN, for messages. */
-function redisAddress(dsn: string): string {
-  const url = URL.canParse(dsn) ? new URL(dsn) : null;
-  if (url === null || (url.protocol !== 'redis:' && url.protocol !== 'rediss:')) throw invalidDsn();
-  return `${url.hostname || '127.0.0.1'}:${url.port || '6379'}`;
-}
-
-/** The error for a DSN node-redis cannot use; the DSN is not echoed, as it may carry a password. */
-function invalidDsn(cause?: unknown): QmtlError {
-  return new QmtlError(
-    ErrorCode.InvalidArgument,
-    'Redis DSN must look like "redis://[user:password@]host[:port][/db]"',
-    { cause },
-  );
 }
