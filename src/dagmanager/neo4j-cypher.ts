@@ -10,9 +10,12 @@
  * - `(:ComputeNode {node_id, node_type, code_hash, config_hash, schema_hash, period, tags, inputs,
  *   version, created_at, buffering_since?, orphaned_since?})-[:EMITS]->(:Queue {topic, kind,
  *   interval})`: one node version and the topic carrying its output;
- * - `(:ComputeNode)-[:USED_BY {role: 'producer' | 'consumer'}]->(:Strategy {strategy_id, active,
- *   released_at?})`: only active strategies have USED_BY edges (release deletes them), so "has a
- *   producer edge" means "an active strategy produces it" and "has no USED_BY edge" means orphan;
+ * - `(:Strategy {strategy_id, active, released_at?, uses?})`: `uses` lists (sorted) the node_ids
+ *   an active strategy uses, as producer or consumer; release removes it. A node is an orphan
+ *   when no active strategy lists it. Using a node writes only the Strategy, so concurrent
+ *   consumers of one DAG take no lock on its ComputeNodes;
+ * - `(:ComputeNode)-[:USED_BY {role: 'producer'}]->(:Strategy)`: the node's one producer, an
+ *   active strategy (release deletes its edges), also listed in that strategy's `uses`;
  * - `(:VersionSentinel {version, strategy_id, created_at, node_ids, traffic_weight?})-[:HAS]->
  *   (:ComputeNode)`: `version` is the sentinel id; `node_ids` keeps the submitted order.
  *
@@ -165,10 +168,13 @@ RETURN q.topic AS topic`;
 
 /**
  * One write transaction: activate the strategy (its lock serialises it against its own
- * release), then for each node in node_id order lock it, read its producer, and add the USED_BY
- * edge — as producer when no active strategy produces the node. Locking before reading is what
- * makes the producer unique under concurrent attaches; the sorted order keeps two attaches from
- * deadlocking on each other (a deadlock with another writer is transient and retried).
+ * release), read each node's producer without locking, and for each node without one, in
+ * node_id order, lock it, read its producer again and claim it if still unclaimed. Then add the
+ * nodes to the strategy's `uses`. A node that already has an active producer is not written, so
+ * consumers of one DAG do not contend; locking before the second read is what makes the
+ * producer unique under concurrent attaches, and the sorted order keeps two attaches from
+ * deadlocking on each other (a deadlock with another writer is transient and retried). Returns
+ * one row per producer with its node ids (a row per node made the call ~20 % slower).
  */
 export const ATTACH_STRATEGY = `
 MERGE (s:Strategy {strategy_id: $strategyId})
@@ -177,39 +183,82 @@ WITH s
 UNWIND $nodeIds AS nodeId
 MATCH (c:ComputeNode {node_id: nodeId})
 USING INDEX SEEK c:ComputeNode(node_id)
-${LOCK_C}
-REMOVE c.orphaned_since
-WITH s, c
-OPTIONAL MATCH (c)-[:USED_BY {role: 'producer'}]->(current:Strategy)
-WITH s, c, coalesce(current, s) AS producer
-MERGE (c)-[used:USED_BY]->(s)
-SET used.role = CASE WHEN producer = s THEN 'producer' ELSE 'consumer' END
-RETURN c.node_id AS nodeId, producer.strategy_id AS producer`;
+OPTIONAL MATCH (c)-[:USED_BY {role: 'producer'}]->(seen:Strategy)
+OPTIONAL CALL (s, c, seen) {
+  WITH s, c WHERE seen IS NULL
+  ${LOCK_C}
+  REMOVE c.orphaned_since
+  WITH s, c
+  OPTIONAL MATCH (c)-[:USED_BY {role: 'producer'}]->(current:Strategy)
+  FOREACH (_ IN CASE WHEN current IS NULL THEN [1] ELSE [] END |
+    CREATE (c)-[:USED_BY {role: 'producer'}]->(s))
+  RETURN coalesce(current, s) AS decided
+}
+WITH s, collect([nodeId, coalesce(seen, decided).strategy_id]) AS producers
+CALL (s, producers) {
+  UNWIND coalesce(s.uses, []) + [row IN producers | row[0]] AS nodeId
+  WITH DISTINCT nodeId ORDER BY nodeId
+  RETURN collect(nodeId) AS uses
+}
+SET s.uses = uses
+WITH producers
+UNWIND producers AS row
+RETURN row[1] AS producer, collect(row[0]) AS nodeIds`;
 
 /**
- * Deactivates an active strategy and deletes its USED_BY edges (locking each node, in node_id
- * order); a node left without any USED_BY edge becomes an orphan since `$now`. Returns each
- * node with whether the strategy produced it.
+ * First statement of a release: deactivates an active strategy and removes its `uses`, then, in
+ * node_id order, locks each node it used and deletes its producer edge. Returns each node with
+ * whether the strategy produced it and whether it is left without producer (then it is an
+ * orphan unless another active strategy uses it: {@link STAMP_ORPHANS}, same transaction).
  */
 export const RELEASE_STRATEGY = `
 MATCH (s:Strategy {strategy_id: $strategyId, active: true})
 USING INDEX SEEK s:Strategy(strategy_id)
 SET s.active = false, s.released_at = $now
-WITH s
-MATCH (c:ComputeNode)-[used:USED_BY]->(s)
-WITH c, used ORDER BY c.node_id
+WITH s, coalesce(s.uses, []) AS uses
+REMOVE s.uses
+WITH s, uses
+UNWIND uses AS nodeId
+MATCH (c:ComputeNode {node_id: nodeId})
+USING INDEX SEEK c:ComputeNode(node_id)
+WITH s, c ORDER BY c.node_id
 ${LOCK_C}
-WITH c, used, used.role = 'producer' AS produced
+WITH s, c
+OPTIONAL MATCH (c)-[used:USED_BY]->(s)
+WITH c, used, used IS NOT NULL AS produced
 DELETE used
 WITH c, produced
-FOREACH (_ IN CASE WHEN EXISTS { (c)-[:USED_BY]->(:Strategy) } THEN [] ELSE [1] END |
-  SET c.orphaned_since = $now)
-RETURN c.node_id AS nodeId, produced`;
+RETURN c.node_id AS nodeId, produced, NOT EXISTS { (c)-[:USED_BY]->(:Strategy) } AS unproduced`;
 
+/**
+ * Second statement of a release: of `$nodeIds` (nodes the first statement locked and left
+ * without producer), stamps those no active strategy uses as orphans since `$now`. It reads
+ * the other strategies only now, under the node locks, so of two releases of a node's last
+ * users the second sees the first and stamps the node.
+ */
+export const STAMP_ORPHANS = `
+CALL () {
+  MATCH (other:Strategy {active: true})
+  USING INDEX SEEK other:Strategy(active)
+  UNWIND other.uses AS nodeId
+  WITH nodeId WHERE nodeId IN $nodeIds
+  RETURN collect(DISTINCT nodeId) AS used
+}
+UNWIND $nodeIds AS nodeId
+WITH nodeId WHERE NOT nodeId IN used
+MATCH (c:ComputeNode {node_id: nodeId})
+USING INDEX SEEK c:ComputeNode(node_id)
+SET c.orphaned_since = $now`;
+
+/** A node in the strategy's `uses` is produced by it when it has the producer edge. */
 export const STRATEGY_ROLES = `
-MATCH (c:ComputeNode)-[used:USED_BY]->(s:Strategy {strategy_id: $strategyId, active: true})
+MATCH (s:Strategy {strategy_id: $strategyId, active: true})
 USING INDEX SEEK s:Strategy(strategy_id)
-RETURN c.node_id AS nodeId, used.role AS role`;
+UNWIND coalesce(s.uses, []) AS nodeId
+MATCH (c:ComputeNode {node_id: nodeId})
+USING INDEX SEEK c:ComputeNode(node_id)
+RETURN nodeId,
+  CASE WHEN EXISTS { (c)-[:USED_BY {role: 'producer'}]->(s) } THEN 'producer' ELSE 'consumer' END AS role`;
 
 /**
  * Replaces the sentinel's fields and HAS edges, keeping its traffic weight. Edges to nodes still
@@ -264,9 +313,19 @@ WHERE c.buffering_since < $cutoff
 MATCH (c)-[:EMITS]->(q:Queue)
 RETURN ${NODE} AS node`;
 
+/**
+ * Nodes without a producer that no active strategy uses. One pass over every active strategy's
+ * `uses` (GC runs this rarely; the check per node is then a lookup in that list).
+ */
 export const ORPHAN_QUEUES = `
+CALL () {
+  MATCH (s:Strategy {active: true})
+  USING INDEX SEEK s:Strategy(active)
+  UNWIND s.uses AS nodeId
+  RETURN collect(DISTINCT nodeId) AS used
+}
 MATCH (c:ComputeNode)-[:EMITS]->(q:Queue)
-WHERE NOT EXISTS { (c)-[:USED_BY]->(:Strategy) }
+WHERE NOT EXISTS { (c)-[:USED_BY]->(:Strategy) } AND NOT c.node_id IN used
 RETURN q.topic AS topic, c.node_id AS nodeId, q.kind AS kind, q.interval AS interval,
   c.tags AS tags, c.created_at AS createdAt,
   coalesce(c.orphaned_since, c.created_at) AS orphanedSince`;

@@ -16,6 +16,7 @@ import {
   QUEUES_MATCHING_ANY_TAG,
   RELEASE_STRATEGY,
   SET_SENTINEL_WEIGHT,
+  STAMP_ORPHANS,
   STRATEGY_ROLES,
   TAKEN_TOPICS,
   UPSERT_SENTINEL,
@@ -51,14 +52,21 @@ export interface Neo4jNodeRepositoryOptions {
 
 type Routing = 'READ' | 'WRITE';
 
+/** Runs one statement inside {@link Neo4jNodeRepository}'s `transaction` and returns its rows. */
+type StatementRunner = <Row extends RecordShape = RecordShape>(
+  cypher: string,
+  parameters: Record<string, unknown>,
+) => Promise<Row[]>;
+
 /** How many times `createNodes` re-runs after losing a uniqueness race (see {@link CREATE_NODES}). */
 const CONSTRAINT_RACE_ATTEMPTS = 3;
 
 /**
  * The {@link NodeRepository} over Neo4j 5 (SPEC §5). `neo4j-driver` is loaded on first use, so
  * importing this module costs nothing in the embedded mode. Each call is one parameterised
- * statement in one transaction (retried by the driver on transient errors such as deadlocks);
- * the Cypher and the graph model are documented in `neo4j-cypher.ts`.
+ * statement in one transaction (retried by the driver on transient errors such as deadlocks),
+ * except `releaseStrategy`, two statements in one; the Cypher and the graph model are
+ * documented in `neo4j-cypher.ts`.
  *
  * @example
  * const repo = await Neo4jNodeRepository.connect({ uri: 'bolt://127.0.0.1:7687', user: 'neo4j', password: 'secret' });
@@ -178,23 +186,25 @@ export class Neo4jNodeRepository implements NodeRepository {
   }
 
   async attachStrategy(strategyId: string, nodeIds: readonly string[], now: number): Promise<ProducerMap> {
-    const rows = await this.query<{ nodeId: string; producer: string }>(
+    const rows = await this.query<{ producer: string; nodeIds: string[] }>(
       'WRITE',
       'attaching a strategy',
       ATTACH_STRATEGY,
       { strategyId, nodeIds: [...new Set(nodeIds)].sort(compare), now: this.integer(now) },
     );
-    return new Map(rows.map((row) => [row.nodeId, row.producer]));
+    return new Map(rows.flatMap((row) => row.nodeIds.map((nodeId) => [nodeId, row.producer] as const)));
   }
 
   async releaseStrategy(strategyId: string, now: number): Promise<string[]> {
-    const rows = await this.query<{ nodeId: string; produced: boolean }>(
-      'WRITE',
-      'releasing a strategy',
-      RELEASE_STRATEGY,
-      { strategyId, now: this.integer(now) },
-    );
-    return rows.filter((row) => row.produced).map((row) => row.nodeId);
+    const stamp = this.integer(now);
+    // Two statements, one transaction: the second reads the other strategies' uses only once
+    // the first holds every node lock (see STAMP_ORPHANS).
+    return this.transaction('releasing a strategy', async (run) => {
+      const rows = await run<ReleasedNode>(RELEASE_STRATEGY, { strategyId, now: stamp });
+      const unproduced = rows.filter((row) => row.unproduced).map((row) => row.nodeId);
+      if (unproduced.length > 0) await run(STAMP_ORPHANS, { nodeIds: unproduced, now: stamp });
+      return rows.filter((row) => row.produced).map((row) => row.nodeId);
+    });
   }
 
   async strategyRoles(strategyId: string): Promise<Map<string, NodeRole>> {
@@ -334,6 +344,26 @@ export class Neo4jNodeRepository implements NodeRepository {
     }
   }
 
+  /**
+   * Runs `work` in one managed write transaction (retried as a whole by the driver on transient
+   * errors); errors become `QMTL_UNAVAILABLE`.
+   */
+  private async transaction<T>(action: string, work: (run: StatementRunner) => Promise<T>): Promise<T> {
+    const session = this.driver.session({ ...this.databaseConfig(), defaultAccessMode: 'WRITE' });
+    try {
+      return await session.executeWrite((tx) =>
+        work(async <Row extends RecordShape>(cypher: string, parameters: Record<string, unknown>) => {
+          const result = await tx.run<Row>(cypher, parameters);
+          return result.records.map((record) => record.toObject());
+        }),
+      );
+    } catch (error) {
+      throw this.failure(action, error);
+    } finally {
+      await session.close();
+    }
+  }
+
   private failure(action: string, error: unknown): QmtlError {
     const where = `Neo4j at ${this.options.uri}`;
     const code = neo4jErrorCode(error);
@@ -363,6 +393,13 @@ interface StoredSentinel {
   readonly created_at: number | null;
   readonly node_ids: string[] | null;
   readonly traffic_weight: number | null;
+}
+
+/** A row of {@link RELEASE_STRATEGY}. */
+interface ReleasedNode {
+  readonly nodeId: string;
+  readonly produced: boolean;
+  readonly unproduced: boolean;
 }
 
 interface StoredOrphan {

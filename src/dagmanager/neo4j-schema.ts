@@ -13,6 +13,7 @@ export const SCHEMA_STATEMENTS: readonly string[] = [
   'CREATE INDEX queue_interval IF NOT EXISTS FOR (q:Queue) ON (q.interval)',
   'CREATE INDEX compute_lineage IF NOT EXISTS FOR (c:ComputeNode) ON (c.node_type, c.config_hash)',
   'CREATE INDEX compute_buffering IF NOT EXISTS FOR (c:ComputeNode) ON (c.buffering_since)',
+  'CREATE INDEX strategy_active IF NOT EXISTS FOR (s:Strategy) ON (s.active)',
 ];
 
 /** How long {@link applySchema} waits for new indexes to come online. */

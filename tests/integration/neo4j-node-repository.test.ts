@@ -53,7 +53,7 @@ describeWithServer('neo4j', reachable, 'Neo4jNodeRepository', () => {
     reopen: () => Neo4jNodeRepository.connect(options),
   });
 
-  it('locks each node before reading its producer (attach waits for an uncommitted claim)', async () => {
+  it('locks an unproduced node before claiming it (attach waits for an uncommitted claim)', async () => {
     const repo = await freshRepository();
     const driver = neo4j.driver(options.uri, neo4j.auth.basic(options.user, options.password));
     const session = driver.session();
@@ -84,6 +84,52 @@ describeWithServer('neo4j', reachable, 'Neo4jNodeRepository', () => {
     } finally {
       await session.close();
       await driver.close();
+      await repo.close();
+    }
+  });
+
+  it('attaches a consumer without locking its nodes (an uncommitted lock does not block it)', async () => {
+    const repo = await freshRepository();
+    const driver = neo4j.driver(options.uri, neo4j.auth.basic(options.user, options.password));
+    const session = driver.session();
+    try {
+      const a = testRecord('busy');
+      await repo.createNodes([a]);
+      await repo.attachStrategy('producer', [a.nodeId], 1);
+      // Another writer holds the node's lock until the end of the test.
+      const holder = await session.beginTransaction();
+      await holder.run(`MATCH (c:ComputeNode {node_id: $nodeId}) ${LOCK_C}`, { nodeId: a.nodeId });
+      try {
+        expect((await repo.attachStrategy('consumer', [a.nodeId], 2)).get(a.nodeId)).toBe('producer');
+        expect((await repo.strategyRoles('consumer')).get(a.nodeId)).toBe('consumer');
+      } finally {
+        await holder.rollback();
+      }
+    } finally {
+      await session.close();
+      await driver.close();
+      await repo.close();
+    }
+  });
+
+  it('keeps a node whose producer left alive while a consumer uses it, then orphans it', async () => {
+    const repo = await freshRepository();
+    try {
+      const a = testRecord('kept', { topic: 't_kept' });
+      await repo.createNodes([a]);
+      await repo.attachStrategy('s1', [a.nodeId], 1000);
+      await repo.attachStrategy('s2', [a.nodeId], 1000);
+      await repo.attachStrategy('s3', [a.nodeId], 1000);
+      expect(await repo.releaseStrategy('s1', 2000)).toEqual([a.nodeId]);
+      expect(await repo.listOrphanQueues()).toEqual([]);
+      expect(await repo.strategyRoles('s2')).toEqual(new Map([[a.nodeId, 'consumer']]));
+      await Promise.all([repo.releaseStrategy('s2', 3000), repo.releaseStrategy('s3', 3000)]);
+      expect((await repo.listOrphanQueues()).map((o) => [o.topic, o.orphanedSince])).toEqual([
+        ['t_kept', 3000],
+      ]);
+      expect((await repo.attachStrategy('s2', [a.nodeId], 4000)).get(a.nodeId)).toBe('s2');
+      expect(await repo.listOrphanQueues()).toEqual([]);
+    } finally {
       await repo.close();
     }
   });
