@@ -1,5 +1,6 @@
 import type { Admin } from '@platformatic/kafka';
 import { ErrorCode, QmtlError, quote } from '../common/errors.js';
+import { brokerErrorIds, kafkaErrorTree } from '../common/kafka-errors.js';
 import { topicNameProblem } from './memory-queue-admin.js';
 import type { QueueAdmin, TopicDescription, TopicSpec } from './queue-admin.js';
 
@@ -240,38 +241,15 @@ export class KafkaQueueAdmin implements QueueAdmin {
   }
 }
 
-interface ErrorLike {
-  readonly code?: unknown;
-  readonly apiId?: unknown;
-  readonly message?: unknown;
-  readonly errors?: unknown;
-  readonly cause?: unknown;
-  readonly canRetry?: unknown;
-}
-
-/** Every error in the client's error tree (`MultipleErrors.errors`, `cause`), the root first. */
-function* errorTree(error: unknown, depth = 0): Generator<ErrorLike> {
-  if (typeof error !== 'object' || error === null || depth > 8) return;
-  const node = error as ErrorLike;
-  yield node;
-  if (Array.isArray(node.errors)) for (const child of node.errors) yield* errorTree(child, depth + 1);
-  if (node.cause !== undefined) yield* errorTree(node.cause, depth + 1);
-}
-
-/** Kafka protocol error names in the tree, e.g. `TOPIC_ALREADY_EXISTS`. */
-function brokerErrorIds(error: unknown): string[] {
-  return [...errorTree(error)].flatMap((e) => (typeof e.apiId === 'string' ? [e.apiId] : []));
-}
-
 function brokerErrorReasons(error: unknown): string[] {
-  const reasons = [...errorTree(error)].flatMap((e) =>
+  const reasons = [...kafkaErrorTree(error)].flatMap((e) =>
     typeof e.apiId === 'string' ? [`${errorMessage(e)} (${e.apiId})`] : [],
   );
   return [...new Set(reasons)];
 }
 
 function isUnknownTopic(error: unknown): boolean {
-  return [...errorTree(error)].some(
+  return [...kafkaErrorTree(error)].some(
     (e) =>
       e.apiId === 'UNKNOWN_TOPIC_OR_PARTITION' ||
       e.apiId === 'UNKNOWN_TOPIC_ID' ||
@@ -282,12 +260,12 @@ function isUnknownTopic(error: unknown): boolean {
 
 /** The client marks each broker error retriable or not; retriable only when none says no. */
 function isRetriable(error: unknown): boolean {
-  const flags = [...errorTree(error)].map((e) => e.canRetry).filter((flag) => typeof flag === 'boolean');
+  const flags = [...kafkaErrorTree(error)].map((e) => e.canRetry).filter((flag) => typeof flag === 'boolean');
   return flags.length > 0 && flags.every((flag) => flag);
 }
 
 function isConnectionFailure(error: unknown): boolean {
-  return [...errorTree(error)].some((e) => e.code === 'PLT_KFK_NETWORK' || e.code === 'PLT_KFK_TIMEOUT');
+  return [...kafkaErrorTree(error)].some((e) => e.code === 'PLT_KFK_NETWORK' || e.code === 'PLT_KFK_TIMEOUT');
 }
 
 function errorMessage(error: unknown): string {

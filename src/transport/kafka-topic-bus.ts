@@ -8,6 +8,7 @@ import type {
   Producer,
 } from '@platformatic/kafka';
 import { ErrorCode, QmtlError, quote, shortId } from '../common/errors.js';
+import { brokerErrorIds } from '../common/kafka-errors.js';
 import { logger } from '../common/logger.js';
 import { backoffDelay, sleep } from '../common/retry.js';
 import {
@@ -436,27 +437,6 @@ function baseOptions(options: KafkaTopicBusOptions, clientId: string) {
     connectTimeout: timeout,
     requestTimeout: timeout,
   };
-}
-
-interface ErrorLike {
-  readonly code?: unknown;
-  readonly apiId?: unknown;
-  readonly message?: unknown;
-  readonly errors?: unknown;
-  readonly cause?: unknown;
-}
-
-/** Every error in the client's error tree (`MultipleErrors.errors`, `cause`), the root first. */
-function* errorTree(error: unknown, depth = 0): Generator<ErrorLike> {
-  if (typeof error !== 'object' || error === null || depth > 8) return;
-  const node = error as ErrorLike;
-  yield node;
-  if (Array.isArray(node.errors)) for (const child of node.errors) yield* errorTree(child, depth + 1);
-  if (node.cause !== undefined) yield* errorTree(node.cause, depth + 1);
-}
-
-function brokerErrorIds(error: unknown): string[] {
-  return [...errorTree(error)].flatMap((e) => (typeof e.apiId === 'string' ? [e.apiId] : []));
 }
 
 function kafkaFailure(options: KafkaTopicBusOptions, action: string, error: unknown): QmtlError {
