@@ -16,3 +16,14 @@ export type { HistoryGap } from './runner/history-loader.js';
 export type { ReplayProgress } from './runner/replay.js';
 export * from './history/index.js';
 export { sdkRegistry, sdkMetrics, collectMetrics, resetMetrics, startMetricsServer } from './metrics.js';
+export {
+  GatewayClient,
+  GatewayUnavailableError,
+  GatewayDuplicateStrategyError,
+  type GatewayClientOptions,
+  type GatewayBreakerSettings,
+  type GatewaySubmission,
+  type GatewayRunType,
+  type SubmitOptions,
+} from './gateway-client.js';
+export * from './tagquery/index.js';
