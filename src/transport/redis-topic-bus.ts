@@ -1,9 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import type * as Redis from 'redis';
 import { ErrorCode, QmtlError } from '../common/errors.js';
 import { logger } from '../common/logger.js';
-import { DeadlineError, redisAddress, withDeadline } from '../common/redis-support.js';
+import {
+  createRedisClient,
+  DeadlineError,
+  redisAddress,
+  withDeadline,
+  type RedisClient,
+} from '../common/redis-support.js';
 import { backoffDelay, sleep } from '../common/retry.js';
 import {
   decodeTopicValue,
@@ -42,7 +47,6 @@ export interface RedisTopicBusOptions {
   readonly retryBaseDelayMs?: number;
 }
 
-type RedisClient = ReturnType<typeof createRedisClient>;
 /** An entry as RESP2 returns it: id and flat field/value list, or null once trimmed away. */
 type RawEntry = [id: string, fields: string[] | null];
 
@@ -475,19 +479,6 @@ class RedisStreamSubscription implements Subscription {
 }
 
 /** A RESP2 client that fails fast while disconnected and reconnects forever with capped backoff. */
-function createRedisClient(redis: typeof Redis, dsn: string, options: RedisTopicBusOptions) {
-  const maxDelay = options.maxReconnectDelayMs ?? 2000;
-  return redis.createClient({
-    url: dsn,
-    RESP: 2,
-    disableOfflineQueue: true,
-    commandOptions: { timeout: options.commandTimeoutMs ?? 5000 },
-    socket: {
-      connectTimeout: options.connectTimeoutMs ?? 2000,
-      reconnectStrategy: (retries) => Math.min(50 * 2 ** retries, maxDelay) + Math.floor(Math.random() * 100),
-    },
-  });
-}
 
 /** The value of field `name` in a flat RESP2 field list, or null. */
 function field(fields: string[] | null, name: string): string | null {

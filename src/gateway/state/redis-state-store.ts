@@ -1,7 +1,14 @@
 import type * as Redis from 'redis';
 import { ErrorCode, QmtlError, quote } from '../../common/errors.js';
 import { logger } from '../../common/logger.js';
-import { DeadlineError, invalidRedisDsn, redisAddress, withDeadline } from '../../common/redis-support.js';
+import {
+  createRedisClient,
+  DeadlineError,
+  invalidRedisDsn,
+  redisAddress,
+  withDeadline,
+  type RedisClient,
+} from '../../common/redis-support.js';
 import { isStrategyStatus, type StrategyStatus } from '../strategy-status.js';
 import { lockTtlProblem, type StateStore } from './state-store.js';
 
@@ -22,13 +29,6 @@ export interface RedisStateStoreOptions {
 /** How often an ongoing outage is logged again at `warn` (every failed attempt goes to `debug`). */
 const OUTAGE_LOG_INTERVAL_MS = 60_000;
 
-/**
- * Most commands awaiting a reply at once. Replies of commands that missed their deadline are
- * still awaited (a connection that stalls without closing keeps them), so this bounds the memory
- * a long stall can take; past it, commands fail `QMTL_UNAVAILABLE` at once.
- */
-const MAX_PENDING_COMMANDS = 10_000;
-
 /** Deletes `KEYS[1]` only while it still holds the caller's token `ARGV[1]`. */
 const RELEASE_LOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
@@ -46,7 +46,6 @@ end
 return 0`;
 
 type RedisModule = typeof Redis;
-type RedisClient = ReturnType<typeof createRedisClient>;
 
 /**
  * The distributed {@link StateStore} over Redis (node-redis, RESP2), with the keys documented on
@@ -296,17 +295,3 @@ class StateKeys {
  * commands, times out commands still unwritten after `commandTimeoutMs`, and reconnects forever
  * with backoff 50 ms · 2^n capped at `maxReconnectDelayMs`, plus up to 100 ms of jitter.
  */
-function createRedisClient(redis: RedisModule, dsn: string, options: RedisStateStoreOptions) {
-  const maxDelay = options.maxReconnectDelayMs ?? 2000;
-  return redis.createClient({
-    url: dsn,
-    RESP: 2,
-    disableOfflineQueue: true,
-    commandsQueueMaxLength: MAX_PENDING_COMMANDS,
-    commandOptions: { timeout: options.commandTimeoutMs ?? 5000 },
-    socket: {
-      connectTimeout: options.connectTimeoutMs ?? 2000,
-      reconnectStrategy: (retries) => Math.min(50 * 2 ** retries, maxDelay) + Math.floor(Math.random() * 100),
-    },
-  });
-}
