@@ -4,6 +4,7 @@ import { parseInterval, parsePeriod } from '../common/interval.js';
 import { isValidNodeId } from './node-id.js';
 import type { DagJson, NodeJson } from './node-json.js';
 import { topologicalSort } from './topo-sort.js';
+import { isRecord } from '../common/is-record.js';
 
 /** Options of {@link validateDag}. */
 export interface ValidateDagOptions {
@@ -227,10 +228,6 @@ function stringArray(
   if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value;
   report(ErrorCode.InvalidNode, `${field} must be an array of strings, got ${quote(value)}`);
   return [];
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** True for 64 lowercase hex digits (a sha256/sha3 hex digest); a char loop, faster than a regex. */

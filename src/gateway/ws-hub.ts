@@ -7,6 +7,7 @@ import { quote } from '../common/errors.js';
 import { logger } from '../common/logger.js';
 import { GatewayEventType, type EventHub, type GatewayEventData } from './event-hub.js';
 import { gatewayMetrics } from './metrics.js';
+import { isRecord } from '../common/is-record.js';
 
 /** Tuning of a {@link WebSocketHub}. */
 export interface WebSocketHubOptions {
@@ -333,8 +334,4 @@ export function parseClientMessage(text: string): { filter: SubscriptionFilter }
     }
   }
   return problems.length > 0 ? { problems } : { filter };
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -4,6 +4,7 @@ import { ErrorCode, QmtlError, quote, type Problem } from '../common/errors.js';
 import { parseInterval, type IntervalLike } from '../common/interval.js';
 import { backoffDelay, sleep as defaultSleep, type SleepFn } from '../common/retry.js';
 import type { DagJson, MatchMode } from '../dag/node-json.js';
+import { isRecord } from '../common/is-record.js';
 
 /** How a strategy is run, as the Gateway records it (SPEC §2.5 `run_type`). */
 export type GatewayRunType = 'backtest' | 'dry-run' | 'live';
@@ -387,8 +388,4 @@ function parseJson(text: string): unknown {
   } catch {
     return text;
   }
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -3,6 +3,7 @@ import { ErrorCode, QmtlError, quote } from '../../common/errors.js';
 import { GatewayEventType, type EventHub } from '../event-hub.js';
 import type { QueueWatchHub } from '../queue-watch-hub.js';
 import type { SentinelWeights } from '../sentinel-weights.js';
+import { isRecord } from '../../common/is-record.js';
 
 /** What the callback route uses. */
 export interface CallbackRouteParts {
@@ -102,8 +103,4 @@ function queueUpdateOf(data: Record<string, unknown>) {
 function stringList(value: unknown, field: string): string[] {
   if (Array.isArray(value) && value.every((v): v is string => typeof v === 'string')) return value;
   throw new QmtlError(ErrorCode.InvalidArgument, `${field} must be a list of strings, got ${quote(value)}`);
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

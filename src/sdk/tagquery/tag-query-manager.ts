@@ -3,6 +3,7 @@ import { logger } from '../../common/logger.js';
 import type { MatchMode } from '../../dag/node-json.js';
 import type { TagQueryNode } from '../tag-query-node.js';
 import { WebSocketClient, type WebSocketClientOptions } from './ws-client.js';
+import { isRecord } from '../../common/is-record.js';
 
 /** What the manager needs of an event stream: started once, closed once. */
 export interface TagQueryEventSource {
@@ -328,8 +329,4 @@ function stringsOf(value: unknown): string[] | null {
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((value, i) => value === b[i]);
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

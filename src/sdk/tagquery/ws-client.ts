@@ -2,6 +2,7 @@ import { WebSocket, type RawData } from 'ws';
 import { ErrorCode, QmtlError, quote } from '../../common/errors.js';
 import { logger } from '../../common/logger.js';
 import { backoffDelay, sleep as realSleep, type SleepFn } from '../../common/retry.js';
+import { isRecord } from '../../common/is-record.js';
 
 /** Receives one Gateway event: its type, its `data` and the whole message. May be async. */
 export type EventHandler = (type: string, data: unknown, event: Readonly<Record<string, unknown>>) => unknown;
@@ -291,8 +292,4 @@ function rawText(data: RawData): string {
   if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
   if (Buffer.isBuffer(data)) return data.toString('utf8');
   return Buffer.from(data).toString('utf8');
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
