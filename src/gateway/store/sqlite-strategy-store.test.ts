@@ -98,18 +98,21 @@ describe('SqliteStrategyStore', () => {
   it('commits the writes of one event-loop turn together: each settles durable, a failing one alone', async () => {
     const file = freshFile();
     const store = await SqliteStrategyStore.open(file);
+    const reader = await SqliteStrategyStore.open(file);
     const strategies = Array.from({ length: 50 }, (_, i) => testStrategy(`group-${i}`));
     const duplicateId = { ...testStrategy('other-hash'), id: strategies[0]!.id };
-    const outcomes = await Promise.allSettled([
+    const writes = Promise.allSettled([
       ...strategies.map((strategy) => store.insert(strategy)),
       store.insert(duplicateId),
       store.transition(strategies[1]!.id, StrategyStatus.Queued, StrategyStatus.Processing, 'PROCESS', 1),
     ]);
+    // Same turn: nothing is committed yet (the group commits at setImmediate, in one transaction).
+    expect(await reader.listByStatus([StrategyStatus.Queued])).toEqual([]);
+    const outcomes = await writes;
     expect(outcomes.slice(0, 50).every((o) => o.status === 'fulfilled')).toBe(true);
     expect(outcomes[50]).toMatchObject({ status: 'rejected', reason: { code: ErrorCode.InvalidArgument } });
     expect(outcomes[51]).toEqual({ status: 'fulfilled', value: true });
     // Another connection (another process) sees every settled write: it was committed.
-    const reader = await SqliteStrategyStore.open(file);
     expect(await reader.listByStatus([StrategyStatus.Queued])).toHaveLength(49);
     expect((await reader.get(strategies[1]!.id))?.status).toBe(StrategyStatus.Processing);
     await Promise.all([store.close(), reader.close()]);
