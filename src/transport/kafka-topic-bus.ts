@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type * as KafkaModule from '@platformatic/kafka';
 import type {
   Admin,
@@ -14,6 +15,8 @@ import { backoffDelay, sleep } from '../common/retry.js';
 import {
   decodeTopicValue,
   encodeTopicValue,
+  LAST_MESSAGE_LOOKBACK,
+  type ReceivedMessage,
   type SubscribeOptions,
   type Subscription,
   type TopicBus,
@@ -158,6 +161,52 @@ export class KafkaTopicBus implements TopicBus {
     }
     this.subscriptions.add(subscription);
     return subscription;
+  }
+
+  /** Reads the last {@link LAST_MESSAGE_LOOKBACK} records of each partition with a throwaway manual-offset consumer. */
+  async lastMessage(topic: string, nodeId: string): Promise<ReceivedMessage | null> {
+    this.assertOpen();
+    const consumer = new this.kafka.Consumer({
+      ...baseOptions(this.options, 'qmtl-runner'),
+      clientId: `${this.options.clientId ?? 'qmtl-runner'}-tail`,
+      groupId: `qmtl-tail-${randomUUID()}`,
+      deserializers: this.kafka.stringDeserializers,
+      autocommit: false,
+      maxWaitTime: 200,
+    });
+    try {
+      const ends = (await consumer.listOffsets({ topics: [topic] })).get(topic) ?? [];
+      const starts = (await consumer.listOffsets({ topics: [topic], timestamp: -2n })).get(topic) ?? [];
+      const lookback = BigInt(LAST_MESSAGE_LOOKBACK);
+      const remaining = new Map<number, bigint>();
+      const offsets = ends.flatMap((end, partition) => {
+        const first = starts[partition] ?? 0n;
+        if (end <= first) return [];
+        remaining.set(partition, end - 1n);
+        return [{ topic, partition, offset: end - lookback > first ? end - lookback : first }];
+      });
+      if (offsets.length === 0) return null;
+      const stream = await consumer.consume({ topics: [topic], mode: 'manual', offsets, autocommit: false });
+      let newest: ReceivedMessage | null = null;
+      try {
+        for await (const record of stream) {
+          if (record.key === nodeId) {
+            const message = decodeTopicValue(topic, nodeId, record.value ?? '');
+            if (message !== null && (newest === null || message.timestamp >= newest.timestamp))
+              newest = message;
+          }
+          if (record.offset >= remaining.get(record.partition)!) remaining.delete(record.partition);
+          if (remaining.size === 0) break;
+        }
+      } finally {
+        await stream.close().catch(() => undefined);
+      }
+      return newest;
+    } catch (error) {
+      throw kafkaFailure(this.options, `reading the tail of ${quote(topic)}`, error);
+    } finally {
+      await closeForced(consumer, 'consumer');
+    }
   }
 
   /** Closes every subscription (committing what was handled), waits for queued publishes, closes the clients. */

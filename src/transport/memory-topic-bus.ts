@@ -4,6 +4,8 @@ import { backoffDelay, sleep } from '../common/retry.js';
 import {
   decodeTopicValue,
   encodeTopicValue,
+  LAST_MESSAGE_LOOKBACK,
+  type ReceivedMessage,
   type SubscribeOptions,
   type Subscription,
   type TopicBus,
@@ -144,6 +146,17 @@ export class MemoryTopicBus implements TopicBus {
   }
 
   // eslint-disable-next-line @typescript-eslint/require-await -- async, so a closed bus rejects rather than throws
+  async lastMessage(topic: string, nodeId: string): Promise<ReceivedMessage | null> {
+    this.assertOpen();
+    const log = this.broker.topic(topic);
+    const stop = Math.max(log.base, log.end - LAST_MESSAGE_LOOKBACK);
+    for (let offset = log.end - 1; offset >= stop; offset--) {
+      const stored = log.at(offset)!;
+      if (stored.key === nodeId) return decodeTopicValue(topic, stored.key, stored.value);
+    }
+    return null;
+  }
+
   async subscribe(options: SubscribeOptions): Promise<Subscription> {
     this.assertOpen();
     const subscription = new MemorySubscription(this.broker, options, this.options, () =>

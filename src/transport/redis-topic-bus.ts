@@ -13,6 +13,8 @@ import { backoffDelay, sleep } from '../common/retry.js';
 import {
   decodeTopicValue,
   encodeTopicValue,
+  LAST_MESSAGE_LOOKBACK,
+  type ReceivedMessage,
   type SubscribeOptions,
   type Subscription,
   type TopicBus,
@@ -137,6 +139,26 @@ export class RedisTopicBus implements TopicBus {
         fields.push(message.nodeId, encodeTopicValue(message));
       await this.run('publishing', (c) => c.sendCommand(['EVAL', APPEND, '1', key, maxLen, ...fields]));
     }
+  }
+
+  /** XREVRANGE over the stream's tail. */
+  async lastMessage(topic: string, nodeId: string): Promise<ReceivedMessage | null> {
+    const key = this.streamKey(topic);
+    const entries = await this.run('reading the tail of a topic', (c) =>
+      c.sendCommand<[string, string[]][] | null>([
+        'XREVRANGE',
+        key,
+        '+',
+        '-',
+        'COUNT',
+        String(LAST_MESSAGE_LOOKBACK),
+      ]),
+    );
+    for (const [, fields] of entries ?? []) {
+      const value = field(fields, 'value');
+      if (field(fields, 'key') === nodeId && value !== null) return decodeTopicValue(topic, nodeId, value);
+    }
+    return null;
   }
 
   async subscribe(options: SubscribeOptions): Promise<Subscription> {

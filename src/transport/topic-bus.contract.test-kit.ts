@@ -203,6 +203,25 @@ export function testTopicBusContract(
       },
     );
 
+    it(
+      'finds the newest message of a node at the tail of a topic, or null',
+      { timeout: testTimeout },
+      async () => {
+        const t = await topic();
+        expect(await bus.lastMessage(t, 'a')).toBeNull();
+        await bus.publish(t, [...numbered('a', 1, 3), ...numbered('b', 4, 5)]);
+        const last = await bus.lastMessage(t, 'a');
+        expect(last).toMatchObject({
+          topic: t,
+          nodeId: 'a',
+          timestamp: 1_700_000_040 + 3 * 60,
+          payload: { seq: 3 },
+        });
+        expect((await bus.lastMessage(t, 'b'))?.timestamp).toBe(1_700_000_040 + 5 * 60);
+        expect(await bus.lastMessage(t, 'c')).toBeNull();
+      },
+    );
+
     it('creates topics idempotently', async () => {
       const t = await topic();
       await bus.ensureTopic(t);

@@ -53,8 +53,16 @@ export interface TopicBus {
   /** Appends messages to a topic, in order; resolves when they are durably accepted. */
   publish(topic: string, messages: readonly TopicMessage[]): Promise<void>;
   subscribe(options: SubscribeOptions): Promise<Subscription>;
+  /**
+   * The newest message keyed `nodeId` on `topic` (looking back over the topic's tail), or null
+   * when there is none: where a producer taking over a node resumes (SPEC §3.5, failover).
+   */
+  lastMessage(topic: string, nodeId: string): Promise<ReceivedMessage | null>;
   close(): Promise<void>;
 }
+
+/** How many messages at the tail of a topic (per partition) `lastMessage` looks back over. */
+export const LAST_MESSAGE_LOOKBACK = 256;
 
 /**
  * Wraps a handler so that a redelivered message (at-least-once) is handled once: per topic and
