@@ -5,6 +5,7 @@ import type { HistoryGap } from '../sdk/runner/history-loader.js';
 import type { NodeStats } from '../sdk/runner/node-stats.js';
 import type { ReplayProgress } from '../sdk/runner/replay.js';
 import type { RunResult, RunTiming } from '../sdk/runner/run-result.js';
+import { LiveRun } from '../sdk/live/live-run.js';
 
 /** The series a leaf node emitted: how long it is and its newest entry. */
 export interface LeafOutput {
@@ -32,6 +33,14 @@ export interface RunSummary {
   readonly historyGaps: readonly HistoryGap[];
   /** One entry per leaf node (whose outputs a run keeps by default), in topological order. */
   readonly outputs: readonly LeafOutput[];
+  /** A dry-run or live run with a Gateway: the topic of each node it published and of each it consumed. */
+  readonly topics?: {
+    readonly produced: Readonly<Record<string, string>>;
+    readonly consumed: Readonly<Record<string, string>>;
+  };
+  /** A dry-run or live run with a Gateway: messages published and consumed. */
+  readonly published?: number;
+  readonly received?: number;
 }
 
 /** Collects the summary of a run; its leaves are the nodes no other node of the same strategy consumes. */
@@ -67,6 +76,15 @@ export function summarizeRun(result: RunResult): RunSummary {
     dedup: result.dedup,
     historyGaps: result.historyGaps,
     outputs,
+    ...(result instanceof LiveRun &&
+      result.strategyIds.length > 0 && {
+        topics: {
+          produced: Object.fromEntries(result.roles.produced),
+          consumed: Object.fromEntries(result.roles.consumed),
+        },
+        published: result.published,
+        received: result.received,
+      }),
   };
 }
 
@@ -95,6 +113,13 @@ export function formatRunSummary(summary: RunSummary): string {
     );
   }
   lines.push('', ...formatNodeTable(summary.nodeStats));
+  if (summary.topics !== undefined) {
+    const produced = Object.keys(summary.topics.produced).length;
+    const consumed = Object.keys(summary.topics.consumed).length;
+    lines.push(
+      `Topics:   ${produced} node(s) published (${counts.format(summary.published ?? 0)} messages), ${consumed} consumed (${counts.format(summary.received ?? 0)} messages)`,
+    );
+  }
   if (summary.outputs.length > 0) lines.push('', 'Outputs:', ...formatOutputs(summary.outputs));
   return `${lines.join('\n')}\n`;
 }
@@ -168,6 +193,11 @@ export function runSummaryJson(summary: RunSummary): string {
       ...output,
       last: output.last === null ? null : { time: iso(output.last[0]), value: output.last[1] },
     })),
+    ...(summary.topics !== undefined && {
+      topics: summary.topics,
+      published: summary.published,
+      received: summary.received,
+    }),
   };
   // Node outputs may hold bigints, which JSON cannot represent.
   return JSON.stringify(report, (_key, value: unknown) =>

@@ -7,6 +7,7 @@ import { parseTime } from '../common/time.js';
 import type { ReplayProgress } from '../sdk/runner/replay.js';
 import { RunMode, type RunOptions } from '../sdk/runner/run-options.js';
 import { Runner } from '../sdk/runner/runner.js';
+import { LiveRun } from '../sdk/live/live-run.js';
 import { OnMissing } from '../sdk/runner/tick-engine.js';
 import type { CliIo } from './cli-io.js';
 import { formatProgress, formatRunSummary, runSummaryJson, summarizeRun } from './format-run-summary.js';
@@ -21,6 +22,10 @@ export interface RunCommandOptions {
   readonly endTime?: string;
   readonly onMissing?: OnMissing;
   readonly gatewayUrl?: string;
+  /** Topic bus of a dry-run or live run with a Gateway. */
+  readonly busDsn?: string;
+  /** Worker threads for nodes that declare a `worker` module (backtest, offline). */
+  readonly workers?: string;
   /** Config file; default `qmtl.yml` / `qmtl.yaml` in the working directory when present. */
   readonly config?: string;
   /** Print one JSON object instead of the text report. */
@@ -31,21 +36,32 @@ export interface RunCommandOptions {
 export function registerRunCommand(program: Command, io: CliIo): void {
   program
     .command('run')
-    .description('Run a strategy: replay history through it (backtest, offline) and print a summary')
+    .description(
+      'Run a strategy: replay history (backtest, offline) or go live on its feeds (dryrun, live; Ctrl-C stops), then print a summary',
+    )
     .argument('<file>', 'strategy module (.ts, .mts, .js, .mjs), optionally file:ExportName')
     .addOption(
-      new Option('--mode <mode>', 'how to run (dryrun and live need the distributed runtime)')
-        .choices(Object.values(RunMode))
-        .makeOptionMandatory(),
+      new Option('--mode <mode>', 'how to run').choices(Object.values(RunMode)).makeOptionMandatory(),
     )
-    .option('--start-time <time>', 'first bucket: epoch seconds or ISO-8601 (required for backtest)')
-    .option('--end-time <time>', 'last bucket, inclusive: epoch seconds or ISO-8601 (required for backtest)')
+    .option(
+      '--start-time <time>',
+      'first bucket (live: first live bucket, default now): epoch seconds or ISO-8601',
+    )
+    .option('--end-time <time>', 'last bucket, inclusive (live: stop after it): epoch seconds or ISO-8601')
     .addOption(
       new Option('--on-missing <policy>', 'what a missing upstream bucket does')
         .choices(Object.values(OnMissing))
         .default(OnMissing.Skip),
     )
     .option('--gateway-url <url>', 'submit to a Gateway instead of running embedded')
+    .option(
+      '--bus-dsn <dsn>',
+      'topic bus of a dryrun/live run with a Gateway: kafka://host:port or redis://host:port',
+    )
+    .option(
+      '--workers <n>',
+      'worker threads for pure compute functions of nodes that declare a worker module',
+    )
     .option('--config <path>', 'config file (default: qmtl.yml or qmtl.yaml in the working directory)')
     .option('--json', 'print one JSON object instead of the text summary')
     .action(async (target: string, options: Omit<RunCommandOptions, 'target'>) => {
@@ -77,8 +93,32 @@ export async function runStrategyFile(options: RunCommandOptions, io: CliIo): Pr
   }).finally(() => {
     if (drawProgress) io.stderr.write('\r\u001b[K');
   });
+  if (result instanceof LiveRun) await untilDoneOrSignal(result);
   const summary = summarizeRun(result);
   io.stdout.write(options.json === true ? `${runSummaryJson(summary)}\n` : formatRunSummary(summary));
+}
+
+/**
+ * Waits for a live run to end by itself, or for Ctrl-C / SIGTERM, which stop it cleanly: the
+ * strategies are stopped at the Gateway, consumers commit and producers flush.
+ */
+async function untilDoneOrSignal(run: LiveRun): Promise<void> {
+  let onSignal: (() => void) | null = null;
+  const signalled = new Promise<void>((resolve) => {
+    onSignal = () => {
+      logger.info('stopping: strategies stop at the Gateway, consumers commit, producers flush');
+      resolve();
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  });
+  try {
+    await Promise.race([run.done, signalled]);
+  } finally {
+    process.off('SIGINT', onSignal!);
+    process.off('SIGTERM', onSignal!);
+    await run.stop();
+  }
 }
 
 /** Checks the flags the Runner cannot name: times are parsed here so errors say `--start-time`. */
@@ -99,7 +139,18 @@ function toRunOptions(options: RunCommandOptions): RunOptions {
     ...(endTime !== undefined && { endTime }),
     ...(options.onMissing !== undefined && { onMissing: options.onMissing }),
     ...(options.gatewayUrl !== undefined && { gatewayUrl: options.gatewayUrl }),
+    ...(options.busDsn !== undefined && { busDsn: options.busDsn }),
+    ...(options.workers !== undefined && { workers: flagCount(options.workers, '--workers') }),
   };
+}
+
+function flagCount(value: string, flag: string): number {
+  const count = Number(value);
+  if (/^\d+$/.test(value) && Number.isSafeInteger(count)) return count;
+  throw new QmtlError(
+    ErrorCode.InvalidArgument,
+    `${flag} must be a non-negative integer, got ${quote(value)}`,
+  );
 }
 
 function flagTime(value: string | undefined, flag: string): number | undefined {

@@ -47,6 +47,8 @@ describe('parseConfig', () => {
       max_nodes: 100_000,
       diff_wait_ms: 10_000,
       lock_ttl_ms: 60_000,
+      lease_ms: 15_000,
+      lease_check_ms: 1_000,
       worker_concurrency: 32,
       database_pool_size: 20,
       max_pending_submissions: 2_000,
@@ -122,6 +124,8 @@ describe('parseConfig', () => {
       max_nodes: 100_000,
       diff_wait_ms: 10_000,
       lock_ttl_ms: 60_000,
+      lease_ms: 15_000,
+      lease_check_ms: 1_000,
       worker_concurrency: 32,
       database_pool_size: 20,
       max_pending_submissions: 2_000,
@@ -180,6 +184,10 @@ describe('parseConfig', () => {
     ]);
     expect(problems(configError('dagmanager:\n  grpc_port: 1.5\n'))).toEqual([
       'dagmanager.grpc_port: expected an integer, got 1.5',
+    ]);
+    expect(problems(configError('gateway:\n  lease_ms: 0\n  lease_check_ms: 0.5\n'))).toEqual([
+      'gateway.lease_ms: expected at least 1, got 0',
+      'gateway.lease_check_ms: expected an integer, got 0.5',
     ]);
     expect(problems(configError('gateway:\n  database_backend: mysql\n'))).toEqual([
       'gateway.database_backend: expected one of "sqlite", "postgres", "memory", got "mysql"',

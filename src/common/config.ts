@@ -30,6 +30,10 @@ export const gatewayConfigSchema = z
     diff_wait_ms: z.number().int().min(0).default(10_000),
     /** TTL of the per-strategy worker lock `lock:{id}`; a dead worker's item is retried after it. */
     lock_ttl_ms: positiveInteger.default(60_000),
+    /** Milliseconds a heartbeat (POST /strategies/{id}/heartbeat) keeps a strategy's producer lease. */
+    lease_ms: positiveInteger.default(15_000),
+    /** Milliseconds between lease-monitor rounds, which stop the strategies whose lease expired. */
+    lease_check_ms: positiveInteger.default(1_000),
     /** Strategies the worker processes at once (each waits mostly on the DAG Manager and the database). */
     worker_concurrency: positiveInteger.default(32),
     /** Connections of the PostgreSQL pool. */

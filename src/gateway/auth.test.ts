@@ -110,6 +110,18 @@ const MUTATING: readonly MutatingRoute[] = [
   { name: 'DELETE /strategies/:id', method: 'DELETE', url: (id) => `/strategies/${id}`, allowed: 200 },
   { name: 'POST /strategies/:id/stop', method: 'POST', url: (id) => `/strategies/${id}/stop`, allowed: 200 },
   {
+    name: 'POST /strategies/:id/heartbeat',
+    method: 'POST',
+    url: (id) => `/strategies/${id}/heartbeat`,
+    allowed: 200,
+  },
+  {
+    name: 'POST /strategies/:id/claim',
+    method: 'POST',
+    url: (id) => `/strategies/${id}/claim`,
+    allowed: 200,
+  },
+  {
     name: 'POST /callbacks/dag-event',
     method: 'POST',
     url: () => '/callbacks/dag-event',

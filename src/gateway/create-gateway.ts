@@ -3,6 +3,7 @@ import { logger } from '../common/logger.js';
 import type { DagClient } from './dag-client.js';
 import { DegradationManager } from './degradation.js';
 import { buildGatewayApp, type GatewayAppOptions } from './gateway-app.js';
+import { ProducerFailover } from './producer-failover.js';
 import { QueueWatchHub } from './queue-watch-hub.js';
 import { applyDagEvent } from './routes/callback-routes.js';
 import { SentinelWeights } from './sentinel-weights.js';
@@ -34,6 +35,10 @@ export interface GatewayOptions extends GatewayAppOptions {
   readonly maxPendingSubmissions?: number;
   readonly workerSweepMs?: number;
   readonly degradationIntervalMs?: number;
+  /** How long a heartbeat keeps a strategy alive (its producer lease), in ms. Default 15,000. */
+  readonly leaseMs?: number;
+  /** Interval of the lease monitor that stops strategies whose lease expired, in ms. Default 1,000. */
+  readonly leaseCheckMs?: number;
   /** CPU sampler for degradation (tests pin it). */
   readonly cpuPercent?: () => number;
 }
@@ -45,9 +50,11 @@ export interface Gateway {
   readonly degradation: DegradationManager;
   readonly wsHub: WebSocketHub;
   readonly intake: StrategyIntake;
+  /** Heartbeats, the lease monitor and claims. */
+  readonly failover: ProducerFailover;
   /** Applies a DAG Manager event in-process (the embedded DAG Manager's callback). */
   dagEvent(type: string, data: Record<string, unknown>): void;
-  /** Starts the worker and the degradation loop, then listens. Returns the bound port. */
+  /** Starts the worker, the degradation loop and the lease monitor, then listens. Returns the bound port. */
   listen(host: string, port: number): Promise<number>;
   /** Stops accepting, finishes in-flight work, stops the loops and closes every adapter. */
   close(): Promise<void>;
@@ -99,14 +106,27 @@ export async function createGateway(
     state,
     worker,
     dagClient,
+    events: wsHub,
     dagManagerDown,
     insertSentinel: options.insertSentinel ?? true,
     ...(options.maxNodes !== undefined && { limits: { maxNodes: options.maxNodes } }),
     ...(options.diffWaitMs !== undefined && { diffWaitMs: options.diffWaitMs }),
     ...(options.maxPendingSubmissions !== undefined && { maxPending: options.maxPendingSubmissions }),
   });
+  const failover = new ProducerFailover({
+    store,
+    state,
+    lifecycle,
+    intake,
+    dagClient,
+    events: wsHub,
+    dagManagerDown,
+    insertSentinel: options.insertSentinel ?? true,
+    ...(options.leaseMs !== undefined && { leaseMs: options.leaseMs }),
+    ...(options.leaseCheckMs !== undefined && { leaseCheckMs: options.leaseCheckMs }),
+  });
   const app = await buildGatewayApp(
-    { intake, lifecycle, store, dagClient, wsHub, watchHub, weights, degradation },
+    { intake, failover, lifecycle, store, dagClient, wsHub, watchHub, weights, degradation },
     options,
   );
   let closing: Promise<void> | null = null;
@@ -116,6 +136,7 @@ export async function createGateway(
     degradation,
     wsHub,
     intake,
+    failover,
     dagEvent: (type, data) => {
       try {
         applyDagEvent({ events: wsHub, watchHub, weights }, type, data);
@@ -127,6 +148,7 @@ export async function createGateway(
       await degradation.evaluate();
       degradation.start();
       await worker.start();
+      failover.start();
       await app.listen({ host, port });
       const address = app.server.address();
       return typeof address === 'object' && address !== null ? address.port : port;
@@ -134,6 +156,7 @@ export async function createGateway(
     close: () =>
       (closing ??= (async () => {
         await app.close();
+        await failover.stop();
         await worker.stop();
         await degradation.stop();
         await Promise.allSettled([dagClient.close(), state.close(), store.close()]);

@@ -3,6 +3,34 @@ import type { NodeJson } from '../dag/node-json.js';
 import type { DagClient, GatewayDiff } from './dag-client.js';
 import type { StoredDiff } from './store/strategy-store.js';
 
+/** The diff fields of the 202 of `POST /strategies` and of the 200 of `POST /strategies/{id}/claim` (SPEC §2.5). */
+export interface DiffReply {
+  readonly strategy_id: string;
+  readonly queue_map: Readonly<Record<string, string | readonly string[]>>;
+  readonly topic_map: Readonly<Record<string, string>>;
+  readonly sentinel_id: string | null;
+}
+
+/**
+ * Asks the DAG Manager for a strategy's diff and maps it (see {@link toStoredDiff}). The DAG
+ * Manager's diff is idempotent: run again for a strategy it already knows, it makes the strategy
+ * the producer of every node of its DAG that has no active producer.
+ */
+export async function diffStrategy(dagClient: DagClient, id: string, dagJson: string): Promise<StoredDiff> {
+  const diff = await dagClient.diff(id, dagJson);
+  return toStoredDiff(diff, tagQueryNodesOf(dagJson), dagClient);
+}
+
+/** The wire form of a stored diff; `sentinel_id` is null when the Gateway inserts no VersionSentinel. */
+export function diffReplyOf(id: string, diff: StoredDiff, insertSentinel: boolean): DiffReply {
+  return {
+    strategy_id: id,
+    queue_map: diff.queueMap,
+    topic_map: diff.topicMap,
+    sentinel_id: insertSentinel ? diff.sentinelId : null,
+  };
+}
+
 /**
  * Turns the DAG Manager's diff into the 202's maps (SPEC §2.5): `queue_map` holds the nodes this
  * strategy consumes (their topic; a live producer already computes them) and, for each

@@ -7,6 +7,7 @@ import { DegradeLevel, type DegradationManager } from './degradation.js';
 import { errorBody, installErrorHandler } from './http-errors.js';
 import { gatewayMetrics } from './metrics.js';
 import { gatewayOpenApi } from './openapi.js';
+import type { ProducerFailover } from './producer-failover.js';
 import type { QueueWatchHub } from './queue-watch-hub.js';
 import { registerCallbackRoutes } from './routes/callback-routes.js';
 import { registerHealthRoutes } from './routes/health-routes.js';
@@ -21,6 +22,7 @@ import type { WebSocketHub } from './ws-hub.js';
 /** The services the Gateway's HTTP app serves. */
 export interface GatewayAppParts {
   readonly intake: StrategyIntake;
+  readonly failover: ProducerFailover;
   readonly lifecycle: StrategyLifecycle;
   readonly store: StrategyStore;
   readonly dagClient: DagClient;

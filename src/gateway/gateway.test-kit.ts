@@ -57,6 +57,7 @@ export async function testGateway(
   else {
     await gateway.degradation.evaluate();
     await gateway.worker.start();
+    gateway.failover.start();
   }
   return { gateway, store, state, dagManager };
 }

@@ -8,7 +8,13 @@ export type { DagClient, GatewayDiff } from './dag-client.js';
 export { EmbeddedDagClient } from './embedded-dag-client.js';
 export { GrpcDagClient } from './grpc-dag-client.js';
 export { DegradationManager, DegradeLevel, DegradeLevelName } from './degradation.js';
-export { GatewayEventType, type EventHub, type GatewayEventData } from './event-hub.js';
+export {
+  GatewayEventType,
+  type EventHub,
+  type GatewayEventData,
+  type ProducerReleasedUpdate,
+  type TagQueueUpdate,
+} from './event-hub.js';
 export { gatewayMetrics, gatewayRegistry } from './metrics.js';
 export { StrategyStatus, StrategyEvent, RunType } from './strategy-status.js';
 export { nextStatus, strategyMachine } from './strategy-fsm.js';

@@ -78,6 +78,12 @@ export const gatewayMetrics = {
     labelNames: ['outcome'] as const,
     registers,
   }),
+  leaseExpirationsTotal: new Counter({
+    name: 'gateway_lease_expirations_total',
+    help: 'Expired producer leases handled by the lease monitor, by outcome (stopped, already_stopped, failed)',
+    labelNames: ['outcome'] as const,
+    registers,
+  }),
 } as const;
 
 const recentSubmissions = new RollingP95();

@@ -78,6 +78,36 @@ export function gatewayOpenApi(version: string): Record<string, unknown> {
           responses: { 200: { description: 'stopped' }, 404: error('unknown id') },
         },
       },
+      '/strategies/{id}/heartbeat': {
+        post: {
+          summary: 'Renew the producer lease of a strategy to now + lease_ms',
+          description:
+            'A strategy that heartbeats once holds a lease; when it expires the Gateway stops the strategy, releasing the nodes it produces (a queue_update with reason "producer_released" on /ws). Strategies that never heartbeat never expire.',
+          ...mutating,
+          parameters: idParam,
+          responses: {
+            200: json({ $ref: '#/components/schemas/Heartbeat' }),
+            404: error('unknown id'),
+            409: error('the strategy is stopped or failed'),
+            503: error('the state store is unavailable'),
+          },
+        },
+      },
+      '/strategies/{id}/claim': {
+        post: {
+          summary: 'Produce every node of the strategy DAG that no active strategy produces',
+          description:
+            'Runs the DAG Manager diff of the stored DAG again; nodes without an active producer move from queue_map to topic_map. Same shape as the 202 of POST /strategies.',
+          ...mutating,
+          parameters: idParam,
+          responses: {
+            200: json({ $ref: '#/components/schemas/StrategyAck' }),
+            404: error('unknown id'),
+            409: error('the strategy is not active (completed)'),
+            503: error('the DAG Manager is unavailable'),
+          },
+        },
+      },
       '/queues/by_tag': {
         get: {
           summary: 'Topics matching a tag query',
@@ -156,6 +186,14 @@ export function gatewayOpenApi(version: string): Record<string, unknown> {
             topic_map: { type: 'object', additionalProperties: { type: 'string' } },
             sentinel_id: { type: ['string', 'null'] },
             status: { type: 'string', enum: ['queued', 'processing', 'completed', 'failed', 'stopped'] },
+          },
+        },
+        Heartbeat: {
+          type: 'object',
+          properties: {
+            strategy_id: { type: 'string' },
+            status: { type: 'string', enum: ['queued', 'processing', 'completed'] },
+            lease_ms: { type: 'integer', minimum: 1 },
           },
         },
         Error: {

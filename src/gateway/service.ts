@@ -60,6 +60,8 @@ export async function startGatewayService(config: QmtlConfig): Promise<GatewaySe
       insertSentinel: gw.insert_sentinel,
       diffWaitMs: gw.diff_wait_ms,
       lockTtlMs: gw.lock_ttl_ms,
+      leaseMs: gw.lease_ms,
+      leaseCheckMs: gw.lease_check_ms,
       workerConcurrency: gw.worker_concurrency,
       maxPendingSubmissions: gw.max_pending_submissions,
       degradationIntervalMs: gw.degradation_check_interval * 1000,

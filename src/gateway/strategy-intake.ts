@@ -2,7 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { ErrorCode, QmtlError, quote } from '../common/errors.js';
 import { logger } from '../common/logger.js';
 import type { DagClient } from './dag-client.js';
+import { diffReplyOf, type DiffReply } from './diff-result.js';
+import type { EventHub } from './event-hub.js';
 import { gatewayMetrics, observeSubmissionLatency } from './metrics.js';
+import { releaseProducer } from './producer-release.js';
 import type { StateStore } from './state/state-store.js';
 import type { StrategyLifecycle } from './strategy-lifecycle.js';
 import { StrategyEvent, StrategyStatus } from './strategy-status.js';
@@ -10,11 +13,7 @@ import type { StrategyWorker, WorkOutcome } from './strategy-worker.js';
 import { prepareSubmission, sentinelIdOf, storedDagJson, type SubmissionLimits } from './submission.js';
 
 /** The 202 body of `POST /strategies` (SPEC §2.5), plus the strategy's status. */
-export interface SubmitReply {
-  readonly strategy_id: string;
-  readonly queue_map: Readonly<Record<string, string | readonly string[]>>;
-  readonly topic_map: Readonly<Record<string, string>>;
-  readonly sentinel_id: string | null;
+export interface SubmitReply extends DiffReply {
   /** `completed` when the diff is in this reply; `queued` when it comes later (DAG Manager down). */
   readonly status: StrategyStatus;
   /** Why the DAG Manager rejected the DAG, when status is `failed`. */
@@ -27,6 +26,8 @@ export interface StrategyIntakeParts {
   readonly state: StateStore;
   readonly worker: StrategyWorker;
   readonly dagClient: DagClient;
+  /** Where `producer_released` events go when a stopped strategy released nodes. */
+  readonly events: EventHub;
   /** Append a VersionSentinel node to stored DAGs. Default true. */
   readonly insertSentinel?: boolean;
   readonly limits?: SubmissionLimits;
@@ -108,14 +109,20 @@ export class StrategyIntake {
     return reply;
   }
 
-  /** Stops a strategy: releases its DAG hash and the nodes it produces. */
+  /**
+   * Stops a strategy: releases its DAG hash, its lease and the nodes it produces, announcing
+   * released nodes with a `producer_released` `queue_update`. Only the caller whose FSM
+   * transition wins does the rest, so two Gateways stopping one strategy announce it once.
+   * @throws QmtlError `QMTL_NOT_FOUND`, or `QMTL_INVALID_TRANSITION` when it is already stopped.
+   */
   async stop(id: string): Promise<{ strategy_id: string; status: StrategyStatus }> {
-    const status = await this.parts.lifecycle.transition(id, StrategyEvent.Stop);
-    await this.parts.dagClient
-      .cleanup(id)
-      .catch((error: unknown) =>
-        logger.warn({ err: error, strategyId: id }, 'DAG Manager cleanup failed; its nodes stay referenced'),
-      );
+    const { lifecycle, dagClient, events, state } = this.parts;
+    const status = await lifecycle.transition(id, StrategyEvent.Stop);
+    await releaseProducer(dagClient, events, id);
+    // A lease left behind expires later; the lease monitor then finds the strategy stopped and drops it.
+    await state
+      .dropLease(id)
+      .catch((error: unknown) => logger.warn({ err: error, strategyId: id }, 'could not drop a lease'));
     return { strategy_id: id, status };
   }
 
@@ -130,13 +137,7 @@ export class StrategyIntake {
     if (outcome === null) return pending;
     if (outcome.status === StrategyStatus.Failed)
       return { ...pending, status: outcome.status, error: outcome.error };
-    return {
-      ...pending,
-      queue_map: outcome.diff.queueMap,
-      topic_map: outcome.diff.topicMap,
-      sentinel_id: insertSentinel ? outcome.diff.sentinelId : null,
-      status: outcome.status,
-    };
+    return { ...diffReplyOf(id, outcome.diff, insertSentinel), status: outcome.status };
   }
 }
 

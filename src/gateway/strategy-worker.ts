@@ -2,9 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { ErrorCode, QmtlError, quote } from '../common/errors.js';
 import { logger } from '../common/logger.js';
 import type { DagClient } from './dag-client.js';
-import { tagQueryNodesOf, toStoredDiff } from './diff-result.js';
+import { diffStrategy } from './diff-result.js';
 import { GatewayEventType, type EventHub } from './event-hub.js';
 import { gatewayMetrics } from './metrics.js';
+import { releaseProducer } from './producer-release.js';
 import type { StateStore } from './state/state-store.js';
 import type { StrategyLifecycle } from './strategy-lifecycle.js';
 import { StrategyEvent, StrategyStatus, UNFINISHED_STATUSES } from './strategy-status.js';
@@ -227,8 +228,7 @@ export class StrategyWorker {
     if (from === StrategyStatus.Queued) await lifecycle.transition(id, StrategyEvent.Process, { from });
     if (from === StrategyStatus.Failed) await lifecycle.transition(id, StrategyEvent.Retry, { from });
     try {
-      const diff = await dagClient.diff(id, record.dagJson);
-      const stored = await toStoredDiff(diff, tagQueryNodesOf(record.dagJson), dagClient);
+      const stored = await diffStrategy(dagClient, id, record.dagJson);
       await lifecycle.transition(id, StrategyEvent.Complete, {
         diff: stored,
         from: StrategyStatus.Processing,
@@ -261,11 +261,7 @@ export class StrategyWorker {
   private async stoppedMeanwhile(id: string): Promise<boolean> {
     const record = await this.options.store.get(id).catch(() => null);
     if (record?.status !== StrategyStatus.Stopped) return false;
-    await this.options.dagClient
-      .cleanup(id)
-      .catch((error: unknown) =>
-        logger.warn({ err: error, strategyId: id }, 'DAG Manager cleanup failed; its nodes stay referenced'),
-      );
+    await releaseProducer(this.options.dagClient, this.options.events, id);
     gatewayMetrics.workerProcessedTotal.inc({ outcome: 'stopped' });
     this.settle(id, {
       status: StrategyStatus.Failed,

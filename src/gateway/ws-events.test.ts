@@ -45,10 +45,11 @@ async function post(port: number, path: string, body?: unknown): Promise<Record<
 async function submit(
   port: number,
   dag: DagJson,
-): Promise<{ strategy_id: string; queue_map: object; status: string }> {
+): Promise<{ strategy_id: string; queue_map: object; topic_map: Record<string, string>; status: string }> {
   return (await post(port, '/strategies', submission(dag))) as {
     strategy_id: string;
     queue_map: object;
+    topic_map: Record<string, string>;
     status: string;
   };
 }
@@ -94,13 +95,28 @@ describe('/ws events of a submission', () => {
     expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
   });
 
-  it('sends progress stopped when a strategy is stopped', async () => {
+  it('sends progress stopped, then producer_released with the nodes it produced, when a strategy is stopped', async () => {
     const { port } = await start();
-    const { strategy_id: id } = await submit(port, chainDag(1));
+    const dag = chainDag(1);
+    const { strategy_id: id, topic_map: produced } = await submit(port, dag);
     const client = await WsEventClient.connect(port);
     await post(port, `/strategies/${id}/stop`);
-    await client.until((e) => e.type === 'progress' && e.data?.status === 'stopped');
-    expect(client.events(id).map((e) => e.data)).toEqual([{ strategy_id: id, status: 'stopped' }]);
+    await client.until((e) => e.type === 'queue_update' && e.data?.['reason'] === 'producer_released');
+    expect(client.events(id).map((e) => [e.type, e.data])).toEqual([
+      ['progress', { strategy_id: id, status: 'stopped' }],
+      [
+        'queue_update',
+        {
+          reason: 'producer_released',
+          strategy_id: id,
+          node_ids: expect.arrayContaining(Object.keys(produced)) as unknown,
+          tags: [],
+          interval: 0,
+          queues: [],
+        },
+      ],
+    ]);
+    expect(Object.keys(produced)).toContain(dag.nodes[0]!.node_id);
   });
 });
 

@@ -118,6 +118,40 @@ describe('GatewayClient against a real Gateway', () => {
     expect((await rejection(gateway.stop('no-such-id'))).code).toBe(ErrorCode.NotFound);
   });
 
+  it('renews a lease with heartbeat and takes over released nodes with claim', async () => {
+    const gateway = client(await liveGateway({ leaseMs: 5_000 }));
+    const shared = chainDag(2, 'lease');
+    const producer = await gateway.submit(shared, { runType: 'live' });
+    const extra = wireNode({ name: 'lease-extra', inputs: [shared.nodes[1]!] });
+    const consumer = await gateway.submit({ nodes: [...shared.nodes, extra] }, { runType: 'live' });
+    await expect(gateway.heartbeat(producer.strategyId)).resolves.toEqual({
+      status: 'completed',
+      leaseMs: 5_000,
+    });
+    await expect(gateway.claim(consumer.strategyId)).resolves.toEqual(consumer);
+    await gateway.stop(producer.strategyId);
+    const claimed = await gateway.claim(consumer.strategyId);
+    expect(claimed).toMatchObject({ strategyId: consumer.strategyId, status: 'completed', queueMap: {} });
+    for (const node of shared.nodes)
+      expect(claimed.topicMap[node.node_id]).toBe(producer.topicMap[node.node_id]);
+  });
+
+  it('maps heartbeat and claim refusals: unknown 404, stopped 409, DAG Manager down 503', async () => {
+    const dagClient = switchableDagClient();
+    const gateway = client(await liveGateway({ dagClient }));
+    expect((await rejection(gateway.heartbeat('no-such-id'))).code).toBe(ErrorCode.NotFound);
+    expect((await rejection(gateway.claim('no-such-id'))).code).toBe(ErrorCode.NotFound);
+    const stopped = await gateway.submit(chainDag(2, 'refuse'), { runType: 'live' });
+    await gateway.stop(stopped.strategyId);
+    expect((await rejection(gateway.heartbeat(stopped.strategyId))).code).toBe(ErrorCode.InvalidTransition);
+    expect((await rejection(gateway.claim(stopped.strategyId))).code).toBe(ErrorCode.InvalidTransition);
+    const live = await gateway.submit(chainDag(2, 'refuse-live'), { runType: 'live' });
+    dagClient.up = false;
+    const down = await rejection(gateway.claim(live.strategyId));
+    expect(down).toBeInstanceOf(GatewayUnavailableError);
+    expect(down.message).toContain('DAG Manager');
+  });
+
   it('reports a queued submission with empty maps while the DAG Manager is down', async () => {
     const url = await liveGateway({ dagClient: switchableDagClient({ up: false }) });
     const reply = await client(url).submit(chainDag(2, 'down'), { runType: 'live' });

@@ -39,7 +39,7 @@ export interface GatewayClientOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
-/** The Gateway's answer to a submission (the 202 of `POST /strategies`), in camelCase. */
+/** The Gateway's answer to a submission (the 202 of `POST /strategies`, or a claim's 200), in camelCase. */
 export interface GatewaySubmission {
   readonly strategyId: string;
   /** Nodes to consume rather than compute: a topic, or a TagQueryNode's resolved topics. */
@@ -87,7 +87,8 @@ const KNOWN_CODES = new Set<string>(Object.values(ErrorCode));
 
 /**
  * The SDK's client of the Gateway HTTP API (SPEC §2.5, §3.5): submits a strategy's DAG and reads
- * the diff, asks for status, stops strategies and queries queues by tag. Every failure is a
+ * the diff, asks for status, stops strategies, renews producer leases, claims released nodes and
+ * queries queues by tag. Every failure is a
  * QmtlError with a code from the catalogue; a circuit breaker (3 failures, 60 s by default)
  * makes calls fail fast while the Gateway is down. 4xx answers never trip the breaker.
  *
@@ -156,6 +157,32 @@ export class GatewayClient {
   async stop(strategyId: string): Promise<string> {
     const reply = await this.request('DELETE', `/strategies/${encodeURIComponent(strategyId)}`);
     return stringField(reply, 'status', this.gatewayUrl);
+  }
+
+  /**
+   * Renews the strategy's producer lease (`POST /strategies/{id}/heartbeat`). Call it more often
+   * than every `leaseMs`: when the lease expires the Gateway stops the strategy.
+   * @throws QmtlError `QMTL_NOT_FOUND`, `QMTL_INVALID_TRANSITION` (the strategy is stopped or
+   * failed), {@link GatewayUnavailableError}.
+   */
+  async heartbeat(strategyId: string): Promise<{ status: string; leaseMs: number }> {
+    const reply = await this.request('POST', `/strategies/${encodeURIComponent(strategyId)}/heartbeat`);
+    const leaseMs = reply?.['lease_ms'];
+    if (typeof leaseMs !== 'number' || !Number.isFinite(leaseMs) || leaseMs <= 0)
+      throw malformed(this.gatewayUrl, reply);
+    return { status: stringField(reply, 'status', this.gatewayUrl), leaseMs };
+  }
+
+  /**
+   * Takes over the nodes of the strategy's DAG that no live strategy produces any more, e.g. after
+   * a `producer_released` event (`POST /strategies/{id}/claim`). Returns the new maps: claimed
+   * nodes move from `queueMap` to `topicMap`.
+   * @throws QmtlError `QMTL_NOT_FOUND`, `QMTL_INVALID_TRANSITION` (the strategy is not active),
+   * {@link GatewayUnavailableError} (also when the DAG Manager is down).
+   */
+  async claim(strategyId: string): Promise<GatewaySubmission> {
+    const reply = await this.request('POST', `/strategies/${encodeURIComponent(strategyId)}/claim`);
+    return submissionOf(reply, this.gatewayUrl);
   }
 
   /** The topics whose tags match (`GET /queues/by_tag`). */

@@ -27,3 +27,9 @@ export {
   type SubmitOptions,
 } from './gateway-client.js';
 export * from './tagquery/index.js';
+export type { LiveFeed, LiveFeedHandle, LiveFeedStart } from './live/live-feed.js';
+export * from './live/feeds/index.js';
+export { LiveRun } from './live/live-run.js';
+export type { NodeRoles } from './live/node-roles.js';
+export * from './execution/index.js';
+export { createComputePool, type ComputePool } from './parallel/index.js';

@@ -3,9 +3,16 @@ import { parseInterval, parsePeriod, type IntervalLike } from '../common/interva
 import { codeHash, computeNodeId, objectHash } from '../dag/node-id.js';
 import type { NodeJson } from '../dag/node-json.js';
 import type { CacheView } from './cache/cache-view.js';
-import { frozenJsonObject, rejectUnknownKeys, stringList, type Params } from './node-options.js';
+import {
+  frozenJsonObject,
+  rejectUnknownKeys,
+  stringList,
+  workerSpec,
+  type Params,
+  type WorkerSpec,
+} from './node-options.js';
 
-export type { Params } from './node-options.js';
+export type { Params, WorkerSpec } from './node-options.js';
 
 /**
  * A node's compute function: takes exactly one argument, the read-only {@link CacheView}, and
@@ -41,6 +48,11 @@ export interface NodeOptions<P extends Params = Params> {
   readonly params?: P;
   /** Declared output schema; part of the NodeID. */
   readonly schema?: Record<string, unknown>;
+  /**
+   * Where worker threads load `computeFn` from when a run has workers (`{ workers: N }`): the
+   * module URL and export name of the same function. Not part of the NodeID.
+   */
+  readonly worker?: WorkerSpec | null;
 }
 
 const NODE_OPTION_KEYS = [
@@ -52,6 +64,7 @@ const NODE_OPTION_KEYS = [
   'tags',
   'params',
   'schema',
+  'worker',
 ] as const;
 
 /** Bumped whenever any node's identity changes, so cached NodeIDs (which include upstream ids) are recomputed. */
@@ -72,6 +85,8 @@ export class Node<P extends Params = Params> {
   readonly name: string;
   readonly params: Readonly<P>;
   readonly schema: Readonly<Record<string, unknown>>;
+  /** Where worker threads load the compute function from, or null (computed on the main thread). */
+  readonly worker: WorkerSpec | null;
   #interval: number | null;
   #period: number | null;
   #tags: string[];
@@ -101,6 +116,13 @@ export class Node<P extends Params = Params> {
     this.#tags = options.tags == null ? [] : stringList(options.tags, 'tags', what);
     this.params = frozenJsonObject<P>(options.params ?? {}, 'params', what);
     this.schema = frozenJsonObject(options.schema ?? {}, 'schema', what);
+    this.worker = options.worker == null ? null : workerSpec(options.worker, what);
+    if (this.worker !== null && this.computeFn === null) {
+      throw new QmtlError(
+        ErrorCode.InvalidNode,
+        `${what}: worker ${quote(this.worker)} needs a computeFn (the function its module exports), got none`,
+      );
+    }
     if (this.computeFn === null && this.inputs.length > 1) {
       throw new QmtlError(
         ErrorCode.InvalidNode,

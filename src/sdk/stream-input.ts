@@ -1,6 +1,7 @@
 import { ErrorCode, QmtlError, quote } from '../common/errors.js';
 import type { IntervalLike } from '../common/interval.js';
 import type { EventRecorder, HistoryProvider } from './history/protocols.js';
+import type { LiveFeed } from './live/live-feed.js';
 import { Node } from './node.js';
 import { rejectUnknownKeys, stringList } from './node-options.js';
 
@@ -18,6 +19,8 @@ export interface StreamInputOptions {
   readonly eventRecorder?: EventRecorder | null;
   /** Id of the data source (default: the provider's `sourceId`); part of the NodeID. */
   readonly source?: string;
+  /** Where bars come from in dry-run and live runs, after the warm-up from history. Not part of the NodeID. */
+  readonly liveFeed?: LiveFeed | null;
 }
 
 const STREAM_INPUT_KEYS = [
@@ -28,6 +31,7 @@ const STREAM_INPUT_KEYS = [
   'historyProvider',
   'eventRecorder',
   'source',
+  'liveFeed',
 ] as const;
 
 /**
@@ -44,6 +48,7 @@ export class StreamInput extends Node {
   readonly #historyProvider: HistoryProvider | null;
   readonly #eventRecorder: EventRecorder | null;
   readonly #source: string | null;
+  readonly #liveFeed: LiveFeed | null;
 
   constructor(options: StreamInputOptions = {}) {
     const what = `StreamInput${typeof options.name === 'string' ? ` ${quote(options.name)}` : ''}`;
@@ -67,6 +72,7 @@ export class StreamInput extends Node {
       throw new QmtlError(ErrorCode.InvalidNode, `${what}: source must be a string, got ${quote(source)}`);
     }
     this.#source = source;
+    this.#liveFeed = checkFeed(options.liveFeed ?? null, what);
     this.#historyProvider?.bindStream?.(this);
     this.#eventRecorder?.bindStream?.(this);
   }
@@ -79,6 +85,11 @@ export class StreamInput extends Node {
   /** Where emitted bars are recorded (read-only). */
   get eventRecorder(): EventRecorder | null {
     return this.#eventRecorder;
+  }
+
+  /** Where bars come from after the warm-up in dry-run and live runs (read-only), or null. */
+  get liveFeed(): LiveFeed | null {
+    return this.#liveFeed;
   }
 
   /** The data-source id in the identity, or null. */
@@ -118,4 +129,15 @@ function checkRecorder(recorder: EventRecorder | null, what: string): EventRecor
     );
   }
   return recorder;
+}
+
+function checkFeed(feed: LiveFeed | null, what: string): LiveFeed | null {
+  if (feed === null) return null;
+  if (typeof feed !== 'object' || typeof feed.start !== 'function') {
+    throw new QmtlError(
+      ErrorCode.InvalidNode,
+      `${what}: liveFeed must have a start method, got ${quote(feed)}`,
+    );
+  }
+  return feed;
 }

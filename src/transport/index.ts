@@ -3,3 +3,4 @@ export * from './topic-bus.js';
 export { MemoryTopicBus, MemoryTopicBroker } from './memory-topic-bus.js';
 export { RedisTopicBus } from './redis-topic-bus.js';
 export { KafkaTopicBus } from './kafka-topic-bus.js';
+export { createTopicBus } from './create-topic-bus.js';

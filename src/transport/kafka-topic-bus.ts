@@ -203,6 +203,11 @@ export class KafkaTopicBus implements TopicBus {
       }
       return newest;
     } catch (error) {
+      // A topic nobody has published to yet (or that was never created) has no last message.
+      const unknown =
+        brokerErrorIds(error).includes('UNKNOWN_TOPIC_OR_PARTITION') ||
+        (error instanceof Error && /unknown topic/i.test(error.message));
+      if (unknown) return null;
       throw kafkaFailure(this.options, `reading the tail of ${quote(topic)}`, error);
     } finally {
       await closeForced(consumer, 'consumer');

@@ -46,6 +46,38 @@ export class Crossover extends Strategy {
 `,
 );
 
+const START = Date.UTC(2024, 0, 1) / 1000;
+// The same strategy with a live feed replaying its provider.
+writeFileSync(
+  path.join(workDir, 'live.ts'),
+  `import { MemoryHistoryProvider, ProcessingNode, ReplayFeed, Strategy, StreamInput } from ${JSON.stringify(sdkEntry)};
+
+const provider = new MemoryHistoryProvider(Array.from({ length: 120 }, (_, i) => ({ ts: ${START} + i * 60, close: 100 + Math.sin(i / 10) * 5 })));
+
+export class Live extends Strategy {
+  constructor() {
+    super({ defaultInterval: '1m', defaultPeriod: 1 });
+  }
+
+  setup(): void {
+    const price = new StreamInput({ tags: ['BTC', 'close'], historyProvider: provider, liveFeed: new ReplayFeed({ provider }) });
+    const mean = new ProcessingNode({
+      name: 'mean5',
+      input: price,
+      period: 5,
+      computeFn: (view) => (view.input<{ close: number }>().field('close') as number[]).reduce((a, b) => a + b, 0) / 5,
+    });
+    const signal = new ProcessingNode({
+      name: 'signal',
+      input: [price, mean],
+      computeFn: (view) => (view.input<{ close: number }>(0).latest()!.close > view.input(1).latest()! ? 1 : -1),
+    });
+    this.addNodes([price, mean, signal]);
+  }
+}
+`,
+);
+
 /** Runs `qmtl …args` in-process and returns what it printed and its exit code. */
 async function qmtl(
   args: string[],
@@ -196,14 +228,42 @@ describe('qmtl run: arguments', () => {
     expect(missing.stderr).toMatch(/required option '--mode <mode>' not specified/);
   });
 
-  it('reports that dry-run needs the distributed runtime', async () => {
-    const { code, stderr } = await qmtl(['run', 'crossover.ts', '--mode', 'dryrun']);
-    expect(code).toBe(1);
-    expect(stderr).toMatch(/^qmtl: mode "dryrun" needs the distributed runtime/);
+  it('runs a dry-run embedded: warms up from history, then follows the live feed to --end-time', async () => {
+    const { code, stdout } = await qmtl([
+      'run',
+      'live.ts',
+      '--mode',
+      'dryrun',
+      '--start-time',
+      String(START + 60 * 60),
+      '--end-time',
+      String(START + 89 * 60),
+      '--json',
+    ]);
+    expect(code).toBe(0);
+    const summary = JSON.parse(stdout) as {
+      mode: string;
+      bars: number;
+      outputs: { name: string; length: number }[];
+    };
+    expect(summary.mode).toBe('dryrun');
+    expect(summary.bars).toBe(30);
+    // Warm-up replays the last 5 bars (mean5's period): signal emits on the 5th, then on each of 30 live bars.
+    expect(summary.outputs.find((o) => o.name === 'signal')?.length).toBe(31);
   });
 
-  it('reports that a Gateway URL is not supported yet', async () => {
-    const { code, stderr } = await qmtl([
+  it('names the Gateway a dry-run cannot reach, and rejects a Gateway for an offline run', async () => {
+    const unreachable = await qmtl([
+      'run',
+      'live.ts',
+      '--mode',
+      'dryrun',
+      '--gateway-url',
+      'http://127.0.0.1:9',
+    ]);
+    expect(unreachable.code).toBe(1);
+    expect(unreachable.stderr).toMatch(/^qmtl: gateway unreachable at "http:\/\/127\.0\.0\.1:9"/);
+    const offline = await qmtl([
       'run',
       'crossover.ts',
       '--mode',
@@ -211,10 +271,8 @@ describe('qmtl run: arguments', () => {
       '--gateway-url',
       'http://127.0.0.1:8000',
     ]);
-    expect(code).toBe(1);
-    expect(stderr).toMatch(
-      /^qmtl: gatewayUrl "http:\/\/127\.0\.0\.1:8000": submitting to a Gateway is not available/,
-    );
+    expect(offline.code).toBe(1);
+    expect(offline.stderr).toMatch(/^qmtl: an offline run uses no services; drop gatewayUrl/);
   });
 
   it('validates --config and every problem of the file', async () => {

@@ -245,6 +245,21 @@ describeWithServer('redis', reachable, 'RedisStateStore (real server)', () => {
       expect(await raw.hGetAll('strategy:s1')).toEqual({ state: 'processing' });
     });
 
+    it('keeps leases in the sorted set strategy_leases, scored by their deadline', async () => {
+      const store = await RedisStateStore.connect(redis.dsn);
+      stores.push(store);
+      await store.renewLease('s1', 1_700_000_002_000);
+      await store.renewLease('s2', 1_700_000_001_000);
+      expect(await raw.type('strategy_leases')).toBe('zset');
+      expect(await raw.zRangeWithScores('strategy_leases', 0, -1)).toEqual([
+        { value: 's2', score: 1_700_000_001_000 },
+        { value: 's1', score: 1_700_000_002_000 },
+      ]);
+      await store.dropLease('s1');
+      await store.dropLease('s2');
+      expect(await raw.exists('strategy_leases')).toBe(0);
+    });
+
     it('puts every key under the prefix when one is set', async () => {
       const store = await RedisStateStore.connect(redis.dsn, { keyPrefix: 'gw:' });
       stores.push(store);

@@ -1,5 +1,6 @@
 import type { FastifyInstance, onRequestAsyncHookHandler } from 'fastify';
 import { ErrorCode, QmtlError, quote } from '../../common/errors.js';
+import type { ProducerFailover } from '../producer-failover.js';
 import type { StrategyLifecycle } from '../strategy-lifecycle.js';
 import type { StrategyIntake } from '../strategy-intake.js';
 import type { StrategyStore } from '../store/strategy-store.js';
@@ -7,6 +8,7 @@ import type { StrategyStore } from '../store/strategy-store.js';
 /** What the strategy routes use. */
 export interface StrategyRouteParts {
   readonly intake: StrategyIntake;
+  readonly failover: ProducerFailover;
   readonly lifecycle: StrategyLifecycle;
   readonly store: StrategyStore;
   /** Per-client limit of `POST /strategies` (`@fastify/rate-limit`), when enabled. */
@@ -23,7 +25,9 @@ const idParams = {
 
 /**
  * `POST /strategies` (202 with the diff), `GET /strategies/:id/status`, `GET /strategies/:id`,
- * `DELETE /strategies/:id` and `POST /strategies/:id/stop` (SPEC §2.5).
+ * `DELETE /strategies/:id` and `POST /strategies/:id/stop` (SPEC §2.5), plus producer failover:
+ * `POST /strategies/:id/heartbeat` (renews the lease) and `POST /strategies/:id/claim` (takes over
+ * released nodes).
  */
 export function registerStrategyRoutes(app: FastifyInstance, parts: StrategyRouteParts): void {
   // onRequest: a request is authenticated before its body is read or validated.
@@ -83,6 +87,17 @@ export function registerStrategyRoutes(app: FastifyInstance, parts: StrategyRout
     '/strategies/:id/stop',
     { schema: { params: idParams }, ...guarded },
     (request) => stop(request.params.id),
+  );
+
+  app.post<{ Params: { id: string } }>(
+    '/strategies/:id/heartbeat',
+    { schema: { params: idParams }, ...guarded },
+    (request) => parts.failover.heartbeat(request.params.id),
+  );
+  app.post<{ Params: { id: string } }>(
+    '/strategies/:id/claim',
+    { schema: { params: idParams }, ...guarded },
+    (request) => parts.failover.claim(request.params.id),
   );
 }
 

@@ -28,6 +28,8 @@ export class MemoryStateStore implements StateStore {
   private readonly claimed: string[] = [];
   private readonly locks = new Map<string, Lock>();
   private readonly statuses = new Map<string, StrategyStatus>();
+  /** Lease deadline (epoch ms) by strategy id. */
+  private readonly leases = new Map<string, number>();
   private closed = false;
 
   constructor(options: MemoryStateStoreOptions = {}) {
@@ -87,6 +89,23 @@ export class MemoryStateStore implements StateStore {
 
   setStatus(id: string, status: StrategyStatus): Promise<void> {
     this.statuses.set(id, status);
+    return Promise.resolve();
+  }
+
+  renewLease(id: string, deadlineMs: number): Promise<void> {
+    this.leases.set(id, deadlineMs);
+    return Promise.resolve();
+  }
+
+  expiredLeases(nowMs: number): Promise<string[]> {
+    const expired = [...this.leases].filter(([, deadline]) => deadline <= nowMs);
+    // Earliest deadline first, ties by id: the order of Redis' ZRANGEBYSCORE.
+    expired.sort(([a, x], [b, y]) => x - y || (a < b ? -1 : a > b ? 1 : 0));
+    return Promise.resolve(expired.map(([id]) => id));
+  }
+
+  dropLease(id: string): Promise<void> {
+    this.leases.delete(id);
     return Promise.resolve();
   }
 

@@ -163,6 +163,18 @@ export class RedisStateStore implements StateStore {
     await this.run('writing a status', (c) => c.hSet(this.keys.status(id), 'state', status));
   }
 
+  async renewLease(id: string, deadlineMs: number): Promise<void> {
+    await this.run('renewing a lease', (c) => c.zAdd(this.keys.leases, { score: deadlineMs, value: id }));
+  }
+
+  expiredLeases(nowMs: number): Promise<string[]> {
+    return this.run('reading expired leases', (c) => c.zRangeByScore(this.keys.leases, '-inf', nowMs));
+  }
+
+  async dropLease(id: string): Promise<void> {
+    await this.run('dropping a lease', (c) => c.zRem(this.keys.leases, id));
+  }
+
   /** True when Redis answers PING within `pingTimeoutMs`; false (never a rejection) otherwise. */
   async ping(): Promise<boolean> {
     const ms = this.options.pingTimeoutMs ?? 1000;
@@ -275,10 +287,12 @@ export class RedisStateStore implements StateStore {
 class StateKeys {
   readonly queue: string;
   readonly inFlight: string;
+  readonly leases: string;
 
   constructor(private readonly prefix: string) {
     this.queue = `${prefix}strategy_queue`;
     this.inFlight = `${prefix}strategy_queue:inflight`;
+    this.leases = `${prefix}strategy_leases`;
   }
 
   lock(id: string): string {

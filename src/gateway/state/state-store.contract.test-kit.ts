@@ -21,7 +21,7 @@ const TTL_MS = 300;
 
 /**
  * The behaviour every {@link StateStore} adapter must have: the reliable FIFO, NX/PX locks with
- * compare-and-delete release, the status cache and ping. Call it from each adapter's test.
+ * compare-and-delete release, the status cache, producer leases and ping. Call it from each adapter's test.
  * @example testStateStoreContract('memory', () => Promise.resolve({ store: new MemoryStateStore(), cleanup: () => Promise.resolve() }));
  */
 export function testStateStoreContract(name: string, create: () => Promise<StateStoreFixture>): void {
@@ -168,6 +168,61 @@ export function testStateStoreContract(name: string, create: () => Promise<State
         await store.setStatus('s1', StrategyStatus.Completed);
         expect(await store.getStatus('s1')).toBe(StrategyStatus.Completed);
         expect(await store.getStatus('s2')).toBe(StrategyStatus.Failed);
+      });
+    });
+
+    describe('leases', () => {
+      /** An epoch-ms base, so deadlines have the magnitude real ones have. */
+      const T = 1_700_000_000_000;
+
+      it('has no expired lease before any is renewed', async () => {
+        expect(await store.expiredLeases(T * 2)).toEqual([]);
+      });
+
+      it('lists the leases whose deadline is at or before now, earliest first', async () => {
+        await store.renewLease('s1', T + 1_000);
+        await store.renewLease('s2', T + 2_000);
+        await store.renewLease('s3', T + 1_500);
+        expect(await store.expiredLeases(T + 999)).toEqual([]);
+        expect(await store.expiredLeases(T + 1_000)).toEqual(['s1']);
+        expect(await store.expiredLeases(T + 1_500)).toEqual(['s1', 's3']);
+        expect(await store.expiredLeases(T + 5_000)).toEqual(['s1', 's3', 's2']);
+        // Reading does not consume: the monitor drops a lease only once it acted on it.
+        expect(await store.expiredLeases(T + 5_000)).toEqual(['s1', 's3', 's2']);
+      });
+
+      it('moves a lease to its new deadline when renewed, keeping one entry per id', async () => {
+        await store.renewLease('s1', T + 1_000);
+        await store.renewLease('s2', T + 1_200);
+        await store.renewLease('s1', T + 3_000);
+        expect(await store.expiredLeases(T + 2_000)).toEqual(['s2']);
+        expect(await store.expiredLeases(T + 3_000)).toEqual(['s2', 's1']);
+      });
+
+      it('drops a lease, and dropping one that does not exist does nothing', async () => {
+        await store.renewLease('s1', T);
+        await store.renewLease('s2', T);
+        await store.dropLease('s1');
+        await store.dropLease('s1');
+        await store.dropLease('never-leased');
+        expect(await store.expiredLeases(T)).toEqual(['s2']);
+      });
+
+      it('keeps leases apart from the FIFO and the status cache', async () => {
+        await store.renewLease('s1', T);
+        await store.setStatus('s2', StrategyStatus.Completed);
+        await store.enqueue('s3');
+        expect(await store.expiredLeases(T)).toEqual(['s1']);
+        expect(await store.getStatus('s1')).toBeNull();
+        expect(await store.queued()).toEqual(['s3']);
+      });
+
+      it('keeps ids with separators and non-ASCII characters verbatim', async () => {
+        const id = 'strategy:α β/✓ {x}';
+        await store.renewLease(id, T);
+        expect(await store.expiredLeases(T)).toEqual([id]);
+        await store.dropLease(id);
+        expect(await store.expiredLeases(T)).toEqual([]);
       });
     });
 

@@ -9,8 +9,13 @@ import type { StrategyStatus } from '../strategy-status.js';
  * The FIFO is reliable: `claim` moves an id to an in-flight list instead of removing it, and only
  * `ack` removes it, so an item whose worker died is still there to be re-queued.
  *
+ * Producer leases: a strategy whose Runner heartbeats holds a lease until a deadline; the Gateway's
+ * lease monitor stops the strategies whose deadline passed. Strategies that never heartbeat have
+ * no lease and never expire.
+ *
  * Redis keys: `strategy_queue` (list), `strategy_queue:inflight` (list), `lock:{id}` (string,
- * SET NX PX), `strategy:{id}` (hash, field `state`).
+ * SET NX PX), `strategy:{id}` (hash, field `state`), `strategy_leases` (sorted set: id scored by
+ * its deadline in epoch ms).
  */
 export interface StateStore {
   /** Appends an id to the FIFO. */
@@ -34,6 +39,12 @@ export interface StateStore {
   /** The cached status, or null when it is not cached (unknown, or lost with Redis). */
   getStatus(id: string): Promise<StrategyStatus | null>;
   setStatus(id: string, status: StrategyStatus): Promise<void>;
+  /** Sets the lease deadline of a strategy (epoch ms), creating the lease or moving it. */
+  renewLease(id: string, deadlineMs: number): Promise<void>;
+  /** Ids whose lease deadline is at or before `nowMs`, earliest deadline first. */
+  expiredLeases(nowMs: number): Promise<string[]>;
+  /** Removes a strategy's lease; nothing happens when it has none. */
+  dropLease(id: string): Promise<void>;
   /** True when the store answers (Redis PING). */
   ping(): Promise<boolean>;
   close(): Promise<void>;

@@ -2,7 +2,7 @@ import { topologicalSort } from '../../dag/topo-sort.js';
 import type { Node } from '../node.js';
 import { StreamInput } from '../stream-input.js';
 import type { Strategy } from '../strategy.js';
-import { distinctInputs, NodeRuntime } from './node-runtime.js';
+import { distinctInputs, NodeRuntime, type Edge } from './node-runtime.js';
 import { OutputSeries } from './output-series.js';
 
 /** Which nodes keep the series they emit: leaves of each strategy, all, none, or the listed nodes. */
@@ -33,6 +33,8 @@ export class ExecutionGraph {
   readonly sources: NodeRuntime[];
   readonly #byId: Map<string, NodeRuntime>;
   readonly #strategies: readonly Strategy[];
+  /** Edges removed by {@link detachInputs}, by target, each with its parent. */
+  readonly #detached = new Map<NodeRuntime, { parent: NodeRuntime; edge: Edge }[]>();
 
   constructor(
     strategies: readonly Strategy[],
@@ -64,6 +66,32 @@ export class ExecutionGraph {
   /** The runtime of a node (or of the node with the same NodeID), or undefined. */
   runtimeOf(node: Node | string): NodeRuntime | undefined {
     return this.#byId.get(typeof node === 'string' ? node : node.nodeId);
+  }
+
+  /**
+   * Stops feeding `target` from its upstreams: its outputs come from elsewhere (a topic another
+   * process publishes), so it is never computed here. Idempotent.
+   */
+  detachInputs(target: NodeRuntime): void {
+    if (this.#detached.has(target)) return;
+    const removed: { parent: NodeRuntime; edge: Edge }[] = [];
+    for (const { id } of distinctInputs(target.node)) {
+      const parent = this.#byId.get(id)!;
+      const index = parent.children.findIndex((edge) => edge.target === target);
+      removed.push({ parent, edge: parent.children.splice(index, 1)[0]! });
+    }
+    this.#detached.set(target, removed);
+  }
+
+  /** Undoes {@link detachInputs}: `target` is computed from its upstreams again. */
+  attachInputs(target: NodeRuntime): void {
+    for (const { parent, edge } of this.#detached.get(target) ?? []) parent.children.push(edge);
+    this.#detached.delete(target);
+  }
+
+  /** Whether `target`'s inputs are detached. */
+  isDetached(target: NodeRuntime): boolean {
+    return this.#detached.has(target);
   }
 
   /** Totals of computation sharing. */

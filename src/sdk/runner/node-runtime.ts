@@ -44,6 +44,8 @@ export class NodeRuntime {
   /** The bucket after the last one computed: lets aligned, contiguous ticks skip a modulo. */
   nextBucket = NaN;
   outputs: OutputSeries | null = null;
+  /** Called with every output the node emits (publishing to its topic in live runs), or null. */
+  onEmit: ((bucket: number, value: unknown) => void) | null = null;
   /** Strategies of the run that contain this node. */
   strategies = 0;
   /** Node objects across those strategies with this NodeID (a node declared twice counts twice). */

@@ -1,26 +1,56 @@
 import { ErrorCode, QmtlError, quote } from '../../common/errors.js';
 import { parseTime, type TimeLike } from '../../common/time.js';
+import type { TopicBus } from '../../transport/topic-bus.js';
+import type { Broker } from '../execution/broker.js';
+import type { PaperBrokerOptions } from '../execution/paper-broker.js';
+import type { StreamInput } from '../stream-input.js';
 import type { KeepOutputs } from './execution-graph.js';
 import type { ReplayProgress } from './replay.js';
 import { OnMissing } from './tick-engine.js';
 
-/** How a run executes (SPEC §1). Dry-run and live arrive with the distributed runtime. */
+/** How a run executes (SPEC §1). */
 export const RunMode = { Backtest: 'backtest', Offline: 'offline', DryRun: 'dryrun', Live: 'live' } as const;
 /** One of {@link RunMode}. */
 export type RunMode = (typeof RunMode)[keyof typeof RunMode];
 
-/** Options of a replaying run (`Runner.backtest`, `Runner.offline`, `Runner.run`). */
+/** Options of a run (`Runner.backtest`, `offline`, `dryrun`, `live`, `run`). */
 export interface RunOptions {
-  /** First bucket replayed (epoch seconds, ISO-8601 or Date). Required for a backtest. */
+  /**
+   * Backtest/offline: first bucket replayed (epoch seconds, ISO-8601 or Date; required for a
+   * backtest). Dry-run/live: first live bucket (default now); history before it warms up.
+   */
   readonly startTime?: TimeLike;
-  /** Last bucket replayed, inclusive. Required for a backtest. */
+  /** Backtest/offline: last bucket replayed, inclusive. Dry-run/live: the run ends after this bucket (default: when stopped). */
   readonly endTime?: TimeLike;
   /** `skip` (default) drops a trigger whose upstream has a missing bucket; `fail` stops the run. */
   readonly onMissing?: OnMissing;
   /** Which nodes keep the series they emit (default: the leaves of each strategy). */
   readonly keepOutputs?: KeepOutputs;
-  /** Gateway URL; not available in the embedded-only version of the runner. */
+  /**
+   * Gateway URL (SPEC §3.5): the strategies are submitted and, in dry-run and live, nodes another
+   * process produces are consumed from their topics instead of computed. Absent: everything runs here.
+   */
   readonly gatewayUrl?: string;
+  /** Bearer token for the Gateway. */
+  readonly token?: string;
+  /** The topic bus of a dry-run or live run with a Gateway (or give `busDsn`). */
+  readonly topicBus?: TopicBus;
+  /** Opens the topic bus: `redis://host:port`, `kafka://host:port` or `memory`. */
+  readonly busDsn?: string;
+  /**
+   * Worker threads for nodes that declare `worker` (a pure compute function exported from a
+   * module): their buckets are computed in parallel on a piscina pool; outputs equal a serial
+   * run's. Replays only (backtest, offline). Default 0: everything on the main thread.
+   */
+  readonly workers?: number;
+  /** Live runs with order nodes: the venue orders go to (e.g. `new HttpBroker({ url })`). */
+  readonly broker?: Broker;
+  /** Fees, slippage and starting cash of the simulated broker of backtests and dry-runs. */
+  readonly paper?: PaperBrokerOptions;
+  /** Symbol each price stream carries, for order fills; default a stream's first tag. */
+  readonly priceStreams?: ReadonlyMap<StreamInput, string>;
+  /** Consumer group of the run's subscriptions. Default: derived from the strategies' node ids (stable across restarts). */
+  readonly consumerGroup?: string;
   /** Count CacheView reads in `cache_read_total` (slower; default false). */
   readonly trackReads?: boolean;
   /** Retries of a failing history fetch (default 3). */
@@ -34,6 +64,15 @@ export interface RunOptions {
 /** {@link RunOptions} checked and normalised. */
 export interface ResolvedRunOptions {
   readonly mode: RunMode;
+  readonly gatewayUrl: string | null;
+  readonly token: string | null;
+  readonly topicBus: TopicBus | null;
+  readonly busDsn: string | null;
+  readonly consumerGroup: string | null;
+  readonly workers: number;
+  readonly broker: Broker | null;
+  readonly paper: PaperBrokerOptions;
+  readonly priceStreams: ReadonlyMap<StreamInput, string> | null;
   readonly start: number | null;
   readonly end: number | null;
   readonly onMissing: OnMissing;
@@ -50,6 +89,14 @@ const KEYS = [
   'onMissing',
   'keepOutputs',
   'gatewayUrl',
+  'token',
+  'topicBus',
+  'busDsn',
+  'consumerGroup',
+  'workers',
+  'broker',
+  'paper',
+  'priceStreams',
   'trackReads',
   'maxRetries',
   'windowBars',
@@ -65,18 +112,18 @@ export function resolveRunOptions(mode: RunMode, options: RunOptions): ResolvedR
     throw invalid(
       `unknown run option ${unknown.map((k) => quote(k)).join(', ')} (known: ${KEYS.join(', ')})`,
     );
-  if (mode === RunMode.DryRun || mode === RunMode.Live) {
-    throw new QmtlError(
-      ErrorCode.NotSupported,
-      `mode ${quote(mode)} needs the distributed runtime, which this version does not include; use "backtest" or "offline"`,
+  if (!Object.values(RunMode).includes(mode))
+    throw invalid(`mode must be one of ${Object.values(RunMode).join(', ')}, got ${quote(mode)}`);
+  const gatewayUrl = optionalText(options.gatewayUrl, 'gatewayUrl');
+  if (gatewayUrl !== null && !/^https?:\/\/[^/]/.test(gatewayUrl))
+    throw invalid(`gatewayUrl must be an http(s) URL, got ${quote(gatewayUrl)}`);
+  if (gatewayUrl !== null && mode === RunMode.Offline)
+    throw invalid(
+      `an offline run uses no services; drop gatewayUrl ${quote(gatewayUrl)} or use another mode`,
     );
-  }
-  if (options.gatewayUrl !== undefined) {
-    throw new QmtlError(
-      ErrorCode.NotSupported,
-      `gatewayUrl ${quote(options.gatewayUrl)}: submitting to a Gateway is not available in this version; omit it to run embedded`,
-    );
-  }
+  const topicBus = options.topicBus ?? null;
+  if (topicBus !== null && (typeof topicBus !== 'object' || typeof topicBus.publish !== 'function'))
+    throw invalid(`topicBus must be a TopicBus (publish, subscribe, lastMessage, …), got ${quote(topicBus)}`);
   const start = options.startTime === undefined ? null : parseTime(options.startTime, 'startTime');
   const end = options.endTime === undefined ? null : parseTime(options.endTime, 'endTime');
   if (mode === RunMode.Backtest && (start === null || end === null)) {
@@ -97,6 +144,15 @@ export function resolveRunOptions(mode: RunMode, options: RunOptions): ResolvedR
   }
   return {
     mode,
+    gatewayUrl,
+    token: optionalText(options.token, 'token'),
+    topicBus,
+    busDsn: optionalText(options.busDsn, 'busDsn'),
+    consumerGroup: optionalText(options.consumerGroup, 'consumerGroup'),
+    workers: nonNegativeInteger(options.workers ?? 0, 'workers'),
+    broker: options.broker ?? null,
+    paper: options.paper ?? {},
+    priceStreams: options.priceStreams ?? null,
     start,
     end,
     onMissing,
@@ -106,6 +162,12 @@ export function resolveRunOptions(mode: RunMode, options: RunOptions): ResolvedR
     windowBars: nonNegativeInteger(options.windowBars ?? 65_536, 'windowBars') || 1,
     onProgress: options.onProgress ?? null,
   };
+}
+
+function optionalText(value: unknown, name: string): string | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value === 'string' && value.trim() !== '') return value;
+  throw invalid(`${name} must be a non-empty string, got ${quote(value)}`);
 }
 
 function nonNegativeInteger(value: unknown, name: string): number {

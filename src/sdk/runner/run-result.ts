@@ -1,5 +1,6 @@
 import { ErrorCode, QmtlError, quote } from '../../common/errors.js';
 import type { Node } from '../node.js';
+import type { ExecutionReport } from '../execution/broker.js';
 import type { Strategy } from '../strategy.js';
 import type { DedupReport, ExecutionGraph } from './execution-graph.js';
 import type { HistoryGap } from './history-loader.js';
@@ -16,6 +17,12 @@ export interface RunTiming {
   readonly totalMs: number;
 }
 
+/** Counters of a run, read live by {@link RunResult}. */
+export interface RunTotals {
+  readonly bars: number;
+  readonly ticks: number;
+}
+
 /**
  * What a run returns (SPEC §3.5): the strategy instances, the series nodes emitted, per-node
  * stats, and how much sharing saved.
@@ -26,14 +33,12 @@ export class RunResult {
   /** First and last bucket replayed, or null when there was nothing to replay. */
   readonly startTime: number | null;
   readonly endTime: number | null;
-  /** History rows replayed. */
-  readonly bars: number;
-  /** Distinct bucket timestamps replayed. */
-  readonly ticks: number;
   readonly timing: RunTiming;
   /** History ranges providers could not fill. */
   readonly historyGaps: readonly HistoryGap[];
   readonly #graph: ExecutionGraph;
+  readonly #totals: RunTotals;
+  readonly #execution: () => ExecutionReport | null;
 
   constructor(fields: {
     mode: RunMode;
@@ -41,20 +46,40 @@ export class RunResult {
     graph: ExecutionGraph;
     startTime: number | null;
     endTime: number | null;
-    bars: number;
-    ticks: number;
+    /** Read on every access: a live run keeps counting. */
+    totals: RunTotals;
     timing: RunTiming;
     historyGaps: readonly HistoryGap[];
+    /** The orders, fills, positions and PnL of the run's order nodes (null without any). */
+    execution?: () => ExecutionReport | null;
   }) {
     this.mode = fields.mode;
     this.strategies = fields.strategies;
     this.#graph = fields.graph;
     this.startTime = fields.startTime;
     this.endTime = fields.endTime;
-    this.bars = fields.bars;
-    this.ticks = fields.ticks;
+    this.#totals = fields.totals;
+    this.#execution = fields.execution ?? (() => null);
     this.timing = fields.timing;
     this.historyGaps = fields.historyGaps;
+  }
+
+  /** Bars fed to the run (history rows replayed, live bars received). */
+  get bars(): number {
+    return this.#totals.bars;
+  }
+
+  /** Distinct ticks (bucket timestamps) processed. */
+  get ticks(): number {
+    return this.#totals.ticks;
+  }
+
+  /**
+   * What the run's order nodes did: orders, fills, positions, cash and PnL (simulated in backtests,
+   * paper in dry-runs, the venue's acks in live runs; one format). Null when no node trades.
+   */
+  get execution(): ExecutionReport | null {
+    return this.#execution();
   }
 
   /** The first strategy instance. */

@@ -418,7 +418,7 @@ describe('Runner arguments', () => {
     expect([result.startTime, result.endTime]).toEqual([60, 120]);
   });
 
-  it('rejects unknown options, bad onMissing, non-strategies, and modes that need the distributed runtime', async () => {
+  it('rejects unknown options, bad onMissing, non-strategies, a Gateway offline, an unreachable Gateway', async () => {
     await expect(
       Runner.backtest(trivial(), { startTime: 1, endTime: 2, onMissin: 'fail' } as never),
     ).rejects.toThrow(/unknown run option "onMissin"/);
@@ -429,9 +429,14 @@ describe('Runner arguments', () => {
       Runner.backtest(class NotAStrategy {} as never, { startTime: 1, endTime: 2 }),
     ).rejects.toThrow(/is not a subclass of Strategy/);
     await expect(Runner.backtest([], { startTime: 1, endTime: 2 })).rejects.toThrow(/at least one strategy/);
-    await expect(Runner.dryrun(trivial())).rejects.toThrow(/needs the distributed runtime/);
+    await expect(Runner.offline(trivial(), { gatewayUrl: 'http://127.0.0.1:1' })).rejects.toThrow(
+      /an offline run uses no services/,
+    );
+    await expect(Runner.dryrun(trivial(), { gatewayUrl: 'ftp://x' })).rejects.toThrow(
+      /gatewayUrl must be an http\(s\) URL, got "ftp:\/\/x"/,
+    );
     await expect(
       Runner.backtest(trivial(), { startTime: 1, endTime: 2, gatewayUrl: 'http://127.0.0.1:1' }),
-    ).rejects.toThrow(/not available in this version/);
+    ).rejects.toThrow(/gateway unreachable at "http:\/\/127.0.0.1:1"/);
   });
 });

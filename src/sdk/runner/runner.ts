@@ -9,6 +9,10 @@ import { replay } from './replay.js';
 import { RunResult } from './run-result.js';
 import { resolveRunOptions, RunMode, type ResolvedRunOptions, type RunOptions } from './run-options.js';
 import { TickEngine } from './tick-engine.js';
+import { orderRouting } from './order-routing.js';
+import { replayWithWorkers } from '../parallel/parallel-replay.js';
+import { GatewayLink } from '../live/gateway-link.js';
+import { startLiveRun, type LiveRun } from '../live/live-run.js';
 
 /** A strategy class (constructed with no arguments) or an instance. */
 export type StrategyInput = Strategy | (new () => Strategy);
@@ -38,20 +42,24 @@ export class Runner {
     return Runner.run(strategies, { ...options, mode: RunMode.Offline });
   }
 
-  /** Dry-run (paper trading) needs the distributed runtime; rejects with a clear error in this version. */
+  /**
+   * Dry-run (paper trading): warms up from history, then runs on the streams' live feeds until
+   * `endTime` or `stop()`. With a `gatewayUrl`, nodes another process produces are consumed from
+   * their topics and the nodes computed here are published. Resolves once live.
+   */
   static dryrun(
     strategies: StrategyInput | readonly StrategyInput[],
     options: RunOptions = {},
-  ): Promise<RunResult> {
-    return Runner.run(strategies, { ...options, mode: RunMode.DryRun });
+  ): Promise<LiveRun> {
+    return Runner.run(strategies, { ...options, mode: RunMode.DryRun }) as Promise<LiveRun>;
   }
 
-  /** Live trading needs the distributed runtime; rejects with a clear error in this version. */
+  /** Live trading: as {@link dryrun}, with `run_type: live` at the Gateway. Resolves once live. */
   static live(
     strategies: StrategyInput | readonly StrategyInput[],
     options: RunOptions = {},
-  ): Promise<RunResult> {
-    return Runner.run(strategies, { ...options, mode: RunMode.Live });
+  ): Promise<LiveRun> {
+    return Runner.run(strategies, { ...options, mode: RunMode.Live }) as Promise<LiveRun>;
   }
 
   /** Runs several strategies in one process in the given mode (default `backtest`). */
@@ -64,14 +72,34 @@ export class Runner {
     const instances = (Array.isArray(strategies) ? strategies : [strategies]).map(instantiate);
     if (instances.length === 0)
       throw new QmtlError(ErrorCode.InvalidArgument, 'Runner.run needs at least one strategy');
-    return execute(instances, resolved);
+    const graph = new ExecutionGraph(
+      instances,
+      resolved.keepOutputs,
+      resolved.trackReads ? trackRead : undefined,
+    );
+    if (resolved.mode === RunMode.DryRun || resolved.mode === RunMode.Live)
+      return startLiveRun(instances, graph, resolved);
+    if (resolved.gatewayUrl === null) return replayRun(instances, graph, resolved);
+    // A backtest with a Gateway registers its DAGs, computes everything here, then stops them.
+    const link = await GatewayLink.open(instances, {
+      gatewayUrl: resolved.gatewayUrl,
+      runType: 'backtest',
+      ...(resolved.token !== null && { token: resolved.token }),
+    });
+    try {
+      return await replayRun(instances, graph, resolved);
+    } finally {
+      await link.close();
+    }
   }
 }
 
-async function execute(strategies: Strategy[], options: ResolvedRunOptions): Promise<RunResult> {
+async function replayRun(
+  strategies: Strategy[],
+  graph: ExecutionGraph,
+  options: ResolvedRunOptions,
+): Promise<RunResult> {
   const started = performance.now();
-  const onRead = options.trackReads ? trackRead : undefined;
-  const graph = new ExecutionGraph(strategies, options.keepOutputs, onRead);
   const sources = historySources(graph.sources, options.maxRetries);
   const span = await resolveSpan(sources, options);
   logger.info(
@@ -87,12 +115,23 @@ async function execute(strategies: Strategy[], options: ResolvedRunOptions): Pro
   const historyGaps = span ? await ensureHistory(sources, span[0], span[1]) : [];
   const replayStarted = performance.now();
   const engine = new TickEngine(graph.order, options.onMissing);
-  const totals = span
-    ? await replay(engine, sources, span[0], span[1], {
-        windowBars: options.windowBars,
-        ...(options.onProgress && { onProgress: options.onProgress }),
-      })
-    : { bars: 0, ticks: 0 };
+  const routing = orderRouting(graph, options);
+  routing?.attach();
+  const replayOptions = {
+    windowBars: options.windowBars,
+    ...(options.onProgress && { onProgress: options.onProgress }),
+  };
+  const totals =
+    span === null
+      ? { bars: 0, ticks: 0 }
+      : options.workers > 0
+        ? await replayWithWorkers(graph, sources, span[0], span[1], {
+            ...replayOptions,
+            workers: options.workers,
+            onMissing: options.onMissing,
+          })
+        : await replay(engine, sources, span[0], span[1], replayOptions);
+  await routing?.close();
   const finished = performance.now();
   for (const runtime of graph.order) {
     sdkMetrics.nodecacheResidentBytes.set({ node_id: runtime.id }, runtime.cache.residentBytes);
@@ -106,14 +145,14 @@ async function execute(strategies: Strategy[], options: ResolvedRunOptions): Pro
     graph,
     startTime: span?.[0] ?? null,
     endTime: span?.[1] ?? null,
-    bars: totals.bars,
-    ticks: totals.ticks,
+    totals,
     timing: {
       historyMs: replayStarted - started,
       replayMs: finished - replayStarted,
       totalMs: finished - started,
     },
     historyGaps,
+    ...(routing && { execution: () => routing.report() }),
   });
 }
 

@@ -1,7 +1,7 @@
 import { ErrorCode, QmtlError, quote, shortId } from '../../common/errors.js';
 import { formatTime } from '../../common/time.js';
 import { AppendOutcome } from '../cache/series-ring.js';
-import type { NodeRuntime } from './node-runtime.js';
+import type { Edge, NodeRuntime } from './node-runtime.js';
 
 /** What to do when an upstream bucket is missing (SPEC §3.2). */
 export const OnMissing = { Skip: 'skip', Fail: 'fail' } as const;
@@ -31,7 +31,9 @@ export class TickEngine {
   emit(from: NodeRuntime, bucket: number, value: unknown): void {
     from.emitted++;
     from.outputs?.push(bucket, value);
-    this.#deliver(from, bucket, value);
+    from.onEmit?.(bucket, value);
+    const edges = from.children;
+    for (let e = 0; e < edges.length; e++) this.deliver(from.id, edges[e]!, bucket, value);
   }
 
   /** Computes every node queued during the tick at `time`, in topological order. */
@@ -100,29 +102,29 @@ export class TickEngine {
     return bucket;
   }
 
-  #deliver(from: NodeRuntime, bucket: number, value: unknown): void {
-    const edges = from.children;
-    for (let e = 0; e < edges.length; e++) {
-      // The child's ring for this parent is on the parent's interval grid, so `bucket` is already aligned.
-      const { target, ring } = edges[e]!;
-      const countBefore = ring.count;
-      const outcome = ring.append(bucket, value);
-      if (outcome === AppendOutcome.Rejected) {
-        target.rejected++;
-        continue;
-      }
-      if (outcome === AppendOutcome.Corrected) target.corrections++;
-      else if (outcome === AppendOutcome.Gap) {
-        target.gaps++;
-        target.pendingGap ??= [from.id, ring.expectedBucket, bucket];
-      }
-      if (countBefore + 1 === target.period && ring.count === target.period) target.fullInputs++;
-      const rank = target.rank;
-      if (this.#dirty[rank] === 0) {
-        this.#dirty[rank] = 1;
-        if (rank < this.#minDirty) this.#minDirty = rank;
-        if (rank > this.#maxDirty) this.#maxDirty = rank;
-      }
+  /**
+   * Appends `value` for `bucket` to the ring of one edge and queues its target for this tick. The
+   * ring is on the parent's interval grid, so `bucket` is already aligned.
+   */
+  deliver(fromId: string, edge: Edge, bucket: number, value: unknown): void {
+    const { target, ring } = edge;
+    const countBefore = ring.count;
+    const outcome = ring.append(bucket, value);
+    if (outcome === AppendOutcome.Rejected) {
+      target.rejected++;
+      return;
+    }
+    if (outcome === AppendOutcome.Corrected) target.corrections++;
+    else if (outcome === AppendOutcome.Gap) {
+      target.gaps++;
+      target.pendingGap ??= [fromId, ring.expectedBucket, bucket];
+    }
+    if (countBefore + 1 === target.period && ring.count === target.period) target.fullInputs++;
+    const rank = target.rank;
+    if (this.#dirty[rank] === 0) {
+      this.#dirty[rank] = 1;
+      if (rank < this.#minDirty) this.#minDirty = rank;
+      if (rank > this.#maxDirty) this.#maxDirty = rank;
     }
   }
 }

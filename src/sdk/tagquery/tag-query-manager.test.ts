@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ErrorCode } from '../../common/errors.js';
+import { logger } from '../../common/logger.js';
 import type { NodeJson } from '../../dag/node-json.js';
 import { wireNode } from '../../dagmanager/dag.test-kit.js';
 import { listeningPort, submission, testGateway, type TestGateway } from '../../gateway/gateway.test-kit.js';
@@ -162,6 +163,35 @@ describe('TagQueryManager over HTTP', () => {
     tagManager.handleEvent('queue_update', { tags: ['a'], interval: 'x', queues: [] });
     await tagManager.settled();
     expect(fetchSpy).toHaveBeenCalledTimes(4);
+  });
+});
+
+describe('TagQueryManager and producer_released', () => {
+  it('ignores a producer_released queue_update quietly, asking nothing and changing nothing', async () => {
+    const fetchSpy = vi.fn<typeof fetch>(() => Promise.resolve(Response.json({ queues: ['q1'] })));
+    const hooks = new HookLog();
+    const tagManager = manager({ gatewayUrl: 'http://gw.test', fetch: fetchSpy, ...hooks.options });
+    const node = query(['btc']);
+    tagManager.register(node);
+    await tagManager.resolveTags();
+    const warn = vi.spyOn(logger, 'warn');
+    try {
+      tagManager.handleEvent('queue_update', {
+        reason: 'producer_released',
+        strategy_id: 's1',
+        node_ids: ['n1'],
+        tags: [],
+        interval: 0,
+        queues: [],
+      });
+      await tagManager.settled();
+      expect(warn).not.toHaveBeenCalled();
+    } finally {
+      warn.mockRestore();
+    }
+    expect(node.queues).toEqual(['q1']);
+    expect(fetchSpy).toHaveBeenCalledTimes(1);
+    expect(hooks.calls).toEqual([{ hook: 'added', node, queues: ['q1'] }]);
   });
 });
 

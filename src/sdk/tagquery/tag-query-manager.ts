@@ -179,6 +179,8 @@ export class TagQueryManager {
     switch (type) {
       case 'queue_update':
       case 'tagquery.upsert': {
+        // A producer stopped (the Runner claims its nodes); no tag query's answer changed.
+        if (data['reason'] === 'producer_released') return;
         const event = queueEventOf(type, data);
         if (event === null) logger.warn({ type, data }, 'tag query: malformed queue event ignored');
         else this.#onQueueEvent(event);

@@ -1,0 +1,123 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { ErrorCode } from '../../../common/errors.js';
+import { logger } from '../../../common/logger.js';
+import { MemoryHistoryProvider } from '../../history/memory-history-provider.js';
+import type { HistoryProvider, HistoryRow } from '../../history/protocols.js';
+import type { LiveFeedHandle } from '../live-feed.js';
+import { bars, KEY, record, T0, testLiveFeedContract } from './live-feed.contract.test-kit.js';
+import { ReplayFeed } from './replay-feed.js';
+
+testLiveFeedContract('ReplayFeed', () =>
+  Promise.resolve({
+    feed: (rows) => Promise.resolve(new ReplayFeed({ provider: new MemoryHistoryProvider(rows) })),
+    cleanup: () => Promise.resolve(),
+  }),
+);
+
+/** A seeded-generator stand-in: bar k is a pure function of k, over `count` bars from T0. */
+function formulaProvider(count: number, fetches: [number, number][] = []): HistoryProvider {
+  const row = (k: number): HistoryRow => ({ ts: T0 + k * 60, close: Math.round(1000 * Math.sin(k)) / 10 });
+  return {
+    fetch: (start, end) => {
+      fetches.push([start, end]);
+      const rows: HistoryRow[] = [];
+      for (let k = Math.max(0, Math.ceil((start - T0) / 60)); k < count && T0 + k * 60 < end; k += 1)
+        rows.push(row(k));
+      return Promise.resolve(rows);
+    },
+    coverage: () => Promise.resolve([[T0, T0 + (count - 1) * 60]]),
+    fillMissing: () => Promise.resolve(),
+  };
+}
+
+describe('ReplayFeed', () => {
+  const handles: LiveFeedHandle[] = [];
+  afterEach(async () => {
+    await Promise.all(handles.splice(0).map((handle) => handle.stop()));
+    vi.restoreAllMocks();
+  });
+
+  it('ends after the last row of the coverage by default', async () => {
+    const feed = new ReplayFeed({ provider: new MemoryHistoryProvider(bars(5)) });
+    const { rows, errors, handle } = await record(feed, T0 + 60, undefined, handles);
+    await handle.done;
+    expect(rows.map((row) => row.close)).toEqual([1, 2, 3, 4]);
+    expect(errors).toEqual([]);
+  });
+
+  it('stops at until, inclusive', async () => {
+    const feed = new ReplayFeed({ provider: new MemoryHistoryProvider(bars(10)), until: T0 + 4 * 60 });
+    const { rows, handle } = await record(feed, T0, undefined, handles);
+    await handle.done;
+    expect(rows.map((row) => row.close)).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it('fetches window by window, never more than windowBars rows at once', async () => {
+    const fetches: [number, number][] = [];
+    const feed = new ReplayFeed({ provider: formulaProvider(8, fetches), windowBars: 3 });
+    const { rows, handle } = await record(feed, T0, undefined, handles);
+    await handle.done;
+    expect(rows).toHaveLength(8);
+    expect(fetches).toEqual([
+      [T0, T0 + 180],
+      [T0 + 180, T0 + 360],
+      [T0 + 360, T0 + 421],
+    ]);
+  });
+
+  it('replays the same bars from any bucket, however the windows fall', async () => {
+    const full = await record(new ReplayFeed({ provider: formulaProvider(20) }), T0, undefined, handles);
+    await full.handle.done;
+    const fromSeven = await record(
+      new ReplayFeed({ provider: formulaProvider(20), windowBars: 2 }),
+      T0 + 7 * 60,
+      undefined,
+      handles,
+    );
+    await fromSeven.handle.done;
+    expect(fromSeven.rows).toEqual(full.rows.slice(7));
+    expect(fromSeven.rows).toHaveLength(13);
+  });
+
+  it('waits paceMs between bars', async () => {
+    const feed = new ReplayFeed({ provider: new MemoryHistoryProvider(bars(3)), paceMs: 30 });
+    const times: number[] = [];
+    const { handle } = await record(feed, T0, () => void times.push(performance.now()), handles);
+    await handle.done;
+    expect(times).toHaveLength(3);
+    expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(25);
+    expect(times[2]! - times[1]!).toBeGreaterThanOrEqual(25);
+  });
+
+  it('ends at once over an empty provider', async () => {
+    const feed = new ReplayFeed({ provider: new MemoryHistoryProvider() });
+    const { rows, errors, handle } = await record(feed, T0, undefined, handles);
+    await handle.done;
+    expect(rows).toEqual([]);
+    expect(errors).toEqual([]);
+  });
+
+  it('reports a failing provider through onError', async () => {
+    vi.spyOn(logger, 'error').mockImplementation(() => undefined);
+    const provider = new MemoryHistoryProvider(bars(3));
+    provider.fetch = () => Promise.reject(new Error('disk gone'));
+    const { errors, handle } = await record(new ReplayFeed({ provider }), T0, undefined, handles);
+    await handle.done;
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ code: ErrorCode.HistoryUnavailable });
+    expect(errors[0]?.message).toContain(
+      `could not fetch [${T0}, ${T0 + 121}) of stream "${KEY.nodeId}": disk gone`,
+    );
+  });
+
+  it('rejects invalid options, listing every problem', () => {
+    const make = (): ReplayFeed =>
+      new ReplayFeed({ provider: {} as HistoryProvider, paceMs: -1, windowBars: 0, pace: 1 } as never);
+    expect(make).toThrow(expect.objectContaining({ code: ErrorCode.InvalidArgument }));
+    expect(make).toThrow('provider must be an object with fetch() and coverage(), got {}');
+    expect(make).toThrow('paceMs must be a non-negative number, got -1');
+    expect(make).toThrow('windowBars must be a positive integer, got 0');
+    expect(make).toThrow('unknown option "pace"');
+    expect(() => new ReplayFeed({} as never)).toThrow('provider must be given, got undefined');
+  });
+});

@@ -1,0 +1,167 @@
+import { ErrorCode, QmtlError, quote } from '../../common/errors.js';
+import { logger } from '../../common/logger.js';
+import { PeriodicTask } from '../../common/periodic-task.js';
+import { sleep } from '../../common/retry.js';
+import { GatewayClient, type GatewayRunType, type GatewaySubmission } from '../gateway-client.js';
+import type { Strategy } from '../strategy.js';
+import { toWebSocketUrl, WebSocketClient } from '../tagquery/ws-client.js';
+import { isRecord } from '../../common/is-record.js';
+import { rolesOf, type NodeRoles } from './node-roles.js';
+
+/** Options of {@link GatewayLink.open}. */
+export interface GatewayLinkOptions {
+  readonly gatewayUrl: string;
+  readonly runType: GatewayRunType;
+  readonly token?: string;
+  readonly meta?: Record<string, unknown> | null;
+  /** How long to wait for a diff the Gateway could not compute at once (DAG Manager down). Default 30 s. */
+  readonly diffWaitMs?: number;
+}
+
+/** Called with the node ids a stopped or dead producer released (a `queue_update` on `/ws`). */
+export type ReleasedHandler = (nodeIds: readonly string[]) => void;
+
+/**
+ * A process's connection to the Gateway (SPEC §3.5): submits each strategy's DAG and keeps the
+ * diffs, renews the strategies' leases while they run (so a dead process's nodes are released),
+ * follows `/ws` for released producers, claims nodes to take them over, and stops the strategies
+ * when the run ends.
+ */
+export class GatewayLink {
+  readonly client: GatewayClient;
+  readonly #strategies: readonly Strategy[];
+  readonly #options: GatewayLinkOptions;
+  #submissions: GatewaySubmission[];
+  #heartbeat: PeriodicTask | null = null;
+  #events: WebSocketClient | null = null;
+  #closed: Promise<void> | null = null;
+
+  private constructor(strategies: readonly Strategy[], options: GatewayLinkOptions, client: GatewayClient) {
+    this.#strategies = strategies;
+    this.#options = options;
+    this.client = client;
+    this.#submissions = [];
+  }
+
+  /** Submits every strategy and waits for each diff. A failure stops what was already submitted. */
+  static async open(strategies: readonly Strategy[], options: GatewayLinkOptions): Promise<GatewayLink> {
+    const client = new GatewayClient({
+      gatewayUrl: options.gatewayUrl,
+      ...(options.token !== undefined && { token: options.token }),
+    });
+    const link = new GatewayLink(strategies, options, client);
+    try {
+      for (const strategy of strategies) link.#submissions.push(await link.#submit(strategy));
+    } catch (error) {
+      await link.close();
+      throw error;
+    }
+    return link;
+  }
+
+  /** One Gateway strategy id per strategy of the run, in order. */
+  get strategyIds(): string[] {
+    return this.#submissions.map((s) => s.strategyId);
+  }
+
+  /** This process's role for every node, merged over its strategies. */
+  get roles(): NodeRoles {
+    return rolesOf(this.#submissions);
+  }
+
+  /** Renews every strategy's lease now and then every third of the lease the Gateway grants. */
+  async startHeartbeats(): Promise<void> {
+    const leaseMs = await this.#beat();
+    this.#heartbeat = new PeriodicTask('gateway heartbeat', Math.max(50, Math.floor(leaseMs / 3)), () =>
+      this.#beat(),
+    );
+    this.#heartbeat.start();
+  }
+
+  /** Follows `/ws`: `onReleased` gets the node ids of every producer that stops or dies. */
+  async followReleases(onReleased: ReleasedHandler): Promise<void> {
+    const events = new WebSocketClient(toWebSocketUrl(this.#options.gatewayUrl), {
+      ...(this.#options.token !== undefined && { token: this.#options.token }),
+      subscribe: { types: ['queue_update'] },
+      onEvent: (type, data) => {
+        if (type !== 'queue_update' || !isRecord(data) || data['reason'] !== 'producer_released') return;
+        const nodeIds = data['node_ids'];
+        if (Array.isArray(nodeIds)) onReleased(nodeIds.filter((id): id is string => typeof id === 'string'));
+      },
+    });
+    this.#events = events;
+    events.start();
+    await events.opened();
+  }
+
+  /**
+   * Asks the Gateway to make this process the producer of `nodeIds` where nobody produces them:
+   * re-runs the diff of each strategy that contains one of them. Returns the new roles.
+   */
+  async claim(nodeIds: readonly string[]): Promise<NodeRoles> {
+    const wanted = new Set(nodeIds);
+    for (const [index, strategy] of this.#strategies.entries()) {
+      if (!strategy.nodes.some((node) => wanted.has(node.nodeId))) continue;
+      this.#submissions[index] = await this.client.claim(this.#submissions[index]!.strategyId);
+    }
+    return this.roles;
+  }
+
+  /** Stops heartbeats and events, then stops every strategy at the Gateway (releasing what it produced). Idempotent. */
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      await this.#heartbeat?.stop();
+      await this.#events?.close();
+      for (const { strategyId } of this.#submissions) {
+        await this.client
+          .stop(strategyId)
+          .catch((error: unknown) =>
+            logger.warn({ err: error, strategyId }, 'stopping the strategy at the Gateway failed'),
+          );
+      }
+    })();
+    return this.#closed;
+  }
+
+  async #submit(strategy: Strategy): Promise<GatewaySubmission> {
+    const submission = await this.client.submit(strategy.serialize(), {
+      runType: this.#options.runType,
+      meta: this.#options.meta ?? null,
+    });
+    if (submission.status === 'completed') return submission;
+    if (submission.status === 'failed') {
+      await this.client.stop(submission.strategyId).catch(() => undefined);
+      throw new QmtlError(
+        ErrorCode.InvalidDag,
+        `the DAG Manager rejected strategy ${quote(strategy.name)}: ${submission.error ?? 'no reason given'}`,
+      );
+    }
+    this.#submissions.push(submission); // stopped by close() if the diff never comes
+    const deadline = Date.now() + (this.#options.diffWaitMs ?? 30_000);
+    while (Date.now() < deadline) {
+      const status = await this.client.status(submission.strategyId);
+      if (status === 'completed') {
+        this.#submissions.pop();
+        return this.client.claim(submission.strategyId);
+      }
+      if (status === 'failed') break;
+      await sleep(250);
+    }
+    throw new QmtlError(
+      ErrorCode.Unavailable,
+      `the Gateway at ${quote(this.#options.gatewayUrl)} has no diff for strategy ${quote(strategy.name)} yet (DAG Manager unavailable?); try again later`,
+    );
+  }
+
+  async #beat(): Promise<number> {
+    let leaseMs = Infinity;
+    for (const { strategyId } of this.#submissions) {
+      try {
+        leaseMs = Math.min(leaseMs, (await this.client.heartbeat(strategyId)).leaseMs);
+      } catch (error) {
+        logger.warn({ err: error, strategyId }, 'heartbeat failed; the lease may expire');
+      }
+    }
+    return Number.isFinite(leaseMs) ? leaseMs : 5_000;
+  }
+}

@@ -1,0 +1,160 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { listeningPort, testGateway, type TestGateway } from '../../gateway/gateway.test-kit.js';
+import { MemoryTopicBroker, MemoryTopicBus } from '../../transport/memory-topic-bus.js';
+import type { ReceivedMessage } from '../../transport/topic-bus.js';
+import { MemoryHistoryProvider } from '../history/memory-history-provider.js';
+import type { Node } from '../node.js';
+import { ProcessingNode } from '../processing-node.js';
+import { Runner } from '../runner/runner.js';
+import { Strategy } from '../strategy.js';
+import { StreamInput } from '../stream-input.js';
+import { ReplayFeed } from './feeds/replay-feed.js';
+import type { LiveRun } from './live-run.js';
+
+const INTERVAL = 60;
+const T0 = 1_700_000_000 - (1_700_000_000 % INTERVAL);
+const BARS = 400;
+/** First live bucket: 100 bars of history before it. */
+const LIVE = T0 + 100 * INTERVAL;
+const rows = Array.from({ length: BARS }, (_, i) => ({
+  ts: T0 + i * INTERVAL,
+  close: 100 + Math.sin(i / 7) * 5 + i / 50,
+}));
+const provider = new MemoryHistoryProvider(rows);
+
+/** The shared part of both strategies: a price stream and its 5-bar mean. */
+function sharedNodes(paceMs: number): { price: StreamInput; average: Node } {
+  const price = new StreamInput({
+    tags: ['BTC', 'live-run-test'],
+    interval: INTERVAL,
+    period: 5,
+    historyProvider: provider,
+    liveFeed: new ReplayFeed({ provider, paceMs }),
+  });
+  const average = new ProcessingNode({
+    input: price,
+    name: 'mean5',
+    interval: INTERVAL,
+    period: 5,
+    computeFn: (view) =>
+      (view.input<{ close: number }>().field('close') as number[]).reduce((a, b) => a + b, 0) / 5,
+  });
+  return { price, average };
+}
+
+function strategyScaling(factor: number, paceMs = 2): new () => Strategy {
+  return class extends Strategy {
+    override setup(): void {
+      const { price, average } = sharedNodes(paceMs);
+      const scaled = new ProcessingNode({
+        input: average,
+        name: `times_${factor}`,
+        interval: INTERVAL,
+        period: 1,
+        params: { factor },
+        computeFn: (view) => (view.get(average).latest() as number) * view.params.factor,
+      });
+      this.addNodes([price, average, scaled]);
+    }
+  };
+}
+
+const A = strategyScaling(2);
+const B = strategyScaling(3);
+
+describe('dry-run with a Gateway: one process computes a shared node, the other consumes it', () => {
+  let gw: TestGateway;
+  let gatewayUrl: string;
+  let broker: MemoryTopicBroker;
+  const runs: LiveRun[] = [];
+
+  beforeEach(async () => {
+    gw = await testGateway({ listen: true });
+    gatewayUrl = `http://127.0.0.1:${listeningPort(gw.gateway)}`;
+    broker = new MemoryTopicBroker();
+  });
+  afterEach(async () => {
+    for (const run of runs.splice(0)) await run.stop();
+    await gw.gateway.close();
+  });
+
+  const dryrun = async (strategy: new () => Strategy, endTime: number | undefined): Promise<LiveRun> => {
+    const run = await Runner.dryrun(strategy, {
+      gatewayUrl,
+      topicBus: new MemoryTopicBus({ broker }),
+      startTime: LIVE,
+      ...(endTime !== undefined && { endTime }),
+      keepOutputs: 'all',
+    });
+    runs.push(run);
+    return run;
+  };
+
+  const nodeOf = (run: LiveRun, name: string): Node => run.strategy.nodes.find((n) => n.name === name)!;
+
+  /** Every message on a topic, read by a fresh group. */
+  const topicContents = async (topic: string): Promise<ReceivedMessage[]> => {
+    const seen: ReceivedMessage[] = [];
+    const bus = new MemoryTopicBus({ broker });
+    await bus.subscribe({
+      topics: [topic],
+      group: `check-${Math.random()}`,
+      onMessage: (m) => void seen.push(m),
+    });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await bus.close();
+    return seen;
+  };
+
+  it('computes the shared mean once, publishes it, and the consumer gets identical values', async () => {
+    const end = LIVE + 199 * INTERVAL;
+    const a = await dryrun(A, end);
+    const b = await dryrun(B, end);
+    await Promise.all([a.done, b.done]);
+
+    const average = a.strategy.nodes[1]!;
+    expect(a.stats(average).computeCalls).toBeGreaterThan(200);
+    expect(b.stats(average).computeCalls).toBe(0);
+    expect(b.roles.consumed.has(average.nodeId)).toBe(true);
+    const published = a
+      .outputs<number>(average)
+      .toArray()
+      .filter(([t]) => t >= LIVE);
+    expect(published).toHaveLength(200);
+    expect(
+      b
+        .outputs<number>(average)
+        .toArray()
+        .filter(([t]) => t >= LIVE),
+    ).toEqual(published);
+    const timesThree = b
+      .outputs<number>(nodeOf(b, 'times_3'))
+      .toArray()
+      .filter(([t]) => t >= LIVE);
+    expect(timesThree).toEqual(published.map(([t, v]) => [t, v * 3]));
+  });
+
+  it('takes over a stopped producer from the bucket after its last published one: no gap, no duplicate', async () => {
+    const end = LIVE + 249 * INTERVAL;
+    const a = await dryrun(strategyScaling(2, 4), undefined);
+    const b = await dryrun(B, end);
+    const average = a.strategy.nodes[1]!;
+    while (a.published < 60) await new Promise((resolve) => setTimeout(resolve, 10));
+    await a.stop();
+    await b.done;
+
+    expect(b.stats(average).computeCalls).toBeGreaterThan(0);
+    expect(b.roles.produced.has(average.nodeId)).toBe(true);
+    const topic = b.roles.produced.get(average.nodeId)!;
+    const buckets = (await topicContents(topic))
+      .filter((m) => m.nodeId === average.nodeId)
+      .map((m) => m.timestamp);
+    const expected = Array.from({ length: 250 }, (_, i) => LIVE + i * INTERVAL);
+    expect(buckets).toEqual(expected);
+    const timesThree = b
+      .outputs<number>(nodeOf(b, 'times_3'))
+      .timestamps()
+      .filter((t) => t >= LIVE);
+    expect(Array.from(timesThree)).toEqual(expected);
+  });
+});

@@ -1,0 +1,186 @@
+import { createHash } from 'node:crypto';
+import { ErrorCode, QmtlError } from '../../common/errors.js';
+import { logger } from '../../common/logger.js';
+import { createTopicBus } from '../../transport/create-topic-bus.js';
+import type { TopicBus } from '../../transport/topic-bus.js';
+import type { ExecutionGraph } from '../runner/execution-graph.js';
+import { RunResult } from '../runner/run-result.js';
+import { RunMode, type ResolvedRunOptions } from '../runner/run-options.js';
+import { orderRouting } from '../runner/order-routing.js';
+import { TickEngine } from '../runner/tick-engine.js';
+import type { Strategy } from '../strategy.js';
+import { GatewayLink } from './gateway-link.js';
+import { LiveSession } from './live-session.js';
+import { LOCAL_ROLES, promotedNodes, type NodeRoles } from './node-roles.js';
+
+/**
+ * A running dry-run or live run (SPEC §3.5): the same read API as a finished run's result, counting
+ * as it goes, plus `done` and `stop()`.
+ */
+export class LiveRun extends RunResult {
+  /** The Gateway's strategy id of each strategy (empty without a Gateway). */
+  readonly strategyIds: readonly string[];
+  /** Settles when the run ends by itself (`endTime` reached, feeds ended) or fails. */
+  readonly done: Promise<void>;
+  readonly #session: LiveSession;
+  readonly #release: () => Promise<void>;
+
+  constructor(
+    fields: ConstructorParameters<typeof RunResult>[0],
+    session: LiveSession,
+    strategyIds: readonly string[],
+    release: () => Promise<void>,
+  ) {
+    super(fields);
+    this.#session = session;
+    this.strategyIds = strategyIds;
+    this.#release = release;
+    this.done = session.done.then(
+      () => this.#release(),
+      async (error: unknown) => {
+        await this.#release();
+        throw error;
+      },
+    );
+    this.done.catch(() => undefined);
+  }
+
+  /** What this process computes, consumes and publishes now. */
+  get roles(): NodeRoles {
+    return this.#session.roles;
+  }
+
+  /** Outputs published to topics so far. */
+  get published(): number {
+    return this.#session.publisher?.published ?? 0;
+  }
+
+  /** Messages consumed from other processes' topics so far. */
+  get received(): number {
+    return this.#session.counters.received;
+  }
+
+  /**
+   * Stops cleanly: feeds stop, consumers commit what they handled, producers flush, and the
+   * strategies are stopped at the Gateway (releasing what they produced to the other processes).
+   */
+  override async stop(): Promise<void> {
+    await this.#session.stop();
+    await this.#release();
+  }
+}
+
+/** Starts a dry-run or live run: submits to the Gateway (if any), warms up, and goes live. */
+export async function startLiveRun(
+  strategies: Strategy[],
+  graph: ExecutionGraph,
+  options: ResolvedRunOptions,
+): Promise<LiveRun> {
+  const started = performance.now();
+  const link =
+    options.gatewayUrl === null
+      ? null
+      : await GatewayLink.open(strategies, {
+          gatewayUrl: options.gatewayUrl,
+          runType: options.mode === RunMode.Live ? 'live' : 'dry-run',
+          ...(options.token !== null && { token: options.token }),
+        });
+  let bus: TopicBus | null = null;
+  let ownsBus = false;
+  const routing = orderRouting(graph, options);
+  const release = once(async () => {
+    await routing?.close();
+    await link?.close();
+    if (ownsBus) await bus?.close();
+  });
+  try {
+    if (link !== null) {
+      bus = options.topicBus;
+      if (bus === null) {
+        if (options.busDsn === null)
+          throw new QmtlError(
+            ErrorCode.InvalidArgument,
+            'a dry-run or live run with a gatewayUrl needs a topic bus: pass topicBus or busDsn (e.g. "kafka://127.0.0.1:19092")',
+          );
+        bus = await createTopicBus(options.busDsn);
+        ownsBus = true;
+      }
+      await link.startHeartbeats();
+    }
+    const from = options.start ?? Math.floor(Date.now() / 1000);
+    const session = new LiveSession(
+      graph,
+      new TickEngine(graph.order, options.onMissing),
+      link?.roles ?? LOCAL_ROLES,
+      {
+        from,
+        until: options.end,
+        maxRetries: options.maxRetries,
+        bus,
+        consumerGroup: options.consumerGroup ?? consumerGroupOf(strategies),
+        ...(routing && { onLive: () => routing.attach() }),
+      },
+    );
+    if (link !== null && bus !== null) await link.followReleases(takeOverOnRelease(link, bus, session));
+    await session.start();
+    return new LiveRun(
+      {
+        mode: options.mode,
+        strategies,
+        graph,
+        startTime: from,
+        endTime: options.end,
+        totals: session.counters,
+        timing: { historyMs: 0, replayMs: 0, totalMs: performance.now() - started },
+        historyGaps: [],
+        ...(routing && { execution: () => routing.report() }),
+      },
+      session,
+      link?.strategyIds ?? [],
+      release,
+    );
+  } catch (error) {
+    await release();
+    throw error;
+  }
+}
+
+/** When producers release nodes this process consumes: claim them, and take over those granted. */
+function takeOverOnRelease(
+  link: GatewayLink,
+  bus: TopicBus,
+  session: LiveSession,
+): (nodeIds: readonly string[]) => void {
+  let chain = Promise.resolve();
+  return (nodeIds) => {
+    chain = chain
+      .then(async () => {
+        const before = session.roles;
+        const wanted = nodeIds.filter((id) => before.consumed.has(id));
+        if (wanted.length === 0) return;
+        const after = await link.claim(wanted);
+        const promoted = promotedNodes(before, after);
+        if (promoted.length === 0) return;
+        const lastPublished = new Map<string, number>();
+        for (const nodeId of promoted) {
+          const last = await bus.lastMessage(after.produced.get(nodeId)!, nodeId);
+          if (last !== null) lastPublished.set(nodeId, last.timestamp);
+        }
+        await session.takeOver(promoted, after, lastPublished);
+      })
+      .catch((error: unknown) =>
+        logger.error({ err: error, nodes: nodeIds }, 'taking over released nodes failed'),
+      );
+  };
+}
+
+/** A consumer group that stays the same when the same strategies restart: resume from committed positions. */
+function consumerGroupOf(strategies: readonly Strategy[]): string {
+  const ids = strategies.flatMap((s) => s.nodes.map((n) => n.nodeId)).sort();
+  return `qmtl-runner-${createHash('sha256').update(ids.join(',')).digest('hex').slice(0, 16)}`;
+}
+
+function once(task: () => Promise<void>): () => Promise<void> {
+  let running: Promise<void> | null = null;
+  return () => (running ??= task());
+}

@@ -1,0 +1,382 @@
+import { ErrorCode, QmtlError, quote, shortId } from '../../common/errors.js';
+import { logger } from '../../common/logger.js';
+import { formatTime } from '../../common/time.js';
+import type { ReceivedMessage, Subscription, TopicBus } from '../../transport/topic-bus.js';
+import type { HistoryRow } from '../history/protocols.js';
+import type { ExecutionGraph } from '../runner/execution-graph.js';
+import { ensureHistory, historySources } from '../runner/history-loader.js';
+import type { NodeRuntime } from '../runner/node-runtime.js';
+import { replay } from '../runner/replay.js';
+import type { TickEngine } from '../runner/tick-engine.js';
+import type { StreamInput } from '../stream-input.js';
+import { listenToEmits, warmupBars } from '../runner/emit-listeners.js';
+import type { LiveFeedHandle } from './live-feed.js';
+import { type NodeRoles } from './node-roles.js';
+import { OutputPublisher } from './output-publisher.js';
+
+/** What a {@link LiveSession} runs with. */
+export interface LiveSessionOptions {
+  /** First live bucket, epoch seconds; history before it warms the nodes up. */
+  readonly from: number;
+  /** Last bucket: the session ends once every live input has passed it. Null = until stopped. */
+  readonly until: number | null;
+  readonly maxRetries: number;
+  /** Where outputs are published and consumed nodes read; null when every node is local. */
+  readonly bus: TopicBus | null;
+  /** Consumer group of this process's subscriptions (stable across restarts of the same strategies). */
+  readonly consumerGroup: string;
+  /** Called once after the warm-up, before the first live input (order routing starts here). */
+  readonly onLive?: () => void;
+}
+
+/** Counters of a live session. */
+export interface LiveCounters {
+  /** Bars fed by live feeds. */
+  bars: number;
+  /** Messages consumed from other processes' topics. */
+  received: number;
+  ticks: number;
+}
+
+/**
+ * The real-time part of a dry-run or live run (SPEC §3.5): warms the nodes up from history, then
+ * feeds bars from the streams' live feeds and outputs of consumed nodes from their topics through
+ * the tick engine, one event at a time, publishing every output of a node this process produces.
+ * Consumed nodes are never computed: their inputs are detached and their values come from topics.
+ */
+export class LiveSession {
+  readonly counters: LiveCounters = { bars: 0, received: 0, ticks: 0 };
+  readonly publisher: OutputPublisher | null;
+  readonly #graph: ExecutionGraph;
+  readonly #engine: TickEngine;
+  readonly #options: LiveSessionOptions;
+  #roles: NodeRoles;
+  /** Per produced node: outputs at or before this bucket are not published (already on the topic). */
+  readonly #publishAfter = new Map<string, number>();
+  /** Per consumed node: the newest bucket received. */
+  readonly #lastReceived = new Map<string, number>();
+  readonly #feeds: LiveFeedHandle[] = [];
+  readonly #subscriptions: Subscription[] = [];
+  /** Live inputs that have not yet passed `until` (or ended). */
+  readonly #pending = new Set<string>();
+  #chain: Promise<unknown> = Promise.resolve();
+  #publishing = false;
+  #finished = false;
+  #resolveDone!: () => void;
+  #rejectDone!: (error: Error) => void;
+  /** Settles when the session ends: every input passed `until`, every feed ended, stop, or an error. */
+  readonly done: Promise<void>;
+
+  constructor(graph: ExecutionGraph, engine: TickEngine, roles: NodeRoles, options: LiveSessionOptions) {
+    this.#graph = graph;
+    this.#engine = engine;
+    this.#roles = roles;
+    this.#options = options;
+    this.publisher = options.bus === null ? null : new OutputPublisher(options.bus);
+    this.done = new Promise<void>((resolve, reject) => {
+      this.#resolveDone = resolve;
+      this.#rejectDone = reject;
+    });
+    this.done.catch(() => undefined);
+    for (const nodeId of roles.consumed.keys()) graph.detachInputs(this.#runtime(nodeId));
+    for (const [nodeId, topic] of roles.produced) this.#publishTo(this.#runtime(nodeId), topic);
+  }
+
+  /** The roles the session runs with now (they change when it takes a node over). */
+  get roles(): NodeRoles {
+    return this.#roles;
+  }
+
+  /** Warms up, subscribes to consumed topics and starts the live feeds of the streams produced here. */
+  async start(): Promise<void> {
+    const streams = this.#localStreams(this.#graph.sources);
+    await this.#warmUp(streams, this.#options.from - 1);
+    this.#options.onLive?.();
+    this.#publishing = true;
+    await this.#subscribe();
+    for (const stream of streams) await this.#startFeed(stream, this.#options.from);
+    this.#checkFinished();
+  }
+
+  /**
+   * Takes over computing and publishing `promoted` (nodes this process consumed and now produces,
+   * after their producer stopped or died), from the bucket after the last one on each topic.
+   */
+  async takeOver(
+    nodeIds: readonly string[],
+    roles: NodeRoles,
+    lastPublished: ReadonlyMap<string, number>,
+  ): Promise<void> {
+    const until = this.#options.until;
+    // A node whose topic already reaches the end of this run needs no new producer here.
+    const promoted = nodeIds.filter((id) => until === null || (lastPublished.get(id) ?? -Infinity) < until);
+    if (promoted.length === 0) return;
+    await this.#drain(promoted, lastPublished);
+    await this.#serial(async () => {
+      this.#roles = roles;
+      const runtimes = promoted.map((id) => this.#runtime(id));
+      for (const runtime of runtimes) {
+        this.#graph.attachInputs(runtime);
+        this.#publishAfter.set(runtime.id, lastPublished.get(runtime.id) ?? this.#options.from - 1);
+        this.#publishTo(runtime, roles.produced.get(runtime.id)!);
+        this.#pending.delete(`topic:${runtime.id}`);
+      }
+      const streams = this.#localStreams(runtimes.filter((r) => this.#graph.sources.includes(r)));
+      const resumeAt = Math.min(
+        ...streams.map((s) => (lastPublished.get(s.id) ?? this.#options.from - s.interval) + s.interval),
+      );
+      await this.#warmUpPromoted(new Set(runtimes), streams, resumeAt - 1);
+      for (const stream of streams)
+        await this.#startFeed(
+          stream,
+          (lastPublished.get(stream.id) ?? this.#options.from - stream.interval) + stream.interval,
+        );
+      logger.info(
+        { nodes: runtimes.map((r) => `${r.node.name}:${shortId(r.id)}`), resume_at: formatTime(resumeAt) },
+        'took over producing nodes whose producer stopped',
+      );
+    });
+  }
+
+  /** Stops feeds and subscriptions, publishes what is left. Idempotent. */
+  async stop(): Promise<void> {
+    await Promise.all(this.#feeds.map((feed) => feed.stop()));
+    await Promise.all(this.#subscriptions.map((subscription) => subscription.close()));
+    await this.#chain.catch(() => undefined);
+    await this.publisher?.flush();
+    this.#finish(null);
+  }
+
+  #runtime(nodeId: string): NodeRuntime {
+    const runtime = this.#graph.runtimeOf(nodeId);
+    if (runtime === undefined)
+      throw new QmtlError(
+        ErrorCode.InvalidDag,
+        `the Gateway's diff names node ${quote(nodeId)}, which is not in the run`,
+      );
+    return runtime;
+  }
+
+  /** Stream inputs computed here (not consumed), with a warning for each that has no live feed. */
+  #localStreams(candidates: readonly NodeRuntime[]): NodeRuntime[] {
+    return candidates.filter((runtime) => !this.#roles.consumed.has(runtime.id));
+  }
+
+  #publishTo(runtime: NodeRuntime, topic: string): void {
+    const publisher = this.publisher;
+    if (publisher === null) return;
+    listenToEmits(runtime, (bucket, payload) => {
+      if (!this.#publishing || bucket <= (this.#publishAfter.get(runtime.id) ?? -Infinity)) return;
+      publisher.add(topic, { nodeId: runtime.id, interval: runtime.interval, timestamp: bucket, payload });
+    });
+  }
+
+  /** Replays the last bars before the live start through every node computed here, publishing nothing. */
+  async #warmUp(streams: readonly NodeRuntime[], end: number): Promise<void> {
+    const sources = historySources(streams, this.#options.maxRetries);
+    if (sources.length === 0) return;
+    const longest = Math.max(...sources.map((s) => s.key.interval));
+    const start = end + 1 - warmupBars(this.#graph.order) * longest;
+    await ensureHistory(sources, start, end);
+    const totals = await replay(this.#engine, sources, start, end);
+    logger.info(
+      { bars: totals.bars, start: formatTime(start), end: formatTime(end) },
+      'warmed up from history',
+    );
+  }
+
+  /**
+   * Warms up promoted nodes without disturbing the nodes that already run here: edges from promoted
+   * nodes to the others are held during the replay, then the outputs those nodes have not seen are
+   * delivered to them in bucket order.
+   */
+  async #warmUpPromoted(
+    promoted: ReadonlySet<NodeRuntime>,
+    streams: readonly NodeRuntime[],
+    end: number,
+  ): Promise<void> {
+    const held: {
+      parent: NodeRuntime;
+      edge: NodeRuntime['children'][number];
+      missed: [number, unknown][];
+    }[] = [];
+    const restore: (() => void)[] = [];
+    for (const parent of promoted) {
+      for (let e = parent.children.length - 1; e >= 0; e--) {
+        const edge = parent.children[e]!;
+        if (promoted.has(edge.target)) continue;
+        parent.children.splice(e, 1);
+        const entry = { parent, edge, missed: [] as [number, unknown][] };
+        held.push(entry);
+        const seen = edge.ring.lastBucket;
+        restore.push(
+          listenToEmits(parent, (bucket, value) => {
+            if (!(bucket <= seen)) entry.missed.push([bucket, value]);
+          }),
+        );
+      }
+    }
+    this.#publishing = true;
+    try {
+      await this.#warmUp(streams, end);
+    } finally {
+      for (const undo of restore.reverse()) undo();
+      for (const { parent, edge } of held) parent.children.push(edge);
+    }
+    const missed = held.flatMap(({ parent, edge, missed }) =>
+      missed.map(([bucket, value]) => ({ parent, edge, bucket, value })),
+    );
+    missed.sort((a, b) => a.bucket - b.bucket);
+    for (let i = 0; i < missed.length;) {
+      const bucket = missed[i]!.bucket;
+      for (; i < missed.length && missed[i]!.bucket === bucket; i++) {
+        const { parent, edge, value } = missed[i]!;
+        this.#engine.deliver(parent.id, edge, bucket, value);
+      }
+      this.#engine.runTick(bucket);
+    }
+  }
+
+  /** Waits (bounded) until the consumer has received, for each promoted node, what is on its topic. */
+  async #drain(promoted: readonly string[], lastPublished: ReadonlyMap<string, number>): Promise<void> {
+    const deadline = Date.now() + 10_000;
+    const behind = (): string[] =>
+      promoted.filter(
+        (id) =>
+          this.#pending.has(`topic:${id}`) &&
+          (this.#lastReceived.get(id) ?? -Infinity) < (lastPublished.get(id) ?? -Infinity),
+      );
+    while (behind().length > 0 && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    if (behind().length > 0)
+      logger.warn({ nodes: behind() }, 'taking over before every published bucket was consumed');
+  }
+
+  async #subscribe(): Promise<void> {
+    const bus = this.#options.bus;
+    if (bus === null) return;
+    const topics = new Set<string>();
+    for (const [nodeId, topic] of this.#roles.consumed) {
+      const runtime = this.#runtime(nodeId);
+      // Consumed nodes nothing here reads are not fetched at all.
+      if (runtime.children.length === 0 && runtime.outputs === null) continue;
+      topics.add(topic);
+      this.#pending.add(`topic:${nodeId}`);
+    }
+    if (topics.size === 0) return;
+    this.#subscriptions.push(
+      await bus.subscribe({
+        topics: [...topics],
+        group: this.#options.consumerGroup,
+        from: 'earliest',
+        onMessage: (message) => this.#serial(() => this.#onMessage(message)),
+      }),
+    );
+  }
+
+  async #startFeed(runtime: NodeRuntime, from: number): Promise<void> {
+    const feed = (runtime.node as StreamInput).liveFeed;
+    if (feed === null) {
+      logger.warn(
+        { node_id: runtime.id, name: runtime.node.name },
+        'stream input has no liveFeed; it gets no live data',
+      );
+      return;
+    }
+    const name = `feed:${runtime.id}`;
+    this.#pending.add(name);
+    const interval = runtime.interval;
+    const handle = await feed.start({
+      key: { nodeId: runtime.id, interval },
+      from: from + ((interval - (from % interval)) % interval),
+      onRow: (row) => this.#serial(() => this.#onRow(runtime, row, name)),
+      onError: (error) => this.#finish(error),
+    });
+    this.#feeds.push(handle);
+    void handle.done.then(() => {
+      this.#pending.delete(name);
+      this.#checkFinished();
+    });
+  }
+
+  async #onRow(runtime: NodeRuntime, row: HistoryRow, name: string): Promise<void> {
+    if (this.#finished) return;
+    const ts = row?.ts;
+    if (typeof ts !== 'number' || !Number.isFinite(ts)) {
+      logger.warn({ node_id: runtime.id, row }, 'live row without a numeric ts skipped');
+      return;
+    }
+    const bucket = ts - (ts % runtime.interval);
+    const until = this.#options.until;
+    if (until !== null && bucket > until) {
+      this.#pending.delete(name);
+      this.#checkFinished();
+      return;
+    }
+    this.#engine.emit(runtime, bucket, row);
+    this.#engine.runTick(bucket);
+    this.counters.bars++;
+    this.counters.ticks++;
+    const recorder = (runtime.node as StreamInput).eventRecorder;
+    if (recorder !== null)
+      recorder
+        .persist(runtime.id, runtime.interval, bucket, row)
+        .catch((error: unknown) =>
+          logger.warn({ err: error, node_id: runtime.id }, 'recording a live bar failed'),
+        );
+    if (until !== null && bucket >= until) {
+      this.#pending.delete(name);
+      this.#checkFinished();
+    }
+    await this.publisher?.room();
+  }
+
+  #onMessage(message: ReceivedMessage): void {
+    if (this.#finished || !this.#roles.consumed.has(message.nodeId)) return;
+    const runtime = this.#runtime(message.nodeId);
+    const last = this.#lastReceived.get(runtime.id) ?? -Infinity;
+    // Redelivered (at least once) or out of date: already applied.
+    if (message.timestamp <= last) return;
+    const until = this.#options.until;
+    if (until !== null && message.timestamp > until) {
+      this.#pending.delete(`topic:${runtime.id}`);
+      this.#checkFinished();
+      return;
+    }
+    this.#lastReceived.set(runtime.id, message.timestamp);
+    this.#engine.emit(runtime, message.timestamp, message.payload);
+    this.#engine.runTick(message.timestamp);
+    this.counters.received++;
+    this.counters.ticks++;
+    if (until !== null && message.timestamp >= until) {
+      this.#pending.delete(`topic:${runtime.id}`);
+      this.#checkFinished();
+    }
+  }
+
+  /** Runs `task` after every event queued before it; a failure ends the session with that error. */
+  #serial<T>(task: () => T | Promise<T>): Promise<T> {
+    const next = this.#chain.then(task);
+    this.#chain = next.catch((error: unknown) =>
+      this.#finish(error instanceof Error ? error : new Error(String(error))),
+    );
+    return next;
+  }
+
+  #checkFinished(): void {
+    if (this.#pending.size > 0 || this.#finished) return;
+    const everyInputFinite = this.#subscriptions.length === 0 || this.#options.until !== null;
+    if (everyInputFinite) void this.#chain.then(() => this.stop());
+  }
+
+  #finish(error: Error | null): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    if (error === null) this.#resolveDone();
+    else {
+      logger.error({ err: error }, 'live run failed');
+      this.#rejectDone(error);
+      void this.stop();
+    }
+  }
+}

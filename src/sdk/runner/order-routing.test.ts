@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { signalOrders } from '../execution/trade-order-node.js';
+import { MemoryHistoryProvider } from '../history/memory-history-provider.js';
+import { ReplayFeed } from '../live/feeds/replay-feed.js';
+import { ProcessingNode } from '../processing-node.js';
+import { Strategy } from '../strategy.js';
+import { StreamInput } from '../stream-input.js';
+import { Runner } from './runner.js';
+
+const T0 = 1_704_067_200;
+const rows = Array.from({ length: 200 }, (_, i) => {
+  const close = 100 + Math.sin(i / 5) * 3;
+  return { ts: T0 + i * 60, open: close - 0.1, high: close + 0.5, low: close - 0.5, close, volume: 10 };
+});
+const provider = new MemoryHistoryProvider(rows);
+
+/** Long when the close rose, short when it fell; one unit. */
+class Trader extends Strategy {
+  constructor() {
+    super({ defaultInterval: 60, defaultPeriod: 1 });
+  }
+
+  override setup(): void {
+    const price = new StreamInput({
+      tags: ['BTC', 'order-routing-test'],
+      historyProvider: provider,
+      liveFeed: new ReplayFeed({ provider }),
+    });
+    const trend = new ProcessingNode({
+      name: 'trend',
+      input: price,
+      period: 2,
+      computeFn: (view) => {
+        const closes = view.input<{ close: number }>().field('close') as number[];
+        return closes[1]! > closes[0]! ? 1 : -1;
+      },
+    });
+    this.addNodes([price, trend, signalOrders(trend, { symbol: 'BTC', quantity: 1 })]);
+  }
+}
+
+describe('order nodes in a run', () => {
+  it('backtests through the simulated broker: fills at the next open, one deterministic report', async () => {
+    const run = () => Runner.backtest(Trader, { startTime: T0, endTime: T0 + 199 * 60 });
+    const [first, second] = [await run(), await run()];
+    const report = first.execution!;
+    expect(report.orders.length).toBeGreaterThan(10);
+    expect(report.fills.length).toBe(report.orders.length);
+    const fill = report.fills[0]!;
+    const next = rows.find((row) => row.ts > report.orders[0]!.bucket)!;
+    expect(fill.price).toBeCloseTo(next.open, 9);
+    expect(JSON.stringify(second.execution)).toBe(JSON.stringify(report));
+  });
+
+  it('dry-runs through the paper broker with the same report format, routing no warm-up order', async () => {
+    const live = T0 + 100 * 60;
+    const run = await Runner.dryrun(Trader, { startTime: live, endTime: T0 + 199 * 60 });
+    await run.done;
+    const report = run.execution!;
+    const backtest = (await Runner.backtest(Trader, { startTime: T0, endTime: T0 + 199 * 60 })).execution!;
+    expect(Object.keys(report).sort()).toEqual(Object.keys(backtest).sort());
+    expect(report.orders.length).toBeGreaterThan(5);
+    expect(Math.min(...report.orders.map((o) => o.bucket))).toBeGreaterThanOrEqual(live);
+  });
+
+  it('refuses a live run with order nodes and no broker', async () => {
+    await expect(Runner.live(Trader, { startTime: T0 + 100 * 60 })).rejects.toThrow(
+      /a live run with order nodes \("signal_orders_BTC"\) needs a broker/,
+    );
+  });
+});

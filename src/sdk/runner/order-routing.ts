@@ -1,0 +1,67 @@
+import { ErrorCode, QmtlError, quote } from '../../common/errors.js';
+import type { Broker, ExecutionReport } from '../execution/broker.js';
+import { OrderRouter } from '../execution/order-router.js';
+import { PaperBroker, type PaperBrokerOptions } from '../execution/paper-broker.js';
+import { TradeOrderNode } from '../execution/trade-order-node.js';
+import { listenToEmits } from './emit-listeners.js';
+import type { StreamInput } from '../stream-input.js';
+import type { ExecutionGraph } from './execution-graph.js';
+import { RunMode } from './run-options.js';
+
+/** Where a run's orders go and which streams price them. */
+export interface OrderRoutingOptions {
+  readonly mode: RunMode;
+  /** Live: the venue (required when the run has order nodes). Other modes: ignored. */
+  readonly broker: Broker | null;
+  /** Fees, slippage and cash of the simulated (backtest, offline) and paper (dry-run) broker. */
+  readonly paper: PaperBrokerOptions;
+  /** Symbol of each price stream; default: a stream's first tag. */
+  readonly priceStreams: ReadonlyMap<StreamInput, string> | null;
+}
+
+/** A run's order routing, attached to the graph. */
+export interface OrderRouting {
+  readonly router: OrderRouter;
+  /** Starts routing (live runs call it after the warm-up, whose orders must not reach a broker). */
+  attach(): void;
+  /** Flushes and closes the broker. */
+  close(): Promise<void>;
+  report(): ExecutionReport;
+}
+
+/**
+ * Sends the outputs of the run's {@link TradeOrderNode}s to a broker (SPEC §3.5): a simulated paper
+ * broker in backtests and dry-runs (same report format), the given venue in live runs. Bars of the
+ * price streams reach the broker before the orders of the same bucket. Null when the run has no
+ * order node.
+ */
+export function orderRouting(graph: ExecutionGraph, options: OrderRoutingOptions): OrderRouting | null {
+  const orderNodes = graph.order.filter((runtime) => runtime.node instanceof TradeOrderNode);
+  if (orderNodes.length === 0) return null;
+  if (options.mode === RunMode.Live && options.broker === null)
+    throw new QmtlError(
+      ErrorCode.InvalidArgument,
+      `a live run with order nodes (${orderNodes.map((r) => quote(r.node.name)).join(', ')}) needs a broker; pass broker (e.g. new HttpBroker({ url }))`,
+    );
+  const broker = options.mode === RunMode.Live ? options.broker! : new PaperBroker(options.paper);
+  const router = new OrderRouter(broker);
+  for (const runtime of graph.sources) {
+    const stream = runtime.node as StreamInput;
+    const symbol = options.priceStreams?.get(stream) ?? stream.tags[0];
+    if (symbol !== undefined) router.priceStream(runtime.id, symbol);
+  }
+  let attached = false;
+  return {
+    router,
+    attach() {
+      if (attached) return;
+      attached = true;
+      for (const runtime of graph.sources)
+        listenToEmits(runtime, (bucket, row) => void router.onStreamOutput(runtime.id, bucket, row));
+      for (const runtime of orderNodes)
+        listenToEmits(runtime, (bucket, value) => void router.onOrders(bucket, runtime.node, value));
+    },
+    close: () => router.close(),
+    report: () => router.report(),
+  };
+}

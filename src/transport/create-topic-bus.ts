@@ -1,0 +1,31 @@
+import { ErrorCode, QmtlError, quote } from '../common/errors.js';
+import { KafkaTopicBus } from './kafka-topic-bus.js';
+import { MemoryTopicBus } from './memory-topic-bus.js';
+import { RedisTopicBus } from './redis-topic-bus.js';
+import type { TopicBus } from './topic-bus.js';
+
+/**
+ * Opens the topic bus a DSN names: `memory` (in-process, embedded mode), `redis://host:port[/db]`
+ * (Redis Streams) or `kafka://host:port[,host:port…]` (Kafka). Drivers load only when used.
+ * @example const bus = await createTopicBus('kafka://127.0.0.1:19092');
+ */
+export async function createTopicBus(dsn: string): Promise<TopicBus> {
+  if (typeof dsn !== 'string' || dsn.trim() === '')
+    throw new QmtlError(ErrorCode.InvalidConfig, `bus_dsn must be a non-empty string, got ${quote(dsn)}`);
+  if (dsn === 'memory') return new MemoryTopicBus();
+  if (/^rediss?:\/\//.test(dsn)) return RedisTopicBus.connect(dsn);
+  const kafka = /^kafka:\/\/(.+)$/.exec(dsn);
+  if (kafka !== null) {
+    const brokers = kafka[1]!.split(',').map((broker) => broker.trim());
+    if (brokers.some((broker) => !/^[^\s:/]+:\d+$/.test(broker)))
+      throw new QmtlError(
+        ErrorCode.InvalidConfig,
+        `bus_dsn ${quote(dsn)}: each Kafka broker must be host:port`,
+      );
+    return KafkaTopicBus.connect({ brokers });
+  }
+  throw new QmtlError(
+    ErrorCode.InvalidConfig,
+    `bus_dsn ${quote(dsn)} is not supported: use "memory", "redis://host:port" or "kafka://host:port"`,
+  );
+}
