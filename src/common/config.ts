@@ -46,6 +46,10 @@ export const gatewayConfigSchema = z
     dagclient_breaker_timeout: z.number().positive().default(60),
     /** Seconds between dependency health checks (degradation level). */
     degradation_check_interval: z.number().positive().default(5),
+    /** System CPU percent above which new submissions get 503 (MINIMAL). */
+    degradation_cpu_minimal: z.number().positive().default(85),
+    /** System CPU percent above which every request gets 204 + Retry-After (STATIC). */
+    degradation_cpu_static: z.number().positive().default(95),
     /** HS256 secret of bearer JWTs on mutating routes and /ws; null: no auth. */
     jwt_secret: z.string().min(16).nullable().default(null),
     jwt_audience: z.string().nullable().default(null),

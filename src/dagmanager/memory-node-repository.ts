@@ -10,6 +10,7 @@ import {
   type SentinelRecord,
   type TagQuery,
 } from './node-record.js';
+import { TAG_QUERY_NODE_TYPE } from './node-record.js';
 import type { LineageKey, NodeRepository, ProducerMap } from './node-repository.js';
 
 /**
@@ -75,7 +76,7 @@ export class MemoryNodeRepository implements NodeRepository {
     if (query.tags.length === 0) return Promise.resolve([]);
     const topics: string[] = [];
     for (const record of this.graph.nodes.values()) {
-      if (record.interval !== query.interval) continue;
+      if (record.interval !== query.interval || record.nodeType === TAG_QUERY_NODE_TYPE) continue;
       const matches =
         query.matchMode === 'all'
           ? query.tags.every((t) => record.tags.includes(t))

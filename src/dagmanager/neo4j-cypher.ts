@@ -152,18 +152,18 @@ USING INDEX SEEK q:Queue(topic)
 RETURN ${NODE} AS node
 LIMIT 1`;
 
-/** Tag query, mode `any`: the node's tags intersect `$tags`. */
+/** Tag query, mode `any`: the node's tags intersect `$tags` (tag-query nodes themselves excluded). */
 export const QUEUES_MATCHING_ANY_TAG = `
 MATCH (c:ComputeNode)-[:EMITS]->(q:Queue {interval: $interval})
 USING INDEX SEEK q:Queue(interval)
-WHERE any(tag IN $tags WHERE tag IN c.tags)
+WHERE c.node_type <> 'TagQueryNode' AND any(tag IN $tags WHERE tag IN c.tags)
 RETURN q.topic AS topic`;
 
 /** Tag query, mode `all`: `$tags` ⊆ the node's tags. */
 export const QUEUES_MATCHING_ALL_TAGS = `
 MATCH (c:ComputeNode)-[:EMITS]->(q:Queue {interval: $interval})
 USING INDEX SEEK q:Queue(interval)
-WHERE all(tag IN $tags WHERE tag IN c.tags)
+WHERE c.node_type <> 'TagQueryNode' AND all(tag IN $tags WHERE tag IN c.tags)
 RETURN q.topic AS topic`;
 
 /**

@@ -65,3 +65,6 @@ export interface TagQuery {
 export function lineageKey(nodeType: string, configHash: string): string {
   return `${nodeType}\u0000${configHash}`;
 }
+
+/** node_type of tag-query nodes: they read queues matching tags, so they are never one themselves. */
+export const TAG_QUERY_NODE_TYPE = 'TagQueryNode';

@@ -91,7 +91,9 @@ export function testNodeRepositoryContract(name: string, options: NodeRepository
       const ab = testRecord('ab', { tags: ['a', 'b'], topic: 't_ab' });
       const b = testRecord('b', { tags: ['b'], topic: 't_b' });
       const slow = testRecord('slow', { tags: ['a', 'b'], interval: 3600, topic: 't_slow' });
-      await repo.createNodes([ab, b, slow]);
+      // A tag query's own node carries its query tags; it reads queues, it is not one.
+      const query = testRecord('query', { nodeType: 'TagQueryNode', tags: ['a', 'b'], topic: 't_query' });
+      await repo.createNodes([ab, b, slow, query]);
       expect(await repo.getQueuesByTags({ tags: ['a'], interval: 60, matchMode: 'any' })).toEqual(['t_ab']);
       expect(
         (await repo.getQueuesByTags({ tags: ['a', 'b'], interval: 60, matchMode: 'any' })).sort(),

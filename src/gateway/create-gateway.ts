@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { logger } from '../common/logger.js';
 import type { DagClient } from './dag-client.js';
-import { DegradationManager } from './degradation.js';
+import { DegradationManager, type CpuThresholds } from './degradation.js';
 import { buildGatewayApp, type GatewayAppOptions } from './gateway-app.js';
 import { ProducerFailover } from './producer-failover.js';
 import { QueueWatchHub } from './queue-watch-hub.js';
@@ -35,6 +35,8 @@ export interface GatewayOptions extends GatewayAppOptions {
   readonly maxPendingSubmissions?: number;
   readonly workerSweepMs?: number;
   readonly degradationIntervalMs?: number;
+  /** CPU percent of the MINIMAL and STATIC levels. Default 85 and 95 (SPEC §4). */
+  readonly cpuThresholds?: CpuThresholds;
   /** How long a heartbeat keeps a strategy alive (its producer lease), in ms. Default 15,000. */
   readonly leaseMs?: number;
   /** Interval of the lease monitor that stops strategies whose lease expired, in ms. Default 1,000. */
@@ -84,6 +86,7 @@ export async function createGateway(
     },
     ...(options.cpuPercent && { cpuPercent: options.cpuPercent }),
     ...(options.degradationIntervalMs !== undefined && { intervalMs: options.degradationIntervalMs }),
+    ...(options.cpuThresholds !== undefined && { cpuThresholds: options.cpuThresholds }),
   });
   const dagManagerDown = (): boolean => degradation.dependencies.dag_manager === 'error';
   const lifecycle = new StrategyLifecycle({ store, state, events: wsHub });

@@ -44,6 +44,8 @@ export interface DegradationManagerOptions {
   readonly checks: DependencyChecks;
   /** CPU use in percent since the previous call. Default {@link systemCpuSampler}. */
   readonly cpuPercent?: () => number;
+  /** CPU percent above which new submissions are refused (MINIMAL), and above which only 204s are served (STATIC). Default 85 and 95. */
+  readonly cpuThresholds?: CpuThresholds;
   /** Time between evaluations of the background loop, in ms. Default 5000. */
   readonly intervalMs?: number;
   /** A check that has not answered after this many ms counts as down. Default 1000. */
@@ -51,6 +53,15 @@ export interface DegradationManagerOptions {
   /** Clock in ms (timestamps of evaluations and changes). Default `Date.now`. */
   readonly now?: () => number;
 }
+
+/** CPU use (percent) above which the Gateway sheds load (SPEC §4). */
+export interface CpuThresholds {
+  readonly minimal: number;
+  readonly static: number;
+}
+
+/** The thresholds of SPEC §4. */
+export const DEFAULT_CPU_THRESHOLDS: CpuThresholds = { minimal: 85, static: 95 };
 
 /** The outcome of the latest evaluation. */
 export interface DegradationSnapshot {
@@ -75,14 +86,13 @@ export interface DegradationChange {
  * and DAG Manager), where both down is therefore STATIC rather than MINIMAL.
  * @example degradeLevelFor({ cpuPercent: 10, down: 1, dependencies: 3 }) // DegradeLevel.Partial
  */
-export function degradeLevelFor(input: {
-  cpuPercent: number;
-  down: number;
-  dependencies: number;
-}): DegradeLevel {
+export function degradeLevelFor(
+  input: { cpuPercent: number; down: number; dependencies: number },
+  cpu: CpuThresholds = DEFAULT_CPU_THRESHOLDS,
+): DegradeLevel {
   const { cpuPercent, down, dependencies } = input;
-  if (cpuPercent > 95 || (dependencies > 0 && down >= dependencies)) return DegradeLevel.Static;
-  if (cpuPercent > 85 || down >= 2) return DegradeLevel.Minimal;
+  if (cpuPercent > cpu.static || (dependencies > 0 && down >= dependencies)) return DegradeLevel.Static;
+  if (cpuPercent > cpu.minimal || down >= 2) return DegradeLevel.Minimal;
   if (down >= 1) return DegradeLevel.Partial;
   return DegradeLevel.Normal;
 }
@@ -141,6 +151,7 @@ function cpuTicks(infos: readonly CpuInfo[]): { total: number; idle: number } {
 export class DegradationManager {
   private readonly checks: DependencyChecks;
   private readonly cpuPercent: () => number;
+  private readonly cpuThresholds: CpuThresholds;
   private readonly checkTimeoutMs: number;
   private readonly now: () => number;
   private readonly task: PeriodicTask;
@@ -152,6 +163,7 @@ export class DegradationManager {
   constructor(options: DegradationManagerOptions) {
     this.checks = options.checks;
     this.cpuPercent = options.cpuPercent ?? systemCpuSampler();
+    this.cpuThresholds = options.cpuThresholds ?? DEFAULT_CPU_THRESHOLDS;
     this.checkTimeoutMs = options.checkTimeoutMs ?? 1_000;
     this.now = options.now ?? Date.now;
     this.task = new PeriodicTask('degradation', options.intervalMs ?? 5_000, () => this.evaluate());
@@ -224,11 +236,14 @@ export class DegradationManager {
     const dependencies: DependencyStatuses = { redis: redisStatus, postgres, dag_manager: dagStatus };
     const statuses = Object.values(dependencies).filter((status) => status !== 'disabled');
     const cpuPercent = this.cpuPercent();
-    const level = degradeLevelFor({
-      cpuPercent,
-      down: statuses.filter((status) => status === 'error').length,
-      dependencies: statuses.length,
-    });
+    const level = degradeLevelFor(
+      {
+        cpuPercent,
+        down: statuses.filter((status) => status === 'error').length,
+        dependencies: statuses.length,
+      },
+      this.cpuThresholds,
+    );
     this.apply({ level, dependencies, cpuPercent, checkedAt: this.now() });
     return level;
   }

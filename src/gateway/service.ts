@@ -65,6 +65,7 @@ export async function startGatewayService(config: QmtlConfig): Promise<GatewaySe
       workerConcurrency: gw.worker_concurrency,
       maxPendingSubmissions: gw.max_pending_submissions,
       degradationIntervalMs: gw.degradation_check_interval * 1000,
+      cpuThresholds: { minimal: gw.degradation_cpu_minimal, static: gw.degradation_cpu_static },
       statsRateLimitPerMinute: gw.stats_rate_limit_per_minute,
       submitRateLimitPerMinute: gw.submit_rate_limit_per_minute,
       jwt:

@@ -23,6 +23,7 @@ import type { ReceivedMessage } from '../../src/transport/topic-bus.js';
 import { describeWithServer, isReachable, servers } from '../support/servers.js';
 import {
   dagManagerConfig,
+  freePort,
   gatewayConfig,
   killServiceProcesses,
   qmtlBin,
@@ -90,7 +91,7 @@ function writeStrategies(dir: string, tag: string): void {
   writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ type: 'module' }));
   writeFileSync(
     path.join(dir, 'shared.ts'),
-    `import { MemoryHistoryProvider, ProcessingNode, ReplayFeed, Strategy, StreamInput } from ${JSON.stringify(path.join(distDir, 'sdk', 'index.js'))};
+    `import { MemoryHistoryProvider, ProcessingNode, ReplayFeed, Strategy, StreamInput, TagQueryNode } from ${JSON.stringify(path.join(distDir, 'sdk', 'index.js'))};
 import { ema } from ${JSON.stringify(path.join(distDir, 'indicators', 'index.js'))};
 
 const provider = new MemoryHistoryProvider(
@@ -123,6 +124,38 @@ function scaled(factor: number) {
 
 export const Producer = scaled(2);
 export const Consumer = scaled(3);
+
+/** A tag query over streams tagged with the run's watch tag: the mean close of its first queue's last 3 bars. */
+export class Watcher extends Strategy {
+  setup(): void {
+    this.addNodes([
+      new TagQueryNode({
+        queryTags: [${JSON.stringify(`${tag}-watch`)}],
+        interval: ${INTERVAL},
+        period: 3,
+        computeFn: (view) => {
+          const closes = view.input(0).field('close') as number[];
+          return closes.reduce((a, b) => a + b, 0) / closes.length;
+        },
+      }),
+    ]);
+  }
+}
+
+/** A stream the watcher's query matches, started after the watcher. */
+export class Watched extends Strategy {
+  setup(): void {
+    this.addNodes([
+      new StreamInput({
+        tags: ['ETH', ${JSON.stringify(`${tag}-watch`)}],
+        interval: ${INTERVAL},
+        period: 1,
+        historyProvider: provider,
+        liveFeed: new ReplayFeed({ provider, paceMs: 2 }),
+      }),
+    ]);
+  }
+}
 `,
   );
 }
@@ -137,13 +170,17 @@ for (const bus of ['kafka', 'redis'] as const) {
     let gateway: GatewayProcess;
     let ports = { grpc: 0, http: 0 };
 
+    let gatewayPort = 0;
+
     const startServices = async (): Promise<void> => {
+      gatewayPort ||= await freePort();
       const dagConfig = path.join(dir, 'dagmgr.yml');
       writeFileSync(
         dagConfig,
         stringify({
           dagmanager: {
             ...dagManagerConfig(dir, ports),
+            gateway_callback_url: `http://127.0.0.1:${gatewayPort}/callbacks/dag-event`,
             ...(bus === 'kafka' && { queue_backend: 'kafka', kafka_dsn: servers.kafka.address }),
           },
         }),
@@ -160,9 +197,13 @@ for (const bus of ['kafka', 'redis'] as const) {
         gwConfig,
         stringify({
           gateway: gatewayConfig({
+            port: gatewayPort,
             dagmanager_url: dagManager.grpcAddress,
             lease_ms: 1500,
             lease_check_ms: 200,
+            // The test run itself keeps both cores busy: do not shed submissions for CPU.
+            degradation_cpu_minimal: 101,
+            degradation_cpu_static: 101,
           }),
         }),
       );
@@ -225,7 +266,7 @@ for (const bus of ['kafka', 'redis'] as const) {
       async () => {
         const end = LIVE_1 + (LIVE_BARS - 1) * INTERVAL;
         const producer = run('Producer', LIVE_1, end);
-        await until(() => producer.output().includes('warmed up from history'), 'the producer to go live');
+        await until(() => producer.output().includes('running live'), 'the producer to go live');
         const consumer = run('Consumer', LIVE_1, end);
         const [a, b] = await Promise.all([summaryOf(producer), summaryOf(consumer)]);
         const emaA = a.nodeStats[1]!;
@@ -251,7 +292,7 @@ for (const bus of ['kafka', 'redis'] as const) {
         await startServices();
         const end = LIVE_2 + (LIVE_BARS - 1) * INTERVAL;
         const producer = run('Producer', LIVE_2, null);
-        await until(() => producer.output().includes('warmed up from history'), 'the producer to go live');
+        await until(() => producer.output().includes('running live'), 'the producer to go live');
         const consumer = run('Consumer', LIVE_2, end);
         await new Promise((resolve) => setTimeout(resolve, 700));
         producer.kill();
@@ -266,6 +307,24 @@ for (const bus of ['kafka', 'redis'] as const) {
         expect(buckets).toEqual(Array.from({ length: LIVE_BARS }, (_, i) => LIVE_2 + i * INTERVAL));
         const leaf = b.outputs.find((o) => o.name === 'times_3')!;
         expect(Date.parse(leaf.last!.time) / 1000).toBe(end);
+      },
+    );
+
+    it(
+      'feeds a TagQueryNode strategy from a queue created after it started',
+      { timeout: 60_000 },
+      async () => {
+        const live = LIVE_2 + LIVE_BARS * INTERVAL;
+        const end = live + 59 * INTERVAL;
+        const watcher = run('Watcher', live, end);
+        await until(() => watcher.output().includes('running live'), 'the watcher to go live');
+        const watched = run('Watched', live, end);
+        const [w] = await Promise.all([summaryOf(watcher), summaryOf(watched)]);
+        expect(watcher.output()).toContain('tag query: queues added');
+        const mean = w.outputs.find((o) => o.name === 'tag_query')!;
+        expect(Date.parse(mean.last!.time) / 1000).toBe(end);
+        expect(mean.length).toBe(58);
+        expect(w.received).toBe(60);
       },
     );
   });

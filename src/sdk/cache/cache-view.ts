@@ -96,6 +96,18 @@ export class CacheView<P = Record<string, unknown>> {
     return [...(this.#log ?? [])];
   }
 
+  /**
+   * @internal The runtime changed the node's inputs (a TagQueryNode's queues came or went):
+   * re-reads them and forgets the windows handed out so far.
+   */
+  inputsChanged(): void {
+    this.#intervals.clear();
+    for (const input of this.#options.inputs) this.#intervals.set(input.id, input.interval);
+    this.#windows.clear();
+    this.#byNode.clear();
+    this.#inputWindows.length = 0;
+  }
+
   /** @internal Sets the bucket being computed; called by the runtime before each compute. */
   setTime(bucket: number): void {
     this.#time = bucket;

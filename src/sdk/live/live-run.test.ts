@@ -8,6 +8,7 @@ import { ProcessingNode } from '../processing-node.js';
 import { Runner } from '../runner/runner.js';
 import { Strategy } from '../strategy.js';
 import { StreamInput } from '../stream-input.js';
+import { TagQueryNode } from '../tag-query-node.js';
 import { ReplayFeed } from './feeds/replay-feed.js';
 import type { LiveRun } from './live-run.js';
 
@@ -156,5 +157,60 @@ describe('dry-run with a Gateway: one process computes a shared node, the other 
       .timestamps()
       .filter((t) => t >= LIVE);
     expect(Array.from(timesThree)).toEqual(expected);
+  });
+
+  it('feeds a TagQueryNode from a queue that appears after it started, warming it up from the queue', async () => {
+    const end = LIVE + 149 * INTERVAL;
+    class Watcher extends Strategy {
+      override setup(): void {
+        const watch = new TagQueryNode({
+          queryTags: ['tq-live-test'],
+          interval: INTERVAL,
+          period: 3,
+          computeFn: (view) => {
+            const closes = view.input<{ close: number }>(0).field('close') as number[];
+            return closes.reduce((a, b) => a + b, 0) / closes.length;
+          },
+        });
+        this.addNodes([watch]);
+      }
+    }
+    class Source extends Strategy {
+      override setup(): void {
+        this.addNodes([
+          new StreamInput({
+            tags: ['ETH', 'tq-live-test'],
+            interval: INTERVAL,
+            period: 1,
+            historyProvider: provider,
+            liveFeed: new ReplayFeed({ provider, paceMs: 1 }),
+          }),
+        ]);
+      }
+    }
+    const watcher = await dryrun(Watcher, end);
+    const watch = watcher.strategy.nodes[0]!;
+    expect((watch as TagQueryNode).queues).toEqual([]);
+    const source = await dryrun(Source, end);
+    const topic = [...source.roles.produced.values()][0]!;
+    // What the DAG Manager announces for a new node with tags (its service posts it to the Gateway).
+    gw.gateway.dagEvent('queue_update', {
+      tags: ['tq-live-test'],
+      interval: INTERVAL,
+      queues: [topic],
+      match_mode: 'any',
+    });
+    await Promise.all([watcher.done, source.done]);
+
+    expect((watch as TagQueryNode).queues).toEqual([topic]);
+    const means = watcher.outputs<number>(watch).toArray();
+    expect(means.at(-1)![0]).toBe(end);
+    const closes = rows
+      .filter((row) => row.ts <= end)
+      .slice(-3)
+      .map((row) => row.close);
+    expect(means.at(-1)![1]).toBeCloseTo(closes.reduce((a, b) => a + b, 0) / 3, 12);
+    // Read from the queue's beginning: 150 live bars, warm after 3.
+    expect(means).toHaveLength(148);
   });
 });

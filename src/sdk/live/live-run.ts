@@ -9,6 +9,8 @@ import { RunMode, type ResolvedRunOptions } from '../runner/run-options.js';
 import { orderRouting } from '../runner/order-routing.js';
 import { TickEngine } from '../runner/tick-engine.js';
 import type { Strategy } from '../strategy.js';
+import { TagQueryNode } from '../tag-query-node.js';
+import { TagQueryManager } from '../tagquery/tag-query-manager.js';
 import { GatewayLink } from './gateway-link.js';
 import { LiveSession } from './live-session.js';
 import { LOCAL_ROLES, promotedNodes, type NodeRoles } from './node-roles.js';
@@ -88,7 +90,9 @@ export async function startLiveRun(
   let bus: TopicBus | null = null;
   let ownsBus = false;
   const routing = orderRouting(graph, options);
+  let tagQueries: TagQueryManager | null = null;
   const release = once(async () => {
+    await tagQueries?.stop();
     await routing?.close();
     await link?.close();
     if (ownsBus) await bus?.close();
@@ -123,6 +127,7 @@ export async function startLiveRun(
     );
     if (link !== null && bus !== null) await link.followReleases(takeOverOnRelease(link, bus, session));
     await session.start();
+    if (link !== null) tagQueries = await followTagQueries(graph, session, options);
     return new LiveRun(
       {
         mode: options.mode,
@@ -172,6 +177,25 @@ function takeOverOnRelease(
         logger.error({ err: error, nodes: nodeIds }, 'taking over released nodes failed'),
       );
   };
+}
+
+/** Resolves the run's TagQueryNodes and keeps their queues current (SPEC §3.6); null when it has none. */
+async function followTagQueries(
+  graph: ExecutionGraph,
+  session: LiveSession,
+  options: ResolvedRunOptions,
+): Promise<TagQueryManager | null> {
+  const nodes = graph.order.map((runtime) => runtime.node).filter((node) => node instanceof TagQueryNode);
+  if (nodes.length === 0) return null;
+  const manager = new TagQueryManager({
+    gatewayUrl: options.gatewayUrl,
+    ...(options.token !== null && { token: options.token }),
+    onQueuesAdded: (node, queues) => session.addQueues(node.nodeId, queues),
+    onQueuesRemoved: (node, queues) => session.removeQueues(node.nodeId, queues),
+  });
+  for (const node of nodes) manager.register(node);
+  await manager.start();
+  return manager;
 }
 
 /** A consumer group that stays the same when the same strategies restart: resume from committed positions. */

@@ -5,7 +5,7 @@ import type { ReceivedMessage, Subscription, TopicBus } from '../../transport/to
 import type { HistoryRow } from '../history/protocols.js';
 import type { ExecutionGraph } from '../runner/execution-graph.js';
 import { ensureHistory, historySources } from '../runner/history-loader.js';
-import type { NodeRuntime } from '../runner/node-runtime.js';
+import type { Edge, NodeRuntime } from '../runner/node-runtime.js';
 import { replay } from '../runner/replay.js';
 import type { TickEngine } from '../runner/tick-engine.js';
 import type { StreamInput } from '../stream-input.js';
@@ -55,6 +55,8 @@ export class LiveSession {
   readonly #publishAfter = new Map<string, number>();
   /** Per consumed node: the newest bucket received. */
   readonly #lastReceived = new Map<string, number>();
+  /** TagQueryNode runtime id → its queues (topics) → the edge that feeds it. */
+  readonly #queueEdges = new Map<string, Map<string, Edge>>();
   readonly #feeds: LiveFeedHandle[] = [];
   readonly #subscriptions: Subscription[] = [];
   /** Live inputs that have not yet passed `until` (or ended). */
@@ -89,12 +91,24 @@ export class LiveSession {
 
   /** Warms up, subscribes to consumed topics and starts the live feeds of the streams produced here. */
   async start(): Promise<void> {
+    // A tag query's queues come and go at run time: it is a live input from the start.
+    if (this.#options.bus !== null)
+      for (const runtime of this.#graph.order)
+        if (this.#roles.tagQueues.has(runtime.id)) this.#pending.add(`tq:${runtime.id}`);
     const streams = this.#localStreams(this.#graph.sources);
     await this.#warmUp(streams, this.#options.from - 1);
     this.#options.onLive?.();
     this.#publishing = true;
     await this.#subscribe();
     for (const stream of streams) await this.#startFeed(stream, this.#options.from);
+    logger.info(
+      {
+        from: formatTime(this.#options.from),
+        feeds: this.#feeds.length,
+        consumed: this.#pending.size - this.#feeds.length,
+      },
+      'running live',
+    );
     this.#checkFinished();
   }
 
@@ -136,6 +150,45 @@ export class LiveSession {
         'took over producing nodes whose producer stopped',
       );
     });
+  }
+
+  /**
+   * Queues joined a TagQueryNode (resolved at start, or announced on `/ws`): they become its
+   * upstreams and are read from their beginning, which warms the node up again (SPEC §3.6).
+   */
+  async addQueues(nodeId: string, queues: readonly string[]): Promise<void> {
+    const bus = this.#options.bus;
+    if (bus === null || this.#finished) return;
+    const runtime = this.#runtime(nodeId);
+    let edges = this.#queueEdges.get(nodeId);
+    if (edges === undefined) this.#queueEdges.set(nodeId, (edges = new Map()));
+    const added = queues.filter((queue) => !edges.has(queue));
+    if (added.length === 0) return;
+    await this.#serial(() => {
+      for (const queue of added) edges.set(queue, runtime.addInput(queue, runtime.interval));
+    });
+    this.#subscriptions.push(
+      await bus.subscribe({
+        topics: added,
+        group: `${this.#options.consumerGroup}-tq-${shortId(nodeId)}`,
+        from: 'earliest',
+        onMessage: (message) => this.#serial(() => this.#onQueueMessage(runtime, message)),
+      }),
+    );
+    logger.info({ node: runtime.node.name, queues: added }, 'tag query: queues added');
+  }
+
+  /** Queues left a TagQueryNode: their buffers are dropped and their messages ignored. */
+  async removeQueues(nodeId: string, queues: readonly string[]): Promise<void> {
+    const runtime = this.#runtime(nodeId);
+    await this.#serial(() => {
+      for (const queue of queues) {
+        this.#queueEdges.get(nodeId)?.delete(queue);
+        this.#lastReceived.delete(`${nodeId}\u0000${queue}`);
+        runtime.removeInput(queue);
+      }
+    });
+    logger.info({ node: runtime.node.name, queues }, 'tag query: queues removed');
   }
 
   /** Stops feeds and subscriptions, publishes what is left. Idempotent. */
@@ -354,6 +407,28 @@ export class LiveSession {
     }
   }
 
+  #onQueueMessage(runtime: NodeRuntime, message: ReceivedMessage): void {
+    const edge = this.#queueEdges.get(runtime.id)?.get(message.topic);
+    if (this.#finished || edge === undefined) return;
+    const key = `${runtime.id}\u0000${message.topic}`;
+    if (message.timestamp <= (this.#lastReceived.get(key) ?? -Infinity)) return;
+    if (this.#options.until !== null && message.timestamp > this.#options.until) {
+      this.#pending.delete(`tq:${runtime.id}`);
+      this.#checkFinished();
+      return;
+    }
+    this.#lastReceived.set(key, message.timestamp);
+    this.#engine.deliver(message.nodeId, edge, message.timestamp, message.payload);
+    this.#engine.runTick(message.timestamp);
+    this.counters.received++;
+    this.counters.ticks++;
+    const until = this.#options.until;
+    if (until !== null && message.timestamp >= until) {
+      this.#pending.delete(`tq:${runtime.id}`);
+      this.#checkFinished();
+    }
+  }
+
   /** Runs `task` after every event queued before it; a failure ends the session with that error. */
   #serial<T>(task: () => T | Promise<T>): Promise<T> {
     const next = this.#chain.then(task);
@@ -365,7 +440,7 @@ export class LiveSession {
 
   #checkFinished(): void {
     if (this.#pending.size > 0 || this.#finished) return;
-    const everyInputFinite = this.#subscriptions.length === 0 || this.#options.until !== null;
+    const everyInputFinite = this.#options.until !== null || this.#subscriptions.length === 0;
     if (everyInputFinite) void this.#chain.then(() => this.stop());
   }
 

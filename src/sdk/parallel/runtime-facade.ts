@@ -48,6 +48,7 @@ export class RuntimeFacade implements NodeRuntime {
   readonly evaluator: Evaluator | null;
   readonly observer: ((view: CacheView<never>) => void) | null;
   readonly inputRings: SeriesRing[];
+  readonly inputs: { id: string; interval: number }[];
   readonly children: Edge[];
   readonly #real: NodeRuntime;
   readonly #redelivery: boolean;
@@ -66,10 +67,19 @@ export class RuntimeFacade implements NodeRuntime {
     this.evaluator = options.evaluator ?? real.evaluator;
     this.observer = real.observer;
     this.inputRings = real.inputRings;
+    this.inputs = real.inputs;
     this.children = options.children ?? real.children;
     this.#redelivery = options.redelivery ?? false;
     this.#drop = new Set(options.dropWrites ?? []);
     this.#tracker = options.tracker ?? null;
+  }
+
+  addInput(id: string, interval: number): Edge {
+    return this.#real.addInput(id, interval);
+  }
+
+  removeInput(id: string): void {
+    this.#real.removeInput(id);
   }
 
   get outputs(): OutputSeries | null {

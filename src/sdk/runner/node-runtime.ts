@@ -59,6 +59,9 @@ export class NodeRuntime {
   emitted = 0;
   emptyOutputs = 0;
 
+  /** The view's inputs: the declared distinct upstreams, or a TagQueryNode's current queues. */
+  readonly inputs: { id: string; interval: number }[];
+
   constructor(node: Node, rank: number, onRead?: (upstreamId: string, interval: number) => void) {
     this.node = node;
     this.id = node.nodeId;
@@ -67,6 +70,7 @@ export class NodeRuntime {
     this.period = node.period!;
     this.cache = new NodeCache(this.period);
     const inputs = distinctInputs(node);
+    this.inputs = inputs;
     for (const input of inputs) this.inputRings.push(this.cache.ring(input.id, input.interval));
     this.view = new CacheView<never>(this.cache, {
       nodeName: node.name,
@@ -76,6 +80,31 @@ export class NodeRuntime {
     });
     this.evaluator = node.createEvaluator();
     this.observer = this.evaluator?.observe ?? null;
+  }
+
+  /**
+   * A queue joins a TagQueryNode's upstreams (SPEC §3.6): its ring starts empty, so the node is
+   * back in warm-up until it holds `period` bars. Returns the edge that feeds it.
+   */
+  addInput(id: string, interval: number): Edge {
+    const existing = this.inputs.findIndex((input) => input.id === id);
+    if (existing >= 0) return { target: this, ring: this.inputRings[existing]! };
+    const ring = this.cache.ring(id, interval);
+    this.inputs.push({ id, interval });
+    this.inputRings.push(ring);
+    this.view.inputsChanged();
+    return { target: this, ring };
+  }
+
+  /** A queue leaves a TagQueryNode's upstreams: its buffer is dropped. */
+  removeInput(id: string): void {
+    const index = this.inputs.findIndex((input) => input.id === id);
+    if (index < 0) return;
+    const { interval } = this.inputs.splice(index, 1)[0]!;
+    const ring = this.inputRings.splice(index, 1)[0]!;
+    if (ring.count >= this.period) this.fullInputs--;
+    this.cache.drop(id, interval);
+    this.view.inputsChanged();
   }
 
   /** Whether every declared upstream holds `period` bars. */
