@@ -185,7 +185,9 @@ async function followTagQueries(
   session: LiveSession,
   options: ResolvedRunOptions,
 ): Promise<TagQueryManager | null> {
-  const nodes = graph.order.map((runtime) => runtime.node).filter((node) => node instanceof TagQueryNode);
+  const nodes = graph.order
+    .map((runtime) => runtime.node)
+    .filter((node): node is TagQueryNode => node instanceof TagQueryNode);
   if (nodes.length === 0) return null;
   const manager = new TagQueryManager({
     gatewayUrl: options.gatewayUrl,

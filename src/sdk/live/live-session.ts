@@ -161,7 +161,7 @@ export class LiveSession {
     if (bus === null || this.#finished) return;
     const runtime = this.#runtime(nodeId);
     let edges = this.#queueEdges.get(nodeId);
-    if (edges === undefined) this.#queueEdges.set(nodeId, (edges = new Map()));
+    if (edges === undefined) this.#queueEdges.set(nodeId, (edges = new Map<string, Edge>()));
     const added = queues.filter((queue) => !edges.has(queue));
     if (added.length === 0) return;
     await this.#serial(() => {
