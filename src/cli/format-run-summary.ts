@@ -6,6 +6,7 @@ import type { NodeStats } from '../sdk/runner/node-stats.js';
 import type { ReplayProgress } from '../sdk/runner/replay.js';
 import type { RunResult, RunTiming } from '../sdk/runner/run-result.js';
 import { LiveRun } from '../sdk/live/live-run.js';
+import type { ExecutionReport } from '../sdk/execution/broker.js';
 
 /** The series a leaf node emitted: how long it is and its newest entry. */
 export interface LeafOutput {
@@ -38,6 +39,8 @@ export interface RunSummary {
     readonly produced: Readonly<Record<string, string>>;
     readonly consumed: Readonly<Record<string, string>>;
   };
+  /** What the run's order nodes did (orders, fills, positions, PnL), when it has any. */
+  readonly execution?: ExecutionReport;
   /** A dry-run or live run with a Gateway: messages published and consumed. */
   readonly published?: number;
   readonly received?: number;
@@ -76,6 +79,7 @@ export function summarizeRun(result: RunResult): RunSummary {
     dedup: result.dedup,
     historyGaps: result.historyGaps,
     outputs,
+    ...(result.execution !== null && { execution: result.execution }),
     ...(result instanceof LiveRun &&
       result.strategyIds.length > 0 && {
         topics: {
@@ -99,7 +103,9 @@ export function formatRunSummary(summary: RunSummary): string {
     `Strategy: ${summary.strategies.join(', ')}`,
     `Mode:     ${summary.mode}`,
     `Range:    ${summary.startTime === null || summary.endTime === null ? 'nothing to replay' : `${formatTime(summary.startTime)} .. ${formatTime(summary.endTime)}`}`,
-    `Bars:     ${counts.format(summary.bars)} (${counts.format(summary.ticks)} ticks, ${counts.format(summary.barsPerSecond)} bars/s; replay ${formatMs(summary.timing.replayMs)}, total ${formatMs(summary.timing.totalMs)})`,
+    summary.mode === 'dryrun' || summary.mode === 'live'
+      ? `Bars:     ${counts.format(summary.bars)} live (${counts.format(summary.ticks)} ticks; ${counts.format(summary.received ?? 0)} consumed from topics)`
+      : `Bars:     ${counts.format(summary.bars)} (${counts.format(summary.ticks)} ticks, ${counts.format(summary.barsPerSecond)} bars/s; replay ${formatMs(summary.timing.replayMs)}, total ${formatMs(summary.timing.totalMs)})`,
   ];
   const { dedup } = summary;
   if (dedup.nodesInDags > dedup.nodesComputed) {
@@ -120,8 +126,15 @@ export function formatRunSummary(summary: RunSummary): string {
       `Topics:   ${produced} node(s) published (${counts.format(summary.published ?? 0)} messages), ${consumed} consumed (${counts.format(summary.received ?? 0)} messages)`,
     );
   }
+  if (summary.execution !== undefined) lines.push(formatExecution(summary.execution));
   if (summary.outputs.length > 0) lines.push('', 'Outputs:', ...formatOutputs(summary.outputs));
   return `${lines.join('\n')}\n`;
+}
+
+/** One line on the run's trading: orders, fills, fees, PnL and equity. */
+function formatExecution(report: ExecutionReport): string {
+  const money = new Intl.NumberFormat('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  return `Orders:   ${report.orders.length} orders, ${report.fills.length} fills, fees ${money.format(report.fees)}; PnL realized ${money.format(report.realizedPnl)}, unrealized ${money.format(report.unrealizedPnl)}; equity ${money.format(report.equity)}`;
 }
 
 /** The node-stats table: one row per node, counters right-aligned. */
@@ -193,6 +206,7 @@ export function runSummaryJson(summary: RunSummary): string {
       ...output,
       last: output.last === null ? null : { time: iso(output.last[0]), value: output.last[1] },
     })),
+    ...(summary.execution !== undefined && { execution: summary.execution }),
     ...(summary.topics !== undefined && {
       topics: summary.topics,
       published: summary.published,
