@@ -149,10 +149,19 @@ describe('DiffService', () => {
     const [ta, tb] = [outcome.queueMap.get(a.node_id)!, outcome.queueMap.get(b.node_id)!];
     expect(ta).not.toBe(tb);
     expect(tb.split('_')[2]).toHaveLength(8);
+    expect(tb.split('_')[2]).toBe(b.code_hash.slice(0, 6) + b.node_id.slice(0, 2));
     // Resubmitting reuses the same (longer) name rather than growing it again.
     expect(
       (await service.diff({ strategyId: 's2', dagJson: { nodes: [a, b] } })).queueMap.get(b.node_id),
     ).toBe(tb);
+  });
+
+  it('keeps any number of nodes sharing their code on topics of their own', async () => {
+    const { service } = setup();
+    const nodes = Array.from({ length: 40 }, (_, k) => wireNode({ name: `n${k}`, code: 'same code' }));
+    const outcome = await service.diff({ strategyId: 's1', dagJson: { nodes } });
+    const topics = nodes.map((node) => outcome.queueMap.get(node.node_id)!);
+    expect(new Set(topics).size).toBe(40);
   });
 
   it('uses the node’s asset field as the topic prefix', async () => {

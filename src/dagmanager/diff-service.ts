@@ -155,7 +155,7 @@ export class DiffService {
         node,
         sameCode,
         version,
-        parts: { asset, nodeType: node.node_type, codeHash: node.code_hash, version },
+        parts: { asset, nodeType: node.node_type, codeHash: node.code_hash, nodeId: node.node_id, version },
       };
     });
     const topics = await this.freeTopicNames(plans.map((p) => p.parts));
@@ -210,7 +210,7 @@ export class DiffService {
       const next: number[] = [];
       pending.forEach((index, k) => {
         const name = candidates[k]!;
-        const exhausted = length >= parts[index]!.codeHash.length;
+        const exhausted = length >= TOPIC_HASH_PREFIX + parts[index]!.nodeId.length;
         if ((taken.has(name) || claimed.has(name)) && !exhausted) next.push(index);
         else {
           names[index] = name;

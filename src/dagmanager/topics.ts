@@ -42,6 +42,8 @@ export interface TopicNameParts {
   readonly asset: string;
   readonly nodeType: string;
   readonly codeHash: string;
+  /** The node's id: what the hash part grows with after the code hash's first characters. */
+  readonly nodeId: string;
   /** 1 for `_v1`, … */
   readonly version: number;
   /** Dry-run topics end in `_sim`. */
@@ -52,14 +54,18 @@ export interface TopicNameParts {
 export const TOPIC_HASH_PREFIX = 6;
 
 /**
- * `{asset}_{node_type}_{code_hash[:hashLength]}_v{version}` (+`_sim`). Characters Kafka does not
- * allow in topic names become `-`. A name taken by a *different* node is retried with
- * `hashLength + 2` (the caller reuses a node's own topic and never asks again).
+ * `{asset}_{node_type}_{hash[:hashLength]}_v{version}` (+`_sim`), where the hash part is the code
+ * hash's first {@link TOPIC_HASH_PREFIX} characters followed by the node id. Characters Kafka does
+ * not allow in topic names become `-`. A name taken by a *different* node is retried with
+ * `hashLength + 2` (the caller reuses a node's own topic and never asks again). Growing with the
+ * node id, not further into the code hash, keeps nodes that share their code (the same indicator
+ * with other parameters) apart however many there are: two node ids always differ.
  *
  * @example topicName({ asset: 'btc', nodeType: 'EMA', codeHash: 'abcdef12…', version: 1 }) // 'btc_EMA_abcdef_v1'
  */
 export function topicName(parts: TopicNameParts, hashLength = TOPIC_HASH_PREFIX): string {
   const safe = (s: string): string => s.replace(/[^A-Za-z0-9._-]/g, '-');
   const suffix = `_v${parts.version}${parts.dryRun === true ? '_sim' : ''}`;
-  return `${safe(parts.asset)}_${safe(parts.nodeType)}_${parts.codeHash.slice(0, hashLength)}${suffix}`;
+  const hash = parts.codeHash.slice(0, TOPIC_HASH_PREFIX) + parts.nodeId;
+  return `${safe(parts.asset)}_${safe(parts.nodeType)}_${hash.slice(0, hashLength)}${suffix}`;
 }
