@@ -2,7 +2,7 @@ import { ErrorCode, QmtlError, quote } from '../../common/errors.js';
 import type { HistoryRow } from '../history/protocols.js';
 import type { ExecutionGraph } from '../runner/execution-graph.js';
 import { fetchWindow, type HistorySource } from '../runner/history-loader.js';
-import { replay, type ReplayOptions, type ReplayTotals } from '../runner/replay.js';
+import { nextTick, replay, windowBuckets, type ReplayOptions, type ReplayTotals } from '../runner/replay.js';
 import { TickEngine, type OnMissing } from '../runner/tick-engine.js';
 import { checkThreads, createComputePool, type ComputePool } from './compute-pool.js';
 import { StagePipeline } from './stage-pipeline.js';
@@ -116,19 +116,12 @@ async function replayWindow(
   sources: readonly HistorySource[],
   windows: readonly (readonly HistoryRow[])[],
 ): Promise<ReplayTotals> {
-  const buckets = windows.map((rows, s) => {
-    const interval = sources[s]!.key.interval;
-    return Float64Array.from(rows, (row) => row.ts - (row.ts % interval));
-  });
+  const buckets = windowBuckets(sources, windows);
   const cursors = new Int32Array(sources.length);
   let bars = 0;
   let ticks = 0;
   for (;;) {
-    let tick = Infinity;
-    for (let s = 0; s < sources.length; s++) {
-      const b = buckets[s]![cursors[s]!];
-      if (b !== undefined && b < tick) tick = b;
-    }
+    const tick = nextTick(buckets, cursors);
     if (tick === Infinity) return { bars, ticks };
     for (let s = 0; s < sources.length; s++) {
       const rows = windows[s]!;

@@ -89,19 +89,12 @@ function replayMerged(
   sources: readonly HistorySource[],
   windows: readonly (readonly HistoryRow[])[],
 ): ReplayTotals {
-  const buckets = windows.map((rows, s) => {
-    const interval = sources[s]!.key.interval;
-    return Float64Array.from(rows, (row) => row.ts - (row.ts % interval));
-  });
+  const buckets = windowBuckets(sources, windows);
   const cursors = new Int32Array(sources.length);
   let bars = 0;
   let ticks = 0;
   for (;;) {
-    let tick = Infinity;
-    for (let s = 0; s < sources.length; s++) {
-      const b = buckets[s]![cursors[s]!];
-      if (b !== undefined && b < tick) tick = b;
-    }
+    const tick = nextTick(buckets, cursors);
     if (tick === Infinity) return { bars, ticks };
     for (let s = 0; s < sources.length; s++) {
       const rows = windows[s]!;
@@ -117,4 +110,25 @@ function replayMerged(
     engine.runTick(tick);
     ticks++;
   }
+}
+
+/** The bucket of every row of each source's window, on that source's interval grid. */
+export function windowBuckets(
+  sources: readonly HistorySource[],
+  windows: readonly (readonly HistoryRow[])[],
+): Float64Array[] {
+  return windows.map((rows, s) => {
+    const interval = sources[s]!.key.interval;
+    return Float64Array.from(rows, (row) => row.ts - (row.ts % interval));
+  });
+}
+
+/** The smallest bucket at the sources' cursors: the next tick of a merged replay; Infinity at the end. */
+export function nextTick(buckets: readonly Float64Array[], cursors: Int32Array): number {
+  let tick = Infinity;
+  for (let s = 0; s < buckets.length; s++) {
+    const b = buckets[s]![cursors[s]!];
+    if (b !== undefined && b < tick) tick = b;
+  }
+  return tick;
 }
