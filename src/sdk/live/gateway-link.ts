@@ -35,6 +35,7 @@ export class GatewayLink {
   #heartbeat: PeriodicTask | null = null;
   #events: WebSocketClient | null = null;
   #closed: Promise<void> | null = null;
+  #onLost: ((error: QmtlError) => void) | null = null;
 
   private constructor(strategies: readonly Strategy[], options: GatewayLinkOptions, client: GatewayClient) {
     this.#strategies = strategies;
@@ -69,8 +70,13 @@ export class GatewayLink {
     return rolesOf(this.#submissions);
   }
 
-  /** Renews every strategy's lease now and then every third of the lease the Gateway grants. */
-  async startHeartbeats(): Promise<void> {
+  /**
+   * Renews every strategy's lease now and then every third of the lease the Gateway grants.
+   * `onLost` is called once if the Gateway stopped one of them meanwhile (its lease ran out, or
+   * someone stopped it): its nodes may already have another producer, so this process must stop.
+   */
+  async startHeartbeats(onLost: (error: QmtlError) => void): Promise<void> {
+    this.#onLost = onLost;
     const leaseMs = await this.#beat();
     this.#heartbeat = new PeriodicTask('gateway heartbeat', Math.max(50, Math.floor(leaseMs / 3)), () =>
       this.#beat(),
@@ -159,7 +165,20 @@ export class GatewayLink {
       try {
         leaseMs = Math.min(leaseMs, (await this.client.heartbeat(strategyId)).leaseMs);
       } catch (error) {
-        logger.warn({ err: error, strategyId }, 'heartbeat failed; the lease may expire');
+        const lost =
+          error instanceof QmtlError &&
+          (error.code === ErrorCode.InvalidTransition || error.code === ErrorCode.NotFound);
+        if (lost && this.#closed === null) {
+          const onLost = this.#onLost;
+          this.#onLost = null;
+          onLost?.(
+            new QmtlError(
+              ErrorCode.InvalidTransition,
+              `the Gateway no longer runs strategy ${quote(strategyId)} (its lease expired or it was stopped); its nodes may have another producer, so this run stops`,
+              { cause: error },
+            ),
+          );
+        } else logger.warn({ err: error, strategyId }, 'heartbeat failed; the lease may expire');
       }
     }
     return Number.isFinite(leaseMs) ? leaseMs : 5_000;

@@ -1,3 +1,4 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { listeningPort, testGateway, type TestGateway } from '../../gateway/gateway.test-kit.js';
 import { MemoryTopicBroker, MemoryTopicBus } from '../../transport/memory-topic-bus.js';
@@ -70,7 +71,7 @@ describe('dry-run with a Gateway: one process computes a shared node, the other 
   const runs: LiveRun[] = [];
 
   beforeEach(async () => {
-    gw = await testGateway({ listen: true });
+    gw = await testGateway({ listen: true, leaseMs: 600, leaseCheckMs: 50 });
     gatewayUrl = `http://127.0.0.1:${listeningPort(gw.gateway)}`;
     broker = new MemoryTopicBroker();
   });
@@ -212,5 +213,47 @@ describe('dry-run with a Gateway: one process computes a shared node, the other 
     expect(means.at(-1)![1]).toBeCloseTo(closes.reduce((a, b) => a + b, 0) / 3, 12);
     // Read from the queue's beginning: 150 live bars, warm after 3.
     expect(means).toHaveLength(148);
+  });
+
+  it('stops at once, with a clear error, when the Gateway stopped its strategy (lease lost)', async () => {
+    const run = await dryrun(strategyScaling(5, 5), undefined);
+    while (run.published < 5) await new Promise((resolve) => setTimeout(resolve, 10));
+    const stop = await fetch(`${gatewayUrl}/strategies/${run.strategyIds[0]}`, { method: 'DELETE' });
+    expect(stop.status).toBe(200);
+    await expect(run.done).rejects.toThrow(
+      /the Gateway no longer runs strategy "[^"]+" \(its lease expired or it was stopped\)/,
+    );
+    const published = run.published;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(run.published).toBe(published);
+  });
+
+  it('lets timers and I/O (heartbeats) run while a fast feed and a slow node keep it busy', async () => {
+    class Busy extends Strategy {
+      override setup(): void {
+        const { price } = sharedNodes(0);
+        const slow = new ProcessingNode({
+          input: price,
+          name: 'slow',
+          interval: INTERVAL,
+          period: 1,
+          computeFn: (view) => {
+            const until = performance.now() + 4;
+            while (performance.now() < until);
+            return view.input<{ close: number }>().latest()!.close;
+          },
+        });
+        this.addNodes([price, slow]);
+      }
+    }
+    // 300 live bars × 4 ms = 1.2 s of computing, twice the 600 ms lease.
+    const delay = monitorEventLoopDelay({ resolution: 10 });
+    delay.enable();
+    const run = await dryrun(Busy, LIVE + 299 * INTERVAL);
+    await run.done;
+    delay.disable();
+    expect(run.bars).toBe(300);
+    // Without yielding, the loop would be blocked for the whole 1.2 s and the lease would lapse.
+    expect(delay.max / 1e6).toBeLessThan(300);
   });
 });

@@ -109,7 +109,6 @@ export async function startLiveRun(
         bus = await createTopicBus(options.busDsn);
         ownsBus = true;
       }
-      await link.startHeartbeats();
     }
     const from = options.start ?? Math.floor(Date.now() / 1000);
     const session = new LiveSession(
@@ -125,7 +124,10 @@ export async function startLiveRun(
         ...(routing && { onLive: () => routing.attach() }),
       },
     );
-    if (link !== null && bus !== null) await link.followReleases(takeOverOnRelease(link, bus, session));
+    if (link !== null && bus !== null) {
+      await link.startHeartbeats((error) => session.fail(error));
+      await link.followReleases(takeOverOnRelease(link, bus, session));
+    }
     await session.start();
     if (link !== null) tagQueries = await followTagQueries(graph, session, options);
     return new LiveRun(

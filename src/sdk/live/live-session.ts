@@ -14,6 +14,9 @@ import type { LiveFeedHandle } from './live-feed.js';
 import { type NodeRoles } from './node-roles.js';
 import { OutputPublisher } from './output-publisher.js';
 
+/** Longest stretch of live bars processed without letting the event loop run timers and I/O, in ms. */
+const YIELD_EVERY_MS = 20;
+
 /** What a {@link LiveSession} runs with. */
 export interface LiveSessionOptions {
   /** First live bucket, epoch seconds; history before it warms the nodes up. */
@@ -63,6 +66,7 @@ export class LiveSession {
   readonly #pending = new Set<string>();
   #chain: Promise<unknown> = Promise.resolve();
   #publishing = false;
+  #lastYield = 0;
   #finished = false;
   #resolveDone!: () => void;
   #rejectDone!: (error: Error) => void;
@@ -189,6 +193,12 @@ export class LiveSession {
       }
     });
     logger.info({ node: runtime.node.name, queues }, 'tag query: queues removed');
+  }
+
+  /** Ends the run with `error` at once: nothing more is computed or published. */
+  fail(error: Error): void {
+    this.#publishing = false;
+    this.#finish(error);
   }
 
   /** Stops feeds and subscriptions, publishes what is left. Idempotent. */
@@ -382,6 +392,11 @@ export class LiveSession {
       this.#checkFinished();
     }
     await this.publisher?.room();
+    // A feed that answers at once would keep this loop in microtasks: let timers (heartbeats) and I/O run.
+    if (performance.now() - this.#lastYield > YIELD_EVERY_MS) {
+      await new Promise((resolve) => setImmediate(resolve));
+      this.#lastYield = performance.now();
+    }
   }
 
   #onMessage(message: ReceivedMessage): void {
