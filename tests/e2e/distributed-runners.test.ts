@@ -53,7 +53,7 @@ interface Summary {
 interface RunnerProcess {
   readonly exited: Promise<ProcessExit>;
   readonly output: () => string;
-  readonly kill: () => void;
+  readonly kill: (signal?: NodeJS.Signals) => void;
 }
 
 /** `qmtl run` as a separate process (info logs on stderr, the JSON summary on stdout). */
@@ -69,7 +69,11 @@ function runner(dir: string, args: readonly string[]): RunnerProcess {
   const exited = new Promise<ProcessExit>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
-  return { exited, output: () => `${stdout}\n${stderr}`, kill: () => child.kill('SIGKILL') };
+  return {
+    exited,
+    output: () => `${stdout}\n${stderr}`,
+    kill: (signal = 'SIGKILL') => void child.kill(signal),
+  };
 }
 
 async function summaryOf(run: RunnerProcess): Promise<Summary> {
@@ -325,6 +329,34 @@ for (const bus of ['kafka', 'redis'] as const) {
         expect(Date.parse(mean.last!.time) / 1000).toBe(end);
         expect(mean.length).toBe(58);
         expect(w.received).toBe(60);
+      },
+    );
+
+    it(
+      'stops cleanly on Ctrl-C: the producer flushes and exits 0, the consumer takes over at once',
+      { timeout: 60_000 },
+      async () => {
+        const live = LIVE_2 + 180 * INTERVAL;
+        const end = live + (LIVE_BARS - 1) * INTERVAL;
+        const producer = run('Producer', live, null);
+        await until(() => producer.output().includes('running live'), 'the producer to go live');
+        const consumer = run('Consumer', live, end);
+        await until(() => consumer.output().includes('running live'), 'the consumer to go live');
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        producer.kill('SIGINT');
+        const stopped = Date.now();
+        const a = await summaryOf(producer);
+        expect(producer.output()).toContain('stopping: strategies stop at the Gateway');
+        expect(a.published).toBeGreaterThan(0);
+        await until(() => consumer.output().includes('took over producing nodes'), 'the take-over', 20_000);
+        // Released by the stop itself, well before the 1.5 s lease could run out.
+        expect(Date.now() - stopped).toBeLessThan(1500);
+        const b = await summaryOf(consumer);
+        const emaId = Object.keys(b.topics!.produced).find((id) => b.topics!.produced[id] === emaTopic)!;
+        const buckets = (await topicMessages(emaTopic, emaId))
+          .map((m) => m.timestamp)
+          .filter((t) => t >= live);
+        expect(buckets).toEqual(Array.from({ length: LIVE_BARS }, (_, i) => live + i * INTERVAL));
       },
     );
   });
