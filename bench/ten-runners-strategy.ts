@@ -78,6 +78,9 @@ class GatedFeed {
 }
 
 const mean = (xs) => { let s = 0; for (let k = 0; k < xs.length; k++) s += xs[k]; return s / xs.length; };
+/** Extra CPU per bucket of the chain's first node (BENCH_CHAIN_WORK rounds), to model a costly chain. */
+const WORK = Number(process.env.BENCH_CHAIN_WORK ?? 0);
+const burn = (rounds) => { let x = 0; for (let k = 0; k < rounds; k++) x += Math.sqrt(k + x % 7); return x; };
 
 export class Bench extends Strategy {
   setup() {
@@ -90,8 +93,8 @@ export class Bench extends Strategy {
       liveFeed: new GatedFeed(new ReplayFeed({ provider })),
     });
     const sma20 = new ProcessingNode({
-      name: 'sma20', input: price, interval: ${interval}, period: 20,
-      computeFn: (view) => { /* ${tag} */ const w = view.input(0); let s = 0; for (let k = 0; k < w.length; k++) s += w.at(k).close; return s / w.length; },
+      name: 'sma20', input: price, interval: ${interval}, period: 20, params: { work: WORK },
+      computeFn: (view) => { /* ${tag} */ const w = view.input(0); let s = burn(view.params.work) * 0; for (let k = 0; k < w.length; k++) s += w.at(k).close; return s / w.length; },
     });
     const zscore50 = new ProcessingNode({
       name: 'zscore50', input: sma20, interval: ${interval}, period: 50,

@@ -4,6 +4,7 @@
  *   node --import tsx bench/ten-runners.ts [bus=redis|kafka|redis,kafka] [bars=2000] [runs=3] [processes=10]
  * Needs `npm run build` (it runs dist/cli/main.js) and `bash .ci/servers.sh start redis kafka`.
  * `BENCH_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof"` passes Node flags to every child process.
+ * `BENCH_CHAIN_WORK=N` adds N rounds of arithmetic per bucket to the chain's first node (a costly chain).
  * The generated strategy and CPU preload are in `ten-runners-strategy.ts`.
  *
  * Every process runs the same chain — StreamInput (ReplayFeed over a MemoryHistoryProvider) →
