@@ -2,11 +2,21 @@ import { ErrorCode, QmtlError, quote } from '../../common/errors.js';
 import { logger } from '../../common/logger.js';
 import { PeriodicTask } from '../../common/periodic-task.js';
 import { sleep } from '../../common/retry.js';
-import { GatewayClient, type GatewayRunType, type GatewaySubmission } from '../gateway-client.js';
+import {
+  GatewayClient,
+  GatewayUnavailableError,
+  type GatewayRunType,
+  type GatewaySubmission,
+} from '../gateway-client.js';
 import type { Strategy } from '../strategy.js';
 import { toWebSocketUrl, WebSocketClient } from '../tagquery/ws-client.js';
 import { isRecord } from '../../common/is-record.js';
 import { rolesOf, type NodeRoles } from './node-roles.js';
+
+/** Submissions retried after a degraded Gateway's Retry-After (fewer than the client breaker's 3 failures). */
+const DEGRADED_RETRIES = 2;
+/** Longest Retry-After waited for, in seconds. */
+const MAX_RETRY_AFTER_S = 10;
 
 /** Options of {@link GatewayLink.open}. */
 export interface GatewayLinkOptions {
@@ -130,10 +140,7 @@ export class GatewayLink {
   }
 
   async #submit(strategy: Strategy): Promise<GatewaySubmission> {
-    const submission = await this.client.submit(strategy.serialize(), {
-      runType: this.#options.runType,
-      meta: this.#options.meta ?? null,
-    });
+    const submission = await this.#submitWhenAccepted(strategy);
     if (submission.status === 'completed') return submission;
     if (submission.status === 'failed') {
       await this.client.stop(submission.strategyId).catch(() => undefined);
@@ -157,6 +164,32 @@ export class GatewayLink {
       ErrorCode.Unavailable,
       `the Gateway at ${quote(this.#options.gatewayUrl)} has no diff for strategy ${quote(strategy.name)} yet (DAG Manager unavailable?); try again later`,
     );
+  }
+
+  /**
+   * Submits, waiting out a degraded Gateway that says when to come back (503/204 with
+   * Retry-After, capped at {@link MAX_RETRY_AFTER_S}) at most {@link DEGRADED_RETRIES} times, so
+   * the client's breaker (3 failures) never opens over it. Anything else fails at once.
+   */
+  async #submitWhenAccepted(strategy: Strategy): Promise<GatewaySubmission> {
+    const dag = strategy.serialize();
+    for (let retry = 0; ; retry++) {
+      try {
+        return await this.client.submit(dag, {
+          runType: this.#options.runType,
+          meta: this.#options.meta ?? null,
+        });
+      } catch (error) {
+        const after = error instanceof GatewayUnavailableError ? error.retryAfterSeconds : null;
+        if (after === null || retry >= DEGRADED_RETRIES) throw error;
+        const waitMs = Math.min(after, MAX_RETRY_AFTER_S) * 1000;
+        logger.warn(
+          { strategy: strategy.name, retry: retry + 1, wait_ms: waitMs },
+          'the Gateway is degraded; submitting again after its Retry-After',
+        );
+        await sleep(waitMs);
+      }
+    }
   }
 
   async #beat(): Promise<number> {
