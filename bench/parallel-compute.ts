@@ -79,8 +79,8 @@ async function run(pool: ComputePool | null, last = end): Promise<{ ms: number; 
 const poolStart = performance.now();
 const pools = new Map<string, ComputePool | null>([
   ['serial', null],
-  ['workers=1', createComputePool(1)],
-  ['workers=2', createComputePool(2)],
+  ['workers=1', await createComputePool(1)],
+  ['workers=2', await createComputePool(2)],
 ]);
 // Start the threads, load the module in each and warm the JIT before timing.
 for (const pool of pools.values()) await run(pool, start + 500 * interval);

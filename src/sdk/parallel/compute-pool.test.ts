@@ -35,7 +35,7 @@ function batch(exportName: string, params: Record<string, unknown>): BucketBatch
   };
 }
 
-const pool = createComputePool(2);
+const pool = await createComputePool(2);
 afterAll(() => pool.close());
 
 describe('createComputePool', () => {
@@ -66,9 +66,11 @@ describe('createComputePool', () => {
     await expect(pool.run(batch('nothing', {}))).rejects.toThrow(/has no function export "nothing"/);
   });
 
-  it('rejects a thread count that is not a positive integer', () => {
+  it('rejects a thread count that is not a positive integer', async () => {
     for (const threads of [0, -1, 1.5, Number.NaN])
-      expect(() => createComputePool(threads)).toThrow(QmtlError);
-    expect(() => createComputePool(0)).toThrow('workers must be a positive integer (worker threads), got 0');
+      await expect(createComputePool(threads)).rejects.toThrow(QmtlError);
+    await expect(createComputePool(0)).rejects.toThrow(
+      'workers must be a positive integer (worker threads), got 0',
+    );
   });
 });

@@ -1,4 +1,3 @@
-import { Piscina } from 'piscina';
 import { ErrorCode, QmtlError, quote } from '../../common/errors.js';
 import { logger } from '../../common/logger.js';
 import { transferList, TSX_REGISTERED, type BatchOutcome, type BucketBatch } from './bucket-task.js';
@@ -22,15 +21,17 @@ const fromSources = import.meta.url.endsWith('.ts');
  * Starts `threads` worker threads (piscina) that load compute modules by URL, once per thread.
  *
  * @example
- * const pool = createComputePool(2);
+ * const pool = await createComputePool(2);
  * try {
  *   await replayParallel(graph, sources, start, end, { pool, onMissing: 'skip' });
  * } finally {
  *   await pool.close();
  * }
  */
-export function createComputePool(threads: number): ComputePool {
+export async function createComputePool(threads: number): Promise<ComputePool> {
   checkThreads(threads);
+  // Loaded here: runs without workers (every live run, most backtests) never pay for the import.
+  const { Piscina } = await import('piscina');
   const piscina = new Piscina<BucketBatch, BatchOutcome>({
     filename: new URL(fromSources ? './compute-worker.ts' : './compute-worker.js', import.meta.url).href,
     minThreads: threads,

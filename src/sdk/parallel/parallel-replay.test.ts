@@ -134,8 +134,8 @@ function strategies(failing: { checked?: number; guard?: number } = {}): Strateg
 
 const range = { start: 60, end: 60 * 300 };
 let pool: ComputePool;
-beforeAll(() => {
-  pool = createComputePool(2);
+beforeAll(async () => {
+  pool = await createComputePool(2);
 });
 afterAll(() => pool.close());
 

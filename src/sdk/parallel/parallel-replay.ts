@@ -33,7 +33,7 @@ export interface ParallelReplayOptions extends ReplayOptions {
  * offloaded computes are not counted in `cache_read_total`.
  *
  * @example
- * const pool = createComputePool(2);
+ * const pool = await createComputePool(2);
  * try {
  *   const totals = await replayParallel(graph, sources, start, end, { pool, onMissing: 'skip' });
  * } finally {
@@ -102,7 +102,7 @@ export async function replayWithWorkers(
   checkThreads(options.workers);
   if (splitStages(graph.order).offloaded.length === 0)
     return replay(new TickEngine(graph.order, options.onMissing), sources, start, end, options);
-  const pool = createComputePool(options.workers);
+  const pool = await createComputePool(options.workers);
   try {
     return await replayParallel(graph, sources, start, end, { ...options, pool });
   } finally {
