@@ -1,13 +1,16 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
+
+// crypto.hash (one-shot, Node ≥ 20.12) is about twice as fast as createHash().update().digest()
+// for short inputs: NodeIDs are hashed for every node of every DAG the services validate.
 
 /** Lowercase hex SHA-256 of the UTF-8 bytes of `text`. */
 export function sha256Hex(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
+  return hash('sha256', text, 'hex');
 }
 
 /** Lowercase hex SHA3-256 of the UTF-8 bytes of `text` (the NodeID collision fallback). */
 export function sha3Hex(text: string): string {
-  return createHash('sha3-256').update(text, 'utf8').digest('hex');
+  return hash('sha3-256', text, 'hex');
 }
 
 /**
