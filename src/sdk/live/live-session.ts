@@ -28,6 +28,8 @@ export interface LiveSessionOptions {
   readonly bus: TopicBus | null;
   /** Consumer group of this process's subscriptions (stable across restarts of the same strategies). */
   readonly consumerGroup: string;
+  /** How long stop() keeps trying to publish what is left while the bus is down. Default 30 s. */
+  readonly flushTimeoutMs?: number;
   /** Called once after the warm-up, before the first live input (order routing starts here). */
   readonly onLive?: () => void;
 }
@@ -206,7 +208,12 @@ export class LiveSession {
     await Promise.all(this.#feeds.map((feed) => feed.stop()));
     await Promise.all(this.#subscriptions.map((subscription) => subscription.close()));
     await this.#chain.catch(() => undefined);
-    await this.publisher?.flush();
+    const unpublished = (await this.publisher?.flush(this.#options.flushTimeoutMs ?? 30_000)) ?? 0;
+    if (unpublished > 0)
+      logger.error(
+        { unpublished },
+        'stopped with outputs the topic bus did not take (it stayed unavailable)',
+      );
     this.#finish(null);
   }
 

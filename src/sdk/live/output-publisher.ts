@@ -20,6 +20,7 @@ export class OutputPublisher {
   #backlog = 0;
   #flushing: Promise<void> | null = null;
   #published = 0;
+  readonly #abandon = new AbortController();
 
   constructor(bus: TopicBus, options: OutputPublisherOptions = {}) {
     this.#bus = bus;
@@ -50,15 +51,30 @@ export class OutputPublisher {
     while (this.#backlog > this.#maxBacklog && this.#flushing !== null) await this.#flushing;
   }
 
-  /** Resolves when everything added so far is published. */
-  async flush(): Promise<void> {
-    while (this.#flushing !== null) await this.#flushing;
+  /**
+   * Resolves when everything added so far is published, or after `timeoutMs` (the bus is down):
+   * then it gives up retrying and resolves with the number of messages left unpublished.
+   */
+  async flush(timeoutMs = Infinity): Promise<number> {
+    let timer: NodeJS.Timeout | undefined;
+    let timedOut = false;
+    const expired = new Promise<void>((resolve) => {
+      if (Number.isFinite(timeoutMs))
+        timer = setTimeout(() => {
+          timedOut = true;
+          resolve();
+        }, timeoutMs);
+    });
+    while (this.#flushing !== null && !timedOut) await Promise.race([this.#flushing, expired]);
+    clearTimeout(timer);
+    if (this.#flushing !== null) this.#abandon.abort();
+    return this.#backlog;
   }
 
   async #drain(): Promise<void> {
     // Let the current tick add the rest of its outputs first: one batch per topic per tick.
     await new Promise<void>((resolve) => setImmediate(resolve));
-    while (this.#buffer.size > 0) {
+    while (this.#buffer.size > 0 && !this.#abandon.signal.aborted) {
       const batches = this.#buffer;
       this.#buffer = new Map();
       await Promise.all([...batches].map(([topic, messages]) => this.#publish(topic, messages)));
@@ -67,7 +83,7 @@ export class OutputPublisher {
   }
 
   async #publish(topic: string, messages: TopicMessage[]): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
+    for (let attempt = 1; !this.#abandon.signal.aborted; attempt++) {
       try {
         await this.#bus.publish(topic, messages);
         this.#backlog -= messages.length;
@@ -79,7 +95,7 @@ export class OutputPublisher {
           { err: error, topic, messages: messages.length, attempt, delayMs },
           'publish failed; retrying',
         );
-        await sleep(delayMs);
+        await sleep(delayMs, this.#abandon.signal).catch(() => undefined);
       }
     }
   }
