@@ -256,4 +256,36 @@ describe('dry-run with a Gateway: one process computes a shared node, the other 
     // Without yielding, the loop would be blocked for the whole 1.2 s and the lease would lapse.
     expect(delay.max / 1e6).toBeLessThan(300);
   });
+
+  it('takes over a node whose input another live process still produces, reading that input from its topic', async () => {
+    const end = LIVE + 199 * INTERVAL;
+    /** Only the stream: this process produces it and outlives the others. */
+    class StreamOnly extends Strategy {
+      override setup(): void {
+        this.addNodes([sharedNodes(4).price]);
+      }
+    }
+    const streamOwner = await dryrun(StreamOnly, undefined);
+    while (streamOwner.published < 10) await new Promise((resolve) => setTimeout(resolve, 5));
+    const meanOwner = await dryrun(strategyScaling(2, 4), undefined); // consumes the stream, produces the mean
+    const reader = await dryrun(strategyScaling(3, 4), end); // consumes both
+    const mean = reader.strategy.nodes[1]!;
+    expect(meanOwner.roles.produced.has(mean.nodeId)).toBe(true);
+    while (meanOwner.published < 40) await new Promise((resolve) => setTimeout(resolve, 5));
+    await meanOwner.stop();
+    await reader.done;
+    await streamOwner.stop();
+
+    expect(reader.roles.produced.has(mean.nodeId)).toBe(true);
+    expect(reader.roles.consumed.has(reader.strategy.nodes[0]!.nodeId)).toBe(true);
+    expect(reader.stats(mean).computeCalls).toBeGreaterThan(0);
+    const topic = reader.roles.produced.get(mean.nodeId)!;
+    const buckets = (await topicContents(topic))
+      .filter((m) => m.nodeId === mean.nodeId)
+      .map((m) => m.timestamp);
+    const expected = Array.from({ length: 200 }, (_, i) => LIVE + i * INTERVAL);
+    expect(buckets.filter((t) => t <= end)).toEqual(expected);
+    const leaf = Array.from(reader.outputs(reader.strategy.nodes[2]!).timestamps()).filter((t) => t >= LIVE);
+    expect(leaf).toEqual(expected);
+  });
 });

@@ -4,15 +4,15 @@ import { formatTime } from '../../common/time.js';
 import type { ReceivedMessage, Subscription, TopicBus } from '../../transport/topic-bus.js';
 import type { HistoryRow } from '../history/protocols.js';
 import type { ExecutionGraph } from '../runner/execution-graph.js';
-import { ensureHistory, historySources } from '../runner/history-loader.js';
 import type { Edge, NodeRuntime } from '../runner/node-runtime.js';
-import { replay } from '../runner/replay.js';
 import type { TickEngine } from '../runner/tick-engine.js';
 import type { StreamInput } from '../stream-input.js';
-import { listenToEmits, warmupBars } from '../runner/emit-listeners.js';
+import { listenToEmits } from '../runner/emit-listeners.js';
 import type { LiveFeedHandle } from './live-feed.js';
-import { type NodeRoles } from './node-roles.js';
+import { keepConsuming, type NodeRoles } from './node-roles.js';
 import { OutputPublisher } from './output-publisher.js';
+import { recentOutputsOf, replayRecent, type RecentOutputs } from './recent-outputs.js';
+import { warmUp, warmUpPromoted } from './warm-up.js';
 
 /** Longest stretch of live bars processed without letting the event loop run timers and I/O, in ms. */
 const YIELD_EVERY_MS = 20;
@@ -56,14 +56,21 @@ export class LiveSession {
   readonly #engine: TickEngine;
   readonly #options: LiveSessionOptions;
   #roles: NodeRoles;
-  /** Per produced node: outputs at or before this bucket are not published (already on the topic). */
-  readonly #publishAfter = new Map<string, number>();
   /** Per consumed node: the newest bucket received. */
   readonly #lastReceived = new Map<string, number>();
   /** TagQueryNode runtime id → its queues (topics) → the edge that feeds it. */
   readonly #queueEdges = new Map<string, Map<string, Edge>>();
   readonly #feeds: LiveFeedHandle[] = [];
   readonly #subscriptions: Subscription[] = [];
+  /** Per produced node: outputs at or before this bucket are not published (already on the topic). */
+  readonly #publishAfter = new Map<string, number>();
+  /**
+   * Per consumed node, its newest outputs, as many as its largest consumer's period (detached
+   * consumers included): what a node taken over later is warmed up with.
+   */
+  readonly #recent: ReadonlyMap<string, RecentOutputs>;
+  /** Consumed nodes whose topic is read. */
+  readonly #subscribed = new Set<string>();
   /** Live inputs that have not yet passed `until` (or ended). */
   readonly #pending = new Set<string>();
   #chain: Promise<unknown> = Promise.resolve();
@@ -87,6 +94,7 @@ export class LiveSession {
     });
     this.done.catch(() => undefined);
     for (const nodeId of roles.consumed.keys()) graph.detachInputs(this.#runtime(nodeId));
+    this.#recent = recentOutputsOf(graph, roles.consumed.keys());
     for (const [nodeId, topic] of roles.produced) this.#publishTo(this.#runtime(nodeId), topic);
   }
 
@@ -102,7 +110,15 @@ export class LiveSession {
       for (const runtime of this.#graph.order)
         if (this.#roles.tagQueues.has(runtime.id)) this.#pending.add(`tq:${runtime.id}`);
     const streams = this.#localStreams(this.#graph.sources);
-    await this.#warmUp(streams, this.#options.from - 1);
+    // Every stream with a history provider warms up, consumed ones too: a node computed here from a
+    // stream another process produces needs its last bars as much as one computed from a local stream.
+    const warmed = this.#graph.sources.filter(
+      (runtime) => (runtime.node as StreamInput).historyProvider !== null,
+    );
+    await warmUp(this.#engine, this.#graph, warmed, this.#options.from - 1, this.#options.maxRetries);
+    // What a consumed stream's topic holds before the live start is covered by that warm-up.
+    for (const runtime of warmed)
+      if (this.#roles.consumed.has(runtime.id)) this.#lastReceived.set(runtime.id, this.#options.from - 1);
     this.#options.onLive?.();
     this.#publishing = true;
     await this.#subscribe();
@@ -130,29 +146,49 @@ export class LiveSession {
     const until = this.#options.until;
     // A node whose topic already reaches the end of this run needs no new producer here.
     const promoted = nodeIds.filter((id) => until === null || (lastPublished.get(id) ?? -Infinity) < until);
-    if (promoted.length === 0) return;
+    if (promoted.length === 0 || this.#finished) return;
     await this.#drain(promoted, lastPublished);
     await this.#serial(async () => {
-      this.#roles = roles;
+      this.#roles = keepConsuming(roles, this.#roles, promoted);
       const runtimes = promoted.map((id) => this.#runtime(id));
       for (const runtime of runtimes) {
         this.#graph.attachInputs(runtime);
         this.#publishAfter.set(runtime.id, lastPublished.get(runtime.id) ?? this.#options.from - 1);
+        // A computed node does not emit again what readers here already received or the old
+        // producer published; its warm-up only rebuilds its state.
+        runtime.emitAfter = Math.max(
+          lastPublished.get(runtime.id) ?? this.#options.from - 1,
+          this.#lastReceived.get(runtime.id) ?? -Infinity,
+        );
         this.#publishTo(runtime, roles.produced.get(runtime.id)!);
         this.#pending.delete(`topic:${runtime.id}`);
       }
+      replayRecent(this.#engine, this.#graph, runtimes, this.#recent);
+      // Inputs of the promoted nodes that another process still produces: read them now (from
+      // their beginning, under a group of this take-over) if nothing here read them before.
+      await this.#subscribe(`${this.#options.consumerGroup}-takeover-${shortId(runtimes[0]!.id)}`);
       const streams = this.#localStreams(runtimes.filter((r) => this.#graph.sources.includes(r)));
       const resumeAt = Math.min(
         ...streams.map((s) => (lastPublished.get(s.id) ?? this.#options.from - s.interval) + s.interval),
       );
-      await this.#warmUpPromoted(new Set(runtimes), streams, resumeAt - 1);
+      await warmUpPromoted(
+        this.#engine,
+        this.#graph,
+        new Set(runtimes),
+        streams,
+        resumeAt - 1,
+        this.#options.maxRetries,
+      );
       for (const stream of streams)
         await this.#startFeed(
           stream,
           (lastPublished.get(stream.id) ?? this.#options.from - stream.interval) + stream.interval,
         );
       logger.info(
-        { nodes: runtimes.map((r) => `${r.node.name}:${shortId(r.id)}`), resume_at: formatTime(resumeAt) },
+        {
+          nodes: runtimes.map((r) => `${r.node.name}:${shortId(r.id)}`),
+          ...(Number.isFinite(resumeAt) && { resume_at: formatTime(resumeAt) }),
+        },
         'took over producing nodes whose producer stopped',
       );
     });
@@ -241,72 +277,6 @@ export class LiveSession {
     });
   }
 
-  /** Replays the last bars before the live start through every node computed here, publishing nothing. */
-  async #warmUp(streams: readonly NodeRuntime[], end: number): Promise<void> {
-    const sources = historySources(streams, this.#options.maxRetries);
-    if (sources.length === 0) return;
-    const longest = Math.max(...sources.map((s) => s.key.interval));
-    const start = end + 1 - warmupBars(this.#graph.order) * longest;
-    await ensureHistory(sources, start, end);
-    const totals = await replay(this.#engine, sources, start, end);
-    logger.info(
-      { bars: totals.bars, start: formatTime(start), end: formatTime(end) },
-      'warmed up from history',
-    );
-  }
-
-  /**
-   * Warms up promoted nodes without disturbing the nodes that already run here: edges from promoted
-   * nodes to the others are held during the replay, then the outputs those nodes have not seen are
-   * delivered to them in bucket order.
-   */
-  async #warmUpPromoted(
-    promoted: ReadonlySet<NodeRuntime>,
-    streams: readonly NodeRuntime[],
-    end: number,
-  ): Promise<void> {
-    const held: {
-      parent: NodeRuntime;
-      edge: NodeRuntime['children'][number];
-      missed: [number, unknown][];
-    }[] = [];
-    const restore: (() => void)[] = [];
-    for (const parent of promoted) {
-      for (let e = parent.children.length - 1; e >= 0; e--) {
-        const edge = parent.children[e]!;
-        if (promoted.has(edge.target)) continue;
-        parent.children.splice(e, 1);
-        const entry = { parent, edge, missed: [] as [number, unknown][] };
-        held.push(entry);
-        const seen = edge.ring.lastBucket;
-        restore.push(
-          listenToEmits(parent, (bucket, value) => {
-            if (!(bucket <= seen)) entry.missed.push([bucket, value]);
-          }),
-        );
-      }
-    }
-    this.#publishing = true;
-    try {
-      await this.#warmUp(streams, end);
-    } finally {
-      for (const undo of restore.reverse()) undo();
-      for (const { parent, edge } of held) parent.children.push(edge);
-    }
-    const missed = held.flatMap(({ parent, edge, missed }) =>
-      missed.map(([bucket, value]) => ({ parent, edge, bucket, value })),
-    );
-    missed.sort((a, b) => a.bucket - b.bucket);
-    for (let i = 0; i < missed.length;) {
-      const bucket = missed[i]!.bucket;
-      for (; i < missed.length && missed[i]!.bucket === bucket; i++) {
-        const { parent, edge, value } = missed[i]!;
-        this.#engine.deliver(parent.id, edge, bucket, value);
-      }
-      this.#engine.runTick(bucket);
-    }
-  }
-
   /** Waits (bounded) until the consumer has received, for each promoted node, what is on its topic. */
   async #drain(promoted: readonly string[], lastPublished: ReadonlyMap<string, number>): Promise<void> {
     const deadline = Date.now() + 10_000;
@@ -322,22 +292,28 @@ export class LiveSession {
       logger.warn({ nodes: behind() }, 'taking over before every published bucket was consumed');
   }
 
-  async #subscribe(): Promise<void> {
+  /**
+   * Reads the topics of the consumed nodes something here reads (a computed child, or kept
+   * outputs) and that are not read yet; consumed nodes nothing reads are not fetched at all. A
+   * group with no position starts at the topic's beginning, which warms their readers up.
+   */
+  async #subscribe(group = this.#options.consumerGroup): Promise<void> {
     const bus = this.#options.bus;
     if (bus === null) return;
     const topics = new Set<string>();
     for (const [nodeId, topic] of this.#roles.consumed) {
       const runtime = this.#runtime(nodeId);
-      // Consumed nodes nothing here reads are not fetched at all.
-      if (runtime.children.length === 0 && runtime.outputs === null) continue;
+      if (this.#subscribed.has(nodeId) || (runtime.children.length === 0 && runtime.outputs === null))
+        continue;
       topics.add(topic);
+      this.#subscribed.add(nodeId);
       this.#pending.add(`topic:${nodeId}`);
     }
     if (topics.size === 0) return;
     this.#subscriptions.push(
       await bus.subscribe({
         topics: [...topics],
-        group: this.#options.consumerGroup,
+        group,
         from: 'earliest',
         onMessage: (message) => this.#serial(() => this.#onMessage(message)),
       }),
@@ -420,6 +396,7 @@ export class LiveSession {
     }
     this.#lastReceived.set(runtime.id, message.timestamp);
     this.#engine.emit(runtime, message.timestamp, message.payload);
+    this.#recent.get(runtime.id)?.push(message.timestamp, message.payload);
     this.#engine.runTick(message.timestamp);
     this.counters.received++;
     this.counters.ticks++;

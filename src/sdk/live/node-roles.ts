@@ -37,3 +37,19 @@ export function rolesOf(submissions: readonly GatewaySubmission[]): NodeRoles {
 export function promotedNodes(before: NodeRoles, after: NodeRoles): string[] {
   return [...before.consumed.keys()].filter((nodeId) => after.produced.has(nodeId));
 }
+
+/**
+ * The roles after a take-over: `claimed`, except that nodes this process consumed and does not
+ * take over (their topic already reaches the end of the run) stay consumed.
+ */
+export function keepConsuming(claimed: NodeRoles, before: NodeRoles, promoted: readonly string[]): NodeRoles {
+  const taken = new Set(promoted);
+  const produced = new Map(claimed.produced);
+  const consumed = new Map(claimed.consumed);
+  for (const [nodeId, topic] of before.consumed) {
+    if (taken.has(nodeId)) continue;
+    produced.delete(nodeId);
+    consumed.set(nodeId, topic);
+  }
+  return { produced, consumed, tagQueues: claimed.tagQueues };
+}

@@ -108,6 +108,12 @@ export class RuntimeFacade implements NodeRuntime {
   set pendingGap(value: [upstreamId: string, expected: number, actual: number] | null) {
     this.#real.pendingGap = value;
   }
+  get emitAfter(): number {
+    return this.#real.emitAfter;
+  }
+  set emitAfter(value: number) {
+    this.#real.emitAfter = value;
+  }
   get nextBucket(): number {
     return this.#real.nextBucket;
   }

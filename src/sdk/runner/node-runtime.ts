@@ -44,6 +44,11 @@ export class NodeRuntime {
   /** The bucket after the last one computed: lets aligned, contiguous ticks skip a modulo. */
   nextBucket = NaN;
   outputs: OutputSeries | null = null;
+  /**
+   * Outputs for buckets at or before this one are computed but not emitted: a node a process takes
+   * over re-computes buckets its readers already have (live runs). -Infinity otherwise.
+   */
+  emitAfter = -Infinity;
   /** Called with every output the node emits (publishing to its topic in live runs), or null. */
   onEmit: ((bucket: number, value: unknown) => void) | null = null;
   /** Strategies of the run that contain this node. */

@@ -14,11 +14,19 @@ export class OutputSeries<T = unknown> implements Iterable<[timestamp: number, v
     return this.#length;
   }
 
-  /** Appends an output, or replaces the last one when `timestamp` equals the last timestamp. */
+  /**
+   * Appends an output, or replaces the last one when `timestamp` equals the last timestamp; an
+   * older timestamp is ignored (a bucket re-emitted by a take-over's warm-up), so the series stays
+   * strictly increasing.
+   */
   push(timestamp: number, value: unknown): void {
     let i = this.#length;
-    if (i > 0 && this.#times[i - 1] === timestamp) i--;
-    else if (i === this.#times.length) this.#grow();
+    if (i > 0) {
+      const last = this.#times[i - 1]!;
+      if (timestamp === last) i--;
+      else if (timestamp < last) return;
+      else if (i === this.#times.length) this.#grow();
+    } else if (i === this.#times.length) this.#grow();
     this.#times[i] = timestamp;
     if (this.#numbers !== null && typeof value === 'number') this.#numbers[i] = value;
     else this.#storeObject(i, value);

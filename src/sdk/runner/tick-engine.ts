@@ -75,6 +75,7 @@ export class TickEngine {
     } else {
       out = runtime.inputRings[0]?.latest();
     }
+    if (bucket <= runtime.emitAfter) return;
     if (out === null || out === undefined) {
       runtime.emptyOutputs++;
       const edges = runtime.children;

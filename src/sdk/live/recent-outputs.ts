@@ -1,0 +1,82 @@
+import type { ExecutionGraph } from '../runner/execution-graph.js';
+import { distinctInputs, type Edge, type NodeRuntime } from '../runner/node-runtime.js';
+import type { TickEngine } from '../runner/tick-engine.js';
+
+/** The newest `capacity` outputs of a node, oldest first: a fixed ring of (bucket, value). */
+export class RecentOutputs {
+  readonly capacity: number;
+  readonly #buckets: Float64Array;
+  readonly #values: unknown[];
+  #next = 0;
+  #count = 0;
+
+  constructor(capacity: number) {
+    this.capacity = capacity;
+    this.#buckets = new Float64Array(capacity);
+    this.#values = new Array<unknown>(capacity);
+  }
+
+  push(bucket: number, value: unknown): void {
+    this.#buckets[this.#next] = bucket;
+    this.#values[this.#next] = value;
+    this.#next = (this.#next + 1) % this.capacity;
+    if (this.#count < this.capacity) this.#count++;
+  }
+
+  /** The held outputs, oldest first. */
+  *entries(): Generator<[bucket: number, value: unknown]> {
+    const first = (this.#next - this.#count + this.capacity) % this.capacity;
+    for (let k = 0; k < this.#count; k++) {
+      const i = (first + k) % this.capacity;
+      yield [this.#buckets[i]!, this.#values[i]];
+    }
+  }
+}
+
+/**
+ * A buffer per consumed node, as long as the largest period of the nodes reading it (detached
+ * ones included): what a node taken over later is warmed up with.
+ */
+export function recentOutputsOf(
+  graph: ExecutionGraph,
+  consumed: Iterable<string>,
+): Map<string, RecentOutputs> {
+  const ids = new Set(consumed);
+  const buffers = new Map<string, RecentOutputs>();
+  for (const runtime of graph.order)
+    for (const { id } of distinctInputs(runtime.node)) {
+      if (!ids.has(id)) continue;
+      const buffer = buffers.get(id);
+      if (buffer === undefined || buffer.capacity < runtime.period)
+        buffers.set(id, new RecentOutputs(runtime.period));
+    }
+  return buffers;
+}
+
+/**
+ * Feeds nodes a process takes over the newest outputs it received of their consumed inputs, in
+ * bucket order, so they are warm at once (they emit none of those buckets: `emitAfter`).
+ */
+export function replayRecent(
+  engine: TickEngine,
+  graph: ExecutionGraph,
+  promoted: readonly NodeRuntime[],
+  recent: ReadonlyMap<string, RecentOutputs>,
+): void {
+  const entries: { from: string; edge: Edge; bucket: number; value: unknown }[] = [];
+  for (const target of promoted) {
+    for (const { id } of distinctInputs(target.node)) {
+      const edge = graph.runtimeOf(id)?.children.find((e) => e.target === target);
+      const buffer = recent.get(id);
+      if (edge === undefined || buffer === undefined) continue;
+      for (const [bucket, value] of buffer.entries()) entries.push({ from: id, edge, bucket, value });
+    }
+  }
+  entries.sort((a, b) => a.bucket - b.bucket);
+  for (let i = 0; i < entries.length;) {
+    const bucket = entries[i]!.bucket;
+    for (; i < entries.length && entries[i]!.bucket === bucket; i++)
+      engine.deliver(entries[i]!.from, entries[i]!.edge, bucket, entries[i]!.value);
+    engine.runTick(bucket);
+  }
+}

@@ -1,0 +1,82 @@
+import { logger } from '../../common/logger.js';
+import { formatTime } from '../../common/time.js';
+import { listenToEmits, warmupBars } from '../runner/emit-listeners.js';
+import type { ExecutionGraph } from '../runner/execution-graph.js';
+import { ensureHistory, historySources } from '../runner/history-loader.js';
+import type { Edge, NodeRuntime } from '../runner/node-runtime.js';
+import { replay } from '../runner/replay.js';
+import type { TickEngine } from '../runner/tick-engine.js';
+
+/**
+ * Replays the last bars up to `end` of `streams` from their history providers through the engine:
+ * as many as the longest chain of periods in the graph needs (SPEC §3.5, dry-run and live).
+ */
+export async function warmUp(
+  engine: TickEngine,
+  graph: ExecutionGraph,
+  streams: readonly NodeRuntime[],
+  end: number,
+  maxRetries: number,
+): Promise<void> {
+  const sources = historySources(streams, maxRetries);
+  if (sources.length === 0) return;
+  const longest = Math.max(...sources.map((s) => s.key.interval));
+  const start = end + 1 - warmupBars(graph.order) * longest;
+  await ensureHistory(sources, start, end);
+  const totals = await replay(engine, sources, start, end);
+  logger.info(
+    { bars: totals.bars, start: formatTime(start), end: formatTime(end) },
+    'warmed up from history',
+  );
+}
+
+/**
+ * Warms up nodes a process takes over without disturbing the nodes that already run there. A
+ * promoted computed node does not emit what its readers have (its `emitAfter`); a promoted
+ * stream's replayed rows go only to promoted nodes: its edges to the others are held during the
+ * replay, and the rows those have not seen are delivered to them afterwards, in bucket order.
+ */
+export async function warmUpPromoted(
+  engine: TickEngine,
+  graph: ExecutionGraph,
+  promoted: ReadonlySet<NodeRuntime>,
+  streams: readonly NodeRuntime[],
+  end: number,
+  maxRetries: number,
+): Promise<void> {
+  const held: { parent: NodeRuntime; edge: Edge; missed: [number, unknown][] }[] = [];
+  const restore: (() => void)[] = [];
+  for (const parent of streams) {
+    for (let e = parent.children.length - 1; e >= 0; e--) {
+      const edge = parent.children[e]!;
+      if (promoted.has(edge.target)) continue;
+      parent.children.splice(e, 1);
+      const entry = { parent, edge, missed: [] as [number, unknown][] };
+      held.push(entry);
+      const seen = edge.ring.lastBucket;
+      restore.push(
+        listenToEmits(parent, (bucket, value) => {
+          if (!(bucket <= seen)) entry.missed.push([bucket, value]);
+        }),
+      );
+    }
+  }
+  try {
+    await warmUp(engine, graph, streams, end, maxRetries);
+  } finally {
+    for (const undo of restore.reverse()) undo();
+    for (const { parent, edge } of held) parent.children.push(edge);
+  }
+  const missed = held.flatMap(({ parent, edge, missed }) =>
+    missed.map(([bucket, value]) => ({ parent, edge, bucket, value })),
+  );
+  missed.sort((a, b) => a.bucket - b.bucket);
+  for (let i = 0; i < missed.length;) {
+    const bucket = missed[i]!.bucket;
+    for (; i < missed.length && missed[i]!.bucket === bucket; i++) {
+      const { parent, edge, value } = missed[i]!;
+      engine.deliver(parent.id, edge, bucket, value);
+    }
+    engine.runTick(bucket);
+  }
+}

@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { OutputSeries } from './output-series.js';
+
+describe('OutputSeries', () => {
+  it('appends, replaces the last entry on an equal timestamp, and ignores an older one', () => {
+    const series = new OutputSeries<number>();
+    series.push(60, 1);
+    series.push(120, 2);
+    series.push(120, 3); // a late correction of the newest bucket
+    series.push(60, 9); // older: ignored, the series stays strictly increasing
+    series.push(180, 4);
+    expect(series.toArray()).toEqual([
+      [60, 1],
+      [120, 3],
+      [180, 4],
+    ]);
+    expect(series.values()).toBeInstanceOf(Float64Array);
+  });
+
+  it('grows past its first allocation and switches to objects without losing numbers', () => {
+    const series = new OutputSeries<unknown>();
+    for (let t = 1; t <= 20_000; t++) series.push(t, t);
+    series.push(20_001, { side: 'buy' });
+    expect(series.length).toBe(20_001);
+    expect(series.at(0)).toEqual([1, 1]);
+    expect(series.at(-1)).toEqual([20_001, { side: 'buy' }]);
+  });
+});
