@@ -6,7 +6,7 @@ import { dagManagerMetrics, resetDagManagerMetrics } from './metrics.js';
 import { MemoryNodeRepository } from './memory-node-repository.js';
 import { MemoryQueueAdmin } from './memory-queue-admin.js';
 
-function setup() {
+function setup(options: { cacheSize?: number } = {}) {
   const repo = MemoryNodeRepository.open();
   const admin = new MemoryQueueAdmin();
   let clock = 1_700_000_000_000;
@@ -14,6 +14,7 @@ function setup() {
     repo,
     topics: { ensure: (spec) => admin.createTopic({ ...spec, replicationFactor: 1 }) },
     now: () => clock,
+    ...options,
   });
   return { repo, admin, service, tick: (ms: number) => (clock += ms) };
 }
@@ -154,6 +155,16 @@ describe('DiffService', () => {
     expect(
       (await service.diff({ strategyId: 's2', dagJson: { nodes: [a, b] } })).queueMap.get(b.node_id),
     ).toBe(tb);
+  });
+
+  it('still reuses nodes whose cached records were evicted (a cache far smaller than the DAGs)', async () => {
+    const { service, repo } = setup({ cacheSize: 10 });
+    const dags = [0, 1, 2].map((k) => chainDag(8, `cache-${k}-`));
+    const first = await Promise.all(dags.map((dag, k) => service.diff({ strategyId: `a${k}`, dagJson: dag })));
+    const again = await service.diff({ strategyId: 'b0', dagJson: dags[0]! });
+    expect(again.newNodes).toEqual([]);
+    expect([...again.queueMap]).toEqual([...first[0]!.queueMap]);
+    expect((await repo.getNodes(dags.flatMap((d) => d.nodes.map((n) => n.node_id)))).size).toBe(24);
   });
 
   it('keeps any number of nodes sharing their code on topics of their own', async () => {
