@@ -83,15 +83,16 @@ function checkNode(raw: unknown, position: number, problems: Problem[], verifyId
   }
   const before = problems.length;
   const nodeId = raw['node_id'];
-  const where =
+  // Built only when there is a problem to report: validation of a valid node makes no strings.
+  const where = (): string =>
     typeof nodeId === 'string'
       ? `node ${quote(typeof raw['name'] === 'string' ? raw['name'] : shortId(nodeId))}`
       : `nodes[${position}]`;
   const report = (code: Problem['code'], message: string): void => {
     problems.push(
       typeof nodeId === 'string'
-        ? { code, message: `${where}: ${message}`, nodeId }
-        : { code, message: `${where}: ${message}` },
+        ? { code, message: `${where()}: ${message}`, nodeId }
+        : { code, message: `${where()}: ${message}` },
     );
   };
   if (typeof nodeId !== 'string' || nodeId.length === 0)
