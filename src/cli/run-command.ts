@@ -8,6 +8,7 @@ import type { ReplayProgress } from '../sdk/runner/replay.js';
 import { RunMode, type RunOptions } from '../sdk/runner/run-options.js';
 import { Runner } from '../sdk/runner/runner.js';
 import { LiveRun } from '../sdk/live/live-run.js';
+import { HttpBroker } from '../sdk/execution/http-broker.js';
 import { OnMissing } from '../sdk/runner/tick-engine.js';
 import type { CliIo } from './cli-io.js';
 import { formatProgress, formatRunSummary, runSummaryJson, summarizeRun } from './format-run-summary.js';
@@ -24,6 +25,8 @@ export interface RunCommandOptions {
   readonly gatewayUrl?: string;
   /** Topic bus of a dry-run or live run with a Gateway. */
   readonly busDsn?: string;
+  /** Live runs: the HTTP venue order nodes send orders to (an `HttpBroker`). */
+  readonly brokerUrl?: string;
   /** Worker threads for nodes that declare a `worker` module (backtest, offline). */
   readonly workers?: string;
   /** Config file; default `qmtl.yml` / `qmtl.yaml` in the working directory when present. */
@@ -57,6 +60,10 @@ export function registerRunCommand(program: Command, io: CliIo): void {
     .option(
       '--bus-dsn <dsn>',
       'topic bus of a dryrun/live run with a Gateway: kafka://host:port or redis://host:port',
+    )
+    .option(
+      '--broker-url <url>',
+      'live runs with order nodes: the HTTP venue orders are POSTed to ({url}/orders)',
     )
     .option(
       '--workers <n>',
@@ -141,6 +148,7 @@ function toRunOptions(options: RunCommandOptions): RunOptions {
     ...(options.gatewayUrl !== undefined && { gatewayUrl: options.gatewayUrl }),
     ...(options.busDsn !== undefined && { busDsn: options.busDsn }),
     ...(options.workers !== undefined && { workers: flagCount(options.workers, '--workers') }),
+    ...(options.brokerUrl !== undefined && { broker: new HttpBroker({ url: options.brokerUrl }) }),
   };
 }
 

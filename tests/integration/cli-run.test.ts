@@ -1,4 +1,6 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -73,6 +75,38 @@ export class Live extends Strategy {
       computeFn: (view) => (view.input<{ close: number }>(0).latest()!.close > view.input(1).latest()! ? 1 : -1),
     });
     this.addNodes([price, mean, signal]);
+  }
+}
+`,
+);
+
+// A strategy with an order node: long when the close rose, short when it fell.
+writeFileSync(
+  path.join(workDir, 'trader.ts'),
+  `import { MemoryHistoryProvider, ProcessingNode, ReplayFeed, Strategy, StreamInput, signalOrders } from ${JSON.stringify(sdkEntry)};
+
+const provider = new MemoryHistoryProvider(Array.from({ length: 120 }, (_, i) => {
+  const close = 100 + Math.sin(i / 4) * 5;
+  return { ts: ${START} + i * 60, open: close - 0.1, high: close + 1, low: close - 1, close, volume: 1 };
+}));
+
+export class Trader extends Strategy {
+  constructor() {
+    super({ defaultInterval: '1m', defaultPeriod: 1 });
+  }
+
+  setup(): void {
+    const price = new StreamInput({ tags: ['BTC', 'cli-live'], historyProvider: provider, liveFeed: new ReplayFeed({ provider }) });
+    const trend = new ProcessingNode({
+      name: 'trend',
+      input: price,
+      period: 2,
+      computeFn: (view) => {
+        const closes = view.input<{ close: number }>().field('close') as number[];
+        return closes[1]! > closes[0]! ? 1 : -1;
+      },
+    });
+    this.addNodes([price, trend, signalOrders(trend, { symbol: 'BTC', quantity: 1 })]);
   }
 }
 `,
@@ -250,6 +284,46 @@ describe('qmtl run: arguments', () => {
     expect(summary.bars).toBe(30);
     // Warm-up replays the last 5 bars (mean5's period): signal emits on the 5th, then on each of 30 live bars.
     expect(summary.outputs.find((o) => o.name === 'signal')?.length).toBe(31);
+  });
+
+  it('sends a live run’s orders to the venue of --broker-url, and refuses a live run with orders and no broker', async () => {
+    const received: unknown[] = [];
+    const venue = createServer((request, response) => {
+      let body = '';
+      request.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      request.on('end', () => {
+        received.push({ path: request.url, ...(JSON.parse(body) as object) });
+        response
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ order_id: `v${received.length}`, status: 'accepted' }));
+      });
+    });
+    await new Promise<void>((resolve) => venue.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(venue.address() as AddressInfo).port}`;
+      const range = ['--start-time', String(START + 60 * 60), '--end-time', String(START + 89 * 60)];
+      const { code, stdout } = await qmtl([
+        'run',
+        'trader.ts',
+        '--mode',
+        'live',
+        '--broker-url',
+        url,
+        ...range,
+        '--json',
+      ]);
+      expect(code).toBe(0);
+      const summary = JSON.parse(stdout) as { execution: { orders: { status: string; bucket: number }[] } };
+      expect(received.length).toBeGreaterThanOrEqual(2);
+      expect(summary.execution.orders).toHaveLength(received.length);
+      expect(summary.execution.orders.every((order) => order.status === 'accepted')).toBe(true);
+      expect(received[0]).toMatchObject({ path: '/orders', order: { symbol: 'BTC' } });
+      const refused = await qmtl(['run', 'trader.ts', '--mode', 'live', ...range]);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(/a live run with order nodes \("signal_orders_BTC"\) needs a broker/);
+    } finally {
+      await new Promise<void>((resolve) => venue.close(() => resolve()));
+    }
   });
 
   it('names the Gateway a dry-run cannot reach, and rejects a Gateway for an offline run', async () => {
