@@ -112,7 +112,15 @@ describe('dry-run with a Gateway: one process computes a shared node, the other 
     const end = LIVE + 199 * INTERVAL;
     const a = await dryrun(A, end);
     const b = await dryrun(B, end);
+    // Hostile messages on the shared topic: another interval, a bucket off the grid.
+    const shared = a.strategy.nodes[1]!;
+    const intruder = new MemoryTopicBus({ broker });
+    await intruder.publish(a.roles.produced.get(shared.nodeId)!, [
+      { nodeId: shared.nodeId, interval: 120, timestamp: LIVE + 120, payload: 1e9 },
+      { nodeId: shared.nodeId, interval: INTERVAL, timestamp: LIVE + 30, payload: 1e9 },
+    ]);
     await Promise.all([a.done, b.done]);
+    expect(b.skipped).toBe(2);
 
     const average = a.strategy.nodes[1]!;
     expect(a.stats(average).computeCalls).toBeGreaterThan(200);

@@ -62,6 +62,11 @@ export class LiveRun extends RunResult {
     return this.#session.counters.received;
   }
 
+  /** Topic messages skipped because they did not fit their node (interval, bucket grid). */
+  get skipped(): number {
+    return this.#session.counters.skipped;
+  }
+
   /**
    * Stops cleanly: feeds stop, consumers commit what they handled, producers flush, and the
    * strategies are stopped at the Gateway (releasing what they produced to the other processes).

@@ -40,6 +40,8 @@ export interface LiveCounters {
   bars: number;
   /** Messages consumed from other processes' topics. */
   received: number;
+  /** Messages skipped because they do not fit the node (another interval, a misaligned bucket). */
+  skipped: number;
   ticks: number;
 }
 
@@ -50,7 +52,7 @@ export interface LiveCounters {
  * Consumed nodes are never computed: their inputs are detached and their values come from topics.
  */
 export class LiveSession {
-  readonly counters: LiveCounters = { bars: 0, received: 0, ticks: 0 };
+  readonly counters: LiveCounters = { bars: 0, received: 0, skipped: 0, ticks: 0 };
   readonly publisher: OutputPublisher | null;
   readonly #graph: ExecutionGraph;
   readonly #engine: TickEngine;
@@ -385,6 +387,7 @@ export class LiveSession {
   #onMessage(message: ReceivedMessage): void {
     if (this.#finished || !this.#roles.consumed.has(message.nodeId)) return;
     const runtime = this.#runtime(message.nodeId);
+    if (!this.#fits(runtime, message)) return;
     const last = this.#lastReceived.get(runtime.id) ?? -Infinity;
     // Redelivered (at least once) or out of date: already applied.
     if (message.timestamp <= last) return;
@@ -408,7 +411,7 @@ export class LiveSession {
 
   #onQueueMessage(runtime: NodeRuntime, message: ReceivedMessage): void {
     const edge = this.#queueEdges.get(runtime.id)?.get(message.topic);
-    if (this.#finished || edge === undefined) return;
+    if (this.#finished || edge === undefined || !this.#fits(runtime, message)) return;
     const key = `${runtime.id}\u0000${message.topic}`;
     if (message.timestamp <= (this.#lastReceived.get(key) ?? -Infinity)) return;
     if (this.#options.until !== null && message.timestamp > this.#options.until) {
@@ -426,6 +429,26 @@ export class LiveSession {
       this.#pending.delete(`tq:${runtime.id}`);
       this.#checkFinished();
     }
+  }
+
+  /**
+   * A message fits a node when it has the node's interval and a bucket on its grid; anything else
+   * (a foreign or corrupted producer) is skipped and counted, never fed to the engine.
+   */
+  #fits(runtime: NodeRuntime, message: ReceivedMessage): boolean {
+    if (message.interval === runtime.interval && message.timestamp % runtime.interval === 0) return true;
+    this.counters.skipped++;
+    logger.warn(
+      {
+        topic: message.topic,
+        node_id: message.nodeId,
+        interval: message.interval,
+        timestamp: message.timestamp,
+        expected_interval: runtime.interval,
+      },
+      'topic message skipped: its interval or bucket does not fit the node',
+    );
+    return false;
   }
 
   /** Runs `task` after every event queued before it; a failure ends the session with that error. */
