@@ -111,17 +111,12 @@ export class HttpBroker implements Broker {
 
   /** Marks the symbol at the close, for unrealised PnL and the equity curve. */
   onBar(symbol: string, bar: Bar): void {
-    this.#ledger.mark(symbol, bar.close);
-    this.#ledger.recordEquity(bar.ts);
+    this.#ledger.markBar(symbol, bar);
   }
 
   /** Orders with their acks, the fills the venue returned, and the account they imply. */
   report(): ExecutionReport {
-    return {
-      orders: this.#orders.map((order) => ({ ...order })),
-      fills: this.#fills.map((fill) => ({ ...fill })),
-      ...this.#ledger.snapshot(),
-    };
+    return this.#ledger.report(this.#orders, this.#fills);
   }
 
   /** Stops taking orders. */

@@ -1,4 +1,4 @@
-import type { ExecutionReport, Position } from './broker.js';
+import type { Bar, ExecutionReport, Fill, OrderRecord, Position } from './broker.js';
 import type { OrderSide } from './order.js';
 
 interface Holding {
@@ -79,6 +79,21 @@ export class Ledger {
     for (const [symbol, holding] of this.#holdings)
       equity += holding.quantity * this.#lastPrice(symbol, holding);
     return equity;
+  }
+
+  /** Marks `symbol` at the bar's close and adds a point to the equity curve. */
+  markBar(symbol: string, bar: Bar): void {
+    this.mark(symbol, bar.close);
+    this.recordEquity(bar.ts);
+  }
+
+  /** The report of a broker with these orders and fills on this account (fresh plain copies). */
+  report(orders: readonly OrderRecord[], fills: readonly Fill[]): ExecutionReport {
+    return {
+      orders: orders.map((order) => ({ ...order })),
+      fills: fills.map((fill) => ({ ...fill })),
+      ...this.snapshot(),
+    };
   }
 
   /** A fresh plain copy of the account, positions sorted by symbol. */

@@ -92,17 +92,12 @@ export class PaperBroker implements Broker {
     if (left.length > 0) this.#working.set(symbol, left);
     else this.#working.delete(symbol);
     this.#lastBar.set(symbol, bar);
-    this.#ledger.mark(symbol, bar.close);
-    this.#ledger.recordEquity(bar.ts);
+    this.#ledger.markBar(symbol, bar);
   }
 
   /** Orders (working ones as `accepted`), fills and the account, as plain JSON. */
   report(): ExecutionReport {
-    return {
-      orders: this.#orders.map((order) => ({ ...order })),
-      fills: this.#fills.map((fill) => ({ ...fill })),
-      ...this.#ledger.snapshot(),
-    };
+    return this.#ledger.report(this.#orders, this.#fills);
   }
 
   /** Stops taking orders; working orders stay `accepted` in the report. */
