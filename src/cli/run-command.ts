@@ -25,6 +25,9 @@ export interface RunCommandOptions {
   readonly gatewayUrl?: string;
   /** Topic bus of a dry-run or live run with a Gateway. */
   readonly busDsn?: string;
+  /** Fee and slippage of the simulated / paper broker, in basis points. */
+  readonly feeBps?: string;
+  readonly slippageBps?: string;
   /** Live runs: the HTTP venue order nodes send orders to (an `HttpBroker`). */
   readonly brokerUrl?: string;
   /** Worker threads for nodes that declare a `worker` module (backtest, offline). */
@@ -60,6 +63,11 @@ export function registerRunCommand(program: Command, io: CliIo): void {
     .option(
       '--bus-dsn <dsn>',
       'topic bus of a dryrun/live run with a Gateway: kafka://host:port or redis://host:port',
+    )
+    .option('--fee-bps <bps>', 'backtest and dry-run orders: fee in basis points of the notional (default 0)')
+    .option(
+      '--slippage-bps <bps>',
+      'backtest and dry-run orders: slippage in basis points of the price (default 0)',
     )
     .option(
       '--broker-url <url>',
@@ -149,7 +157,22 @@ function toRunOptions(options: RunCommandOptions): RunOptions {
     ...(options.busDsn !== undefined && { busDsn: options.busDsn }),
     ...(options.workers !== undefined && { workers: flagCount(options.workers, '--workers') }),
     ...(options.brokerUrl !== undefined && { broker: new HttpBroker({ url: options.brokerUrl }) }),
+    paper: {
+      ...(options.feeBps !== undefined && { feeBps: flagNumber(options.feeBps, '--fee-bps') }),
+      ...(options.slippageBps !== undefined && {
+        slippageBps: flagNumber(options.slippageBps, '--slippage-bps'),
+      }),
+    },
   };
+}
+
+function flagNumber(value: string, flag: string): number {
+  const number = Number(value);
+  if (value.trim() !== '' && Number.isFinite(number) && number >= 0) return number;
+  throw new QmtlError(
+    ErrorCode.InvalidArgument,
+    `${flag} must be a non-negative number, got ${quote(value)}`,
+  );
 }
 
 function flagCount(value: string, flag: string): number {

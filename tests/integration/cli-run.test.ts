@@ -326,6 +326,36 @@ describe('qmtl run: arguments', () => {
     }
   });
 
+  it('charges --fee-bps and --slippage-bps on backtest fills, and names a bad value', async () => {
+    const range = ['--start-time', String(START), '--end-time', String(START + 119 * 60), '--json'];
+    const free = JSON.parse((await qmtl(['run', 'trader.ts', '--mode', 'backtest', ...range])).stdout) as {
+      execution: { fees: number; fills: { price: number }[] };
+    };
+    const costly = JSON.parse(
+      (
+        await qmtl([
+          'run',
+          'trader.ts',
+          '--mode',
+          'backtest',
+          '--fee-bps',
+          '10',
+          '--slippage-bps',
+          '5',
+          ...range,
+        ])
+      ).stdout,
+    ) as { execution: { fees: number; fills: { price: number; side: string }[] } };
+    expect(free.execution.fees).toBe(0);
+    expect(costly.execution.fees).toBeGreaterThan(0);
+    const [plain, slipped] = [free.execution.fills[0]!, costly.execution.fills[0]!];
+    const sign = slipped.side === 'buy' ? 1 : -1;
+    expect(slipped.price).toBeCloseTo(plain.price * (1 + (sign * 5) / 1e4), 9);
+    const bad = await qmtl(['run', 'trader.ts', '--mode', 'backtest', '--fee-bps', 'lots', ...range]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toBe('qmtl: --fee-bps must be a non-negative number, got "lots"\n');
+  });
+
   it('names the Gateway a dry-run cannot reach, and rejects a Gateway for an offline run', async () => {
     const unreachable = await qmtl([
       'run',
