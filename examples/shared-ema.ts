@@ -3,8 +3,8 @@
  * embedded defaults (everything in this process, paper broker):
  *   npx qmtl run examples/shared-ema.ts:Trend --mode dryrun --start-time 2024-01-02T00:00:00Z --end-time 2024-01-02T06:00:00Z
  * Distributed (docs/live.md): `npx qmtl up` in one terminal, then in two others
- *   npx qmtl run examples/shared-ema.ts:Trend --mode dryrun --gateway-url http://127.0.0.1:8000 --bus-dsn redis://127.0.0.1:6379
- *   npx qmtl run examples/shared-ema.ts:Band --mode dryrun --gateway-url http://127.0.0.1:8000 --bus-dsn redis://127.0.0.1:6379
+ *   npx qmtl run examples/shared-ema.ts:Trend --mode dryrun --start-time 2024-01-02T00:00:00Z --gateway-url http://127.0.0.1:8000 --bus-dsn redis://127.0.0.1:6379
+ *   npx qmtl run examples/shared-ema.ts:Band --mode dryrun --start-time 2024-01-02T00:00:00Z --gateway-url http://127.0.0.1:8000 --bus-dsn redis://127.0.0.1:6379
  * The first computes the stream and the EMA and publishes them; the second consumes the EMA.
  */
 import { GarchHistoryProvider } from 'qmtl/generators';
