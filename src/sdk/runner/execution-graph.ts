@@ -40,6 +40,7 @@ export class ExecutionGraph {
     strategies: readonly Strategy[],
     keep: KeepOutputs,
     onRead?: (upstreamId: string, interval: number) => void,
+    outputLimit = Infinity,
   ) {
     this.#strategies = strategies;
     const canonical = new Map<string, Node>();
@@ -60,7 +61,7 @@ export class ExecutionGraph {
       for (const node of strategy.nodes) this.#byId.get(node.nodeId)!.occurrences++;
       for (const id of new Set(strategy.nodes.map((n) => n.nodeId))) this.#byId.get(id)!.strategies++;
     }
-    for (const id of this.#keptIds(keep)) this.#byId.get(id)!.outputs = new OutputSeries();
+    for (const id of this.#keptIds(keep)) this.#byId.get(id)!.outputs = new OutputSeries(outputLimit);
   }
 
   /** The runtime of a node (or of the node with the same NodeID), or undefined. */

@@ -1,13 +1,27 @@
 /**
  * The [t, v] series a node emitted during a run, stored columnar: timestamps in a growable
  * `Float64Array`, numeric values too (other values in an array). A re-emission for the same bucket
- * (a late correction) replaces the last entry, so timestamps are strictly increasing.
+ * (a late correction) replaces the last entry, so timestamps are strictly increasing. With a
+ * `limit`, only (at least) the newest `limit` entries are kept, so a long live run's memory stays
+ * bounded.
  */
 export class OutputSeries<T = unknown> implements Iterable<[timestamp: number, value: T]> {
   #times = new Float64Array(16_384);
   #numbers: Float64Array | null = new Float64Array(16_384);
   #objects: unknown[] | null = null;
   #length = 0;
+  readonly #limit: number;
+  #dropped = 0;
+
+  /** @param limit how many of the newest entries are kept at least (default: all). */
+  constructor(limit = Infinity) {
+    this.#limit = limit;
+  }
+
+  /** Entries dropped from the front to stay within the limit. */
+  get dropped(): number {
+    return this.#dropped;
+  }
 
   /** Number of entries. */
   get length(): number {
@@ -25,8 +39,8 @@ export class OutputSeries<T = unknown> implements Iterable<[timestamp: number, v
       const last = this.#times[i - 1]!;
       if (timestamp === last) i--;
       else if (timestamp < last) return;
-      else if (i === this.#times.length) this.#grow();
-    } else if (i === this.#times.length) this.#grow();
+      else if (i === this.#times.length) i = this.#makeRoom();
+    } else if (i === this.#times.length) i = this.#makeRoom();
     this.#times[i] = timestamp;
     if (this.#numbers !== null && typeof value === 'number') this.#numbers[i] = value;
     else this.#storeObject(i, value);
@@ -59,6 +73,19 @@ export class OutputSeries<T = unknown> implements Iterable<[timestamp: number, v
 
   *[Symbol.iterator](): Iterator<[timestamp: number, value: T]> {
     for (let i = 0; i < this.#length; i++) yield this.at(i)!;
+  }
+
+  /** Frees the slot after the last entry: drops the oldest entries beyond the limit, or grows. */
+  #makeRoom(): number {
+    const excess = this.#length - this.#limit;
+    if (excess > 0 && excess * 2 >= this.#length) {
+      this.#times.copyWithin(0, excess, this.#length);
+      if (this.#numbers !== null) this.#numbers.copyWithin(0, excess, this.#length);
+      else this.#objects!.splice(0, excess);
+      this.#length -= excess;
+      this.#dropped += excess;
+    } else this.#grow();
+    return this.#length;
   }
 
   #grow(): void {

@@ -27,6 +27,12 @@ export interface RunOptions {
   /** Which nodes keep the series they emit (default: the leaves of each strategy). */
   readonly keepOutputs?: KeepOutputs;
   /**
+   * How many of each kept series' newest outputs are kept at least (older ones are dropped).
+   * Default: all of them in a replay; 100,000 in a dry-run or live run, whose memory must not grow
+   * with its duration.
+   */
+  readonly outputLimit?: number;
+  /**
    * Gateway URL (SPEC §3.5): the strategies are submitted and, in dry-run and live, nodes another
    * process produces are consumed from their topics instead of computed. Absent: everything runs here.
    */
@@ -77,6 +83,7 @@ export interface ResolvedRunOptions {
   readonly end: number | null;
   readonly onMissing: OnMissing;
   readonly keepOutputs: KeepOutputs;
+  readonly outputLimit: number;
   readonly trackReads: boolean;
   readonly maxRetries: number;
   readonly windowBars: number;
@@ -88,6 +95,7 @@ const KEYS = [
   'endTime',
   'onMissing',
   'keepOutputs',
+  'outputLimit',
   'gatewayUrl',
   'token',
   'topicBus',
@@ -157,11 +165,19 @@ export function resolveRunOptions(mode: RunMode, options: RunOptions): ResolvedR
     end,
     onMissing,
     keepOutputs,
+    outputLimit: outputLimitOf(mode, options.outputLimit),
     trackReads: options.trackReads ?? false,
     maxRetries: nonNegativeInteger(options.maxRetries ?? 3, 'maxRetries'),
     windowBars: nonNegativeInteger(options.windowBars ?? 65_536, 'windowBars') || 1,
     onProgress: options.onProgress ?? null,
   };
+}
+
+function outputLimitOf(mode: RunMode, limit: unknown): number {
+  if (limit === undefined) return mode === RunMode.DryRun || mode === RunMode.Live ? 100_000 : Infinity;
+  if (limit === Infinity || (typeof limit === 'number' && Number.isSafeInteger(limit) && limit > 0))
+    return limit;
+  throw invalid(`outputLimit must be a positive integer or Infinity, got ${quote(limit)}`);
 }
 
 function optionalText(value: unknown, name: string): string | null {

@@ -429,6 +429,9 @@ describe('Runner arguments', () => {
       Runner.backtest(class NotAStrategy {} as never, { startTime: 1, endTime: 2 }),
     ).rejects.toThrow(/is not a subclass of Strategy/);
     await expect(Runner.backtest([], { startTime: 1, endTime: 2 })).rejects.toThrow(/at least one strategy/);
+    await expect(Runner.offline(trivial(), { outputLimit: 0 })).rejects.toThrow(
+      /outputLimit must be a positive integer or Infinity, got 0/,
+    );
     await expect(Runner.offline(trivial(), { gatewayUrl: 'http://127.0.0.1:1' })).rejects.toThrow(
       /an offline run uses no services/,
     );

@@ -76,6 +76,7 @@ export class Runner {
       instances,
       resolved.keepOutputs,
       resolved.trackReads ? trackRead : undefined,
+      resolved.outputLimit,
     );
     if (resolved.mode === RunMode.DryRun || resolved.mode === RunMode.Live)
       return startLiveRun(instances, graph, resolved);
