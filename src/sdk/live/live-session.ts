@@ -265,7 +265,7 @@ export class LiveSession {
     return runtime;
   }
 
-  /** Stream inputs computed here (not consumed), with a warning for each that has no live feed. */
+  /** The stream inputs among `candidates` that this process produces (not consumed). */
   #localStreams(candidates: readonly NodeRuntime[]): NodeRuntime[] {
     return candidates.filter((runtime) => !this.#roles.consumed.has(runtime.id));
   }

@@ -1,9 +1,7 @@
-import { ErrorCode, QmtlError, quote, shortId } from '../../common/errors.js';
-import { formatTime } from '../../common/time.js';
 import type { SeriesRing } from '../cache/series-ring.js';
 import type { NodeRuntime } from '../runner/node-runtime.js';
 import type { ReplayProgress } from '../runner/replay.js';
-import { TickEngine, type OnMissing } from '../runner/tick-engine.js';
+import { computeError, TickEngine, type OnMissing } from '../runner/tick-engine.js';
 import { BucketBatcher, PendingResult } from './bucket-batcher.js';
 import { nodeTask, snapshotBucket, type NodeTask } from './bucket-task.js';
 import type { ComputePool } from './compute-pool.js';
@@ -216,14 +214,4 @@ export class StagePipeline {
     await this.#drainUntil(0);
     throw error;
   }
-}
-
-/** The serial engine's error for a failing compute function, word for word. */
-function computeError(runtime: NodeRuntime, bucket: number, error: unknown): QmtlError {
-  const message = error instanceof Error ? error.message : String(error);
-  return new QmtlError(
-    ErrorCode.ComputeFailed,
-    `node ${quote(runtime.node.name)} (${shortId(runtime.id)}) failed computing bucket ${formatTime(bucket)}: ${message}`,
-    { cause: error },
-  );
 }

@@ -17,20 +17,3 @@ export function listenToEmits(
     runtime.onEmit = previous;
   };
 }
-
-/**
- * Bars of history a live run replays before its first live bucket so that every node is warm: the
- * largest sum of periods along any path from a stream to a node (a chain EMA(20) → SMA(10) needs 29).
- */
-export function warmupBars(order: readonly NodeRuntime[]): number {
-  const need = new Map<string, number>();
-  let most = 1;
-  for (const runtime of order) {
-    let upstream = 0;
-    for (const input of runtime.node.inputs) upstream = Math.max(upstream, need.get(input.nodeId) ?? 0);
-    const bars = upstream === 0 ? runtime.period : upstream + runtime.period - 1;
-    need.set(runtime.id, bars);
-    most = Math.max(most, bars);
-  }
-  return most;
-}

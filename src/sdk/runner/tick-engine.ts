@@ -140,7 +140,8 @@ function missingDataError(
   );
 }
 
-function computeError(runtime: NodeRuntime, bucket: number, error: unknown): QmtlError {
+/** The error of a compute function that threw (also raised by the parallel replay, word for word). */
+export function computeError(runtime: NodeRuntime, bucket: number, error: unknown): QmtlError {
   const message = error instanceof Error ? error.message : String(error);
   return new QmtlError(
     ErrorCode.ComputeFailed,
