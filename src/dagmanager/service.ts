@@ -1,5 +1,5 @@
-import { ErrorCode, QmtlError } from '../common/errors.js';
 import type { DagManagerConfig } from '../common/config.js';
+import { kafkaBrokers } from '../common/kafka-dsn.js';
 import { logger } from '../common/logger.js';
 import type { PostOptions } from '../common/post-with-backoff.js';
 import { WebhookAlerter, type Alerter } from './alerts.js';
@@ -157,13 +157,9 @@ async function openRepository(config: DagManagerConfig): Promise<NodeRepository>
 
 function openQueueAdmin(config: DagManagerConfig): QueueAdmin {
   if (config.queue_backend === 'memory') return new MemoryQueueAdmin();
-  const brokers = (config.kafka_dsn ?? '127.0.0.1:9092')
-    .split(',')
-    .map((b) => b.trim().replace(/^kafka:\/\//, ''))
-    .filter((b) => b !== '');
-  if (brokers.length === 0)
-    throw new QmtlError(ErrorCode.InvalidConfig, 'dagmanager.kafka_dsn names no broker');
-  return new KafkaQueueAdmin({ brokers });
+  return new KafkaQueueAdmin({
+    brokers: kafkaBrokers(config.kafka_dsn ?? '127.0.0.1:9092', 'dagmanager.kafka_dsn'),
+  });
 }
 
 /**

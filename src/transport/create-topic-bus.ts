@@ -1,4 +1,5 @@
 import { ErrorCode, QmtlError, quote } from '../common/errors.js';
+import { kafkaBrokers } from '../common/kafka-dsn.js';
 import { KafkaTopicBus } from './kafka-topic-bus.js';
 import { MemoryTopicBus } from './memory-topic-bus.js';
 import { RedisTopicBus } from './redis-topic-bus.js';
@@ -14,16 +15,7 @@ export async function createTopicBus(dsn: string): Promise<TopicBus> {
     throw new QmtlError(ErrorCode.InvalidConfig, `bus_dsn must be a non-empty string, got ${quote(dsn)}`);
   if (dsn === 'memory') return new MemoryTopicBus();
   if (/^rediss?:\/\//.test(dsn)) return RedisTopicBus.connect(dsn);
-  const kafka = /^kafka:\/\/(.+)$/.exec(dsn);
-  if (kafka !== null) {
-    const brokers = kafka[1]!.split(',').map((broker) => broker.trim());
-    if (brokers.some((broker) => !/^[^\s:/]+:\d+$/.test(broker)))
-      throw new QmtlError(
-        ErrorCode.InvalidConfig,
-        `bus_dsn ${quote(dsn)}: each Kafka broker must be host:port`,
-      );
-    return KafkaTopicBus.connect({ brokers });
-  }
+  if (dsn.startsWith('kafka://')) return KafkaTopicBus.connect({ brokers: kafkaBrokers(dsn, 'bus_dsn') });
   throw new QmtlError(
     ErrorCode.InvalidConfig,
     `bus_dsn ${quote(dsn)} is not supported: use "memory", "redis://host:port" or "kafka://host:port"`,
