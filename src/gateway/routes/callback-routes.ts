@@ -1,5 +1,6 @@
 import type { FastifyInstance, onRequestAsyncHookHandler } from 'fastify';
 import { ErrorCode, QmtlError, quote } from '../../common/errors.js';
+import { tagListOf } from '../../common/tag-list.js';
 import { GatewayEventType, type EventHub } from '../event-hub.js';
 import type { QueueWatchHub } from '../queue-watch-hub.js';
 import type { SentinelWeights } from '../sentinel-weights.js';
@@ -74,13 +75,7 @@ function eventOf(body: unknown): { type: string; data: Record<string, unknown> }
 
 function queueUpdateOf(data: Record<string, unknown>) {
   const rawTags = data['tags'];
-  const tags =
-    typeof rawTags === 'string'
-      ? rawTags
-          .split(',')
-          .map((tag) => tag.trim())
-          .filter((tag) => tag !== '')
-      : stringList(rawTags, 'tags');
+  const tags = tagListOf(rawTags) ?? stringList(rawTags, 'tags');
   const interval = Number(data['interval']);
   const rawMode = data['match_mode'] ?? 'any';
   const matchMode: 'any' | 'all' = rawMode === 'all' ? 'all' : 'any';

@@ -1,5 +1,6 @@
 import { ErrorCode, QmtlError, quote } from '../../common/errors.js';
 import { logger } from '../../common/logger.js';
+import { tagListOf } from '../../common/tag-list.js';
 import type { MatchMode } from '../../dag/node-json.js';
 import type { TagQueryNode } from '../tag-query-node.js';
 import { WebSocketClient, type WebSocketClientOptions } from './ws-client.js';
@@ -310,13 +311,7 @@ function queryKey(tags: readonly string[], interval: number, matchMode: MatchMod
 /** Reads a queue event: tags as a list or a comma string, interval coerced to an integer. */
 function queueEventOf(type: string, data: Record<string, unknown>): QueueEvent | null {
   const rawTags = data['tags'];
-  const tags =
-    typeof rawTags === 'string'
-      ? rawTags
-          .split(',')
-          .map((tag) => tag.trim())
-          .filter((tag) => tag !== '')
-      : stringsOf(rawTags);
+  const tags = tagListOf(rawTags);
   const interval = Number(data['interval']);
   const queues = stringsOf(data['queues'] ?? []);
   const rawMode = data['match_mode'] ?? (type === 'queue_update' ? 'any' : null);
