@@ -1,6 +1,5 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { listeningPort, testGateway, type TestGateway } from '../../gateway/gateway.test-kit.js';
 import { SourceNode } from '../source-node.js';
 import { Strategy } from '../strategy.js';
 import { GatewayLink } from './gateway-link.js';
@@ -11,58 +10,39 @@ class Tiny extends Strategy {
   }
 }
 
-/** A Gateway stand-in on loopback: answers POST /strategies with `replies` in turn, DELETE with 200. */
-async function gatewayAnswering(replies: { status: number; headers?: Record<string, string> }[]): Promise<{
-  url: string;
-  server: Server;
-  posts: () => number;
-}> {
-  let posts = 0;
-  const server = createServer((request, response) => {
-    request.resume();
-    if (request.method !== 'POST') {
-      response.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"stopped"}');
-      return;
-    }
-    const reply = replies[Math.min(posts++, replies.length - 1)]!;
-    const body =
-      reply.status === 202
-        ? JSON.stringify({
-            strategy_id: 's1',
-            queue_map: {},
-            topic_map: { n: 't' },
-            sentinel_id: null,
-            status: 'completed',
-          })
-        : JSON.stringify({ detail: 'degraded' });
-    response.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers }).end(body);
+describe('GatewayLink submissions to a degraded Gateway', () => {
+  let gw: TestGateway | null = null;
+  afterEach(async () => {
+    await gw?.gateway.close();
+    gw = null;
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server, posts: () => posts };
-}
 
-describe('GatewayLink submissions', () => {
-  let server: Server | null = null;
-  afterEach(() => new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve())));
+  /** A real Gateway whose CPU reads `busy()`: over 85 % it is MINIMAL and answers 503 + Retry-After 30. */
+  const degradedGateway = async (busy: () => boolean): Promise<string> => {
+    gw = await testGateway({ listen: true, cpuPercent: () => (busy() ? 90 : 0), degradationIntervalMs: 20 });
+    return `http://127.0.0.1:${listeningPort(gw.gateway)}`;
+  };
 
-  it('waits out a degraded Gateway’s Retry-After and submits again', async () => {
-    const gateway = await gatewayAnswering([
-      { status: 503, headers: { 'retry-after': '0' } },
-      { status: 202 },
-    ]);
-    server = gateway.server;
-    const link = await GatewayLink.open([new Tiny()], { gatewayUrl: gateway.url, runType: 'dry-run' });
-    expect(link.strategyIds).toEqual(['s1']);
-    expect(gateway.posts()).toBe(2);
+  it('waits out the Retry-After (capped) and submits again once the Gateway recovered', async () => {
+    let busy = true;
+    const gatewayUrl = await degradedGateway(() => busy);
+    setTimeout(() => (busy = false), 50);
+    const link = await GatewayLink.open([new Tiny()], {
+      gatewayUrl,
+      runType: 'dry-run',
+      maxRetryAfterMs: 300,
+    });
+    expect(link.strategyIds).toHaveLength(1);
+    expect(link.roles.produced.size).toBe(1);
     await link.close();
   });
 
-  it('gives up after two retries, before the client breaker would open, naming the Gateway', async () => {
-    const gateway = await gatewayAnswering([{ status: 503, headers: { 'retry-after': '0' } }]);
-    server = gateway.server;
+  it('gives up after two waits, before the client breaker would open, naming the Gateway', async () => {
+    const gatewayUrl = await degradedGateway(() => true);
+    const started = Date.now();
     await expect(
-      GatewayLink.open([new Tiny()], { gatewayUrl: gateway.url, runType: 'dry-run' }),
-    ).rejects.toThrow(/gateway unreachable at .*retry after 0 s/);
-    expect(gateway.posts()).toBe(3);
+      GatewayLink.open([new Tiny()], { gatewayUrl, runType: 'dry-run', maxRetryAfterMs: 100 }),
+    ).rejects.toThrow(/gateway unreachable at .*degraded.*retry after 30 s/);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(200);
   });
 });

@@ -15,8 +15,6 @@ import { rolesOf, type NodeRoles } from './node-roles.js';
 
 /** Submissions retried after a degraded Gateway's Retry-After (fewer than the client breaker's 3 failures). */
 const DEGRADED_RETRIES = 2;
-/** Longest Retry-After waited for, in seconds. */
-const MAX_RETRY_AFTER_S = 10;
 
 /** Options of {@link GatewayLink.open}. */
 export interface GatewayLinkOptions {
@@ -24,6 +22,8 @@ export interface GatewayLinkOptions {
   readonly runType: GatewayRunType;
   readonly token?: string;
   readonly meta?: Record<string, unknown> | null;
+  /** Longest `Retry-After` of a degraded Gateway waited for before submitting again, in ms. Default 10 s. */
+  readonly maxRetryAfterMs?: number;
   /** How long to wait for a diff the Gateway could not compute at once (DAG Manager down). Default 30 s. */
   readonly diffWaitMs?: number;
 }
@@ -168,7 +168,7 @@ export class GatewayLink {
 
   /**
    * Submits, waiting out a degraded Gateway that says when to come back (503/204 with
-   * Retry-After, capped at {@link MAX_RETRY_AFTER_S}) at most {@link DEGRADED_RETRIES} times, so
+   * Retry-After, capped at `maxRetryAfterMs`) at most {@link DEGRADED_RETRIES} times, so
    * the client's breaker (3 failures) never opens over it. Anything else fails at once.
    */
   async #submitWhenAccepted(strategy: Strategy): Promise<GatewaySubmission> {
@@ -182,7 +182,7 @@ export class GatewayLink {
       } catch (error) {
         const after = error instanceof GatewayUnavailableError ? error.retryAfterSeconds : null;
         if (after === null || retry >= DEGRADED_RETRIES) throw error;
-        const waitMs = Math.min(after, MAX_RETRY_AFTER_S) * 1000;
+        const waitMs = Math.min(after * 1000, this.#options.maxRetryAfterMs ?? 10_000);
         logger.warn(
           { strategy: strategy.name, retry: retry + 1, wait_ms: waitMs },
           'the Gateway is degraded; submitting again after its Retry-After',
