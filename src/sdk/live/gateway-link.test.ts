@@ -1,5 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { listeningPort, testGateway, type TestGateway } from '../../gateway/gateway.test-kit.js';
+import {
+  listeningPort,
+  switchableDagClient,
+  testGateway,
+  type TestGateway,
+} from '../../gateway/gateway.test-kit.js';
 import { SourceNode } from '../source-node.js';
 import { Strategy } from '../strategy.js';
 import { GatewayLink } from './gateway-link.js';
@@ -44,5 +49,28 @@ describe('GatewayLink submissions to a degraded Gateway', () => {
       GatewayLink.open([new Tiny()], { gatewayUrl, runType: 'dry-run', maxRetryAfterMs: 100 }),
     ).rejects.toThrow(/gateway unreachable at .*degraded.*retry after 30 s/);
     expect(Date.now() - started).toBeGreaterThanOrEqual(200);
+  });
+
+  it('waits for a diff the Gateway could not compute at once and reads it when the DAG Manager is back', async () => {
+    const dagClient = switchableDagClient({ up: false });
+    gw = await testGateway({ listen: true, dagClient, degradationIntervalMs: 20 });
+    const gatewayUrl = `http://127.0.0.1:${listeningPort(gw.gateway)}`;
+    setTimeout(() => (dagClient.up = true), 300);
+    const link = await GatewayLink.open([new Tiny()], { gatewayUrl, runType: 'dry-run' });
+    expect(link.roles.produced.size).toBe(1);
+    await link.close();
+  });
+
+  it('stops a submission whose diff never comes, so its DAG can be submitted again', async () => {
+    const dagClient = switchableDagClient({ up: false });
+    gw = await testGateway({ listen: true, dagClient, degradationIntervalMs: 20 });
+    const gatewayUrl = `http://127.0.0.1:${listeningPort(gw.gateway)}`;
+    await expect(
+      GatewayLink.open([new Tiny()], { gatewayUrl, runType: 'dry-run', diffWaitMs: 400 }),
+    ).rejects.toThrow(/has no diff for strategy "Tiny" yet \(DAG Manager unavailable\?\)/);
+    dagClient.up = true;
+    const again = await GatewayLink.open([new Tiny()], { gatewayUrl, runType: 'dry-run' });
+    expect(again.strategyIds).toHaveLength(1);
+    await again.close();
   });
 });

@@ -139,27 +139,36 @@ export class GatewayLink {
     return this.#closed;
   }
 
+  /**
+   * Submits and returns the diff. A submission the Gateway could not diff at once is polled until
+   * its diff exists (then read with a claim); one that is never usable is stopped again, so its DAG
+   * hash and nodes are released whatever went wrong.
+   */
   async #submit(strategy: Strategy): Promise<GatewaySubmission> {
     const submission = await this.#submitWhenAccepted(strategy);
     if (submission.status === 'completed') return submission;
-    if (submission.status === 'failed') {
-      await this.client.stop(submission.strategyId).catch(() => undefined);
+    const id = submission.strategyId;
+    let status: string | null = submission.status;
+    let kept = false;
+    try {
+      const deadline = Date.now() + (this.#options.diffWaitMs ?? 30_000);
+      while (status !== 'failed' && Date.now() < deadline) {
+        await sleep(250);
+        status = await this.client.status(id);
+        if (status === 'completed') {
+          const claimed = await this.client.claim(id);
+          kept = true;
+          return claimed;
+        }
+      }
+    } finally {
+      if (!kept) await this.client.stop(id).catch(() => undefined);
+    }
+    if (status === 'failed')
       throw new QmtlError(
         ErrorCode.InvalidDag,
         `the DAG Manager rejected strategy ${quote(strategy.name)}: ${submission.error ?? 'no reason given'}`,
       );
-    }
-    this.#submissions.push(submission); // stopped by close() if the diff never comes
-    const deadline = Date.now() + (this.#options.diffWaitMs ?? 30_000);
-    while (Date.now() < deadline) {
-      const status = await this.client.status(submission.strategyId);
-      if (status === 'completed') {
-        this.#submissions.pop();
-        return this.client.claim(submission.strategyId);
-      }
-      if (status === 'failed') break;
-      await sleep(250);
-    }
     throw new QmtlError(
       ErrorCode.Unavailable,
       `the Gateway at ${quote(this.#options.gatewayUrl)} has no diff for strategy ${quote(strategy.name)} yet (DAG Manager unavailable?); try again later`,
