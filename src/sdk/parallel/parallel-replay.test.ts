@@ -42,6 +42,18 @@ function strategyOf(build: (s: Strategy) => void, name: string): Strategy {
   return strategy;
 }
 
+/** The two streams of these tests: `a` and `b`, one-minute bars from their row sets. */
+function streams(): { a: StreamInput; b: StreamInput } {
+  const stream = (tag: string, rows: HistoryRow[]): StreamInput =>
+    new StreamInput({
+      tags: [tag],
+      interval: 60,
+      period: 1,
+      historyProvider: new MemoryHistoryProvider(rows),
+    });
+  return { a: stream('a', rowsA()), b: stream('b', rowsB()) };
+}
+
 /**
  * Two strategies over two streams, sharing nodes. Offloaded: `spread` (records, sometimes null),
  * `smooth` and `guard`. Behind them: `blend` (reads a stage-1 node too), `resmooth` and `checked`
@@ -49,18 +61,7 @@ function strategyOf(build: (s: Strategy) => void, name: string): Strategy {
  * `checked` and `guard` throw at the bucket `failing` gives them.
  */
 function strategies(failing: { checked?: number; guard?: number } = {}): Strategy[] {
-  const a = new StreamInput({
-    tags: ['a'],
-    interval: 60,
-    period: 1,
-    historyProvider: new MemoryHistoryProvider(rowsA()),
-  });
-  const b = new StreamInput({
-    tags: ['b'],
-    interval: 60,
-    period: 1,
-    historyProvider: new MemoryHistoryProvider(rowsB()),
-  });
+  const { a, b } = streams();
   // No output every 11th bar: its consumers in both stages must not count a gap.
   const priceB = new ProcessingNode({
     name: 'priceB',
@@ -179,18 +180,7 @@ describe('replayParallel', () => {
     'names the node the serial replay names when both stages fail in one tick (%s)',
     async (_, behindFirst) => {
       const build = () => {
-        const a = new StreamInput({
-          tags: ['a'],
-          interval: 60,
-          period: 1,
-          historyProvider: new MemoryHistoryProvider(rowsA()),
-        });
-        const b = new StreamInput({
-          tags: ['b'],
-          interval: 60,
-          period: 1,
-          historyProvider: new MemoryHistoryProvider(rowsB()),
-        });
+        const { a, b } = streams();
         const offloaded = new ProcessingNode({
           name: 'offloaded',
           input: b,
