@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 import neo4j from 'neo4j-driver';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ErrorCode } from '../../src/common/errors.js';
@@ -12,6 +11,7 @@ import {
   testRecord,
 } from '../../src/dagmanager/node-repository.contract.test-kit.js';
 import { describeWithServer, isReachable, servers } from '../support/servers.js';
+import { freePort } from '../support/service-process.js';
 
 const options = {
   uri: `bolt://${servers.neo4j.address}`,
@@ -35,16 +35,6 @@ async function freshRepository(): Promise<Neo4jNodeRepository> {
   const repo = await Neo4jNodeRepository.connect(options);
   await wipe();
   return repo;
-}
-
-/** A loopback port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
 }
 
 describeWithServer('neo4j', reachable, 'Neo4jNodeRepository', () => {
@@ -237,7 +227,7 @@ describeWithServer('neo4j', reachable, 'Neo4jNodeRepository', () => {
   });
 
   it('reports error health against a closed port, and connect fails with QMTL_UNAVAILABLE', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const down = { ...options, uri: `bolt://127.0.0.1:${port}` };
     const repo = await Neo4jNodeRepository.open(down);
     try {

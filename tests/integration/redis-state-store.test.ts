@@ -19,6 +19,7 @@ import { RedisStateStore } from '../../src/gateway/state/redis-state-store.js';
 import { testStateStoreContract } from '../../src/gateway/state/state-store.contract.test-kit.js';
 import { StrategyStatus } from '../../src/gateway/strategy-status.js';
 import { describeWithServer, isReachable, servers } from '../support/servers.js';
+import { freePort } from '../support/service-process.js';
 
 const sharedDsn = `redis://${servers.redis.address}`;
 const reachable = await isReachable('redis');
@@ -44,16 +45,6 @@ async function deletePrefix(client: RawClient, prefix: string): Promise<void> {
   for await (const keys of client.scanIterator({ MATCH: `${prefix}*`, COUNT: 100 })) {
     if (keys.length > 0) await client.del(keys);
   }
-}
-
-/** A loopback port nothing listens on right now. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
 }
 
 /** Resolves with how long `promise` took to settle, in ms, and its outcome. */
