@@ -90,11 +90,6 @@ export class ExecutionGraph {
     this.#detached.delete(target);
   }
 
-  /** Whether `target`'s inputs are detached. */
-  isDetached(target: NodeRuntime): boolean {
-    return this.#detached.has(target);
-  }
-
   /** Totals of computation sharing. */
   dedupReport(): DedupReport {
     let nodesInDags = 0;
