@@ -79,7 +79,7 @@ export class ExecutionGraph {
     for (const { id } of distinctInputs(target.node)) {
       const parent = this.#byId.get(id)!;
       const index = parent.children.findIndex((edge) => edge.target === target);
-      removed.push({ parent, edge: parent.children.splice(index, 1)[0]! });
+      if (index >= 0) removed.push({ parent, edge: parent.children.splice(index, 1)[0]! });
     }
     this.#detached.set(target, removed);
   }
