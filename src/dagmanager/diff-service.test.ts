@@ -160,7 +160,9 @@ describe('DiffService', () => {
   it('still reuses nodes whose cached records were evicted (a cache far smaller than the DAGs)', async () => {
     const { service, repo } = setup({ cacheSize: 10 });
     const dags = [0, 1, 2].map((k) => chainDag(8, `cache-${k}-`));
-    const first = await Promise.all(dags.map((dag, k) => service.diff({ strategyId: `a${k}`, dagJson: dag })));
+    const first = await Promise.all(
+      dags.map((dag, k) => service.diff({ strategyId: `a${k}`, dagJson: dag })),
+    );
     const again = await service.diff({ strategyId: 'b0', dagJson: dags[0]! });
     expect(again.newNodes).toEqual([]);
     expect([...again.queueMap]).toEqual([...first[0]!.queueMap]);
