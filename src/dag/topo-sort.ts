@@ -26,9 +26,12 @@ export function topologicalSort(nodes: readonly GraphNode[]): TopoResult {
   const children: number[][] = nodes.map(() => []);
   nodes.forEach((node, i) => {
     if (index.get(node.id) !== i) return; // a duplicate id: validation reports it
-    for (const input of new Set(node.inputs)) {
+    const inputs = node.inputs;
+    for (let k = 0; k < inputs.length; k++) {
+      const input = inputs[k]!;
       const parent = index.get(input);
-      if (parent === undefined) continue;
+      // An input listed twice is one edge.
+      if (parent === undefined || inputs.indexOf(input) < k) continue;
       children[parent]!.push(i);
       indegree[i]!++;
     }
