@@ -53,6 +53,23 @@ describe('canonicalJson', () => {
     expect(canonicalJson('a"b')).toBe('"a\\"b"');
   });
 
+  it('writes every string, key or value, exactly as JSON.stringify does', () => {
+    const strings = [
+      '',
+      'plain ASCII ~!',
+      'a\\b',
+      'tab\tnew\nline',
+      '\u0000\u001f\u007f',
+      'é✓😀',
+      '\ud800 lone',
+      '</script>',
+    ];
+    for (const text of strings) {
+      expect(canonicalJson(text)).toBe(JSON.stringify(text));
+      expect(canonicalJson({ [text]: text })).toBe(`{${JSON.stringify(text)}:${JSON.stringify(text)}}`);
+    }
+  });
+
   it('sorts keys at every depth and writes no whitespace', () => {
     const value = { b: 1, a: { d: [1, 2], c: { z: true, y: null } } };
     expect(canonicalJson(value)).toBe('{"a":{"c":{"y":null,"z":true},"d":[1,2]},"b":1}');

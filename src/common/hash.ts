@@ -27,8 +27,9 @@ function write(value: unknown, seen: Set<object>): string {
   if (value === null) return 'null';
   switch (typeof value) {
     case 'string':
+      return quoteString(value);
     case 'boolean':
-      return JSON.stringify(value);
+      return value ? 'true' : 'false';
     case 'number':
       if (!Number.isFinite(value)) throw new TypeError(`canonical JSON cannot encode ${value}`);
       return JSON.stringify(value);
@@ -43,13 +44,32 @@ function write(value: unknown, seen: Set<object>): string {
   if (seen.has(value)) throw new TypeError('canonical JSON cannot encode a circular structure');
   seen.add(value);
   try {
-    if (Array.isArray(value)) return `[${value.map((item) => write(item ?? null, seen)).join(',')}]`;
+    let out: string;
+    if (Array.isArray(value)) {
+      out = '[';
+      for (let i = 0; i < value.length; i++) out += (i > 0 ? ',' : '') + write(value[i] ?? null, seen);
+      return out + ']';
+    }
     if (value instanceof Date) return JSON.stringify(value.toISOString());
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${write(v, seen)}`).join(',')}}`;
+    // Object.keys order, sorted by the default comparison: UTF-16 code units.
+    const record = value as Record<string, unknown>;
+    const keys = Object.keys(record).sort();
+    out = '{';
+    for (const key of keys) {
+      const member = record[key];
+      if (member === undefined) continue;
+      out += (out.length > 1 ? ',' : '') + quoteString(key) + ':' + write(member, seen);
+    }
+    return out + '}';
   } finally {
     seen.delete(value);
   }
+}
+
+/** Printable ASCII except the quote and the backslash: characters JSON writes as they are. */
+const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
+/** `JSON.stringify` of a string, without the call for the common plain-ASCII case. */
+function quoteString(text: string): string {
+  return PLAIN.test(text) ? `"${text}"` : JSON.stringify(text);
 }

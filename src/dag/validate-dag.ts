@@ -53,7 +53,8 @@ export function validateDag(input: unknown, options: ValidateDagOptions = {}): D
   });
   // Ids of nodes that have problems of their own still count as present for their consumers.
   const presentIds = new Set<string>();
-  for (const raw of rawNodes) if (isRecord(raw) && typeof raw['node_id'] === 'string') presentIds.add(raw['node_id']);
+  for (const raw of rawNodes)
+    if (isRecord(raw) && typeof raw['node_id'] === 'string') presentIds.add(raw['node_id']);
   checkReferences(nodes, presentIds, problems);
   const { order, cycles } = topologicalSort(nodes.map((n) => ({ id: n.node_id, inputs: n.inputs })));
   const byId = new Map(nodes.map((n) => [n.node_id, n]));
@@ -90,7 +91,10 @@ function checkNode(raw: unknown, position: number, problems: Problem[], verifyId
     report.add(ErrorCode.InvalidNode, `node_type must be a non-empty string, got ${quote(raw['node_type'])}`);
   for (const field of REQUIRED_HASHES) {
     if (typeof raw[field] !== 'string' || !isHex64(raw[field]))
-      report.add(ErrorCode.InvalidNode, `${field} must be 64 lowercase hex characters, got ${quote(raw[field])}`);
+      report.add(
+        ErrorCode.InvalidNode,
+        `${field} must be 64 lowercase hex characters, got ${quote(raw[field])}`,
+      );
   }
   const name = raw['name'] ?? null;
   if (name !== null && typeof name !== 'string')
