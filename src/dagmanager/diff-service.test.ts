@@ -258,6 +258,19 @@ describe('DiffService', () => {
     });
   });
 
+  it('keeps nodes sharing their code on topics of their own when different DAGs arrive at once', async () => {
+    // Found by the content-hash property test: two diffs named their new nodes at the same time,
+    // each saw the 6-character name free, and two different nodes got one topic.
+    const { service, admin } = setup();
+    const nodes = Array.from({ length: 20 }, (_, k) => wireNode({ name: `n${k}`, code: 'same code' }));
+    const outcomes = await Promise.all(
+      nodes.map((node, k) => service.diff({ strategyId: `s${k}`, dagJson: { nodes: [node] } })),
+    );
+    const topics = outcomes.map((outcome, k) => outcome.queueMap.get(nodes[k]!.node_id)!);
+    expect(new Set(topics).size).toBe(20);
+    expect(await admin.listTopics()).toHaveLength(20);
+  });
+
   it('creates exactly one topic per node under 50 concurrent diffs of the same new DAG', async () => {
     const { service, admin } = setup();
     const dag = chainDag(20);

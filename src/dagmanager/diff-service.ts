@@ -1,4 +1,5 @@
 import { ErrorCode, QmtlError, quote, shortId } from '../common/errors.js';
+import { KeyedLock } from '../common/keyed-lock.js';
 import { logger } from '../common/logger.js';
 import { identityProblems, validateDag } from '../dag/validate-dag.js';
 import { VERSION_SENTINEL, type NodeJson } from '../dag/node-json.js';
@@ -52,6 +53,8 @@ export class DiffService {
   private readonly topicConcurrency: number;
   private readonly listener: DiffListener | undefined;
   private readonly cache: NodeRecordCache;
+  /** Serialises the naming and storing of new nodes between diffs that could collide. */
+  private readonly naming = new KeyedLock<number>();
 
   constructor(options: DiffServiceOptions) {
     this.repo = options.repo;
@@ -83,13 +86,10 @@ export class DiffService {
     const existing = await this.cache.getNodes(ids, (missing) => this.repo.getNodes(missing));
     checkIdentities(nodes, existing);
 
-    const missing = nodes.filter((n) => !existing.has(n.node_id));
-    const fresh = await this.newRecords(missing, now);
-    await forEachLimited(fresh.records, this.topicConcurrency, (record) =>
-      this.topics.ensure(topicSpec(record.topic, record.kind, Number.MAX_SAFE_INTEGER)),
+    const { fresh, stored } = await this.storeMissing(
+      nodes.filter((n) => !existing.has(n.node_id)),
+      now,
     );
-    const stored =
-      fresh.records.length > 0 ? await this.repo.createNodes(fresh.records) : new Map<string, NodeRecord>();
     this.cache.remember(stored.values());
     const record = (id: string): NodeRecord => existing.get(id) ?? stored.get(id)!;
 
@@ -132,11 +132,35 @@ export class DiffService {
     this.cache.forget(nodeIds);
   }
 
-  /** Records (with topic names) for nodes not in the global DAG, plus buffering instructions. */
-  private async newRecords(
+  /**
+   * Names, creates topics for and stores the nodes not in the global DAG; returns their records
+   * as stored. Two diffs that could give the same topic name or version to different nodes do
+   * this one after the other ({@link namingStripes}), each first re-reading which of its nodes the
+   * other stored meanwhile: a topic name is never given to two nodes, and no topic is created for
+   * a node that already has one.
+   */
+  private async storeMissing(
     missing: readonly NodeJson[],
     now: number,
-  ): Promise<{ records: NodeRecord[]; buffering: BufferInstruction[] }> {
+  ): Promise<{ fresh: NewRecords; stored: Map<string, NodeRecord> }> {
+    if (missing.length === 0) return { fresh: { records: [], buffering: [] }, stored: new Map() };
+    return this.naming.run(namingStripes(missing), async () => {
+      const meanwhile = await this.repo.getNodes(missing.map((n) => n.node_id));
+      const fresh = await this.newRecords(
+        missing.filter((n) => !meanwhile.has(n.node_id)),
+        now,
+      );
+      await forEachLimited(fresh.records, this.topicConcurrency, (record) =>
+        this.topics.ensure(topicSpec(record.topic, record.kind, Number.MAX_SAFE_INTEGER)),
+      );
+      const stored = fresh.records.length > 0 ? await this.repo.createNodes(fresh.records) : new Map();
+      for (const [id, record] of meanwhile) stored.set(id, record);
+      return { fresh, stored };
+    });
+  }
+
+  /** Records (with topic names) for nodes not in the global DAG, plus buffering instructions. */
+  private async newRecords(missing: readonly NodeJson[], now: number): Promise<NewRecords> {
     if (missing.length === 0) return { records: [], buffering: [] };
     const lineages = await this.repo.getLineages(
       missing.map((n) => ({ nodeType: n.node_type, configHash: n.config_hash })),
@@ -150,12 +174,17 @@ export class DiffService {
       const versions = byLineage.get(lineageKey(node.node_type, node.config_hash)) ?? [];
       const sameCode = versions.find((v) => v.codeHash === node.code_hash);
       const version = versions.reduce((max, v) => Math.max(max, v.version), 0) + 1;
-      const asset = typeof node['asset'] === 'string' && node['asset'] !== '' ? node['asset'] : 'asset';
       return {
         node,
         sameCode,
         version,
-        parts: { asset, nodeType: node.node_type, codeHash: node.code_hash, nodeId: node.node_id, version },
+        parts: {
+          asset: assetOf(node),
+          nodeType: node.node_type,
+          codeHash: node.code_hash,
+          nodeId: node.node_id,
+          version,
+        },
       };
     });
     const topics = await this.freeTopicNames(plans.map((p) => p.parts));
@@ -221,6 +250,45 @@ export class DiffService {
     }
     return names;
   }
+}
+
+/** What a diff stores for its new nodes: their records, and buffering instructions. */
+interface NewRecords {
+  readonly records: NodeRecord[];
+  readonly buffering: BufferInstruction[];
+}
+
+/** Stripes of the naming lock per hash kind: a diff waits only for diffs sharing a stripe. */
+const NAMING_STRIPES = 64;
+
+/**
+ * The naming-lock stripes of new nodes: topic names can collide only between nodes whose code
+ * hashes share their first characters, versions only within a lineage (same config hash). Each
+ * node maps to one stripe of each kind by the first byte of the hash (hashes are validated hex).
+ */
+function namingStripes(nodes: readonly NodeJson[]): number[] {
+  const used = new Uint8Array(2 * NAMING_STRIPES);
+  for (const node of nodes) {
+    used[firstByte(node.code_hash) % NAMING_STRIPES] = 1;
+    used[NAMING_STRIPES + (firstByte(node.config_hash) % NAMING_STRIPES)] = 1;
+  }
+  const stripes: number[] = [];
+  for (let i = 0; i < used.length; i++) if (used[i] === 1) stripes.push(i);
+  return stripes;
+}
+
+/** The value of the first two hex digits of a lowercase hex string. */
+function firstByte(hex: string): number {
+  return hexDigit(hex.charCodeAt(0)) * 16 + hexDigit(hex.charCodeAt(1));
+}
+
+function hexDigit(charCode: number): number {
+  return charCode <= 57 ? charCode - 48 : charCode - 87;
+}
+
+/** The asset prefix of a node's topic: its `asset` field, or `asset`. */
+function assetOf(node: NodeJson): string {
+  return typeof node['asset'] === 'string' && node['asset'] !== '' ? node['asset'] : 'asset';
 }
 
 function checkStrategyId(strategyId: unknown): string {

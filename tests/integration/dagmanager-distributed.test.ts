@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { defaultConfig } from '../../src/common/config.js';
-import { chainDag } from '../../src/dagmanager/dag.test-kit.js';
+import { chainDag, wireNode } from '../../src/dagmanager/dag.test-kit.js';
 import { DagManagerClient } from '../../src/dagmanager/grpc-client.js';
 import { KafkaQueueAdmin } from '../../src/dagmanager/kafka-queue-admin.js';
 import { startDagManagerService, type DagManagerService } from '../../src/dagmanager/service.js';
@@ -72,5 +72,18 @@ describeWithServer(
       expect(onBroker.sort()).toEqual([...topics].sort());
       expect(replies.filter((r) => Object.keys(r.topicMap).length > 0)).toHaveLength(1);
     }, 180_000);
+
+    it('keeps 10 different nodes sharing their code on 10 topics when their DAGs arrive at once', async () => {
+      const nodes = Array.from({ length: 10 }, (_, k) =>
+        wireNode({ name: `same-${run}-${k}`, code: `code ${run}` }),
+      );
+      const replies = await Promise.all(
+        nodes.map((node, k) => client.diff(`same${k}-${run}`, JSON.stringify({ nodes: [node] }))),
+      );
+      const topics = replies.map((reply, k) => reply.queueMap[nodes[k]!.node_id]!);
+      expect(new Set(topics).size).toBe(10);
+      const onBroker = new Set(await kafka.listTopics());
+      for (const topic of topics) expect(onBroker.has(topic)).toBe(true);
+    }, 120_000);
   },
 );
