@@ -78,16 +78,17 @@ describe('DiffService', () => {
     expect(next.topicMap).toEqual(next.queueMap);
   });
 
-  it('creates nodes again after GC dropped them and the diff forgot them', async () => {
+  it('creates nodes again after GC dropped them (its cached records forgotten)', async () => {
     const { service, repo, admin } = setup();
     const dag = chainDag(3);
     const first = await service.diff({ strategyId: 's1', dagJson: dag });
     await repo.releaseStrategy('s1', 0);
-    for (const topic of first.queueMap.values()) {
-      await admin.deleteTopic(topic);
-      await repo.dropQueue(topic);
-    }
-    service.forget(first.queueMap.keys());
+    await service.collecting([...first.queueMap.keys()], async () => {
+      for (const topic of first.queueMap.values()) {
+        await repo.dropQueue(topic);
+        await admin.deleteTopic(topic);
+      }
+    });
     const again = await service.diff({ strategyId: 's2', dagJson: dag });
     expect(again.newNodes).toHaveLength(3);
     expect(await admin.listTopics()).toHaveLength(3);

@@ -55,6 +55,10 @@ export class DiffService {
   private readonly cache: NodeRecordCache;
   /** Serialises the naming and storing of new nodes between diffs that could collide. */
   private readonly naming = new KeyedLock<number>();
+  /** Diffs running now. */
+  private readonly inFlight = new Set<Promise<unknown>>();
+  /** Nodes GC is collecting, each with the end of its collection. */
+  private readonly collected = new Map<string, Promise<void>>();
 
   constructor(options: DiffServiceOptions) {
     this.repo = options.repo;
@@ -71,16 +75,40 @@ export class DiffService {
    */
   async diff(request: DiffRequest): Promise<DiffOutcome> {
     const started = performance.now();
+    const running = this.run(request);
+    this.inFlight.add(running);
     try {
-      return await this.run(request);
+      return await running;
     } finally {
+      this.inFlight.delete(running);
       observeDiffDuration(performance.now() - started);
+    }
+  }
+
+  /**
+   * Runs `section` (GC dropping the nodes `nodeIds` and deleting their topics) apart from the
+   * diffs: it starts once every diff already running has finished, diffs that arrive meanwhile
+   * and name one of these nodes wait until it is done (and then find them gone), and no new node
+   * is named while it runs, so none can be given a topic that is about to be deleted.
+   */
+  async collecting<T>(nodeIds: readonly string[], section: () => Promise<T>): Promise<T> {
+    let finish!: () => void;
+    const finished = new Promise<void>((resolve) => (finish = resolve));
+    for (const id of nodeIds) this.collected.set(id, finished);
+    try {
+      await Promise.allSettled([...this.inFlight]);
+      return await this.naming.run(ALL_STRIPES, section);
+    } finally {
+      for (const id of nodeIds) if (this.collected.get(id) === finished) this.collected.delete(id);
+      this.cache.forget(nodeIds);
+      finish();
     }
   }
 
   private async run(request: DiffRequest): Promise<DiffOutcome> {
     const strategyId = checkStrategyId(request.strategyId);
     const nodes = parseDag(request.dagJson);
+    if (this.collected.size > 0) await this.afterCollection(nodes);
     const now = this.now();
     const ids = nodes.map((n) => n.node_id);
     const existing = await this.cache.getNodes(ids, (missing) => this.repo.getNodes(missing));
@@ -127,9 +155,14 @@ export class DiffService {
     };
   }
 
-  /** Forgets cached records of dropped queues' nodes (GC calls this after dropping them). */
-  forget(nodeIds: Iterable<string>): void {
-    this.cache.forget(nodeIds);
+  /** Waits while GC collects any of `nodes` (see {@link collecting}). */
+  private async afterCollection(nodes: readonly NodeJson[]): Promise<void> {
+    const pending = new Set<Promise<void>>();
+    for (const node of nodes) {
+      const collection = this.collected.get(node.node_id);
+      if (collection !== undefined) pending.add(collection);
+    }
+    await Promise.all(pending);
   }
 
   /**
@@ -260,6 +293,8 @@ interface NewRecords {
 
 /** Stripes of the naming lock per hash kind: a diff waits only for diffs sharing a stripe. */
 const NAMING_STRIPES = 64;
+/** Every stripe: what GC holds while it deletes topics. */
+const ALL_STRIPES = Array.from({ length: 2 * NAMING_STRIPES }, (_, i) => i);
 
 /**
  * The naming-lock stripes of new nodes: topic names can collide only between nodes whose code

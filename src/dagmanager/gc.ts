@@ -39,23 +39,59 @@ export interface GarbageCollectorOptions {
   readonly now?: () => number;
   /** Told about every queue dropped (e.g. to post `queue_update` / `gc` events). */
   readonly onDropped?: (queues: readonly OrphanQueue[]) => void;
+  /**
+   * Runs the dropping of a batch apart from diffs that use its nodes (the DAG Manager passes
+   * `DiffService.collecting`). Default: run it as is.
+   */
+  readonly exclusive?: <T>(nodeIds: readonly string[], section: () => Promise<T>) => Promise<T>;
 }
 
 /**
  * Collects orphan queues (no active strategy uses their node) once they have been orphaned for
- * at least ttl + grace of their kind: archives them when the rule says so, then deletes the topic
- * and drops the node. At most `batchSize` per run (half when the broker is loaded), oldest
- * first. A queue that fails is logged and left for the next run; the rest still proceed.
+ * at least ttl + grace of their kind: archives them when the rule says so, then drops the node
+ * (only if still no strategy uses it: a strategy may have picked it up again meanwhile) and
+ * deletes its topic. At most `batchSize` per run (half when the broker is loaded), oldest first.
+ * A queue that fails is logged and left for the next run; the rest still proceed.
  */
 export class GarbageCollector {
   private readonly options: GarbageCollectorOptions;
   private readonly policy: Readonly<Partial<Record<TopicKind, GcRule>>>;
   private readonly now: () => number;
+  /** Queues whose node was dropped but whose topic could not be deleted yet: retried first. */
+  private readonly undeleted = new Map<string, OrphanQueue>();
 
   constructor(options: GarbageCollectorOptions) {
     this.options = options;
     this.policy = options.policy ?? DEFAULT_GC_POLICY;
     this.now = options.now ?? Date.now;
+  }
+
+  /** Drops each node still unused and deletes its topic; returns the queues done. */
+  private async drop(
+    retried: readonly OrphanQueue[],
+    archived: readonly OrphanQueue[],
+  ): Promise<OrphanQueue[]> {
+    const processed: OrphanQueue[] = [];
+    const deleteTopic = async (queue: OrphanQueue): Promise<void> => {
+      try {
+        await this.options.admin.deleteTopic(queue.topic);
+        this.undeleted.delete(queue.topic);
+        processed.push(queue);
+      } catch (error) {
+        this.undeleted.set(queue.topic, queue);
+        logger.warn({ err: error, topic: queue.topic }, 'GC could not delete a topic; retrying next run');
+      }
+    };
+    for (const queue of retried) await deleteTopic(queue);
+    for (const queue of archived) {
+      try {
+        if (await this.options.repo.dropQueue(queue.topic)) await deleteTopic(queue);
+        else logger.info({ topic: queue.topic }, 'GC kept a queue: a strategy uses its node again');
+      } catch (error) {
+        logger.warn({ err: error, topic: queue.topic }, 'GC could not drop a queue; retrying next run');
+      }
+    }
+    return processed;
   }
 
   /** True when `queue` has been orphaned for at least its kind's ttl + grace at `now`. */
@@ -74,19 +110,23 @@ export class GarbageCollector {
     const load = (await this.options.brokerLoad?.()) ?? 0;
     const batchSize = this.options.batchSize ?? 50;
     const batch = eligible.slice(0, load >= 80 ? Math.max(1, Math.floor(batchSize / 2)) : batchSize);
-    const processed: OrphanQueue[] = [];
+    const archived: OrphanQueue[] = [];
     for (const queue of batch) {
       try {
         if (this.policy[queue.kind]?.action === 'archive' && this.options.archive !== undefined) {
           await this.options.archive.archive(queue, now);
         }
-        await this.options.admin.deleteTopic(queue.topic);
-        await this.options.repo.dropQueue(queue.topic);
-        processed.push(queue);
+        archived.push(queue);
       } catch (error) {
-        logger.warn({ err: error, topic: queue.topic }, 'GC could not collect a queue; retrying next run');
+        logger.warn({ err: error, topic: queue.topic }, 'GC could not archive a queue; retrying next run');
       }
     }
+    const retried = [...this.undeleted.values()];
+    const exclusive = this.options.exclusive ?? ((_ids, section) => section());
+    const processed = await exclusive(
+      [...retried, ...archived].map((q) => q.nodeId),
+      () => this.drop(retried, archived),
+    );
     dagManagerMetrics.orphanQueueTotal.set(orphans.length - processed.length);
     dagManagerMetrics.gcLastRunTimestamp.set(Math.floor(now / 1000));
     if (processed.length > 0) this.options.onDropped?.(processed);

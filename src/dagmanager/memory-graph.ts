@@ -119,6 +119,11 @@ export class MemoryGraph {
     }
   }
 
+  /** True when an active strategy uses the node (produces or consumes it). */
+  isUsed(nodeId: string): boolean {
+    return (this.users.get(nodeId)?.size ?? 0) > 0;
+  }
+
   /** True when an active strategy produces the node. */
   hasLiveProducer(nodeId: string): boolean {
     const producer = this.producers.get(nodeId);

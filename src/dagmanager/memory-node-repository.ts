@@ -149,9 +149,11 @@ export class MemoryNodeRepository implements NodeRepository {
     return Promise.resolve(this.graph.orphans());
   }
 
-  dropQueue(topic: string): Promise<void> {
-    if (this.graph.topics.has(topic)) this.write({ op: 'drop', topic });
-    return Promise.resolve();
+  dropQueue(topic: string): Promise<boolean> {
+    const nodeId = this.graph.topics.get(topic);
+    if (nodeId === undefined || this.graph.isUsed(nodeId)) return Promise.resolve(false);
+    this.write({ op: 'drop', topic });
+    return Promise.resolve(true);
   }
 
   health(): Promise<'ok' | 'error'> {

@@ -330,9 +330,20 @@ RETURN q.topic AS topic, c.node_id AS nodeId, q.kind AS kind, q.interval AS inte
   c.tags AS tags, c.created_at AS createdAt,
   coalesce(c.orphaned_since, c.created_at) AS orphanedSince`;
 
-/** Deletes the queue and the node emitting it, with all their edges. */
+/**
+ * Deletes the queue and the node emitting it, with all their edges, unless an active strategy
+ * uses the node (produces it, or lists it in `uses`), as {@link ORPHAN_QUEUES} decides; returns how
+ * many queues it deleted (0 or 1).
+ * The node is locked first, so a producer claim on it waits for this statement.
+ */
 export const DROP_QUEUE = `
 MATCH (q:Queue {topic: $topic})
 USING INDEX SEEK q:Queue(topic)
 OPTIONAL MATCH (c:ComputeNode)-[:EMITS]->(q)
-DETACH DELETE q, c`;
+FOREACH (_ IN CASE WHEN c IS NULL THEN [] ELSE [1] END | ${LOCK_C})
+WITH q, c
+WHERE c IS NULL OR (
+  NOT EXISTS { (c)-[:USED_BY]->(:Strategy) } AND
+  NOT EXISTS { MATCH (s:Strategy {active: true}) WHERE c.node_id IN s.uses })
+DETACH DELETE q, c
+RETURN count(q) AS dropped`;

@@ -282,8 +282,9 @@ export class Neo4jNodeRepository implements NodeRepository {
     }));
   }
 
-  async dropQueue(topic: string): Promise<void> {
-    await this.query('WRITE', 'dropping a queue', DROP_QUEUE, { topic });
+  async dropQueue(topic: string): Promise<boolean> {
+    const rows = await this.query<{ dropped: number }>('WRITE', 'dropping a queue', DROP_QUEUE, { topic });
+    return (rows[0]?.dropped ?? 0) > 0;
   }
 
   /** `RETURN 1` once, without the driver's retries, within `healthTimeoutMs`. Never throws. */

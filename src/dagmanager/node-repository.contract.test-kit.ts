@@ -230,11 +230,28 @@ export function testNodeRepositoryContract(name: string, options: NodeRepository
           orphanedSince: 100,
         },
       ]);
-      await repo.dropQueue('t_unused');
-      await repo.dropQueue('never_existed');
+      expect(await repo.dropQueue('t_unused')).toBe(true);
+      expect(await repo.dropQueue('never_existed')).toBe(false);
       expect(await repo.getNodeByTopic('t_unused')).toBeNull();
       expect((await repo.getNodes([unused.nodeId])).size).toBe(0);
       expect((await repo.listOrphanQueues()).map((o) => o.topic)).toEqual(['t_released']);
+    });
+
+    it('drops a queue only while no active strategy produces or consumes its node', async () => {
+      const produced = testRecord('produced', { topic: 't_produced' });
+      const consumed = testRecord('consumed', { topic: 't_consumed' });
+      await repo.createNodes([produced, consumed]);
+      await repo.attachStrategy('producer', [produced.nodeId, consumed.nodeId], 1000);
+      await repo.attachStrategy('consumer', [consumed.nodeId], 1000);
+      await repo.releaseStrategy('producer', 2000);
+      expect(await repo.dropQueue('t_produced')).toBe(true);
+      expect(await repo.dropQueue('t_consumed')).toBe(false);
+      expect((await repo.getNodes([consumed.nodeId])).size).toBe(1);
+      await repo.attachStrategy('again', [produced.nodeId], 3000);
+      expect((await repo.strategyRoles('again')).size).toBe(0);
+      await repo.releaseStrategy('consumer', 4000);
+      expect(await repo.dropQueue('t_consumed')).toBe(true);
+      expect(await repo.getNodeByTopic('t_consumed')).toBeNull();
     });
 
     it('stores hostile strings literally (no query injection)', async () => {

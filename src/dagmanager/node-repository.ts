@@ -60,8 +60,11 @@ export interface NodeRepository {
 
   /** Queues whose node no active strategy uses. */
   listOrphanQueues(): Promise<OrphanQueue[]>;
-  /** Removes the queue and its node (GC). Dropping an unknown topic does nothing. */
-  dropQueue(topic: string): Promise<void>;
+  /**
+   * Removes the queue and its node (GC), in one step with checking that no active strategy uses
+   * the node: true when dropped, false for a used node or an unknown topic.
+   */
+  dropQueue(topic: string): Promise<boolean>;
 
   /** `ok` when the store answers, `error` when it does not. */
   health(): Promise<'ok' | 'error'>;

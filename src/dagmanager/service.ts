@@ -71,10 +71,8 @@ export async function startDagManagerService(
     admin,
     batchSize: config.gc_batch_size,
     archive: new ObjectStoreArchive(new FileObjectStore(config.archive_dir), 'queues'),
-    onDropped: (queues) => {
-      manager.diffService.forget(queues.map((q) => q.nodeId));
-      void announceDropped(events, repo, queues);
-    },
+    exclusive: (nodeIds, section) => manager.diffService.collecting(nodeIds, section),
+    onDropped: (queues) => void announceDropped(events, repo, queues),
   });
   const monitor = new QueueCompletionMonitor(repo, admin, events);
   const withAlert = (name: string, run: () => Promise<unknown>) => async (): Promise<void> => {
