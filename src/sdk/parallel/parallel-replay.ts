@@ -1,8 +1,15 @@
 import { ErrorCode, QmtlError, quote } from '../../common/errors.js';
 import type { HistoryRow } from '../history/protocols.js';
 import type { ExecutionGraph } from '../runner/execution-graph.js';
-import { fetchWindow, type HistorySource } from '../runner/history-loader.js';
-import { nextTick, replay, windowBuckets, type ReplayOptions, type ReplayTotals } from '../runner/replay.js';
+import type { HistorySource } from '../runner/history-loader.js';
+import {
+  historyWindows,
+  nextTick,
+  replay,
+  windowBuckets,
+  type ReplayOptions,
+  type ReplayTotals,
+} from '../runner/replay.js';
 import { TickEngine, type OnMissing } from '../runner/tick-engine.js';
 import { checkThreads, createComputePool, type ComputePool } from './compute-pool.js';
 import { StagePipeline } from './stage-pipeline.js';
@@ -63,23 +70,13 @@ export async function replayParallel(
     ),
     onProgress: options.onProgress,
   });
-  const span = (options.windowBars ?? 65_536) * Math.min(...sources.map((s) => s.key.interval));
-  const fetchAll = (from: number): Promise<(readonly HistoryRow[])[]> =>
-    Promise.all(sources.map((source) => fetchWindow(source, from, Math.min(from + span, end + 1))));
   let bars = 0;
   let ticks = 0;
-  let next = fetchAll(start);
-  for (let from = start; from <= end; from += span) {
-    const windows = await next;
-    if (from + span <= end) next = fetchAll(from + span);
+  for await (const { windows, progress } of historyWindows(sources, start, end, options.windowBars)) {
     const totals = await replayWindow(pipeline, sources, windows);
     bars += totals.bars;
     ticks += totals.ticks;
-    pipeline.progress({
-      bars,
-      time: Math.min(from + span, end + 1) - 1,
-      fraction: Math.min(1, (from + span - start) / (end + 1 - start)),
-    });
+    pipeline.progress({ bars, ...progress });
   }
   await pipeline.finish();
   return { bars, ticks };

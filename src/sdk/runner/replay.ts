@@ -39,28 +39,69 @@ export async function replay(
   options: ReplayOptions = {},
 ): Promise<ReplayTotals> {
   if (sources.length === 0 || start > end) return { bars: 0, ticks: 0 };
-  const span = (options.windowBars ?? 65_536) * Math.min(...sources.map((s) => s.key.interval));
-  const fetchAll = (from: number): Promise<(readonly HistoryRow[])[]> =>
-    Promise.all(sources.map((source) => fetchWindow(source, from, Math.min(from + span, end + 1))));
   let bars = 0;
   let ticks = 0;
-  let next = fetchAll(start);
-  for (let from = start; from <= end; from += span) {
-    const windows = await next;
-    if (from + span <= end) next = fetchAll(from + span);
+  for await (const { windows, progress } of historyWindows(sources, start, end, options.windowBars)) {
     const totals =
       sources.length === 1
         ? replayOne(engine, sources[0]!, windows[0]!)
         : replayMerged(engine, sources, windows);
     bars += totals.bars;
     ticks += totals.ticks;
-    options.onProgress?.({
-      bars,
-      time: Math.min(from + span, end + 1) - 1,
-      fraction: Math.min(1, (from + span - start) / (end + 1 - start)),
-    });
+    options.onProgress?.({ bars, ...progress });
   }
   return { bars, ticks };
+}
+
+/** One history window of every source, and where the replay stands once it is replayed. */
+export interface HistoryWindow {
+  /** Rows of each source in the window, in source order. */
+  readonly windows: (readonly HistoryRow[])[];
+  readonly progress: Omit<ReplayProgress, 'bars'>;
+}
+
+/**
+ * `[start, end]` of every source, window by window, the next window fetched while the current one
+ * is replayed. Windows end on multiples of {@link windowSpan}, which are bucket boundaries of
+ * every source, so no bucket's rows are ever split between two windows (its tick would be
+ * replayed twice).
+ */
+export async function* historyWindows(
+  sources: readonly HistorySource[],
+  start: number,
+  end: number,
+  windowBars = 65_536,
+): AsyncGenerator<HistoryWindow> {
+  const span = windowSpan(
+    sources.map((s) => s.key.interval),
+    windowBars,
+  );
+  const windowEnd = (from: number): number => Math.min((Math.floor(from / span) + 1) * span, end + 1);
+  const fetchAll = (from: number): Promise<(readonly HistoryRow[])[]> =>
+    Promise.all(sources.map((source) => fetchWindow(source, from, windowEnd(from))));
+  let next = fetchAll(start);
+  for (let from = start; from <= end; from = windowEnd(from)) {
+    const windows = await next;
+    const to = windowEnd(from);
+    if (to <= end) next = fetchAll(to);
+    yield { windows, progress: { time: to - 1, fraction: Math.min(1, (to - start) / (end + 1 - start)) } };
+  }
+}
+
+/**
+ * The length of a history window in seconds: about `windowBars` bars of the finest interval,
+ * rounded up to a multiple of every source's interval (their least common multiple), or
+ * Infinity (one window) when that multiple is beyond exact integers.
+ */
+export function windowSpan(intervals: readonly number[], windowBars: number): number {
+  const grid = intervals.reduce((a, b) => (a / gcd(a, b)) * b);
+  const span = Math.ceil((windowBars * Math.min(...intervals)) / grid) * grid;
+  return Number.isSafeInteger(span) ? span : Infinity;
+}
+
+function gcd(a: number, b: number): number {
+  while (b !== 0) [a, b] = [b, a % b];
+  return a;
 }
 
 function replayOne(engine: TickEngine, source: HistorySource, rows: readonly HistoryRow[]): ReplayTotals {
