@@ -1,6 +1,6 @@
 import type { Params } from '../node-options.js';
 import type { NodeRuntime } from '../runner/node-runtime.js';
-import { distinctInputs } from '../runner/node-runtime.js';
+import { declaredInputs, distinctInputs } from '../runner/node-runtime.js';
 import { snapshotCache, type RingSnapshot } from './ring-snapshot.js';
 
 /** The global symbol a worker thread sets once tsx is registered in it. */
@@ -48,7 +48,7 @@ export function nodeTask(runtime: NodeRuntime): NodeTask {
     nodeId: runtime.id,
     nodeName: runtime.node.name,
     period: runtime.period,
-    inputs: distinctInputs(runtime.node),
+    inputs: declaredInputs(runtime.node, distinctInputs(runtime.node)),
     params: runtime.node.params,
   };
 }

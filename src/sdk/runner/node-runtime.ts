@@ -12,6 +12,19 @@ export function distinctInputs(node: Node): { id: string; interval: number }[] {
   return [...seen].map(([id, interval]) => ({ id, interval }));
 }
 
+/**
+ * What `view.input(k)` indexes: the declared inputs in order, an upstream declared twice (two
+ * nodes with one NodeID) at both of its places. Without repeats it is `distinct` itself, the list
+ * a TagQueryNode's queue changes update.
+ */
+export function declaredInputs(
+  node: Node,
+  distinct: { id: string; interval: number }[],
+): readonly { id: string; interval: number }[] {
+  if (node.inputs.length === distinct.length) return distinct;
+  return node.inputs.map((input) => ({ id: input.nodeId, interval: input.interval! }));
+}
+
 /** An edge of the execution graph: the child, and the child's ring that holds this parent's outputs. */
 export interface Edge {
   readonly target: NodeRuntime;
@@ -79,7 +92,7 @@ export class NodeRuntime {
     for (const input of inputs) this.inputRings.push(this.cache.ring(input.id, input.interval));
     this.view = new CacheView<never>(this.cache, {
       nodeName: node.name,
-      inputs,
+      inputs: declaredInputs(node, inputs),
       params: node.params as never,
       ...(onRead && { onRead }),
     });

@@ -227,6 +227,29 @@ describe('Runner.backtest', () => {
     expect(() => all.outputs('f'.repeat(64))).toThrow(/is not part of this run/);
   });
 
+  it('keeps declared input positions when two inputs are one node (found by the sharing property test)', async () => {
+    const provider = new MemoryHistoryProvider(bars([1, 2, 3]));
+    let pair!: Node;
+    const result = await Runner.backtest(
+      strategyOf((s) => {
+        const price = stream(provider);
+        const [a, b] = [mean(price, 1), mean(price, 1)];
+        expect(a.nodeId).toBe(b.nodeId);
+        pair = new ProcessingNode({
+          input: [a, b, price],
+          computeFn: (view) => [view.input(0).latest(), view.input(1).latest(), value(view, 2)],
+        });
+        s.addNodes([price, a, b, pair]);
+      }),
+      { startTime: 60, endTime: 180 },
+    );
+    expect(result.outputs(pair).values()).toEqual([
+      [1, 1, 1],
+      [2, 2, 2],
+      [3, 3, 3],
+    ]);
+  });
+
   it('stops a branch when a node returns null and passes values through a node without a function', async () => {
     const provider = new MemoryHistoryProvider(bars([1, 2, 3, 4]));
     let child!: Node;
