@@ -76,6 +76,8 @@ export class MemoryGraph {
           if (users?.size === 0) this.orphanedAt.set(nodeId, operation.now);
           if (this.producers.get(nodeId) === operation.strategyId) this.producers.delete(nodeId);
         }
+        // A strategy that comes back starts from what it attaches then (as in Neo4j).
+        strategy.uses.clear();
         return;
       }
       case 'sentinel':

@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../common/hash.js';
 import type { NodeRecord } from './node-record.js';
 import type { NodeRepository } from './node-repository.js';
+import { checkRolesAgainstModel, checkTagQueriesAgainstModel } from './node-repository.model.test-kit.js';
 
 /** A valid record for tests; `seed` makes its id, hashes and topic unique. */
 export function testRecord(seed: string, overrides: Partial<NodeRecord> = {}): NodeRecord {
@@ -31,6 +32,8 @@ export interface NodeRepositoryContractOptions {
   readonly create: () => Promise<NodeRepository>;
   /** A second repository over the same store as `repo` (e.g. after a restart), when supported. */
   readonly reopen?: (repo: NodeRepository) => Promise<NodeRepository>;
+  /** Generated cases of each model-based check (default 100). */
+  readonly modelRuns?: number;
 }
 
 /**
@@ -266,6 +269,14 @@ export function testNodeRepositoryContract(name: string, options: NodeRepository
       expect((await repo.strategyRoles(hostile)).get(a.nodeId)).toBe('producer');
       expect((await repo.getNodes([testRecord('b').nodeId])).size).toBe(1);
     });
+
+    it('keeps producers, roles and orphans as the model does over generated attaches and releases', async () => {
+      await checkRolesAgainstModel(options.create, options.modelRuns ?? 100);
+    }, 120_000);
+
+    it('answers generated tag queries as the model does', async () => {
+      await checkTagQueriesAgainstModel(options.create, options.modelRuns ?? 100);
+    }, 120_000);
 
     it('reports its health', async () => {
       expect(await repo.health()).toBe('ok');

@@ -41,6 +41,7 @@ describeWithServer('neo4j', reachable, 'Neo4jNodeRepository', () => {
   testNodeRepositoryContract('neo4j', {
     create: freshRepository,
     reopen: () => Neo4jNodeRepository.connect(options),
+    modelRuns: 25,
   });
 
   it('locks an unproduced node before claiming it (attach waits for an uncommitted claim)', async () => {
