@@ -61,7 +61,11 @@ describeWithServer('postgres', reachable, 'PostgresStrategyStore (real server)',
     await admin.end();
   });
 
-  testStrategyStoreContract('postgres', async () => PostgresStrategyStore.connect(await freshSchemaDsn()));
+  testStrategyStoreContract(
+    'postgres',
+    async () => PostgresStrategyStore.connect(await freshSchemaDsn()),
+    25,
+  );
 
   it('commits every write with synchronous_commit on, although the database default is off', async () => {
     const dsn = await freshSchemaDsn();

@@ -33,12 +33,13 @@ export class MemoryStrategyStore implements StrategyStore {
 
   insert(strategy: NewStrategy): Promise<InsertOutcome> {
     return this.run(() => {
-      if (this.strategies.has(strategy.id)) throw duplicateId(strategy.id);
+      // The holder of the hash first, then the id, in the order of the SQL adapters' checks.
       const holderId = this.activeHashes.get(strategy.dagHash);
       const holder = holderId === undefined ? undefined : this.strategies.get(holderId);
       if (holderId !== undefined && holder !== undefined) {
         return { inserted: false, existingId: holderId, existingStatus: holder.status };
       }
+      if (this.strategies.has(strategy.id)) throw duplicateId(strategy.id);
       const stored = { ...strategy, meta: copyJson(strategy.meta) };
       this.strategies.set(strategy.id, { strategy: stored, status: StrategyStatus.Queued, diff: null });
       this.activeHashes.set(strategy.dagHash, strategy.id);

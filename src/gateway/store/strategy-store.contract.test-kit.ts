@@ -3,6 +3,7 @@ import { ErrorCode } from '../../common/errors.js';
 import { sha256Hex } from '../../common/hash.js';
 import { RunType, StrategyEvent, StrategyStatus } from '../strategy-status.js';
 import type { NewStrategy, StoredDiff, StrategyStore } from './strategy-store.js';
+import { checkStoreAgainstModel } from './strategy-store.model.test-kit.js';
 
 /** 2023-11-14T22:13:20Z in epoch ms. */
 const T0 = 1_700_000_000_000;
@@ -29,7 +30,11 @@ export const INJECTION = `'); DROP TABLE strategies; --`;
  * with a factory that returns a store over an EMPTY database.
  * @example testStrategyStoreContract('memory', () => Promise.resolve(new MemoryStrategyStore()));
  */
-export function testStrategyStoreContract(name: string, create: () => Promise<StrategyStore>): void {
+export function testStrategyStoreContract(
+  name: string,
+  create: () => Promise<StrategyStore>,
+  modelRuns = 100,
+): void {
   describe(`${name} StrategyStore contract`, () => {
     let store: StrategyStore;
     beforeEach(async () => {
@@ -308,6 +313,10 @@ export function testStrategyStoreContract(name: string, create: () => Promise<St
       expect(await store.get(strategy.id)).toMatchObject({ dagHash: strategy.dagHash });
       expect(await store.events(strategy.id)).toHaveLength(1);
     });
+
+    it('follows the model over generated inserts, transitions and diff saves', async () => {
+      await checkStoreAgainstModel(create, modelRuns);
+    }, 120_000);
 
     it('stores quotes and injection payloads verbatim', async () => {
       const hostile = testStrategy('x', {
