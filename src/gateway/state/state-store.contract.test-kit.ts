@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../common/errors.js';
 import { StrategyStatus } from '../strategy-status.js';
 import type { StateStore } from './state-store.js';
+import { checkStateAgainstModel } from './state-store.model.test-kit.js';
 
 /** One fresh, empty store for one test, as built by the adapter's test. */
 export interface StateStoreFixture {
@@ -24,8 +25,16 @@ const TTL_MS = 300;
  * compare-and-delete release, the status cache, producer leases and ping. Call it from each adapter's test.
  * @example testStateStoreContract('memory', () => Promise.resolve({ store: new MemoryStateStore(), cleanup: () => Promise.resolve() }));
  */
-export function testStateStoreContract(name: string, create: () => Promise<StateStoreFixture>): void {
+export function testStateStoreContract(
+  name: string,
+  create: () => Promise<StateStoreFixture>,
+  modelRuns = 100,
+): void {
   describe(`${name} StateStore contract`, () => {
+    it('follows the model over generated FIFO, status and lease operations', async () => {
+      await checkStateAgainstModel(create, modelRuns);
+    }, 120_000);
+
     let fixture: StateStoreFixture;
     let store: StateStore;
     const advance = (ms: number): Promise<void> =>
