@@ -1,4 +1,5 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { listeningPort, testGateway, type TestGateway } from '../../gateway/gateway.test-kit.js';
 import { MemoryTopicBroker, MemoryTopicBus } from '../../transport/memory-topic-bus.js';
@@ -167,6 +168,61 @@ describe('dry-run with a Gateway: one process computes a shared node, the other 
       .filter((t) => t >= LIVE);
     expect(Array.from(timesThree)).toEqual(expected);
   });
+
+  it('takes over at any point: the values equal one process computing alone (generated stop points)', async () => {
+    // Found that a producer stopping in its first live buckets left the taker's nodes cold for a
+    // few buckets: the stream's recent outputs were replayed before its older history.
+    const end = LIVE + 199 * INTERVAL;
+    const closes = (t: number): number[] =>
+      rows
+        .filter((row) => row.ts <= t)
+        .slice(-5)
+        .map((row) => row.close);
+    // Exactly the node's arithmetic, so the values are bit-identical.
+    const expected = Array.from({ length: 200 }, (_, i) => LIVE + i * INTERVAL).map((t) => [
+      t,
+      (closes(t).reduce((a, b) => a + b, 0) / 5) * 3,
+    ]);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 150 }),
+        fc.integer({ min: 1, max: 4 }),
+        async (stopAfter, pace) => {
+          // A fresh Gateway and bus per case: topics must start empty.
+          const own = await testGateway({ listen: true, leaseMs: 600, leaseCheckMs: 50 });
+          const bus = new MemoryTopicBroker();
+          const started: LiveRun[] = [];
+          const start = async (strategy: new () => Strategy, endTime?: number): Promise<LiveRun> => {
+            const run = await Runner.dryrun(strategy, {
+              gatewayUrl: `http://127.0.0.1:${listeningPort(own.gateway)}`,
+              topicBus: new MemoryTopicBus({ broker: bus }),
+              startTime: LIVE,
+              ...(endTime !== undefined && { endTime }),
+              keepOutputs: 'all',
+            });
+            started.push(run);
+            return run;
+          };
+          try {
+            const producer = await start(strategyScaling(2, pace));
+            const consumer = await start(strategyScaling(3, pace), end);
+            while (producer.published < stopAfter) await new Promise((resolve) => setTimeout(resolve, 2));
+            await producer.stop();
+            await consumer.done;
+            const got = consumer
+              .outputs<number>(nodeOf(consumer, 'times_3'))
+              .toArray()
+              .filter(([t]) => t >= LIVE);
+            expect(got).toEqual(expected);
+          } finally {
+            for (const run of started) await run.stop();
+            await own.gateway.close();
+          }
+        },
+      ),
+      { numRuns: 6 },
+    );
+  }, 120_000);
 
   it('feeds a TagQueryNode from a queue that appears after it started, warming it up from the queue', async () => {
     const end = LIVE + 149 * INTERVAL;

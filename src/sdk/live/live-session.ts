@@ -165,11 +165,17 @@ export class LiveSession {
         this.#publishTo(runtime, roles.produced.get(runtime.id)!);
         this.#pending.delete(`topic:${runtime.id}`);
       }
-      replayRecent(this.#engine, this.#graph, runtimes, this.#recent);
+      const streams = this.#localStreams(runtimes.filter((r) => this.#graph.sources.includes(r)));
+      // Promoted streams with history are warmed from it below. Their recent outputs received
+      // here are newer than most of that history: replayed first, they would make the rings
+      // reject the older bars and leave the nodes reading them cold.
+      const fromHistory = new Set(
+        streams.filter((s) => (s.node as StreamInput).historyProvider !== null).map((s) => s.id),
+      );
+      replayRecent(this.#engine, this.#graph, runtimes, this.#recent, fromHistory);
       // Inputs of the promoted nodes that another process still produces: read them now (from
       // their beginning, under a group of this take-over) if nothing here read them before.
       await this.#subscribe(`${this.#options.consumerGroup}-takeover-${shortId(runtimes[0]!.id)}`);
-      const streams = this.#localStreams(runtimes.filter((r) => this.#graph.sources.includes(r)));
       const resumeAt = Math.min(
         ...streams.map((s) => (lastPublished.get(s.id) ?? this.#options.from - s.interval) + s.interval),
       );

@@ -55,17 +55,20 @@ export function recentOutputsOf(
 
 /**
  * Feeds nodes a process takes over the newest outputs it received of their consumed inputs, in
- * bucket order, so they are warm at once (they emit none of those buckets: `emitAfter`).
+ * bucket order, so they are warm at once (they emit none of those buckets: `emitAfter`). Inputs in
+ * `skip` (streams warmed up from their history instead) are left out.
  */
 export function replayRecent(
   engine: TickEngine,
   graph: ExecutionGraph,
   promoted: readonly NodeRuntime[],
   recent: ReadonlyMap<string, RecentOutputs>,
+  skip: ReadonlySet<string> = new Set(),
 ): void {
   const entries: { from: string; edge: Edge; bucket: number; value: unknown }[] = [];
   for (const target of promoted) {
     for (const { id } of distinctInputs(target.node)) {
+      if (skip.has(id)) continue;
       const edge = graph.runtimeOf(id)?.children.find((e) => e.target === target);
       const buffer = recent.get(id);
       if (edge === undefined || buffer === undefined) continue;
