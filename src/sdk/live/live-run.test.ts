@@ -169,56 +169,92 @@ describe('dry-run with a Gateway: one process computes a shared node, the other 
     expect(Array.from(timesThree)).toEqual(expected);
   });
 
-  it('takes over at any point: the values equal one process computing alone (generated stop points)', async () => {
-    // Found that a producer stopping in its first live buckets left the taker's nodes cold for a
-    // few buckets: the stream's recent outputs were replayed before its older history.
-    const end = LIVE + 199 * INTERVAL;
-    const closes = (t: number): number[] =>
-      rows
+  /** The 5-bar mean times 3 for each of the first `n` live buckets, with the node's arithmetic. */
+  const timesThreeReference = (n: number): [number, number][] =>
+    Array.from({ length: n }, (_, i) => LIVE + i * INTERVAL).map((t) => {
+      const closes = rows
         .filter((row) => row.ts <= t)
         .slice(-5)
         .map((row) => row.close);
-    // Exactly the node's arithmetic, so the values are bit-identical.
-    const expected = Array.from({ length: 200 }, (_, i) => LIVE + i * INTERVAL).map((t) => [
-      t,
-      (closes(t).reduce((a, b) => a + b, 0) / 5) * 3,
-    ]);
+      return [t, (closes.reduce((a, b) => a + b, 0) / 5) * 3];
+    });
+
+  /**
+   * Runs `scenario` on a fresh Gateway and topic bus (topics must start empty), with a starter of
+   * dry-runs that are all stopped afterwards.
+   */
+  const onFreshGateway = async (
+    scenario: (start: (strategy: new () => Strategy, endTime?: number) => Promise<LiveRun>) => Promise<void>,
+  ): Promise<void> => {
+    const own = await testGateway({ listen: true, leaseMs: 600, leaseCheckMs: 50 });
+    const bus = new MemoryTopicBroker();
+    const started: LiveRun[] = [];
+    try {
+      await scenario(async (strategy, endTime) => {
+        const run = await Runner.dryrun(strategy, {
+          gatewayUrl: `http://127.0.0.1:${listeningPort(own.gateway)}`,
+          topicBus: new MemoryTopicBus({ broker: bus }),
+          startTime: LIVE,
+          ...(endTime !== undefined && { endTime }),
+          keepOutputs: 'all',
+        });
+        started.push(run);
+        return run;
+      });
+    } finally {
+      for (const run of started) await run.stop();
+      await own.gateway.close();
+    }
+  };
+
+  const untilPublished = async (run: LiveRun, count: number): Promise<void> => {
+    while (run.published < count) await new Promise((resolve) => setTimeout(resolve, 2));
+  };
+
+  const liveTimesThree = (run: LiveRun): [number, number][] =>
+    run
+      .outputs<number>(nodeOf(run, 'times_3'))
+      .toArray()
+      .filter(([t]) => t >= LIVE);
+
+  it('takes over at any point: the values equal one process computing alone (generated stop points)', async () => {
+    // Found that a producer stopping in its first live buckets left the taker's nodes cold for a
+    // few buckets: the stream's recent outputs were replayed before its older history.
+    const expected = timesThreeReference(200);
     await fc.assert(
-      fc.asyncProperty(
-        fc.integer({ min: 1, max: 150 }),
-        fc.integer({ min: 1, max: 4 }),
-        async (stopAfter, pace) => {
-          // A fresh Gateway and bus per case: topics must start empty.
-          const own = await testGateway({ listen: true, leaseMs: 600, leaseCheckMs: 50 });
-          const bus = new MemoryTopicBroker();
-          const started: LiveRun[] = [];
-          const start = async (strategy: new () => Strategy, endTime?: number): Promise<LiveRun> => {
-            const run = await Runner.dryrun(strategy, {
-              gatewayUrl: `http://127.0.0.1:${listeningPort(own.gateway)}`,
-              topicBus: new MemoryTopicBus({ broker: bus }),
-              startTime: LIVE,
-              ...(endTime !== undefined && { endTime }),
-              keepOutputs: 'all',
-            });
-            started.push(run);
-            return run;
-          };
-          try {
-            const producer = await start(strategyScaling(2, pace));
-            const consumer = await start(strategyScaling(3, pace), end);
-            while (producer.published < stopAfter) await new Promise((resolve) => setTimeout(resolve, 2));
-            await producer.stop();
-            await consumer.done;
-            const got = consumer
-              .outputs<number>(nodeOf(consumer, 'times_3'))
-              .toArray()
-              .filter(([t]) => t >= LIVE);
-            expect(got).toEqual(expected);
-          } finally {
-            for (const run of started) await run.stop();
-            await own.gateway.close();
-          }
-        },
+      fc.asyncProperty(fc.integer({ min: 1, max: 150 }), fc.integer({ min: 1, max: 4 }), (stopAfter, pace) =>
+        onFreshGateway(async (start) => {
+          const producer = await start(strategyScaling(2, pace));
+          const consumer = await start(strategyScaling(3, pace), LIVE + 199 * INTERVAL);
+          await untilPublished(producer, stopAfter);
+          await producer.stop();
+          await consumer.done;
+          expect(liveTimesThree(consumer)).toEqual(expected);
+        }),
+      ),
+      { numRuns: 6 },
+    );
+  }, 120_000);
+
+  it('takes over a node whose input lives on elsewhere, at any point, with the values of one process', async () => {
+    class StreamOnly extends Strategy {
+      override setup(): void {
+        this.addNodes([sharedNodes(3).price]);
+      }
+    }
+    const expected = timesThreeReference(200);
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 150 }), (stopAfter) =>
+        onFreshGateway(async (start) => {
+          const streamOwner = await start(StreamOnly);
+          await untilPublished(streamOwner, 3);
+          const meanOwner = await start(strategyScaling(2, 3));
+          const reader = await start(strategyScaling(3, 3), LIVE + 199 * INTERVAL);
+          await untilPublished(meanOwner, stopAfter);
+          await meanOwner.stop();
+          await reader.done;
+          expect(liveTimesThree(reader)).toEqual(expected);
+        }),
       ),
       { numRuns: 6 },
     );
