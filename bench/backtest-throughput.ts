@@ -6,36 +6,18 @@
  * The three alternate for `runs` rounds; medians are reported.
  *   node --import tsx bench/backtest-throughput.ts [bars=1000000] [runs=7]
  */
-import { GarchGenerator } from '../src/generators/garch.js';
 import { EMA } from '../src/indicators/ema.js';
 import { SeriesRing } from '../src/sdk/cache/series-ring.js';
 import { MemoryHistoryProvider } from '../src/sdk/history/memory-history-provider.js';
 import { OutputSeries } from '../src/sdk/runner/output-series.js';
 import { Runner } from '../src/sdk/runner/runner.js';
 import { EmaSignal } from './chain-strategies.js';
+import { closeRows, handLoop, INTERVAL, START } from './ema-signal-baseline.js';
 
 const bars = Number(process.argv[2] ?? 1_000_000);
 const runs = Number(process.argv[3] ?? 7);
-const interval = 60;
-const start = 1_704_067_200;
-const generator = new GarchGenerator({ seed: 7 });
-const rows = Array.from({ length: bars }, (_, i) => ({
-  ts: start + i * interval,
-  close: generator.nextBar().close,
-}));
+const rows = closeRows(bars);
 const provider = new MemoryHistoryProvider(rows);
-
-/** What a quant would write by hand: one EMA, one comparison per bar, outputs in a typed array. */
-function handLoop(): Float64Array {
-  const average = new EMA(20);
-  const outputs = new Float64Array(rows.length);
-  let n = 0;
-  for (const row of rows) {
-    const value = average.update(row.close);
-    if (value !== null) outputs[n++] = row.close > value ? 1 : -1;
-  }
-  return outputs.subarray(0, n);
-}
 
 /**
  * The runner's storage alone: each row goes into the EMA's ring (period 20) and the signal's ring
@@ -43,9 +25,9 @@ function handLoop(): Float64Array {
  * signal is appended to an output series.
  */
 function storageFloor(): Float64Array {
-  const emaRows = new SeriesRing(20, interval);
-  const signalRows = new SeriesRing(1, interval);
-  const signalAverages = new SeriesRing(1, interval);
+  const emaRows = new SeriesRing(20, INTERVAL);
+  const signalRows = new SeriesRing(1, INTERVAL);
+  const signalAverages = new SeriesRing(1, INTERVAL);
   const average = new EMA(20);
   const outputs = new OutputSeries<number>();
   for (const row of rows) {
@@ -63,8 +45,8 @@ function storageFloor(): Float64Array {
 async function viaRunner(): Promise<Float64Array> {
   const strategy = new EmaSignal(provider);
   const result = await Runner.backtest(strategy, {
-    startTime: start,
-    endTime: start + (bars - 1) * interval,
+    startTime: START,
+    endTime: START + (bars - 1) * INTERVAL,
   });
   return result.outputs<number>(strategy.nodes.at(-1)!).values();
 }
@@ -80,7 +62,7 @@ const floor: number[] = [];
 const ours: number[] = [];
 let identical = true;
 for (let r = 0; r < runs; r++) {
-  const [handMs, expected] = await timed(handLoop);
+  const [handMs, expected] = await timed(() => handLoop(rows));
   const [floorMs, stored] = await timed(storageFloor);
   const [oursMs, actual] = await timed(viaRunner);
   hand.push(handMs);

@@ -9,32 +9,15 @@
  * as in bench/backtest-throughput.ts; the two alternate for `runs` rounds, medians reported.
  *   node --import tsx bench/column-engine-prototype.ts [bars=1000000] [runs=11]
  */
-import { GarchGenerator } from '../src/generators/garch.js';
 import { EMA } from '../src/indicators/ema.js';
 import { OutputSeries } from '../src/sdk/runner/output-series.js';
+import { closeRows, handLoop, type CloseRow } from './ema-signal-baseline.js';
 
 const bars = Number(process.argv[2] ?? 1_000_000);
 const runs = Number(process.argv[3] ?? 11);
-const interval = 60;
-const start = 1_704_067_200;
 const windowBars = 65_536;
-const generator = new GarchGenerator({ seed: 7 });
-const rows = Array.from({ length: bars }, (_, i) => ({
-  ts: start + i * interval,
-  close: generator.nextBar().close,
-}));
-type Row = (typeof rows)[number];
-
-function handLoop(): Float64Array {
-  const average = new EMA(20);
-  const outputs = new Float64Array(rows.length);
-  let n = 0;
-  for (const row of rows) {
-    const value = average.update(row.close);
-    if (value !== null) outputs[n++] = row.close > value ? 1 : -1;
-  }
-  return outputs.subarray(0, n);
-}
+const rows = closeRows(bars);
+type Row = CloseRow;
 
 /** One node's outputs over a window: a column of values, read through a movable end. */
 class Column<T> {
@@ -100,7 +83,7 @@ const hand: number[] = [];
 const column: number[] = [];
 let identical = true;
 for (let r = 0; r < runs; r++) {
-  const [handMs, expected] = timed(handLoop);
+  const [handMs, expected] = timed(() => handLoop(rows));
   const [columnMs, actual] = timed(columnEngine);
   hand.push(handMs);
   column.push(columnMs);
