@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   oncePerBucket,
@@ -43,6 +44,8 @@ export interface TopicBusContractOptions {
    * arrived first has arrived), in ms. Default 200.
    */
   readonly quietMs?: number;
+  /** Generated cases of the failures-and-restarts check. Default 30. */
+  readonly generatedRuns?: number;
 }
 
 /** The payload the kit publishes: a sequence number, plus whatever a test adds. */
@@ -342,6 +345,70 @@ export function testTopicBusContract(
         await seen.until(() => successes.includes(5), 'message 5 to be handled');
         expect(attempts.filter((seq) => seq === 3).length).toBeGreaterThanOrEqual(3);
         expect(firstOccurrences(successes)).toEqual([1, 2, 3, 4, 5]);
+      },
+    );
+
+    it(
+      'handles every message, in order per key, through generated handler failures and restarts',
+      { timeout: testTimeout * 10 },
+      async () => {
+        const keys = ['a', 'b', 'c'];
+        await fc.assert(
+          fc.asyncProperty(
+            fc.array(fc.tuple(fc.constantFrom(...keys), fc.integer({ min: 1, max: 4 })), {
+              minLength: 1,
+              maxLength: 6,
+            }),
+            fc.array(fc.boolean(), { minLength: 1, maxLength: 30 }),
+            fc.integer({ min: 0, max: 2 }),
+            async (batches, failurePattern, restarts) => {
+              const t = await topic();
+              const group = newGroup();
+              const published = new Map(keys.map((key) => [key, 0]));
+              const handled: { key: string; seq: number }[] = [];
+              const failed = new Map<string, number>();
+              const seen = recorder();
+              let attempt = 0;
+              // A delivery fails when the pattern says so, at most twice per message.
+              const onMessage = (message: ReceivedMessage): Promise<void> => {
+                const id = `${message.nodeId}:${seqOf(message)}`;
+                seen.notify();
+                if (failurePattern[attempt++ % failurePattern.length]! && (failed.get(id) ?? 0) < 2) {
+                  failed.set(id, (failed.get(id) ?? 0) + 1);
+                  return Promise.reject(new Error('handler failed on purpose'));
+                }
+                handled.push({ key: message.nodeId, seq: seqOf(message) });
+                return Promise.resolve();
+              };
+              let on: TopicBus = bus;
+              let subscription = await subscribe(on, { topics: [t], group, onMessage });
+              for (const [index, [key, count]] of batches.entries()) {
+                const from = published.get(key)! + 1;
+                published.set(key, from + count - 1);
+                await bus.publish(t, numbered(key, from, from + count - 1));
+                if (index < restarts) {
+                  await subscription.close();
+                  on = await reopen();
+                  subscription = await subscribe(on, { topics: [t], group, onMessage });
+                }
+              }
+              const done = (): boolean =>
+                keys.every((key) => {
+                  const seqs = new Set(handled.filter((h) => h.key === key).map((h) => h.seq));
+                  return seqs.size === published.get(key);
+                });
+              await seen.until(done, 'every message to be handled');
+              for (const key of keys) {
+                const seqs = firstOccurrences(handled.filter((h) => h.key === key).map((h) => h.seq));
+                expect(seqs, `key ${key}`).toEqual(
+                  Array.from({ length: published.get(key)! }, (_, i) => i + 1),
+                );
+              }
+              await subscription.close();
+            },
+          ),
+          { numRuns: options.generatedRuns ?? 30 },
+        );
       },
     );
 

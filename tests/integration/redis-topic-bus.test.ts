@@ -61,24 +61,28 @@ async function until(check: () => boolean | Promise<boolean>, timeoutMs = 10_000
 }
 
 describeWithServer('redis', reachable, 'RedisTopicBus (real server)', () => {
-  testTopicBusContract('redis', async () => {
-    const keyPrefix = uniquePrefix();
-    const options: RedisTopicBusOptions = { keyPrefix, blockMs: 500 };
-    const bus = await RedisTopicBus.connect(dsn, options);
-    const admin = await rawClient();
-    return {
-      bus,
-      newTopic: () => `topic-${(topicCount += 1)}`,
-      reopen: () => RedisTopicBus.connect(dsn, options),
-      publishRaw: async (topic: string, key: string, value: string) => {
-        await admin.sendCommand(['XADD', bus.streamKey(topic), '*', 'key', key, 'value', value]);
-      },
-      cleanup: async () => {
-        await bus.close();
-        await dropPrefix(admin, keyPrefix);
-      },
-    };
-  });
+  testTopicBusContract(
+    'redis',
+    async () => {
+      const keyPrefix = uniquePrefix();
+      const options: RedisTopicBusOptions = { keyPrefix, blockMs: 500 };
+      const bus = await RedisTopicBus.connect(dsn, options);
+      const admin = await rawClient();
+      return {
+        bus,
+        newTopic: () => `topic-${(topicCount += 1)}`,
+        reopen: () => RedisTopicBus.connect(dsn, options),
+        publishRaw: async (topic: string, key: string, value: string) => {
+          await admin.sendCommand(['XADD', bus.streamKey(topic), '*', 'key', key, 'value', value]);
+        },
+        cleanup: async () => {
+          await bus.close();
+          await dropPrefix(admin, keyPrefix);
+        },
+      };
+    },
+    { generatedRuns: 10 },
+  );
 
   describe('on Redis', () => {
     const cleanups: (() => Promise<void>)[] = [];
