@@ -25,7 +25,7 @@ const DAGS = [0, 1, 2].map((k) => chainDag(2, `api-model-${k}-`));
 async function settled(gw: TestGateway, id: string): Promise<string> {
   for (let i = 0; i < 200; i++) {
     const reply = await gw.gateway.app.inject({ method: 'GET', url: `/strategies/${id}/status` });
-    const status = (reply.json() as { status: string }).status;
+    const { status } = reply.json<{ status: string }>();
     if (status !== 'queued' && status !== 'processing') return status;
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
