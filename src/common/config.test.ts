@@ -253,6 +253,20 @@ describe('parseConfig', () => {
     );
     expect(problems(configError('gateway: {port: 8000\n'))[0]).toMatch(/^line \d+, column \d+: /);
   });
+
+  it('reports an alias to no anchor and an alias bomb as config errors (found by the fuzz test)', () => {
+    expect(problems(configError('gateway:\n  port: *nowhere\n'))[0]).toMatch(
+      /^YAML syntax: Unresolved alias/,
+    );
+    const bomb = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
+    for (let k = 1; k < 8; k++)
+      bomb.push(
+        `${'abcdefgh'[k]}: &${'abcdefgh'[k]} [${Array(10)
+          .fill(`*${'abcdefgh'[k - 1]}`)
+          .join(', ')}]`,
+      );
+    expect(problems(configError(bomb.join('\n')))[0]).toMatch(/^YAML syntax: /);
+  });
 });
 
 describe('loadConfig', () => {

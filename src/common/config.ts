@@ -175,7 +175,13 @@ export function parseConfig(text: string, source: string): QmtlConfig {
       document.errors.map((error) => syntaxProblem(error.message, error.linePos?.[0])),
     );
   }
-  const data: unknown = document.toJS();
+  let data: unknown;
+  try {
+    data = document.toJS();
+  } catch (error) {
+    // An alias to no anchor (`*x`) or an alias cycle passes the parser and fails here.
+    throw invalidConfig(source, [syntaxProblem((error as Error).message, undefined)]);
+  }
   const result = qmtlConfigSchema.safeParse(emptySectionsAsDefaults(data), { reportInput: true });
   if (!result.success) throw invalidConfig(source, result.error.issues.flatMap(issueProblems));
   return result.data;
