@@ -22,7 +22,7 @@ function nullable(section: string, key: string): boolean {
 function parsedOrRefused(text: string): void {
   let config: Record<string, Record<string, unknown>>;
   try {
-    config = parseConfig(text, '/fuzz/qmtl.yml') as unknown as Record<string, Record<string, unknown>>;
+    config = parseConfig(text, '/fuzz/qmtl.yml');
   } catch (error) {
     expect(error).toBeInstanceOf(QmtlError);
     expect((error as QmtlError).code).toBe(ErrorCode.InvalidConfig);
