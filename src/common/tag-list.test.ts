@@ -8,6 +8,10 @@ describe('tagListOf', () => {
     expect(tagListOf('')).toEqual([]);
   });
 
+  it('drops empty tags from a list too (found by the fuzz test)', () => {
+    expect(tagListOf(['', 'btc', ''])).toEqual(['btc']);
+  });
+
   it('is null for anything else', () => {
     expect(tagListOf(['a', 1])).toBeNull();
     expect(tagListOf(3)).toBeNull();

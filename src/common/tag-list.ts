@@ -1,6 +1,6 @@
 /**
  * Tags as events carry them: a list of strings, or one comma-separated string (the original's
- * `"a,b"` form, blanks dropped). Null for anything else.
+ * `"a,b"` form, trimmed). Empty tags are dropped from both. Null for anything else.
  * @example tagListOf('btc, price') // ['btc', 'price']
  */
 export function tagListOf(value: unknown): string[] | null {
@@ -9,5 +9,7 @@ export function tagListOf(value: unknown): string[] | null {
       .split(',')
       .map((tag) => tag.trim())
       .filter((tag) => tag !== '');
-  return Array.isArray(value) && value.every((v): v is string => typeof v === 'string') ? value : null;
+  return Array.isArray(value) && value.every((v): v is string => typeof v === 'string')
+    ? value.filter((tag) => tag !== '')
+    : null;
 }

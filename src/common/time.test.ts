@@ -101,4 +101,12 @@ describe('formatTime', () => {
   it('round-trips an ISO string through parseTime', () => {
     expect(formatTime(parseTime('2024-06-15T18:04:56Z'))).toBe('2024-06-15T18:04:56Z');
   });
+
+  it('round-trips years before 100 and after 9999, and never returns -0 (found by the fuzz test)', () => {
+    expect(parseTime('0099-12-31T23:59:59Z')).toBe(-59_011_459_201);
+    expect(formatTime(253_402_300_800)).toBe('+010000-01-01T00:00:00Z');
+    expect(parseTime('+010000-01-01T00:00:00Z')).toBe(253_402_300_800);
+    expect(() => parseTime('0099-02-30')).toThrow(/must be epoch seconds/);
+    expect(Object.is(parseTime(-0), 0)).toBe(true);
+  });
 });

@@ -9,18 +9,21 @@ export type TimeLike = number | string | Date;
  */
 export function parseTime(value: unknown, what = 'time'): number {
   if (typeof value === 'number') {
-    if (Number.isFinite(value)) return Math.floor(value);
+    if (Number.isFinite(value)) return seconds(value);
   } else if (value instanceof Date) {
     const ms = value.getTime();
-    if (Number.isFinite(ms)) return Math.floor(ms / 1000);
+    if (Number.isFinite(ms)) return seconds(ms / 1000);
   } else if (typeof value === 'string') {
     const text = value.trim();
-    if (/^-?\d+(\.\d+)?$/.test(text)) return Math.floor(Number(text));
-    if (/^\d{4}-\d{2}-\d{2}/.test(text)) {
+    if (/^-?\d+(\.\d+)?$/.test(text)) return seconds(Number(text));
+    // Four-digit years, or the six-digit signed years of ISO-8601 that formatTime writes past 9999.
+    const date = /^(\d{4}|[+-]\d{6})-(\d{2})-(\d{2})/.exec(text);
+    if (date !== null) {
       // A date-time without a zone is UTC, never the machine's local time.
       const zoned = /T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(text) ? `${text}Z` : text;
       const ms = Date.parse(zoned);
-      if (Number.isFinite(ms) && isRealDate(text)) return Math.floor(ms / 1000);
+      if (Number.isFinite(ms) && isRealDate(Number(date[1]), Number(date[2]), Number(date[3])))
+        return seconds(ms / 1000);
     }
   }
   throw new QmtlError(
@@ -29,10 +32,18 @@ export function parseTime(value: unknown, what = 'time'): number {
   );
 }
 
-/** Date.parse rolls impossible dates forward (2024-02-30 → 2024-03-01); this rejects them. */
-function isRealDate(text: string): boolean {
-  const [year, month, day] = text.slice(0, 10).split('-').map(Number) as [number, number, number];
-  const date = new Date(Date.UTC(year, month - 1, day));
+/** Whole epoch seconds (never -0). */
+function seconds(value: number): number {
+  return Math.floor(value) + 0;
+}
+
+/**
+ * Date.parse rolls impossible dates forward (2024-02-30 → 2024-03-01); this rejects them. The
+ * year is set on its own, since Date.UTC reads years 0–99 as 1900–1999.
+ */
+function isRealDate(year: number, month: number, day: number): boolean {
+  const date = new Date(Date.UTC(2000, month - 1, day));
+  date.setUTCFullYear(year, month - 1, day);
   return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
 }
 
