@@ -64,25 +64,25 @@ const CASES: Case[] = [
   {
     name: 'ema',
     node: (p) => ema(p, { period: 5, field: 'close' }),
-    indicator: () => new EMA(5) as never,
+    indicator: () => new EMA(5),
     input: (r) => r.close,
   },
   {
     name: 'rsi',
     node: (p) => rsi(p, { period: 4, field: 'close' }),
-    indicator: () => new RSI(4) as never,
+    indicator: () => new RSI(4),
     input: (r) => r.close,
   },
   {
     name: 'atr',
     node: (p) => atr(p, { period: 3 }),
-    indicator: () => new ATR(3) as never,
+    indicator: () => new ATR(3),
     input: (r, time) => ({ ...r, time }),
   },
   {
     name: 'vwap',
     node: (p) => vwap(p, { period: 4 }),
-    indicator: () => new VWAP(4) as never,
+    indicator: () => new VWAP(4),
     input: (r, time) => ({ ...r, time }),
   },
 ];
