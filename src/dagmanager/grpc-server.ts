@@ -52,7 +52,8 @@ function unary<Req, Res>(handler: (request: Req) => Promise<Res>): Unary<Req, Re
 
 const recordOf = (map: ReadonlyMap<string, string>): Record<string, string> => Object.fromEntries(map);
 
-function chunkMessage(chunk: DiffChunkData): Record<string, unknown> {
+/** A chunk as the `DiffChunk` message (snake_case fields of the proto). */
+export function chunkMessage(chunk: DiffChunkData): Record<string, unknown> {
   return {
     queue_map: chunk.queueMap,
     sentinel_id: chunk.sentinelId,
