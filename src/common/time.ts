@@ -38,10 +38,11 @@ function seconds(value: number): number {
 }
 
 /**
- * Date.parse rolls impossible dates forward (2024-02-30 → 2024-03-01); this rejects them. The
- * year is set on its own, since Date.UTC reads years 0–99 as 1900–1999.
+ * Whether a calendar date exists. Date.parse rolls impossible dates forward (2024-02-30 →
+ * 2024-03-01), so every parser of dates checks this. The year is set on its own, since Date.UTC
+ * reads years 0–99 as 1900–1999.
  */
-function isRealDate(year: number, month: number, day: number): boolean {
+export function isRealDate(year: number, month: number, day: number): boolean {
   const date = new Date(Date.UTC(2000, month - 1, day));
   date.setUTCFullYear(year, month - 1, day);
   return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;

@@ -72,6 +72,15 @@ describe('parseCsvTimestamp', () => {
   it('returns null for anything else', () => {
     expect(['', 'soon', '2024-13-45', '01/02/2024'].map(parseCsvTimestamp)).toEqual([null, null, null, null]);
   });
+
+  it('returns null for a day that does not exist rather than the next one (found by the property test)', () => {
+    expect(['2023-02-29', '2024-04-31 10:00:00', '2024-02-30T00:00:00Z'].map(parseCsvTimestamp)).toEqual([
+      null,
+      null,
+      null,
+    ]);
+    expect(parseCsvTimestamp('2024-02-29')).toBe(1709164800);
+  });
 });
 
 describe('formatCsvValue', () => {

@@ -1,4 +1,5 @@
 import { ErrorCode, QmtlError } from '../common/errors.js';
+import { isRealDate } from '../common/time.js';
 
 /** One record of a CSV text: its raw cells and the 1-based line it starts on. */
 export interface CsvRecord {
@@ -71,7 +72,8 @@ export function parseCsvValue(cell: string): string | number | null {
 
 /**
  * Parses a timestamp cell into integer epoch seconds: epoch seconds, epoch milliseconds
- * (anything above 1e11) or an ISO-8601 date (UTC when it names no zone). `null` when invalid.
+ * (anything above 1e11) or an ISO-8601 date (UTC when it names no zone). `null` when invalid,
+ * a day that does not exist (2024-02-30) included.
  */
 export function parseCsvTimestamp(cell: string): number | null {
   const text = cell.trim();
@@ -84,6 +86,8 @@ export function parseCsvTimestamp(cell: string): number | null {
   );
   if (iso === null) return null;
   const [, date, time, zone] = iso;
+  const [year, month, day] = date!.split('-').map(Number) as [number, number, number];
+  if (!isRealDate(year, month, day)) return null;
   const ms = Date.parse(time === undefined ? `${date}T00:00:00Z` : `${date}T${time}${zone ?? 'Z'}`);
   return Number.isFinite(ms) ? Math.floor(ms / 1000) : null;
 }
