@@ -19,12 +19,19 @@ describe('ILP escaping', () => {
     expect(escapeKey('a b,c=d\\e')).toBe('a\\ b\\,c\\=d\\\\e');
   });
 
-  it('rejects empty names and line breaks in names', () => {
+  it('rejects empty names and line breaks or NUL in names', () => {
     expect(thrownBy(() => escapeKey('')).code).toBe(ErrorCode.InvalidArgument);
     expect(thrownBy(() => escapeKey('a\nb', 'tag value')).message).toBe(
-      'ILP tag value "a\\nb" must be non-empty and have no line breaks',
+      'ILP tag value "a\\nb" must be non-empty and have no line breaks or NUL characters',
     );
     expect(() => escapeMeasurement('t\r')).toThrow(/no line breaks/);
+    expect(() => escapeKey('a\0b', 'tag value')).toThrow(/NUL/);
+  });
+
+  it('refuses a NUL character in a string field, naming the field (found by the QuestDB property test)', () => {
+    expect(thrownBy(() => formatIlpField('a\0b', 'note')).message).toBe(
+      'field "note" has a NUL character, which ILP cannot carry: "a\\u0000b"',
+    );
   });
 
   it('quotes strings, escaping quotes, backslashes and line breaks with a backslash', () => {

@@ -8,10 +8,10 @@ import { ErrorCode, QmtlError, quote } from '../common/errors.js';
  */
 
 function checkName(name: string, what: string): void {
-  if (name === '' || /[\n\r]/.test(name)) {
+  if (name === '' || /[\n\r\0]/.test(name)) {
     throw new QmtlError(
       ErrorCode.InvalidArgument,
-      `ILP ${what} ${quote(name)} must be non-empty and have no line breaks`,
+      `ILP ${what} ${quote(name)} must be non-empty and have no line breaks or NUL characters`,
     );
   }
 }
@@ -30,9 +30,16 @@ export function escapeKey(name: string, what = 'name'): string {
 
 /**
  * Formats a string field value: double-quoted, with `"`, `\` and line breaks escaped by a
- * backslash (QuestDB keeps an escaped line break as part of the string).
+ * backslash (QuestDB keeps an escaped line break as part of the string). A NUL character has no
+ * ILP form (QuestDB rejects the whole batch it is in), so it is refused here, before batching.
  */
-export function formatIlpString(value: string): string {
+export function formatIlpString(value: string, field = 'string'): string {
+  if (value.includes('\0')) {
+    throw new QmtlError(
+      ErrorCode.InvalidArgument,
+      `field ${quote(field)} has a NUL character, which ILP cannot carry: ${quote(value)}`,
+    );
+  }
   return `"${value.replace(/[\\"\n\r]/g, '\\$&')}"`;
 }
 
@@ -48,7 +55,7 @@ export function formatIlpField(value: unknown, field: string): string | null {
   if (typeof value === 'number') return Number.isFinite(value) ? String(value) : null;
   if (typeof value === 'bigint') return `${value}i`;
   if (typeof value === 'boolean') return value ? 't' : 'f';
-  if (typeof value === 'string') return formatIlpString(value);
+  if (typeof value === 'string') return formatIlpString(value, field);
   if (value instanceof Date && Number.isFinite(value.getTime())) return `${value.getTime() * 1000}t`;
   throw new QmtlError(
     ErrorCode.InvalidArgument,
