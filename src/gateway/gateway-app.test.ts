@@ -115,6 +115,12 @@ describe('POST /strategies', () => {
     ],
     ['a body that is not an object', () => [1, 2], 422, 'QMTL_INVALID_ARGUMENT'],
     [
+      'a NUL character in meta (PostgreSQL cannot store it, so no store takes it)',
+      (dag) => submission(dag, { meta: { owner: 'ok', notes: ['fine', 'a\u0000b'] } }),
+      422,
+      'QMTL_INVALID_ARGUMENT',
+    ],
+    [
       'wrong field types',
       () => ({ dag_json: 5, meta: 'x', run_type: 'paper', node_ids_crc32: -1 }),
       422,

@@ -83,6 +83,11 @@ function checkBody(body: unknown): BodyFields {
     problems.push(`dag_json must be a non-empty string (base64 or JSON text), got ${quote(dagJson)}`);
   if (meta !== null && (typeof meta !== 'object' || Array.isArray(meta)))
     problems.push(`meta must be an object or null, got ${quote(meta)}`);
+  else if (meta !== null) {
+    const at = nulPath(meta);
+    // PostgreSQL cannot store it, so no store takes it: one answer whatever the backend.
+    if (at !== null) problems.push(`meta must not contain NUL characters, found one at ${at}`);
+  }
   if (typeof runType !== 'string' || !RUN_TYPES.includes(runType))
     problems.push(
       `run_type must be one of ${RUN_TYPES.map((r) => quote(r)).join(', ')}, got ${quote(runType)}`,
@@ -100,6 +105,26 @@ function checkBody(body: unknown): BodyFields {
     runType: runType as RunType,
     nodeIdsCrc32: crc as number,
   };
+}
+
+/** The path (`meta.a[2]`) of the first key or string holding a NUL character in `value`, or null. */
+function nulPath(value: object): string | null {
+  // An explicit stack: a body may nest deeper than the call stack allows.
+  const stack: [unknown, string][] = [[value, 'meta']];
+  while (stack.length > 0) {
+    const [item, path] = stack.pop()!;
+    if (typeof item === 'string') {
+      if (item.includes('\0')) return path;
+    } else if (Array.isArray(item)) {
+      item.forEach((element, k) => stack.push([element, `${path}[${k}]`]));
+    } else if (typeof item === 'object' && item !== null) {
+      for (const [key, element] of Object.entries(item)) {
+        if (key.includes('\0')) return `${path} (a key)`;
+        stack.push([element, `${path}.${key}`]);
+      }
+    }
+  }
+  return null;
 }
 
 const BASE64 = /^[A-Za-z0-9+/_-]+={0,2}$/;

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../common/errors.js';
 import { sha256Hex } from '../../common/hash.js';
@@ -37,6 +38,7 @@ export function testStrategyStoreContract(
 ): void {
   describe(`${name} StrategyStore contract`, () => {
     let store: StrategyStore;
+    let generated = 0;
     beforeEach(async () => {
       store = await create();
     });
@@ -342,6 +344,29 @@ export function testStrategyStoreContract(
       const after = testStrategy('after');
       expect(await store.insert(after)).toEqual({ inserted: true });
       expect(await store.get(after.id)).not.toBeNull();
+    });
+
+    it('stores generated meta and DAG text of any content verbatim', async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.jsonValue({ maxDepth: 3 }).map((value) => ({ value })),
+          fc.string({ unit: 'binary', maxLength: 40 }),
+          async (meta, note) => {
+            const strategy = testStrategy(`gen-${(generated += 1)}`, {
+              dagJson: JSON.stringify({ nodes: [], note }),
+              meta,
+            });
+            expect(await store.insert(strategy)).toEqual({ inserted: true });
+            expect(await store.get(strategy.id)).toEqual({
+              ...strategy,
+              meta: JSON.parse(JSON.stringify(meta)) as unknown,
+              status: StrategyStatus.Queued,
+              diff: null,
+            });
+          },
+        ),
+        { numRuns: 100 },
+      );
     });
 
     it('is healthy while open; after close it reports unhealthy and rejects calls as unavailable', async () => {
