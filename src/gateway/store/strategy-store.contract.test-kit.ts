@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../common/errors.js';
 import { sha256Hex } from '../../common/hash.js';
-import { RunType, StrategyEvent, StrategyStatus } from '../strategy-status.js';
+import { RunType, STRATEGY_STATUSES, StrategyEvent, StrategyStatus } from '../strategy-status.js';
 import type { NewStrategy, StoredDiff, StrategyStore } from './strategy-store.js';
 import { checkStoreAgainstModel } from './strategy-store.model.test-kit.js';
 
@@ -344,6 +344,42 @@ export function testStrategyStoreContract(
       const after = testStrategy('after');
       expect(await store.insert(after)).toEqual({ inserted: true });
       expect(await store.get(after.id)).not.toBeNull();
+    });
+
+    it('lets exactly one of generated concurrent moves from one status win', async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          // Moves away from queued: a move to queued itself leaves the status as it was.
+          fc.array(fc.constantFrom(...STRATEGY_STATUSES.filter((s) => s !== StrategyStatus.Queued)), {
+            minLength: 2,
+            maxLength: 12,
+          }),
+          fc.boolean(),
+          async (targets, withDiffs) => {
+            const strategy = testStrategy(`cas-${(generated += 1)}`);
+            await store.insert(strategy);
+            const won = await Promise.all(
+              targets.map((to, k) =>
+                store.transition(
+                  strategy.id,
+                  StrategyStatus.Queued,
+                  to,
+                  `MOVE_${k}`,
+                  T0 + k,
+                  ...(withDiffs ? [{ sentinelId: `s${k}`, queueMap: {}, topicMap: {} }] : []),
+                ),
+              ),
+            );
+            expect(won.filter(Boolean)).toHaveLength(1);
+            const k = won.indexOf(true);
+            const record = await store.get(strategy.id);
+            expect(record?.status).toBe(targets[k]);
+            expect(record?.diff?.sentinelId ?? null).toBe(withDiffs ? `s${k}` : null);
+            expect((await store.events(strategy.id)).map((e) => e.event)).toEqual(['INIT', `MOVE_${k}`]);
+          },
+        ),
+        { numRuns: 50 },
+      );
     });
 
     it('stores generated meta and DAG text of any content verbatim', async () => {
