@@ -2,7 +2,11 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../common/hash.js';
 import type { NodeRecord } from './node-record.js';
 import type { NodeRepository } from './node-repository.js';
-import { checkRolesAgainstModel, checkTagQueriesAgainstModel } from './node-repository.model.test-kit.js';
+import {
+  checkConcurrentRoles,
+  checkRolesAgainstModel,
+  checkTagQueriesAgainstModel,
+} from './node-repository.model.test-kit.js';
 
 /** A valid record for tests; `seed` makes its id, hashes and topic unique. */
 export function testRecord(seed: string, overrides: Partial<NodeRecord> = {}): NodeRecord {
@@ -272,6 +276,10 @@ export function testNodeRepositoryContract(name: string, options: NodeRepository
 
     it('keeps producers, roles and orphans as the model does over generated attaches and releases', async () => {
       await checkRolesAgainstModel(options.create, options.modelRuns ?? 100);
+    }, 120_000);
+
+    it('never gives a node two producers over generated rounds of concurrent attaches and releases', async () => {
+      await checkConcurrentRoles(options.create, options.modelRuns ?? 100);
     }, 120_000);
 
     it('answers generated tag queries as the model does', async () => {

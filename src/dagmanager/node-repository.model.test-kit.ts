@@ -154,3 +154,50 @@ export async function checkTagQueriesAgainstModel(
     { numRuns },
   );
 }
+
+/**
+ * Rounds of concurrent attaches and releases: after each round no node has two producers, and a
+ * producer is an active strategy that uses the node.
+ */
+export async function checkConcurrentRoles(
+  create: () => Promise<NodeRepository>,
+  numRuns: number,
+): Promise<void> {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(fc.array(step, { minLength: 1, maxLength: 6 }), { minLength: 1, maxLength: 4 }),
+      async (rounds) => {
+        const repo = await create();
+        try {
+          const nodes = Array.from({ length: 5 }, (_, i) => testRecord(`concurrent-${i}`));
+          await repo.createNodes(nodes);
+          let now = 1_000;
+          for (const round of rounds) {
+            await Promise.all(
+              round.map((s) =>
+                s.op === 'attach'
+                  ? repo.attachStrategy(
+                      s.strategy,
+                      s.nodes.filter((k) => k < 5).map((k) => nodes[k]!.nodeId),
+                      (now += 1),
+                    )
+                  : repo.releaseStrategy(s.strategy, (now += 1)),
+              ),
+            );
+            const producers = new Map<string, string[]>();
+            for (const strategy of STRATEGIES) {
+              for (const [nodeId, role] of await repo.strategyRoles(strategy)) {
+                if (role === 'producer') producers.set(nodeId, [...(producers.get(nodeId) ?? []), strategy]);
+              }
+            }
+            for (const [nodeId, by] of producers)
+              expect(by, `producers of ${nodeId.slice(0, 8)}`).toHaveLength(1);
+          }
+        } finally {
+          await repo.close();
+        }
+      },
+    ),
+    { numRuns },
+  );
+}
