@@ -48,6 +48,16 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** Checks that `diff` fails with one of the invalid-DAG codes. */
+async function expectInvalidDag(diff: Promise<unknown>, why: string): Promise<void> {
+  const error = await diff.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(error, why).toBeInstanceOf(QmtlError);
+  expect(INVALID_DAG_CODES, `${why}: ${String(error)}`).toContain((error as QmtlError).code);
+}
+
 /** The journal's text: what the repository has persisted (opening it writes an empty snapshot). */
 const journalText = (): string => (existsSync(journal) ? readFileSync(journal, 'utf8') : '');
 
@@ -56,12 +66,7 @@ describe('the diff under generated hostile DAGs', () => {
     const before = journalText();
     await fc.assert(
       fc.asyncProperty(hostileDag, async ({ text, why }) => {
-        const error = await manager.diff('hostile', text).then(
-          () => null,
-          (e: unknown) => e,
-        );
-        expect(error, why).toBeInstanceOf(QmtlError);
-        expect(INVALID_DAG_CODES, `${why}: ${String(error)}`).toContain((error as QmtlError).code);
+        await expectInvalidDag(manager.diff('hostile', text), why);
       }),
       { numRuns: 10_000 },
     );
@@ -77,12 +82,7 @@ describe('the diff under generated hostile DAGs', () => {
     try {
       await fc.assert(
         fc.asyncProperty(hostileDag, async ({ text, why }) => {
-          const error = await client.diff('hostile', text).then(
-            () => null,
-            (e: unknown) => e,
-          );
-          expect(error, why).toBeInstanceOf(QmtlError);
-          expect(INVALID_DAG_CODES, `${why}: ${String(error)}`).toContain((error as QmtlError).code);
+          await expectInvalidDag(client.diff('hostile', text), why);
         }),
         { numRuns: 500 },
       );
