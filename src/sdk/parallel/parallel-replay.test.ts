@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   failAt,
@@ -42,16 +43,22 @@ function strategyOf(build: (s: Strategy) => void, name: string): Strategy {
   return strategy;
 }
 
+/** Rows of the two streams (the fixed sets above, or generated ones). */
+interface StreamRows {
+  readonly a: HistoryRow[];
+  readonly b: HistoryRow[];
+}
+
 /** The two streams of these tests: `a` and `b`, one-minute bars from their row sets. */
-function streams(): { a: StreamInput; b: StreamInput } {
-  const stream = (tag: string, rows: HistoryRow[]): StreamInput =>
+function streams(rows: StreamRows = { a: rowsA(), b: rowsB() }): { a: StreamInput; b: StreamInput } {
+  const stream = (tag: string, of: HistoryRow[]): StreamInput =>
     new StreamInput({
       tags: [tag],
       interval: 60,
       period: 1,
-      historyProvider: new MemoryHistoryProvider(rows),
+      historyProvider: new MemoryHistoryProvider(of),
     });
-  return { a: stream('a', rowsA()), b: stream('b', rowsB()) };
+  return { a: stream('a', rows.a), b: stream('b', rows.b) };
 }
 
 /**
@@ -60,8 +67,8 @@ function streams(): { a: StreamInput; b: StreamInput } {
  * (worker nodes fed by worker nodes: inline), a pass-through, `leaf` and `other` (read a stream).
  * `checked` and `guard` throw at the bucket `failing` gives them.
  */
-function strategies(failing: { checked?: number; guard?: number } = {}): Strategy[] {
-  const { a, b } = streams();
+function strategies(failing: { checked?: number; guard?: number } = {}, rows?: StreamRows): Strategy[] {
+  const { a, b } = streams(rows);
   // No output every 11th bar: its consumers in both stages must not count a gap.
   const priceB = new ProcessingNode({
     name: 'priceB',
@@ -164,6 +171,42 @@ describe('replayParallel', () => {
       stats['spread']!.computeCalls + stats['smooth']!.computeCalls + stats['guard']!.computeCalls,
     );
   });
+
+  it('ends exactly as a serial replay over generated histories, windows and task sizes', async () => {
+    /** Per bar: missing, or one or two rows (a late correction), values from a small range. */
+    const rowsOf = (bars: (number[] | null)[], firstBar: number): HistoryRow[] =>
+      bars.flatMap((values, i) =>
+        (values ?? []).map((value, n) => ({ ts: 60 * (firstBar + i) + n * 7, value: 50 + value })),
+      );
+    const bars = fc.array(
+      fc.oneof(
+        { weight: 1, arbitrary: fc.constant(null) },
+        { weight: 8, arbitrary: fc.array(fc.integer({ min: 0, max: 12 }), { minLength: 1, maxLength: 2 }) },
+      ),
+      { minLength: 5, maxLength: 60 },
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        bars,
+        bars,
+        fc.integer({ min: 1, max: 8 }),
+        fc.record({
+          windowBars: fc.integer({ min: 1, max: 40 }),
+          bucketsPerTask: fc.integer({ min: 1, max: 6 }),
+          maxInFlight: fc.integer({ min: 1, max: 12 }),
+        }),
+        fc.integer({ min: 0, max: 59 }),
+        async (barsA, barsB, firstB, options, offGrid) => {
+          const rows = { a: rowsOf(barsA, 1), b: rowsOf(barsB, firstB) };
+          const replayCase = { start: 60 + offGrid, end: 60 * 70 + offGrid, ...options };
+          const serial = await replayOutcome(strategies({}, rows), replayCase, null);
+          const parallel = await replayOutcome(strategies({}, rows), replayCase, pool);
+          expect(parallel).toStrictEqual(serial);
+        },
+      ),
+      { numRuns: 40 },
+    );
+  }, 120_000);
 
   // A failed replay is judged by its error: stage 1 may have run ahead of the failing tick.
   it('fails with the serial error when onMissing is "fail"', async () => {
