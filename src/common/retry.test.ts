@@ -1,6 +1,7 @@
+import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
 import { ErrorCode, QmtlError } from './errors.js';
-import { backoffDelay, retry, sleep } from './retry.js';
+import { backoffDelay, retryAfterMs, retry, sleep } from './retry.js';
 
 /** An injected sleep that records every delay and resolves at once. */
 function recordingSleep(): { delays: number[]; sleep: (ms: number) => Promise<void> } {
@@ -165,5 +166,38 @@ describe('sleep', () => {
 
   it('rejects at once when the signal is already aborted', async () => {
     await expect(sleep(10_000, AbortSignal.abort(new Error('already')))).rejects.toThrow('already');
+  });
+});
+
+describe('retryAfterMs', () => {
+  it('reads seconds and HTTP dates', () => {
+    expect(retryAfterMs('3')).toBe(3000);
+    expect(retryAfterMs(' 120 ')).toBe(120_000);
+    expect(retryAfterMs('Wed, 21 Oct 2015 07:28:10 GMT', Date.parse('Wed, 21 Oct 2015 07:28:00 GMT'))).toBe(
+      10_000,
+    );
+    expect(retryAfterMs('Wed, 21 Oct 2015 07:28:10 GMT', Date.parse('Wed, 21 Oct 2015 08:00:00 GMT'))).toBe(
+      0,
+    );
+    expect([retryAfterMs(null), retryAfterMs(''), retryAfterMs('soon')]).toEqual([null, null, null]);
+  });
+
+  it('reads nothing else as a date or a delay (Date.parse takes "2" and "1.5" for days in 2001)', () => {
+    expect(['2', '1.5', '-1', '0x10', '1e3', 'Infinity', '2024-01-01'].map((h) => retryAfterMs(h))).toEqual([
+      2000,
+      null,
+      null,
+      null,
+      null,
+      null,
+      null,
+    ]);
+    fc.assert(
+      fc.property(fc.string(), (header) => {
+        const ms = retryAfterMs(header, 1_700_000_000_000);
+        if (ms !== null) expect(Number.isFinite(ms) && ms >= 0).toBe(true);
+      }),
+      { numRuns: 5_000 },
+    );
   });
 });

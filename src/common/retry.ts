@@ -108,3 +108,17 @@ function validateRetryOptions(options: RetryOptions, maxRetries: number): void {
   if (problems.length > 0)
     throw new QmtlError(ErrorCode.InvalidArgument, `Invalid retry options: ${problems.join('; ')}`);
 }
+
+/**
+ * `Retry-After` (RFC 9110) in milliseconds from `now`: delay-seconds (digits only) or an HTTP-date
+ * ending in `GMT`; null when absent or unreadable. Nothing else is read as a date (`Date.parse`
+ * would take "2" or "1.5" for a day in 2001).
+ * @example retryAfterMs('3') // 3000
+ */
+export function retryAfterMs(header: string | null, now = Date.now()): number | null {
+  const text = header?.trim() ?? '';
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  if (!/ GMT$/i.test(text)) return null;
+  const date = Date.parse(text);
+  return Number.isFinite(date) ? Math.max(0, date - now) : null;
+}

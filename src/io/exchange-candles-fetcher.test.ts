@@ -7,7 +7,6 @@ import type { StreamKey } from '../sdk/history/protocols.js';
 import {
   ExchangeCandlesFetcher,
   parseKlines,
-  retryAfterMs,
   type ExchangeCandlesFetcherOptions,
 } from './exchange-candles-fetcher.js';
 
@@ -246,16 +245,6 @@ describe('ExchangeCandlesFetcher', () => {
     expect(() => new ExchangeCandlesFetcher({ baseUrl: 'api.example', symbol: 'X' })).toThrow(
       'baseUrl must be an absolute URL, got "api.example"',
     );
-  });
-});
-
-describe('retryAfterMs', () => {
-  it('reads seconds and HTTP dates', () => {
-    expect(retryAfterMs('3')).toBe(3000);
-    expect(retryAfterMs('Wed, 21 Oct 2015 07:28:10 GMT', Date.parse('Wed, 21 Oct 2015 07:28:00 GMT'))).toBe(
-      10_000,
-    );
-    expect([retryAfterMs(null), retryAfterMs(''), retryAfterMs('soon')]).toEqual([null, null, null]);
   });
 });
 

@@ -1,5 +1,5 @@
 import { ErrorCode, QmtlError, quote } from '../common/errors.js';
-import { backoffDelay, sleep as realSleep, type SleepFn } from '../common/retry.js';
+import { backoffDelay, sleep as realSleep, retryAfterMs, type SleepFn } from '../common/retry.js';
 import type { DataFetcher, HistoryRow, StreamKey } from '../sdk/history/protocols.js';
 import { TokenBucket } from './token-bucket.js';
 
@@ -226,15 +226,6 @@ function exchangeMessage(text: string): string | null {
   } catch {
     return null;
   }
-}
-
-/** `Retry-After` as seconds or an HTTP date → ms; null when absent or unreadable. */
-export function retryAfterMs(header: string | null, now = Date.now()): number | null {
-  if (header === null || header.trim() === '') return null;
-  const seconds = Number(header);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const date = Date.parse(header);
-  return Number.isFinite(date) ? Math.max(0, date - now) : null;
 }
 
 /**

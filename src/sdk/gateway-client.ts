@@ -2,7 +2,7 @@ import { CircuitBreaker } from '../common/circuit-breaker.js';
 import { crc32OfList } from '../common/crc32.js';
 import { ErrorCode, QmtlError, quote, type Problem } from '../common/errors.js';
 import { parseInterval, type IntervalLike } from '../common/interval.js';
-import { backoffDelay, sleep as defaultSleep, type SleepFn } from '../common/retry.js';
+import { backoffDelay, sleep as defaultSleep, retryAfterMs, type SleepFn } from '../common/retry.js';
 import type { DagJson, MatchMode } from '../dag/node-json.js';
 import { isRecord } from '../common/is-record.js';
 
@@ -396,12 +396,10 @@ function networkReason(error: unknown, timeoutMs: number): string {
   return detail;
 }
 
-/** `Retry-After` in seconds (delta-seconds or an HTTP date), or null. */
+/** `Retry-After` in whole seconds, or null. */
 function retryAfterSeconds(header: string | null): number | null {
-  if (header === null || header.trim() === '') return null;
-  if (/^\d+$/.test(header.trim())) return Number(header.trim());
-  const at = Date.parse(header);
-  return Number.isNaN(at) ? null : Math.max(0, Math.ceil((at - Date.now()) / 1000));
+  const ms = retryAfterMs(header);
+  return ms === null ? null : Math.ceil(ms / 1000);
 }
 
 function messageSuffix(body: unknown): string {
