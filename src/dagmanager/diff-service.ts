@@ -186,7 +186,8 @@ export class DiffService {
       await forEachLimited(fresh.records, this.topicConcurrency, (record) =>
         this.topics.ensure(topicSpec(record.topic, record.kind, Number.MAX_SAFE_INTEGER)),
       );
-      const stored = fresh.records.length > 0 ? await this.repo.createNodes(fresh.records) : new Map();
+      const stored =
+        fresh.records.length > 0 ? await this.repo.createNodes(fresh.records) : new Map<string, NodeRecord>();
       for (const [id, record] of meanwhile) stored.set(id, record);
       return { fresh, stored };
     });

@@ -107,7 +107,7 @@ function checkBody(body: unknown): BodyFields {
   };
 }
 
-/** The path (`meta.a[2]`) of the first key or string holding a NUL character in `value`, or null. */
+/** The path (`meta.a[2]`) of a key or string holding a NUL character in `value`, or null. */
 function nulPath(value: object): string | null {
   // An explicit stack: a body may nest deeper than the call stack allows.
   const stack: [unknown, string][] = [[value, 'meta']];
