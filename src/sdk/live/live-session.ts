@@ -124,7 +124,9 @@ export class LiveSession {
     this.#options.onLive?.();
     this.#publishing = true;
     await this.#subscribe();
-    for (const stream of streams) await this.#startFeed(stream, this.#options.from);
+    // Rows before the start were replayed by the warm-up; the rest of the bucket the start falls
+    // in comes from the feed (its late rows correct that bucket).
+    for (const stream of streams) await this.#startFeed(stream, this.#options.from, this.#options.from);
     logger.info(
       {
         from: formatTime(this.#options.from),
@@ -328,7 +330,11 @@ export class LiveSession {
     );
   }
 
-  async #startFeed(runtime: NodeRuntime, from: number): Promise<void> {
+  /**
+   * Starts a stream's feed at the bucket holding `from` (feeds start at a bucket); rows before
+   * `skipBefore` are left out (the warm-up replayed them).
+   */
+  async #startFeed(runtime: NodeRuntime, from: number, skipBefore = -Infinity): Promise<void> {
     const feed = (runtime.node as StreamInput).liveFeed;
     if (feed === null) {
       logger.warn(
@@ -342,8 +348,9 @@ export class LiveSession {
     const interval = runtime.interval;
     const handle = await feed.start({
       key: { nodeId: runtime.id, interval },
-      from: from + ((interval - (from % interval)) % interval),
-      onRow: (row) => this.#serial(() => this.#onRow(runtime, row, name)),
+      from: from - (from % interval),
+      onRow: (row) =>
+        row?.ts < skipBefore ? undefined : this.#serial(() => this.#onRow(runtime, row, name)),
       onError: (error) => this.#finish(error),
     });
     this.#feeds.push(handle);
