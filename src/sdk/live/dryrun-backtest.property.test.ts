@@ -65,7 +65,15 @@ function strategy(rows: HistoryRow[][], periods: number[]): new () => Strategy {
         period: periods.at(-1)!,
         computeFn: (view) => windows.reduce((sum, _, k) => sum + sumOf(view, k) * (k + 1), 0),
       });
-      this.addNodes([...inputs, ...windows, leaf]);
+      // A coarser node: its 3-minute bucket is recomputed as each minute of it arrives.
+      const coarse = new ProcessingNode({
+        name: 'coarse',
+        input: windows[0]!,
+        interval: 3 * INTERVAL,
+        period: 1,
+        computeFn: (view) => sumOf(view, 0) * 1000 + view.time,
+      });
+      this.addNodes([...inputs, ...windows, leaf, coarse]);
     }
   };
 }
@@ -91,12 +99,13 @@ describe('dry-run against backtest over generated histories', () => {
           });
           const dryrun = await Runner.dryrun(Built, { startTime: live, endTime: end, keepOutputs: 'all' });
           await dryrun.done;
-          const leafOf = (nodes: readonly Node[]): Node => nodes.find((n) => n.name === 'leaf')!;
+          const named = (nodes: readonly Node[], name: string): Node => nodes.find((n) => n.name === name)!;
           const from = (series: [number, unknown][]): [number, unknown][] =>
             series.filter(([t]) => t >= live);
-          expect(from(dryrun.outputs(leafOf(dryrun.strategy.nodes)).toArray())).toEqual(
-            from(backtest.outputs(leafOf(backtest.strategy.nodes)).toArray()),
-          );
+          for (const name of ['leaf', 'coarse'])
+            expect(from(dryrun.outputs(named(dryrun.strategy.nodes, name)).toArray()), name).toEqual(
+              from(backtest.outputs(named(backtest.strategy.nodes, name)).toArray()),
+            );
         },
       ),
       { numRuns: 40 },
