@@ -6,10 +6,13 @@ import { sdkRegistry } from '../metrics.js';
  * @example executionMetrics.ordersTotal.inc({ outcome: 'accepted' });
  */
 export const executionMetrics = {
-  /** Order-node output items by outcome: accepted, rejected, invalid (never sent), failed (outcome unknown). */
+  /**
+   * Order-node output items by outcome: accepted, rejected, invalid (never sent), failed (outcome
+   * unknown), late (a bucket older than one already routed: never sent).
+   */
   ordersTotal: new Counter({
     name: 'execution_orders_total',
-    help: 'Order node outputs by outcome: accepted, rejected, invalid or failed',
+    help: 'Order node outputs by outcome: accepted, rejected, invalid, failed or late',
     labelNames: ['outcome'] as const,
     registers: [sdkRegistry],
   }),

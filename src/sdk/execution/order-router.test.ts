@@ -68,12 +68,24 @@ describe('OrderRouter orders', () => {
       invalid: 0,
       failed: 0,
       unchanged: 0,
+      late: 0,
     });
     expect(broker.submitted.map((o) => [o.side, o.quantity])).toEqual([
       ['buy', 1],
       ['buy', 2],
       ['sell', 3],
     ]);
+  });
+
+  it('routes a recompute of the newest bucket, never one of an older bucket (late data)', async () => {
+    const broker = new ScriptedBroker();
+    const router = new OrderRouter(broker);
+    expect(await router.onOrders(120, A, buy(1))).toMatchObject({ accepted: 1 });
+    expect(await router.onOrders(120, A, buy(2))).toMatchObject({ accepted: 1 });
+    expect(await router.onOrders(60, A, [buy(3), buy(4)])).toMatchObject({ accepted: 0, late: 2 });
+    expect(await router.onOrders(60, 'other-node', buy(5))).toMatchObject({ accepted: 1 });
+    expect(broker.submitted.map((o) => o.quantity)).toEqual([1, 2, 5]);
+    expect(router.stats.late).toBe(2);
   });
 
   it('counts and logs invalid items with a clear reason, and still submits the valid ones', async () => {

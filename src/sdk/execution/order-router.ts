@@ -12,6 +12,8 @@ export interface RoutingSummary {
   invalid: number;
   failed: number;
   unchanged: number;
+  /** Orders of a bucket older than one already routed for the node (a late recompute): not sent. */
+  late: number;
 }
 
 /** Totals since the router was made, plus price rows that were not valid bars. */
@@ -45,12 +47,15 @@ export class OrderRouter {
   readonly #broker: Broker;
   readonly #symbols = new Map<string, string>();
   readonly #book = new Map<string, number>();
+  /** The newest bucket whose orders each node had routed. */
+  readonly #newest = new Map<string, number>();
   readonly #stats: RouterStats = {
     accepted: 0,
     rejected: 0,
     invalid: 0,
     failed: 0,
     unchanged: 0,
+    late: 0,
     invalidBars: 0,
   };
   #tail: Promise<unknown> = Promise.resolve();
@@ -125,7 +130,14 @@ export class OrderRouter {
     const label =
       typeof source === 'string' ? `node ${quote(shortId(nodeId))}` : `node ${quote(source.name)}`;
     const items = value == null ? [] : Array.isArray(value) ? (value as unknown[]) : [value];
-    const summary: RoutingSummary = { accepted: 0, rejected: 0, invalid: 0, failed: 0, unchanged: 0 };
+    const summary: RoutingSummary = {
+      accepted: 0,
+      rejected: 0,
+      invalid: 0,
+      failed: 0,
+      unchanged: 0,
+      late: 0,
+    };
     const intents: OrderIntent[] = [];
     items.forEach((item, index) => {
       const where = `${label} at bucket ${formatTime(bucket)}: ${Array.isArray(value) ? `order[${index}]` : 'order'}`;
@@ -137,6 +149,13 @@ export class OrderRouter {
       }
     });
     if (intents.length === 0) return Promise.resolve(summary);
+    // A recompute of an older bucket (late data in a live run) must not trade in the past.
+    if (bucket < (this.#newest.get(nodeId) ?? -Infinity)) {
+      intents.forEach(() => this.#count(summary, 'late'));
+      logger.warn({ nodeId, bucket, orders: intents.length }, 'execution.late_orders_dropped');
+      return Promise.resolve(summary);
+    }
+    this.#newest.set(nodeId, bucket);
     return this.#enqueue(async () => {
       for (const intent of intents) await this.#route(intent, bucket, nodeId, summary);
       return summary;

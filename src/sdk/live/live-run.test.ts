@@ -328,6 +328,49 @@ describe('dry-run with a Gateway: one process computes a shared node, the other 
     expect(run.published).toBe(published);
   });
 
+  it('never publishes a late recompute of an older bucket (one stream trailing another)', async () => {
+    // Stream b has two rows per bar, so its feed trails stream a's: the leaf computes each bucket
+    // first with b's previous bar, then again when b's bar arrives after a has moved on.
+    const rowsB = rows.flatMap((row) => [row, { ts: row.ts + 5, close: row.close + 1 }]);
+    const providerB = new MemoryHistoryProvider(rowsB);
+    let leaf!: Node;
+    class TwoStreams extends Strategy {
+      override setup(): void {
+        const a = new StreamInput({
+          tags: ['two-a'],
+          interval: INTERVAL,
+          period: 1,
+          historyProvider: provider,
+          liveFeed: new ReplayFeed({ provider }),
+        });
+        const b = new StreamInput({
+          tags: ['two-b'],
+          interval: INTERVAL,
+          period: 1,
+          historyProvider: providerB,
+          liveFeed: new ReplayFeed({ provider: providerB }),
+        });
+        leaf = new ProcessingNode({
+          name: 'both',
+          input: [a, b],
+          interval: INTERVAL,
+          period: 1,
+          computeFn: (view) =>
+            view.input<{ close: number }>(0).latest()!.close +
+            view.input<{ close: number }>(1).latest()!.close,
+        });
+        this.addNodes([a, b, leaf]);
+      }
+    }
+    const run = await dryrun(TwoStreams, LIVE + 99 * INTERVAL);
+    await run.done;
+    const stamps = (await topicContents(run.roles.produced.get(leaf.nodeId)!))
+      .filter((m) => m.nodeId === leaf.nodeId)
+      .map((m) => m.timestamp);
+    expect(stamps.length).toBeGreaterThanOrEqual(100);
+    expect(stamps).toEqual([...stamps].sort((x, y) => x - y));
+  });
+
   it('lets timers and I/O (heartbeats) run while a fast feed and a slow node keep it busy', async () => {
     class Busy extends Strategy {
       override setup(): void {

@@ -278,11 +278,19 @@ export class LiveSession {
     return candidates.filter((runtime) => !this.#roles.consumed.has(runtime.id));
   }
 
+  /**
+   * Publishes the node's outputs to its topic from now on: each bucket after `publishAfter`, in
+   * order. A recompute of the newest bucket (a correction) goes out again; a late recompute of an
+   * older one (one stream lagging another) does not, since every reader's ring would refuse it.
+   */
   #publishTo(runtime: NodeRuntime, topic: string): void {
     const publisher = this.publisher;
     if (publisher === null) return;
+    let newest = -Infinity;
     listenToEmits(runtime, (bucket, payload) => {
       if (!this.#publishing || bucket <= (this.#publishAfter.get(runtime.id) ?? -Infinity)) return;
+      if (bucket < newest) return;
+      newest = bucket;
       publisher.add(topic, { nodeId: runtime.id, interval: runtime.interval, timestamp: bucket, payload });
     });
   }
