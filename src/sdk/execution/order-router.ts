@@ -16,6 +16,11 @@ export interface RoutingSummary {
   late: number;
 }
 
+/** A summary with every count at 0. */
+function emptySummary(): RoutingSummary {
+  return { accepted: 0, rejected: 0, invalid: 0, failed: 0, unchanged: 0, late: 0 };
+}
+
 /** Totals since the router was made, plus price rows that were not valid bars. */
 export interface RouterStats extends RoutingSummary {
   invalidBars: number;
@@ -49,15 +54,7 @@ export class OrderRouter {
   readonly #book = new Map<string, number>();
   /** The newest bucket whose orders each node had routed. */
   readonly #newest = new Map<string, number>();
-  readonly #stats: RouterStats = {
-    accepted: 0,
-    rejected: 0,
-    invalid: 0,
-    failed: 0,
-    unchanged: 0,
-    late: 0,
-    invalidBars: 0,
-  };
+  readonly #stats: RouterStats = { ...emptySummary(), invalidBars: 0 };
   #tail: Promise<unknown> = Promise.resolve();
 
   constructor(broker: Broker) {
@@ -130,14 +127,7 @@ export class OrderRouter {
     const label =
       typeof source === 'string' ? `node ${quote(shortId(nodeId))}` : `node ${quote(source.name)}`;
     const items = value == null ? [] : Array.isArray(value) ? (value as unknown[]) : [value];
-    const summary: RoutingSummary = {
-      accepted: 0,
-      rejected: 0,
-      invalid: 0,
-      failed: 0,
-      unchanged: 0,
-      late: 0,
-    };
+    const summary = emptySummary();
     const intents: OrderIntent[] = [];
     items.forEach((item, index) => {
       const where = `${label} at bucket ${formatTime(bucket)}: ${Array.isArray(value) ? `order[${index}]` : 'order'}`;
