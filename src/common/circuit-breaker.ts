@@ -39,6 +39,8 @@ export class CircuitBreaker {
   private consecutiveFailures = 0;
   private openedAt = 0;
   private probing = false;
+  /** Counts state changes: a call's outcome counts only if none happened since it started. */
+  private phase = 0;
 
   constructor(options: CircuitBreakerOptions) {
     this.name = options.name;
@@ -66,7 +68,11 @@ export class CircuitBreaker {
     return this.consecutiveFailures;
   }
 
-  /** Runs `operation` through the breaker. @throws QmtlError `QMTL_UNAVAILABLE` while open. */
+  /**
+   * Runs `operation` through the breaker. Only calls started in the breaker's current phase count:
+   * a call that started before it opened (or before a probe began) does not close or reopen it
+   * when it ends late. @throws QmtlError `QMTL_UNAVAILABLE` while open, or while a probe runs.
+   */
   async call<T>(operation: () => Promise<T>): Promise<T> {
     const state = this.state;
     if (state === 'open' || (state === 'half-open' && this.probing)) {
@@ -76,18 +82,21 @@ export class CircuitBreaker {
       );
     }
     if (state === 'half-open') {
-      this.probing = true;
       this.setState('half-open');
+      this.probing = true;
     }
+    const phase = this.phase;
+    let succeeded = false;
     try {
       const result = await operation();
-      this.recordSuccess();
+      succeeded = true;
       return result;
-    } catch (error) {
-      this.recordFailure();
-      throw error;
     } finally {
-      this.probing = false;
+      if (phase === this.phase) {
+        this.probing = false;
+        if (succeeded) this.recordSuccess();
+        else this.recordFailure();
+      }
     }
   }
 
@@ -115,6 +124,8 @@ export class CircuitBreaker {
   private setState(state: BreakerState): void {
     if (state === this.currentState) return;
     this.currentState = state;
+    this.phase += 1;
+    this.probing = false;
     this.onStateChange?.(state);
   }
 }
