@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DagManager } from './dag-manager.js';
 import type { EventPublisher } from './event-publisher.js';
@@ -79,6 +80,34 @@ describe('DAG Manager HTTP app', () => {
       expect(bad.json()).toMatchObject({ error: expect.stringContaining('[0, 1]') });
     }
     expect((await repo.getSentinel('v2'))?.weight).toBe(0.3);
+  });
+
+  it('never answers a generated body with a 5xx', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom('/callbacks/sentinel-traffic', '/admin/gc-trigger'),
+        fc.oneof(
+          fc.record(
+            { version: fc.jsonValue(), weight: fc.jsonValue(), id: fc.jsonValue() },
+            { requiredKeys: [] },
+          ),
+          fc.jsonValue(),
+        ),
+        async (url, payload) => {
+          const response = await app.inject({
+            method: 'POST',
+            url,
+            headers: { 'content-type': 'application/json' },
+            payload: JSON.stringify(payload),
+          });
+          expect(response.statusCode, `${url} ${JSON.stringify(payload)}: ${response.body}`).toBeLessThan(
+            500,
+          );
+          if (response.statusCode >= 400) expect(response.json().code).toMatch(/^QMTL_/);
+        },
+      ),
+      { numRuns: 1_000 },
+    );
   });
 
   it('answers malformed bodies with 422 naming the field, without stack traces, storing nothing', async () => {
