@@ -71,7 +71,7 @@ describe('TagQueryManager against a model Gateway', () => {
             gatewayUrl: 'http://gateway.test',
             wsClient: () => ({ start: () => undefined, close: () => Promise.resolve() }),
             fetch: (input) => {
-              const url = new URL(String(input));
+              const url = new URL(input instanceof Request ? input.url : input.toString());
               const tags = (url.searchParams.get('tags') ?? '').split(',').filter((t) => t !== '');
               const queues = answer(
                 db,
