@@ -15,54 +15,22 @@ const sdkEntry = path.join(repoRoot, 'src', 'sdk', 'index.js');
 const workDir = mkdtempSync(path.join(tmpdir(), 'qmtl-cli-run-'));
 afterAll(() => rmSync(workDir, { recursive: true, force: true }));
 
-// A project of its own, outside the repo, whose strategy imports the SDK by absolute path.
-writeFileSync(path.join(workDir, 'package.json'), JSON.stringify({ type: 'module' }));
-writeFileSync(
-  path.join(workDir, 'crossover.ts'),
-  `import { MemoryHistoryProvider, ProcessingNode, Strategy, StreamInput } from ${JSON.stringify(sdkEntry)};
-
 const START = Date.UTC(2024, 0, 1) / 1000;
-const provider = new MemoryHistoryProvider(Array.from({ length: 120 }, (_, i) => ({ ts: START + i * 60, close: 100 + Math.sin(i / 10) * 5 })));
 
-export class Crossover extends Strategy {
-  constructor() {
-    super({ defaultInterval: '1m', defaultPeriod: 1 });
-  }
-
-  setup(): void {
-    const price = new StreamInput({ tags: ['BTC', 'close'], historyProvider: provider });
-    const mean = new ProcessingNode({
-      name: 'mean5',
-      input: price,
-      period: 5,
-      computeFn: (view) => (view.input<{ close: number }>().field('close') as number[]).reduce((a, b) => a + b, 0) / 5,
-    });
-    const signal = new ProcessingNode({
-      name: 'signal',
-      input: [price, mean],
-      computeFn: (view) => (view.input<{ close: number }>(0).latest()!.close > view.input(1).latest()! ? 1 : -1),
-    });
-    this.addNodes([price, mean, signal]);
-  }
-}
-`,
-);
-
-const START = Date.UTC(2024, 0, 1) / 1000;
-// The same strategy with a live feed replaying its provider.
-writeFileSync(
-  path.join(workDir, 'live.ts'),
-  `import { MemoryHistoryProvider, ProcessingNode, ReplayFeed, Strategy, StreamInput } from ${JSON.stringify(sdkEntry)};
+/** A price stream, its 5-bar mean and a crossover signal; with `liveFeed`, replaying its provider live. */
+function meanSignalSource(className: string, liveFeed: boolean): string {
+  const feed = liveFeed ? ', liveFeed: new ReplayFeed({ provider })' : '';
+  return `import { MemoryHistoryProvider, ProcessingNode, ReplayFeed, Strategy, StreamInput } from ${JSON.stringify(sdkEntry)};
 
 const provider = new MemoryHistoryProvider(Array.from({ length: 120 }, (_, i) => ({ ts: ${START} + i * 60, close: 100 + Math.sin(i / 10) * 5 })));
 
-export class Live extends Strategy {
+export class ${className} extends Strategy {
   constructor() {
     super({ defaultInterval: '1m', defaultPeriod: 1 });
   }
 
   setup(): void {
-    const price = new StreamInput({ tags: ['BTC', 'close'], historyProvider: provider, liveFeed: new ReplayFeed({ provider }) });
+    const price = new StreamInput({ tags: ['BTC', 'close'], historyProvider: provider${feed} });
     const mean = new ProcessingNode({
       name: 'mean5',
       input: price,
@@ -77,8 +45,14 @@ export class Live extends Strategy {
     this.addNodes([price, mean, signal]);
   }
 }
-`,
-);
+`;
+}
+
+// A project of its own, outside the repo, whose strategy imports the SDK by absolute path.
+writeFileSync(path.join(workDir, 'package.json'), JSON.stringify({ type: 'module' }));
+writeFileSync(path.join(workDir, 'crossover.ts'), meanSignalSource('Crossover', false));
+// The same strategy with a live feed replaying its provider.
+writeFileSync(path.join(workDir, 'live.ts'), meanSignalSource('Live', true));
 
 // A strategy with an order node: long when the close rose, short when it fell.
 writeFileSync(
