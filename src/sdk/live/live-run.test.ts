@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { listeningPort, testGateway, type TestGateway } from '../../gateway/gateway.test-kit.js';
 import { MemoryTopicBroker, MemoryTopicBus } from '../../transport/memory-topic-bus.js';
+import { memoryTopicContents } from '../../transport/memory-topic-bus.test-kit.js';
 import type { ReceivedMessage } from '../../transport/topic-bus.js';
 import { MemoryHistoryProvider } from '../history/memory-history-provider.js';
 import type { Node } from '../node.js';
@@ -95,19 +96,7 @@ describe('dry-run with a Gateway: one process computes a shared node, the other 
 
   const nodeOf = (run: LiveRun, name: string): Node => run.strategy.nodes.find((n) => n.name === name)!;
 
-  /** Every message on a topic, read by a fresh group. */
-  const topicContents = async (topic: string): Promise<ReceivedMessage[]> => {
-    const seen: ReceivedMessage[] = [];
-    const bus = new MemoryTopicBus({ broker });
-    await bus.subscribe({
-      topics: [topic],
-      group: `check-${Math.random()}`,
-      onMessage: (m) => void seen.push(m),
-    });
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    await bus.close();
-    return seen;
-  };
+  const topicContents = (topic: string): Promise<ReceivedMessage[]> => memoryTopicContents(broker, topic);
 
   it('computes the shared mean once, publishes it, and the consumer gets identical values', async () => {
     const end = LIVE + 199 * INTERVAL;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryTopicBroker, MemoryTopicBus } from '../../transport/memory-topic-bus.js';
-import type { ReceivedMessage, TopicMessage } from '../../transport/topic-bus.js';
+import { memoryTopicContents } from '../../transport/memory-topic-bus.test-kit.js';
+import type { TopicMessage } from '../../transport/topic-bus.js';
 import { OutputPublisher } from './output-publisher.js';
 
 /** The in-process bus, failing its first `failures` publishes (a broker outage). */
@@ -26,16 +27,7 @@ const output = (timestamp: number): TopicMessage => ({
 });
 
 async function contents(broker: MemoryTopicBroker, topic: string): Promise<number[]> {
-  const seen: ReceivedMessage[] = [];
-  const bus = new MemoryTopicBus({ broker });
-  await bus.subscribe({
-    topics: [topic],
-    group: `check-${Math.random()}`,
-    onMessage: (m) => void seen.push(m),
-  });
-  await new Promise((resolve) => setTimeout(resolve, 20));
-  await bus.close();
-  return seen.map((m) => m.timestamp);
+  return (await memoryTopicContents(broker, topic)).map((m) => m.timestamp);
 }
 
 describe('OutputPublisher', () => {
