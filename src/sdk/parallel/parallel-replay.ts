@@ -2,11 +2,11 @@ import { ErrorCode, QmtlError, quote } from '../../common/errors.js';
 import type { HistoryRow } from '../history/protocols.js';
 import type { ExecutionGraph } from '../runner/execution-graph.js';
 import type { HistorySource } from '../runner/history-loader.js';
+import type { NodeRuntime } from '../runner/node-runtime.js';
 import {
+  BucketMerge,
   historyWindows,
-  nextTick,
   replay,
-  windowBuckets,
   type ReplayOptions,
   type ReplayTotals,
 } from '../runner/replay.js';
@@ -113,24 +113,16 @@ async function replayWindow(
   sources: readonly HistorySource[],
   windows: readonly (readonly HistoryRow[])[],
 ): Promise<ReplayTotals> {
-  const buckets = windowBuckets(sources, windows);
-  const cursors = new Int32Array(sources.length);
-  let bars = 0;
+  const merge = new BucketMerge(sources, windows);
+  const emit = (runtime: NodeRuntime, bucket: number, row: HistoryRow): void =>
+    pipeline.emit(runtime, bucket, row);
   let ticks = 0;
-  for (;;) {
-    const tick = nextTick(buckets, cursors);
-    if (tick === Infinity) return { bars, ticks };
-    for (let s = 0; s < sources.length; s++) {
-      const rows = windows[s]!;
-      let c = cursors[s]!;
-      while (c < rows.length && buckets[s]![c] === tick) pipeline.emit(sources[s]!.runtime, tick, rows[c++]);
-      bars += c - cursors[s]!;
-      cursors[s] = c;
-    }
+  for (let tick = merge.next(emit); tick !== Infinity; tick = merge.next(emit)) {
     ticks++;
     const wait = pipeline.tick(tick);
     if (wait !== null) await wait;
   }
+  return { bars: merge.bars, ticks };
 }
 
 function positiveInteger(value: number, name: string): number {

@@ -1,5 +1,6 @@
 import type { HistoryRow } from '../history/protocols.js';
 import { fetchWindow, type HistorySource } from './history-loader.js';
+import type { NodeRuntime } from './node-runtime.js';
 import type { TickEngine } from './tick-engine.js';
 
 /** Progress of a replay, reported once per history window. */
@@ -130,46 +131,58 @@ function replayMerged(
   sources: readonly HistorySource[],
   windows: readonly (readonly HistoryRow[])[],
 ): ReplayTotals {
-  const buckets = windowBuckets(sources, windows);
-  const cursors = new Int32Array(sources.length);
-  let bars = 0;
+  const merge = new BucketMerge(sources, windows);
+  const emit = (runtime: NodeRuntime, bucket: number, row: HistoryRow): void =>
+    engine.emit(runtime, bucket, row);
   let ticks = 0;
-  for (;;) {
-    const tick = nextTick(buckets, cursors);
-    if (tick === Infinity) return { bars, ticks };
-    for (let s = 0; s < sources.length; s++) {
-      const rows = windows[s]!;
-      const sourceBuckets = buckets[s]!;
-      let c = cursors[s]!;
-      while (c < rows.length && sourceBuckets[c] === tick) {
-        engine.emit(sources[s]!.runtime, tick, rows[c]);
-        c++;
-        bars++;
-      }
-      cursors[s] = c;
-    }
+  for (let tick = merge.next(emit); tick !== Infinity; tick = merge.next(emit)) {
     engine.runTick(tick);
     ticks++;
   }
+  return { bars: merge.bars, ticks };
 }
 
-/** The bucket of every row of each source's window, on that source's interval grid. */
-export function windowBuckets(
-  sources: readonly HistorySource[],
-  windows: readonly (readonly HistoryRow[])[],
-): Float64Array[] {
-  return windows.map((rows, s) => {
-    const interval = sources[s]!.key.interval;
-    return Float64Array.from(rows, (row) => row.ts - (row.ts % interval));
-  });
-}
+/**
+ * The rows of several sources' windows, bucket by bucket: each {@link next} hands the rows of the
+ * next bucket (the smallest at the sources' cursors, on each source's own grid) to `emit`, source
+ * by source, and returns that bucket; Infinity at the end.
+ */
+export class BucketMerge {
+  readonly #sources: readonly HistorySource[];
+  readonly #windows: readonly (readonly HistoryRow[])[];
+  readonly #buckets: Float64Array[];
+  readonly #cursors: Int32Array;
+  /** Rows handed out so far. */
+  bars = 0;
 
-/** The smallest bucket at the sources' cursors: the next tick of a merged replay; Infinity at the end. */
-export function nextTick(buckets: readonly Float64Array[], cursors: Int32Array): number {
-  let tick = Infinity;
-  for (let s = 0; s < buckets.length; s++) {
-    const b = buckets[s]![cursors[s]!];
-    if (b !== undefined && b < tick) tick = b;
+  constructor(sources: readonly HistorySource[], windows: readonly (readonly HistoryRow[])[]) {
+    this.#sources = sources;
+    this.#windows = windows;
+    this.#buckets = windows.map((rows, s) => {
+      const interval = sources[s]!.key.interval;
+      return Float64Array.from(rows, (row) => row.ts - (row.ts % interval));
+    });
+    this.#cursors = new Int32Array(sources.length);
   }
-  return tick;
+
+  next(emit: (runtime: NodeRuntime, bucket: number, row: HistoryRow) => void): number {
+    const buckets = this.#buckets;
+    const cursors = this.#cursors;
+    let tick = Infinity;
+    for (let s = 0; s < buckets.length; s++) {
+      const b = buckets[s]![cursors[s]!];
+      if (b !== undefined && b < tick) tick = b;
+    }
+    if (tick === Infinity) return tick;
+    for (let s = 0; s < buckets.length; s++) {
+      const rows = this.#windows[s]!;
+      const sourceBuckets = buckets[s]!;
+      const runtime = this.#sources[s]!.runtime;
+      let c = cursors[s]!;
+      while (c < rows.length && sourceBuckets[c] === tick) emit(runtime, tick, rows[c++]!);
+      this.bars += c - cursors[s]!;
+      cursors[s] = c;
+    }
+    return tick;
+  }
 }
