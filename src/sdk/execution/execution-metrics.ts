@@ -8,11 +8,12 @@ import { sdkRegistry } from '../metrics.js';
 export const executionMetrics = {
   /**
    * Order-node output items by outcome: accepted, rejected, invalid (never sent), failed (outcome
-   * unknown), late (a bucket older than one already routed: never sent).
+   * unknown), late (a bucket older than one already routed: never sent), repeated (plain orders
+   * of a recompute of a bucket whose orders were already placed: never sent).
    */
   ordersTotal: new Counter({
     name: 'execution_orders_total',
-    help: 'Order node outputs by outcome: accepted, rejected, invalid, failed or late',
+    help: 'Order node outputs by outcome: accepted, rejected, invalid, failed, late or repeated',
     labelNames: ['outcome'] as const,
     registers: [sdkRegistry],
   }),

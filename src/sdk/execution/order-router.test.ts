@@ -59,7 +59,7 @@ describe('OrderRouter orders', () => {
     const broker = new ScriptedBroker();
     const router = new OrderRouter(broker);
     expect(await router.onOrders(60, A, buy(1))).toMatchObject({ accepted: 1 });
-    expect(await router.onOrders(60, A, [buy(2), { ...buy(3), side: 'sell' }])).toMatchObject({
+    expect(await router.onOrders(120, A, [buy(2), { ...buy(3), side: 'sell' }])).toMatchObject({
       accepted: 2,
     });
     expect(await router.onOrders(60, A, null)).toEqual({
@@ -69,6 +69,7 @@ describe('OrderRouter orders', () => {
       failed: 0,
       unchanged: 0,
       late: 0,
+      repeated: 0,
     });
     expect(broker.submitted.map((o) => [o.side, o.quantity])).toEqual([
       ['buy', 1],
@@ -77,15 +78,39 @@ describe('OrderRouter orders', () => {
     ]);
   });
 
-  it('routes a recompute of the newest bucket, never one of an older bucket (late data)', async () => {
+  it('never routes a recompute of an older bucket (late data)', async () => {
     const broker = new ScriptedBroker();
     const router = new OrderRouter(broker);
     expect(await router.onOrders(120, A, buy(1))).toMatchObject({ accepted: 1 });
-    expect(await router.onOrders(120, A, buy(2))).toMatchObject({ accepted: 1 });
     expect(await router.onOrders(60, A, [buy(3), buy(4)])).toMatchObject({ accepted: 0, late: 2 });
     expect(await router.onOrders(60, 'other-node', buy(5))).toMatchObject({ accepted: 1 });
-    expect(broker.submitted.map((o) => o.quantity)).toEqual([1, 2, 5]);
+    expect(broker.submitted.map((o) => o.quantity)).toEqual([1, 5]);
     expect(router.stats.late).toBe(2);
+  });
+
+  it("places a bucket's plain orders once; a recompute of it re-sends only its targets", async () => {
+    const broker = new ScriptedBroker();
+    const router = new OrderRouter(broker);
+    // The first output of bucket 120 holds only a target: a later recompute may still place orders.
+    expect(await router.onOrders(120, A, { symbol: 'BTC', target: 1 })).toMatchObject({ accepted: 1 });
+    expect(await router.onOrders(120, A, [buy(2), buy(3)])).toMatchObject({ accepted: 2 });
+    // Recomputes of bucket 120: its plain orders were placed, its targets trade the difference.
+    expect(await router.onOrders(120, A, [buy(2), { symbol: 'ETH', target: 1 }])).toMatchObject({
+      accepted: 1,
+      repeated: 1,
+    });
+    expect(await router.onOrders(120, A, { symbol: 'ETH', target: 1 })).toMatchObject({ unchanged: 1 });
+    expect(await router.onOrders(120, B, buy(7))).toMatchObject({ accepted: 1 });
+    expect(await router.onOrders(180, A, buy(4))).toMatchObject({ accepted: 1 });
+    expect(broker.submitted.map((o) => [o.symbol, o.quantity])).toEqual([
+      ['BTC', 1],
+      ['BTC', 2],
+      ['BTC', 3],
+      ['ETH', 1],
+      ['BTC', 7],
+      ['BTC', 4],
+    ]);
+    expect(router.stats.repeated).toBe(1);
   });
 
   it('counts and logs invalid items with a clear reason, and still submits the valid ones', async () => {

@@ -14,11 +14,16 @@ export interface RoutingSummary {
   unchanged: number;
   /** Orders of a bucket older than one already routed for the node (a late recompute): not sent. */
   late: number;
+  /**
+   * Plain orders of a recompute of a bucket whose plain orders the node already placed (e.g. a
+   * 5-minute order node recomputed as each minute arrives): not sent again.
+   */
+  repeated: number;
 }
 
 /** A summary with every count at 0. */
 function emptySummary(): RoutingSummary {
-  return { accepted: 0, rejected: 0, invalid: 0, failed: 0, unchanged: 0, late: 0 };
+  return { accepted: 0, rejected: 0, invalid: 0, failed: 0, unchanged: 0, late: 0, repeated: 0 };
 }
 
 /** Totals since the router was made, plus price rows that were not valid bars. */
@@ -36,6 +41,10 @@ export type OrderSource = string | { readonly nodeId: string; readonly name: str
  * - Bars and orders reach the broker in the order the router was given them, whether or not the
  *   caller awaits, so a replay is deterministic.
  * - An invalid item is counted, logged and metered, never thrown: the rest of the output still goes.
+ * - A node's outputs for one bucket trade once: a recompute of the newest bucket (late data, or a
+ *   coarser node recomputed as finer bars arrive) sends its target positions again, which trade
+ *   only what changed, but not its plain orders, which the first output of the bucket placed.
+ *   A recompute of an older bucket sends nothing.
  * - A {@link TargetPosition} becomes the market order for `target − book`, where the book is the
  *   signed sum of the node's accepted orders in that symbol (not fills, so an order still working
  *   is not sent twice). Each node keeps its own book: two nodes trading one symbol do not net.
@@ -54,6 +63,8 @@ export class OrderRouter {
   readonly #book = new Map<string, number>();
   /** The newest bucket whose orders each node had routed. */
   readonly #newest = new Map<string, number>();
+  /** The newest bucket in which each node placed plain orders: a bucket's plain orders go once. */
+  readonly #placed = new Map<string, number>();
   readonly #stats: RouterStats = { ...emptySummary(), invalidBars: 0 };
   #tail: Promise<unknown> = Promise.resolve();
 
@@ -146,8 +157,16 @@ export class OrderRouter {
       return Promise.resolve(summary);
     }
     this.#newest.set(nodeId, bucket);
+    // A recompute of the bucket re-sends its targets (only the difference trades), not its orders.
+    const placedAlready = this.#placed.get(nodeId) === bucket;
+    const routed = intents.filter((intent) => {
+      if (isTargetPosition(intent)) return true;
+      if (placedAlready) this.#count(summary, 'repeated');
+      else this.#placed.set(nodeId, bucket);
+      return !placedAlready;
+    });
     return this.#enqueue(async () => {
-      for (const intent of intents) await this.#route(intent, bucket, nodeId, summary);
+      for (const intent of routed) await this.#route(intent, bucket, nodeId, summary);
       return summary;
     });
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { signalOrders } from '../execution/trade-order-node.js';
+import { signalOrders, tradeOrders } from '../execution/trade-order-node.js';
 import { MemoryHistoryProvider } from '../history/memory-history-provider.js';
 import { ReplayFeed } from '../live/feeds/replay-feed.js';
 import { ProcessingNode } from '../processing-node.js';
@@ -50,6 +50,33 @@ describe('order nodes in a run', () => {
     const next = rows.find((row) => row.ts > report.orders[0]!.bucket)!;
     expect(fill.price).toBeCloseTo(next.open, 9);
     expect(JSON.stringify(second.execution)).toBe(JSON.stringify(report));
+  });
+
+  it("fills a coarser order node's plain orders once per bucket, however often it is recomputed", async () => {
+    // A 3-minute order node over 1-minute bars computes its bucket three times, once per minute.
+    class EveryBucket extends Strategy {
+      constructor() {
+        super({ defaultInterval: 60, defaultPeriod: 1 });
+      }
+      override setup(): void {
+        const price = new StreamInput({ tags: ['BTC', 'coarse-orders-test'], historyProvider: provider });
+        const orders = tradeOrders(price, {
+          symbol: 'BTC',
+          interval: 180,
+          computeFn: (view) => ({ symbol: view.params.symbol, side: 'buy', quantity: 1 }),
+        });
+        this.addNodes([price, orders]);
+      }
+    }
+    const result = await Runner.backtest(EveryBucket, { startTime: T0, endTime: T0 + 29 * 60 });
+    const orders = result.nodeStats.find((s) => s.name === 'orders_BTC')!;
+    expect(orders.computeCalls).toBe(30);
+    const buckets = result.execution!.orders.map((o) => o.bucket);
+    expect(buckets).toEqual(Array.from({ length: 10 }, (_, i) => T0 + i * 180));
+    // Each order is placed at its bucket's first minute and fills at the next minute's open.
+    expect(result.execution!.fills.map((f) => f.price)).toEqual(
+      buckets.map((bucket) => rows.find((row) => row.ts === bucket + 60)!.open),
+    );
   });
 
   it('dry-runs through the paper broker with the same report format, routing no warm-up order', async () => {
