@@ -1,15 +1,19 @@
 /**
  * DAG Manager diff latency at a constant arrival rate (open loop: requests start on schedule
  * whether or not earlier ones finished), p50/p95/p99 in ms, on the memory repository or, with
- * `neo4j`, on a real Neo4j (bolt://127.0.0.1:7687). Workloads, each on a fresh DAG Manager:
+ * `neo4j`, on a real Neo4j (bolt://127.0.0.1:7687). Workloads, each on a fresh DAG Manager and
+ * in its own function, so one workload's data is garbage before the next starts:
  * - the SAME DAG resubmitted by new strategies (every node reused; the steady state),
- * - a NEW DAG each request (every node created, one topic each),
- * - the same resubmission through gRPC, with the server in its own process.
+ * - 5 % NEW each request: the shared DAG's first 95 % and a new tail of 5 % (a strategy that
+ *   changes the parameters of its last few nodes),
+ * - the same resubmission through gRPC, with the server in its own process,
+ * - a NEW DAG each request (every node created, one topic each): a stress case.
  *   node --import tsx bench/dagmanager-diff.ts [memory|neo4j] [nodes=1000] [rate=50] [seconds=10]
  */
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { chainDag } from '../src/dagmanager/dag.test-kit.js';
+import { chainDag, wireNode } from '../src/dagmanager/dag.test-kit.js';
+import type { DagJson } from '../src/dag/node-json.js';
 import { DagManager } from '../src/dagmanager/dag-manager.js';
 import { DagManagerClient } from '../src/dagmanager/grpc-client.js';
 import { startGrpcServer } from '../src/dagmanager/grpc-server.js';
@@ -70,29 +74,59 @@ if (role === 'serve') {
   const count = rate * seconds;
   const shared = JSON.stringify(chainDag(nodes, `shared-${run}-`));
 
-  const resubmit = await manager();
-  await resubmit.diff(`warm-${run}`, shared);
-  report('same DAG resubmitted', await openLoop(count, (i) => resubmit.diff(`r-${run}-${i}`, shared)));
-  await resubmit.close();
+  const resubmitted = async (): Promise<void> => {
+    const dm = await manager();
+    await dm.diff(`warm-${run}`, shared);
+    report('same DAG resubmitted', await openLoop(count, (i) => dm.diff(`r-${run}-${i}`, shared)));
+    await dm.close();
+  };
 
-  const fresh = await manager();
-  const newCount = Math.min(count, Math.ceil(200_000 / nodes));
-  const dags = Array.from({ length: newCount }, (_, i) =>
-    JSON.stringify(chainDag(nodes, `new-${run}-${i}-`)),
-  );
-  report('new DAG each request', await openLoop(newCount, (i) => fresh.diff(`n-${run}-${i}`, dags[i]!)));
-  await fresh.close();
+  const fivePercentNew = async (): Promise<void> => {
+    const dm = await manager();
+    await dm.diff(`warm-${run}`, shared);
+    const base = chainDag(nodes, `shared-${run}-`).nodes.slice(0, nodes - Math.ceil(nodes / 20));
+    const dags = Array.from({ length: count }, (_, i) =>
+      JSON.stringify(withNewTail(base, nodes, `m-${run}-${i}-`)),
+    );
+    report('5 % new nodes each request', await openLoop(count, (i) => dm.diff(`m-${run}-${i}`, dags[i]!)));
+    await dm.close();
+  };
 
-  const child = fork(fileURLToPath(import.meta.url), [backend, nodesArg, rateArg, secondsArg, 'serve'], {
-    execArgv: ['--import', 'tsx'],
-  });
-  const port = await new Promise<number>((resolve) => child.once('message', (m) => resolve(m as number)));
-  const client = new DagManagerClient(`127.0.0.1:${port}`, { deadlineMs: 120_000 });
-  await client.diff(`warm-${run}`, shared);
-  report(
-    'same DAG resubmitted, gRPC (server in its own process)',
-    await openLoop(count, (i) => client.diff(`g-${run}-${i}`, shared)),
-  );
-  client.close();
-  child.kill();
+  const newDags = async (): Promise<void> => {
+    const dm = await manager();
+    const newCount = Math.min(count, Math.ceil(200_000 / nodes));
+    const dags = Array.from({ length: newCount }, (_, i) =>
+      JSON.stringify(chainDag(nodes, `new-${run}-${i}-`)),
+    );
+    report('new DAG each request', await openLoop(newCount, (i) => dm.diff(`n-${run}-${i}`, dags[i]!)));
+    await dm.close();
+  };
+
+  const throughGrpc = async (): Promise<void> => {
+    const child = fork(fileURLToPath(import.meta.url), [backend, nodesArg, rateArg, secondsArg, 'serve'], {
+      execArgv: ['--import', 'tsx'],
+    });
+    const port = await new Promise<number>((resolve) => child.once('message', (m) => resolve(m as number)));
+    const client = new DagManagerClient(`127.0.0.1:${port}`, { deadlineMs: 120_000 });
+    await client.diff(`warm-${run}`, shared);
+    report(
+      'same DAG resubmitted, gRPC (server in its own process)',
+      await openLoop(count, (i) => client.diff(`g-${run}-${i}`, shared)),
+    );
+    client.close();
+    child.kill();
+  };
+
+  await resubmitted();
+  await fivePercentNew();
+  await throughGrpc();
+  await newDags();
+}
+
+/** `base` (a chain's first nodes) followed by new chained nodes up to `length`, named with `prefix`. */
+function withNewTail(base: DagJson['nodes'], length: number, prefix: string): DagJson {
+  const nodes = [...base];
+  for (let i = base.length; i < length; i++)
+    nodes.push(wireNode({ name: `${prefix}${i}`, inputs: [nodes[i - 1]!] }));
+  return { nodes };
 }
