@@ -30,6 +30,8 @@ export interface RunCommandOptions {
   readonly slippageBps?: string;
   /** Live runs: the HTTP venue order nodes send orders to (an `HttpBroker`). */
   readonly brokerUrl?: string;
+  /** Live runs: `SYMBOL=QUANTITY` the venue already holds (repeatable). */
+  readonly position?: readonly string[];
   /** Worker threads for nodes that declare a `worker` module (backtest, offline). */
   readonly workers?: string;
   /** Config file; default `qmtl.yml` / `qmtl.yaml` in the working directory when present. */
@@ -72,6 +74,12 @@ export function registerRunCommand(program: Command, io: CliIo): void {
     .option(
       '--broker-url <url>',
       'live runs with order nodes: the HTTP venue orders are POSTed to ({url}/orders)',
+    )
+    .option(
+      '--position <symbol=quantity>',
+      'live runs: a position the venue already holds, e.g. BTC=2 (repeatable); the order node trading it starts there',
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
     )
     .option(
       '--workers <n>',
@@ -157,6 +165,8 @@ function toRunOptions(options: RunCommandOptions): RunOptions {
     ...(options.busDsn !== undefined && { busDsn: options.busDsn }),
     ...(options.workers !== undefined && { workers: flagCount(options.workers, '--workers') }),
     ...(options.brokerUrl !== undefined && { broker: new HttpBroker({ url: options.brokerUrl }) }),
+    ...(options.position !== undefined &&
+      options.position.length > 0 && { positions: flagPositions(options.position) }),
     paper: {
       ...(options.feeBps !== undefined && { feeBps: flagNumber(options.feeBps, '--fee-bps') }),
       ...(options.slippageBps !== undefined && {
@@ -164,6 +174,22 @@ function toRunOptions(options: RunCommandOptions): RunOptions {
       }),
     },
   };
+}
+
+/** `--position BTC=2 --position ETH=-1.5` as `{ BTC: 2, ETH: -1.5 }`. */
+function flagPositions(values: readonly string[]): Record<string, number> {
+  const positions: Record<string, number> = {};
+  for (const value of values) {
+    const match = /^([^=\s]+)=(.+)$/.exec(value);
+    const quantity = Number(match?.[2]);
+    if (match === null || match[2]!.trim() === '' || !Number.isFinite(quantity))
+      throw new QmtlError(
+        ErrorCode.InvalidArgument,
+        `--position must be SYMBOL=QUANTITY (a finite number, negative when short), got ${quote(value)}`,
+      );
+    positions[match[1]!] = quantity;
+  }
+  return positions;
 }
 
 function flagNumber(value: string, flag: string): number {

@@ -260,7 +260,7 @@ describe('qmtl run: arguments', () => {
     expect(summary.outputs.find((o) => o.name === 'signal')?.length).toBe(31);
   });
 
-  it('sends a live run’s orders to the venue of --broker-url, and refuses a live run with orders and no broker', async () => {
+  it('sends a live run’s orders to the venue of --broker-url, starts from --position, and refuses a live run with orders and no broker', async () => {
     const received: unknown[] = [];
     const venue = createServer((request, response) => {
       let body = '';
@@ -292,6 +292,48 @@ describe('qmtl run: arguments', () => {
       expect(summary.execution.orders).toHaveLength(received.length);
       expect(summary.execution.orders.every((order) => order.status === 'accepted')).toBe(true);
       expect(received[0]).toMatchObject({ path: '/orders', order: { symbol: 'BTC' } });
+      // Restarted holding what the first order bought or sold: that order is not placed again.
+      const first = (received[0] as { order: { side: string; quantity: number } }).order;
+      const held = first.side === 'buy' ? first.quantity : -first.quantity;
+      const trades = (orders: unknown[]): unknown[] =>
+        orders.map((o) => {
+          const { bucket, order } = o as { bucket: number; order: { side: string; quantity: number } };
+          return [bucket, order.side, order.quantity];
+        });
+      const before = trades(received.splice(0));
+      const restarted = await qmtl([
+        'run',
+        'trader.ts',
+        '--mode',
+        'live',
+        '--broker-url',
+        url,
+        '--position',
+        `BTC=${held}`,
+        ...range,
+        '--json',
+      ]);
+      expect(restarted.code).toBe(0);
+      expect(trades(received)).toEqual(before.slice(1));
+      const unknownSymbol = await qmtl([
+        'run',
+        'trader.ts',
+        '--mode',
+        'live',
+        '--broker-url',
+        url,
+        '--position',
+        'ETH=1',
+        ...range,
+      ]);
+      expect(unknownSymbol.code).toBe(1);
+      expect(unknownSymbol.stderr).toMatch(
+        /positions\.ETH: no order node of the run trades "ETH" \(order nodes: "signal_orders_BTC"\)/,
+      );
+      const malformed = await qmtl(['run', 'trader.ts', '--mode', 'live', '--position', 'BTC', ...range]);
+      expect(malformed.stderr).toBe(
+        'qmtl: --position must be SYMBOL=QUANTITY (a finite number, negative when short), got "BTC"\n',
+      );
       const refused = await qmtl(['run', 'trader.ts', '--mode', 'live', ...range]);
       expect(refused.code).toBe(1);
       expect(refused.stderr).toMatch(/a live run with order nodes \("signal_orders_BTC"\) needs a broker/);

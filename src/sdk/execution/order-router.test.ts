@@ -147,6 +147,20 @@ describe('OrderRouter orders', () => {
     expect(router.position(A, 'BTC')).toBe(0);
   });
 
+  it('trades targets from a start position (a live run restarting with an open position)', async () => {
+    const broker = new ScriptedBroker();
+    const router = new OrderRouter(broker).startPosition(A, 'BTC', 2);
+    expect(await router.onOrders(60, A, { symbol: 'BTC', target: 2 })).toMatchObject({ unchanged: 1 });
+    expect(await router.onOrders(120, A, { symbol: 'BTC', target: -1 })).toMatchObject({ accepted: 1 });
+    expect(broker.submitted).toEqual([
+      { symbol: 'BTC', side: 'sell', quantity: 3, type: 'market', tag: 'target' },
+    ]);
+    expect(router.position(B, 'BTC')).toBe(0);
+    expect(() => router.startPosition(A, 'BTC', NaN)).toThrow(
+      /startPosition: quantity of "BTC" must be a finite number, got NaN/,
+    );
+  });
+
   it('keeps one book per node', async () => {
     const router = new OrderRouter(new ScriptedBroker());
     await router.onOrders(60, A, { symbol: 'BTC', target: 1 });

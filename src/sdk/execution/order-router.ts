@@ -186,7 +186,21 @@ export class OrderRouter {
     return { ...this.#stats };
   }
 
-  /** The signed quantity of `symbol` that `nodeId`'s accepted orders add up to. */
+  /**
+   * Sets what `nodeId` already holds in `symbol` before its first order (a live run restarting
+   * with an open position): its target positions trade the difference from there.
+   */
+  startPosition(nodeId: string, symbol: string, quantity: number): this {
+    if (!Number.isFinite(quantity))
+      throw new QmtlError(
+        ErrorCode.InvalidArgument,
+        `startPosition: quantity of ${quote(symbol)} must be a finite number, got ${quote(quantity)}`,
+      );
+    this.#book.set(bookKey(nodeId, symbol), quantity);
+    return this;
+  }
+
+  /** The signed quantity of `symbol` that `nodeId`'s accepted orders add up to (from its start position). */
   position(nodeId: string, symbol: string): number {
     return this.#book.get(bookKey(nodeId, symbol)) ?? 0;
   }

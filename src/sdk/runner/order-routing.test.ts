@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { PaperBroker } from '../execution/paper-broker.js';
 import { signalOrders, tradeOrders } from '../execution/trade-order-node.js';
 import { MemoryHistoryProvider } from '../history/memory-history-provider.js';
 import { ReplayFeed } from '../live/feeds/replay-feed.js';
@@ -88,6 +89,50 @@ describe('order nodes in a run', () => {
     expect(Object.keys(report).sort()).toEqual(Object.keys(backtest).sort());
     expect(report.orders.length).toBeGreaterThan(5);
     expect(Math.min(...report.orders.map((o) => o.bucket))).toBeGreaterThanOrEqual(live);
+  });
+
+  it('starts a live run from the positions the venue holds: the order node trades the difference', async () => {
+    const live = async (positions?: Record<string, number>) => {
+      const run = await Runner.live(Trader, {
+        broker: new PaperBroker(),
+        startTime: T0 + 100 * 60,
+        endTime: T0 + 130 * 60,
+        ...(positions && { positions }),
+      });
+      await run.done;
+      return run.execution!.orders.map((o) => [o.bucket, o.side, o.quantity]);
+    };
+    const flat = await live();
+    const [, side, quantity] = flat[0]!;
+    const restarted = await live({ BTC: side === 'buy' ? (quantity as number) : -(quantity as number) });
+    expect(flat.length).toBeGreaterThanOrEqual(3);
+    expect(restarted).toEqual(flat.slice(1));
+  });
+
+  it('names a position no single order node of the run can take', async () => {
+    const range = { startTime: T0 + 100 * 60, endTime: T0 + 110 * 60 };
+    await expect(
+      Runner.live(Trader, { ...range, broker: new PaperBroker(), positions: { BTC: '2' as never } }),
+    ).rejects.toThrow(/positions\.BTC must be a finite number, got "2"/);
+    await expect(
+      Runner.backtest(Trader, { startTime: T0, endTime: T0 + 60, positions: { BTC: 1 } }),
+    ).rejects.toThrow(/a backtest run's simulated broker starts flat/);
+    class TwoTraders extends Strategy {
+      constructor() {
+        super({ defaultInterval: 60, defaultPeriod: 1 });
+      }
+      override setup(): void {
+        const price = new StreamInput({ tags: ['BTC', 'two-traders-test'], historyProvider: provider });
+        this.addNodes([
+          price,
+          signalOrders(price, { symbol: 'BTC', quantity: 1, name: 'small' }),
+          signalOrders(price, { symbol: 'BTC', quantity: 2, name: 'large' }),
+        ]);
+      }
+    }
+    await expect(
+      Runner.live(TwoTraders, { ...range, broker: new PaperBroker(), positions: { BTC: 1 } }),
+    ).rejects.toThrow(/"BTC" is traded by several order nodes \("small", "large"\)/);
   });
 
   it('refuses a live run with order nodes and no broker', async () => {

@@ -6,6 +6,7 @@ import { TradeOrderNode } from '../execution/trade-order-node.js';
 import { listenToEmits } from './emit-listeners.js';
 import type { StreamInput } from '../stream-input.js';
 import type { ExecutionGraph } from './execution-graph.js';
+import type { NodeRuntime } from './node-runtime.js';
 import { RunMode } from './run-options.js';
 
 /** Where a run's orders go and which streams price them. */
@@ -17,6 +18,8 @@ export interface OrderRoutingOptions {
   readonly paper: PaperBrokerOptions;
   /** Symbol of each price stream; default: a stream's first tag. */
   readonly priceStreams: ReadonlyMap<StreamInput, string> | null;
+  /** Live: what the venue already holds, by symbol; the books of the nodes trading them start there. */
+  readonly positions: ReadonlyMap<string, number>;
 }
 
 /** A run's order routing, attached to the graph. */
@@ -37,6 +40,7 @@ export interface OrderRouting {
  */
 export function orderRouting(graph: ExecutionGraph, options: OrderRoutingOptions): OrderRouting | null {
   const orderNodes = graph.order.filter((runtime) => runtime.node instanceof TradeOrderNode);
+  const startPositions = positionOwners(orderNodes, options.positions);
   if (orderNodes.length === 0) return null;
   if (options.mode === RunMode.Live && options.broker === null)
     throw new QmtlError(
@@ -45,6 +49,8 @@ export function orderRouting(graph: ExecutionGraph, options: OrderRoutingOptions
     );
   const broker = options.mode === RunMode.Live ? options.broker! : new PaperBroker(options.paper);
   const router = new OrderRouter(broker);
+  for (const [symbol, { runtime, quantity }] of startPositions)
+    router.startPosition(runtime.id, symbol, quantity);
   for (const runtime of graph.sources) {
     const stream = runtime.node as StreamInput;
     const symbol = options.priceStreams?.get(stream) ?? stream.tags[0];
@@ -64,4 +70,31 @@ export function orderRouting(graph: ExecutionGraph, options: OrderRoutingOptions
     close: () => router.close(),
     report: () => router.report(),
   };
+}
+
+/**
+ * The order node whose book each starting position belongs to: the one node of the run whose
+ * `symbol` it is. @throws QmtlError when no node, or more than one, trades a symbol given.
+ */
+function positionOwners(
+  orderNodes: readonly NodeRuntime[],
+  positions: ReadonlyMap<string, number>,
+): Map<string, { runtime: NodeRuntime; quantity: number }> {
+  const owners = new Map<string, { runtime: NodeRuntime; quantity: number }>();
+  for (const [symbol, quantity] of positions) {
+    const traders = orderNodes.filter((runtime) => (runtime.node as TradeOrderNode).symbol === symbol);
+    if (traders.length === 1) {
+      owners.set(symbol, { runtime: traders[0]!, quantity });
+      continue;
+    }
+    const names = (runtimes: readonly NodeRuntime[]): string =>
+      runtimes.map((r) => quote(r.node.name)).join(', ') || 'none';
+    throw new QmtlError(
+      ErrorCode.InvalidArgument,
+      traders.length === 0
+        ? `positions.${symbol}: no order node of the run trades ${quote(symbol)} (order nodes: ${names(orderNodes)})`
+        : `positions.${symbol}: ${quote(symbol)} is traded by several order nodes (${names(traders)}), whose books a position cannot be split between`,
+    );
+  }
+  return owners;
 }

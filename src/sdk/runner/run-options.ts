@@ -53,6 +53,12 @@ export interface RunOptions {
   readonly broker?: Broker;
   /** Fees, slippage and starting cash of the simulated broker of backtests and dry-runs. */
   readonly paper?: PaperBrokerOptions;
+  /**
+   * Live runs: what the account already holds when the run starts, by symbol (signed; e.g. after a
+   * restart, `{ BTC: 2 }`). The book of the one order node trading a symbol starts there, so its
+   * first target position trades only the difference. Default: every book starts flat.
+   */
+  readonly positions?: Readonly<Record<string, number>>;
   /** Symbol each price stream carries, for order fills; default a stream's first tag. */
   readonly priceStreams?: ReadonlyMap<StreamInput, string>;
   /** Consumer group of the run's subscriptions. Default: derived from the strategies' node ids (stable across restarts). */
@@ -78,6 +84,7 @@ export interface ResolvedRunOptions {
   readonly workers: number;
   readonly broker: Broker | null;
   readonly paper: PaperBrokerOptions;
+  readonly positions: ReadonlyMap<string, number>;
   readonly priceStreams: ReadonlyMap<StreamInput, string> | null;
   readonly start: number | null;
   readonly end: number | null;
@@ -104,6 +111,7 @@ const KEYS = [
   'workers',
   'broker',
   'paper',
+  'positions',
   'priceStreams',
   'trackReads',
   'maxRetries',
@@ -160,6 +168,7 @@ export function resolveRunOptions(mode: RunMode, options: RunOptions): ResolvedR
     workers: nonNegativeInteger(options.workers ?? 0, 'workers'),
     broker: options.broker ?? null,
     paper: options.paper ?? {},
+    positions: positionsOf(mode, options.positions),
     priceStreams: options.priceStreams ?? null,
     start,
     end,
@@ -178,6 +187,22 @@ function outputLimitOf(mode: RunMode, limit: unknown): number {
   if (limit === Infinity || (typeof limit === 'number' && Number.isSafeInteger(limit) && limit > 0))
     return limit;
   throw invalid(`outputLimit must be a positive integer or Infinity, got ${quote(limit)}`);
+}
+
+function positionsOf(mode: RunMode, positions: unknown): ReadonlyMap<string, number> {
+  if (positions === undefined) return new Map();
+  if (typeof positions !== 'object' || positions === null || Array.isArray(positions))
+    throw invalid(`positions must be an object of symbol → quantity, got ${quote(positions)}`);
+  if (mode !== RunMode.Live && Object.keys(positions).length > 0)
+    throw invalid(
+      `positions are what a live venue already holds; a ${mode} run's simulated broker starts flat, so drop positions ${quote(positions)}`,
+    );
+  const entries = Object.entries(positions as Record<string, unknown>);
+  for (const [symbol, quantity] of entries) {
+    if (typeof quantity !== 'number' || !Number.isFinite(quantity))
+      throw invalid(`positions.${symbol} must be a finite number, got ${quote(quantity)}`);
+  }
+  return new Map(entries as [string, number][]);
 }
 
 function optionalText(value: unknown, name: string): string | null {
