@@ -211,6 +211,34 @@ describe('StrategyLifecycle', () => {
       warn.mockRestore();
     });
 
+    it('never lets a repair or a re-fill overwrite a newer status with the one it read before', async () => {
+      const warn = vi.spyOn(logger, 'warn').mockImplementation(() => undefined);
+      const state = new FlakyStatusStore();
+      const { lifecycle, store } = setup(state);
+      await lifecycle.create(newStrategy('s1'));
+      state.failing = true;
+      await lifecycle.transition('s1', 'PROCESS');
+      state.failing = false;
+      // The repair reads "processing" from the database, and is slow to write it back...
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      const read = store.get.bind(store);
+      vi.spyOn(store, 'get').mockImplementation(async (id) => {
+        const record = await read(id);
+        await held;
+        return record;
+      });
+      const repair = lifecycle.repairCache();
+      // ...while the worker completes the strategy (it knows the status, so it reads nothing).
+      const completed = lifecycle.transition('s1', 'COMPLETE', { from: 'processing' });
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      release();
+      await Promise.all([repair, completed]);
+      expect(await state.getStatus('s1')).toBe('completed');
+      expect(await lifecycle.status('s1')).toBe('completed');
+      warn.mockRestore();
+    });
+
     it('still creates the strategy when its first status cannot be cached', async () => {
       const warn = vi.spyOn(logger, 'warn').mockImplementation(() => undefined);
       const state = new FlakyStatusStore();

@@ -22,6 +22,10 @@ export interface StrategyLifecycleParts {
  * `progress` event goes to WebSocket clients. A cache write that fails (Redis down) is retried
  * by {@link repairCache}, so a stale status never outlives the outage; a cache miss (Redis lost)
  * is filled from the database.
+ *
+ * The cache writes of one strategy run one at a time, and a write that copies the database (a
+ * re-fill or a repair) reads it only once its turn comes: a status read before a transition
+ * committed can never land after that transition's own write.
  */
 export class StrategyLifecycle {
   private readonly store: StrategyStore;
@@ -30,6 +34,8 @@ export class StrategyLifecycle {
   private readonly now: () => number;
   /** Ids whose cached status could not be written. */
   private readonly staleCache = new Set<string>();
+  /** Per id, the end of its last queued cache write. */
+  private readonly cacheTurns = new Map<string, Promise<unknown>>();
 
   constructor(parts: StrategyLifecycleParts) {
     this.store = parts.store;
@@ -42,7 +48,7 @@ export class StrategyLifecycle {
   async create(strategy: NewStrategy): Promise<InsertOutcome> {
     const outcome = await this.store.insert(strategy);
     if (outcome.inserted) {
-      await this.cache(strategy.id, StrategyStatus.Queued);
+      await this.inTurn(strategy.id, () => this.cache(strategy.id, StrategyStatus.Queued));
       this.events.publish(GatewayEventType.Progress, {
         strategy_id: strategy.id,
         status: StrategyStatus.Queued,
@@ -72,7 +78,7 @@ export class StrategyLifecycle {
       }
       const to = nextStatus(from, event);
       if (await this.store.transition(id, from, to, event, this.now(), options.diff)) {
-        await this.cache(id, to);
+        await this.inTurn(id, () => this.cache(id, to));
         this.events.publish(GatewayEventType.Progress, { strategy_id: id, status: to });
         return to;
       }
@@ -89,25 +95,38 @@ export class StrategyLifecycle {
       const cached = await this.state.getStatus(id).catch(() => null);
       if (cached !== null) return cached;
     }
-    const record = await this.store.get(id);
-    if (record === null) return null;
-    await this.cache(id, record.status);
-    return record.status;
+    return this.recache(id);
   }
 
   /** Re-writes cached statuses that could not be written earlier. Returns how many are still stale. */
   async repairCache(): Promise<number> {
-    for (const id of [...this.staleCache]) {
-      const record = await this.store.get(id).catch(() => null);
-      if (record === null) continue;
-      await this.cache(id, record.status);
-    }
+    for (const id of [...this.staleCache]) await this.recache(id).catch(() => null);
     return this.staleCache.size;
   }
 
-  /** Rewrites the cached status of a strategy with its database status (a repair after a crash). */
-  recache(id: string, status: StrategyStatus): Promise<void> {
-    return this.cache(id, status);
+  /**
+   * Rewrites the cached status of a strategy with its database status (a repair after a crash);
+   * returns that status, or null for an unknown id.
+   */
+  recache(id: string): Promise<StrategyStatus | null> {
+    return this.inTurn(id, async () => {
+      const record = await this.store.get(id);
+      if (record === null) return null;
+      await this.cache(id, record.status);
+      return record.status;
+    });
+  }
+
+  /** Runs `write` after the cache writes of `id` queued before it. */
+  private inTurn<T>(id: string, write: () => Promise<T>): Promise<T> {
+    const previous = this.cacheTurns.get(id) ?? Promise.resolve();
+    const turn = previous.then(write);
+    const settled = turn.catch(() => undefined);
+    this.cacheTurns.set(id, settled);
+    void settled.then(() => {
+      if (this.cacheTurns.get(id) === settled) this.cacheTurns.delete(id);
+    });
+    return turn;
   }
 
   private async cache(id: string, status: StrategyStatus): Promise<void> {

@@ -221,7 +221,7 @@ export class StrategyWorker {
     if (record.status === StrategyStatus.Completed || record.status === StrategyStatus.Stopped) {
       // Already done (a worker died between the database commit and the ack): the cached status
       // may be the one from before that commit, so it is rewritten from the database.
-      await lifecycle.recache(id, record.status);
+      await lifecycle.recache(id);
       return false;
     }
     const from = record.status;

@@ -247,14 +247,34 @@ async function untilAllTerminal(rows: StrategyRows, deadline: number): Promise<S
   return stored;
 }
 
-/** `id: status` for each of `ids` whose `GET /strategies/:id/status` (the cached status) is not `completed`. */
-function notCompletedStatuses(url: string, ids: readonly string[]): Promise<string[]> {
-  return lookInBatches(ids, async (id) => {
-    // A 204 (STATIC degradation: a saturated host, see burst) is asked again for up to 10 s.
-    const answer = await callPastGate<{ status: string }>(`${url}/strategies/${id}/status`, {}, 10_000);
-    const status = answer.status === 200 ? answer.body.status : `HTTP ${answer.status}`;
-    return status === 'completed' ? null : `${id}: ${status}`;
-  });
+/**
+ * Polls until `GET /strategies/:id/status` (the cached status) says `completed` for each of `ids`,
+ * or the deadline passes; returns `id: status` of those that never did. After a Gateway crash
+ * between a database commit and its cache write the cache is behind until the sweep re-queues
+ * the dead worker's item (its lock's TTL plus two sweeps), so it is waited for, not sampled.
+ */
+async function untilStatusesCompleted(
+  url: string,
+  ids: readonly string[],
+  deadline: number,
+): Promise<string[]> {
+  let stale: string[] = [];
+  let pending = [...ids];
+  await until(
+    async () => {
+      stale = await lookInBatches(pending, async (id) => {
+        // A 204 (STATIC degradation: a saturated host, see burst) is asked again for up to 10 s.
+        const answer = await callPastGate<{ status: string }>(`${url}/strategies/${id}/status`, {}, 10_000);
+        const status = answer.status === 200 ? answer.body.status : `HTTP ${answer.status}`;
+        return status === 'completed' ? null : `${id}: ${status}`;
+      });
+      pending = stale.map((entry) => entry.split(':')[0]!);
+      return stale.length === 0;
+    },
+    deadline - Date.now(),
+    200,
+  );
+  return stale;
 }
 
 /** One recovery to check: the burst before it, and where to look. */
@@ -285,10 +305,12 @@ export async function checkRecovery(recovery: Recovery): Promise<void> {
   const seqs = new Set(sent.outcomes.map((o) => o.seq));
   const mine = stored.filter((s) => seqs.has(s.seq));
   const ackedIds = new Set(acked);
-  const stale = await notCompletedStatuses(
+  const stale = await untilStatusesCompleted(
     url,
     mine.map((s) => s.id),
+    deadline,
   );
+  const statusesMs = Date.now() - since;
   expect
     .soft(
       stale.map((entry) => `${entry} (${ackedIds.has(entry.split(':')[0]!) ? 'acked' : 'unacknowledged'})`),
@@ -302,7 +324,8 @@ export async function checkRecovery(recovery: Recovery): Promise<void> {
     `${recovery.label}: sent ${sent.outcomes.length}, acked ${count('acked')}, rejected ${count('rejected')} ` +
       `(${sent.gated} attempts turned away by the degradation gate and retried), ` +
       `unanswered ${unanswered.size} (stored anyway: ${mine.filter((s) => unanswered.has(s.seq)).length}); ` +
-      `${stored.length - busy}/${stored.length} stored strategies completed ${recoveredMs} ms after the restart`,
+      `${stored.length - busy}/${stored.length} stored strategies completed ${recoveredMs} ms after the restart, ` +
+      `their cached statuses ${statusesMs} ms after it`,
   );
   expect.soft(count('acked'), 'acknowledged before the kill').toBeGreaterThan(0);
   expect
