@@ -128,9 +128,10 @@ describeWithServer('neo4j', reachable, 'Neo4jNodeRepository', () => {
   it('keeps HAS edges in step with the sentinel node list', async () => {
     const repo = await freshRepository();
     const driver = neo4j.driver(options.uri, neo4j.auth.basic(options.user, options.password));
-    const hasTargets = async (): Promise<string[]> => {
+    const hasTargets = async (version = 's-sentinel'): Promise<string[]> => {
       const { records } = await driver.executeQuery(
-        "MATCH (:VersionSentinel {version: 's-sentinel'})-[:HAS]->(c) RETURN c.node_id AS id ORDER BY id",
+        'MATCH (:VersionSentinel {version: $version})-[:HAS]->(c) RETURN c.node_id AS id ORDER BY id',
+        { version },
       );
       return records.map((record) => record.get('id') as string);
     };
@@ -147,6 +148,16 @@ describeWithServer('neo4j', reachable, 'Neo4jNodeRepository', () => {
       await repo.upsertSentinel({ ...sentinel, nodeIds: [c.nodeId, b.nodeId] });
       expect(await hasTargets()).toEqual([b.nodeId, c.nodeId].sort());
       expect((await repo.getSentinel('s-sentinel'))?.nodeIds).toEqual([c.nodeId, b.nodeId]);
+      // A weight that came before the sentinel left a bare one: the upsert still links its nodes.
+      await repo.setSentinelWeight('w-sentinel', 0.5);
+      await repo.upsertSentinel({
+        sentinelId: 'w-sentinel',
+        strategyId: 'w',
+        createdAt: 2,
+        nodeIds: [a.nodeId, c.nodeId],
+      });
+      expect(await hasTargets('w-sentinel')).toEqual([a.nodeId, c.nodeId].sort());
+      expect((await repo.getSentinel('w-sentinel'))?.weight).toBe(0.5);
     } finally {
       await driver.close();
       await repo.close();
