@@ -1,4 +1,4 @@
-import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -35,6 +35,29 @@ describe('MemoryNodeRepository journal', () => {
     const reopened = MemoryNodeRepository.open(path);
     expect(readFileSync(path, 'utf8').trim().split('\n').length).toBeLessThan(5);
     expect((await reopened.getNodes([a.nodeId])).get(a.nodeId)).toEqual(a);
+  });
+
+  it('compacts while running, so a long-lived service keeps a journal the size of its DAG', async () => {
+    const path = freshJournal();
+    const repo = MemoryNodeRepository.open(path, { compactAfterBytes: 4096 });
+    const records = ['a', 'b', 'c'].map((seed) => testRecord(seed));
+    const ids = records.map((r) => r.nodeId);
+    await repo.createNodes(records);
+    let largest = 0;
+    // A strategy resubmitted over and over: every attach and release appends its node ids.
+    for (let i = 0; i < 300; i++) {
+      await repo.attachStrategy(`s${i % 7}`, ids, i);
+      if (i % 3 === 0) await repo.releaseStrategy(`s${(i + 3) % 7}`, i);
+      largest = Math.max(largest, statSync(path).size);
+    }
+    const appendedAtLeast = 300 * 3 * 64;
+    expect(largest).toBeLessThan(3 * 4096);
+    expect(largest).toBeLessThan(appendedAtLeast / 4);
+    const reopened = MemoryNodeRepository.open(path);
+    for (let k = 0; k < 7; k++)
+      expect(await reopened.strategyRoles(`s${k}`)).toEqual(await repo.strategyRoles(`s${k}`));
+    expect(await reopened.listOrphanQueues()).toEqual(await repo.listOrphanQueues());
+    expect(await reopened.getNodes(ids)).toEqual(await repo.getNodes(ids));
   });
 
   it('drops a torn last line (a crash mid-append) and keeps everything before it', async () => {

@@ -1,4 +1,14 @@
-import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  writeSync,
+} from 'node:fs';
 import { dirname } from 'node:path';
 import { ErrorCode, QmtlError, quote } from '../common/errors.js';
 import { MemoryGraph, type GraphOperation } from './memory-graph.js';
@@ -13,11 +23,23 @@ import {
 import { TAG_QUERY_NODE_TYPE } from './node-record.js';
 import type { LineageKey, NodeRepository, ProducerMap } from './node-repository.js';
 
+/** Options of {@link MemoryNodeRepository.open}. */
+export interface MemoryNodeRepositoryOptions {
+  /**
+   * The journal is rewritten as a snapshot once this many bytes were appended since the last
+   * one, and at least as many as that snapshot holds. Default 16 MiB.
+   */
+  readonly compactAfterBytes?: number;
+}
+
 /**
  * The embedded {@link NodeRepository}: the global DAG in memory, optionally persisted to `path`
  * as a journal of operations (one JSON line each, appended synchronously before a write
- * returns). Opening replays the journal and compacts it into a snapshot, so the DAG survives
- * restarts and the file stays proportional to the DAG, not to its history.
+ * returns). Opening replays the journal and compacts it into a snapshot, and so does a write that
+ * has grown the journal past the snapshot's size (and `compactAfterBytes`): the DAG survives
+ * restarts, and the file stays within a small multiple of the DAG's size, however long the
+ * service runs. Compacting writes a temporary file, syncs it and renames it over the journal, so
+ * a crash at any point leaves a readable journal.
  *
  * @example
  * const repo = MemoryNodeRepository.open('./dagmanager.journal');
@@ -25,17 +47,22 @@ import type { LineageKey, NodeRepository, ProducerMap } from './node-repository.
 export class MemoryNodeRepository implements NodeRepository {
   private readonly graph = new MemoryGraph();
   private readonly path: string | null;
+  private readonly compactAfterBytes: number;
+  /** Size of the journal's snapshot, and bytes appended after it. */
+  private snapshotBytes = 0;
+  private appendedBytes = 0;
 
-  private constructor(path: string | null) {
+  private constructor(path: string | null, options: MemoryNodeRepositoryOptions) {
     this.path = path;
+    this.compactAfterBytes = options.compactAfterBytes ?? 16 * 1024 * 1024;
   }
 
   /**
    * A repository persisted to `path` (created if missing), or purely in memory when `path` is
    * omitted. @throws QmtlError `QMTL_INVALID_CONFIG` when the journal cannot be read.
    */
-  static open(path?: string | null): MemoryNodeRepository {
-    const repo = new MemoryNodeRepository(path ?? null);
+  static open(path?: string | null, options: MemoryNodeRepositoryOptions = {}): MemoryNodeRepository {
+    const repo = new MemoryNodeRepository(path ?? null, options);
     if (path != null) repo.load(path);
     return repo;
   }
@@ -165,8 +192,15 @@ export class MemoryNodeRepository implements NodeRepository {
   }
 
   private write(operation: GraphOperation): void {
-    if (this.path !== null) appendFileSync(this.path, `${JSON.stringify(operation)}\n`);
+    if (this.path === null) {
+      this.graph.apply(operation);
+      return;
+    }
+    const line = `${JSON.stringify(operation)}\n`;
+    appendFileSync(this.path, line);
     this.graph.apply(operation);
+    this.appendedBytes += Buffer.byteLength(line);
+    if (this.appendedBytes >= Math.max(this.compactAfterBytes, this.snapshotBytes)) this.compact(this.path);
   }
 
   private load(path: string): void {
@@ -190,14 +224,25 @@ export class MemoryNodeRepository implements NodeRepository {
         this.graph.apply(operation);
       });
     }
+    this.compact(path);
+  }
+
+  /** Replaces the journal with a snapshot of the graph: a synced temporary file renamed over it. */
+  private compact(path: string): void {
+    const text = this.graph
+      .snapshot()
+      .map((op) => `${JSON.stringify(op)}\n`)
+      .join('');
     const temporary = `${path}.compact`;
-    writeFileSync(
-      temporary,
-      this.graph
-        .snapshot()
-        .map((op) => `${JSON.stringify(op)}\n`)
-        .join(''),
-    );
+    const fd = openSync(temporary, 'w');
+    try {
+      writeSync(fd, text);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
     renameSync(temporary, path);
+    this.snapshotBytes = Buffer.byteLength(text);
+    this.appendedBytes = 0;
   }
 }
