@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { ErrorCode, QmtlError } from '../common/errors.js';
+import { ErrorCode, QmtlError, quote } from '../common/errors.js';
 import { logger } from '../common/logger.js';
 import {
   createRedisClient,
@@ -25,7 +25,10 @@ import {
 export interface RedisTopicBusOptions {
   /** Prepended to every stream key, e.g. a unique prefix per test suite. Default `''`. */
   readonly keyPrefix?: string;
-  /** Approximate retention: `XADD … MAXLEN ~ n`. Default none (streams grow until trimmed). */
+  /**
+   * Approximate retention per topic: `XADD … MAXLEN ~ n`, so a long live run cannot fill Redis's
+   * memory. Default 1,000,000 entries (the memory bus's limit); 0 keeps everything.
+   */
   readonly maxLen?: number;
   /** Entries fetched per `XREADGROUP`. Default 500. */
   readonly batchSize?: number;
@@ -51,6 +54,9 @@ export interface RedisTopicBusOptions {
 
 /** An entry as RESP2 returns it: id and flat field/value list, or null once trimmed away. */
 type RawEntry = [id: string, fields: string[] | null];
+
+/** Entries a topic keeps by default (about: trimming is approximate). */
+const DEFAULT_MAX_LEN = 1_000_000;
 
 /** Messages appended by one script call (it blocks Redis for about a millisecond). */
 const PUBLISH_CHUNK = 1000;
@@ -108,6 +114,12 @@ export class RedisTopicBus implements TopicBus {
    */
   static async connect(dsn: string, options: RedisTopicBusOptions = {}): Promise<RedisTopicBus> {
     const address = redisAddress(dsn);
+    const { maxLen } = options;
+    if (maxLen !== undefined && !(Number.isSafeInteger(maxLen) && maxLen >= 0))
+      throw new QmtlError(
+        ErrorCode.InvalidArgument,
+        `maxLen must be a non-negative integer (0 keeps every entry), got ${quote(maxLen)}`,
+      );
     const client = createRedisClient(await import('redis'), dsn, options);
     const bus = new RedisTopicBus(client, address, options);
     await firstAttempt(client, address, options.connectTimeoutMs ?? 2000);
@@ -132,7 +144,7 @@ export class RedisTopicBus implements TopicBus {
   /** Appends with pipelined XADDs; resolves once Redis accepted every one of them. */
   async publish(topic: string, messages: readonly TopicMessage[]): Promise<void> {
     const key = this.streamKey(topic);
-    const maxLen = String(this.options.maxLen ?? 0);
+    const maxLen = String(this.options.maxLen ?? DEFAULT_MAX_LEN);
     for (let start = 0; start < messages.length; start += PUBLISH_CHUNK) {
       const fields: string[] = [];
       for (const message of messages.slice(start, start + PUBLISH_CHUNK))

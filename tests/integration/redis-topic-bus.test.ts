@@ -125,12 +125,18 @@ describeWithServer('redis', reachable, 'RedisTopicBus (real server)', () => {
       expect(await admin.sendCommand(['XINFO', 'GROUPS', `${prefix}topic:t`])).toEqual([]);
     });
 
-    it('trims a stream to about maxLen entries', async () => {
+    it('trims a stream to about maxLen entries; maxLen 0 keeps all; a bad maxLen is refused', async () => {
       const { bus, admin, prefix } = await newBus({ maxLen: 100 });
       await bus.publish('t', messages('n', 1, 2000));
       const length = await admin.xLen(`${prefix}topic:t`);
       expect(length).toBeGreaterThanOrEqual(100);
       expect(length).toBeLessThan(500);
+      const unbounded = await newBus({ maxLen: 0 });
+      await unbounded.bus.publish('t', messages('n', 1, 2000));
+      expect(await unbounded.admin.xLen(`${unbounded.prefix}topic:t`)).toBe(2000);
+      await expect(RedisTopicBus.connect(dsn, { maxLen: -1 })).rejects.toThrow(
+        'maxLen must be a non-negative integer (0 keeps every entry), got -1',
+      );
     });
 
     it("claims a dead consumer's pending entries after claimIdleMs", async () => {
