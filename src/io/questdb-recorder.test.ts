@@ -5,13 +5,15 @@ import { StreamInput } from '../sdk/stream-input.js';
 import type { IlpSender } from './ilp-sender.js';
 import { QuestDBRecorder, type QuestDBRecorderOptions } from './questdb-recorder.js';
 
-/** A sender that records batches; `fail` makes the next send reject. */
-function fakeSender(): IlpSender & { batches: string[]; fail: Error | null; closed: boolean } {
+/** A sender that records batches; `fail` makes the next send reject, `down` every send. */
+function fakeSender(): IlpSender & { batches: string[]; fail: Error | null; down: boolean; closed: boolean } {
   const sender = {
     batches: [] as string[],
     fail: null as Error | null,
+    down: false,
     closed: false,
     send(lines: string): Promise<void> {
+      if (sender.down) return Promise.reject(new QmtlError(ErrorCode.Unavailable, 'connection refused'));
       if (sender.fail !== null) {
         const error = sender.fail;
         sender.fail = null;
@@ -75,21 +77,59 @@ describe('QuestDBRecorder', () => {
     ]);
   });
 
-  it('reports a failed background flush on the next call, with the rows it lost', async () => {
+  it('keeps its rows through an outage, retrying every flushIntervalMs, and sends them once', async () => {
     vi.useFakeTimers();
     const logged = vi.spyOn(logger, 'error').mockImplementation(() => undefined);
     const { recorder: rec, sender } = recorder({ flushIntervalMs: 10 });
-    sender.fail = new QmtlError(ErrorCode.Unavailable, 'down');
+    sender.down = true;
     await rec.persist('n', 60, 60, { v: 1 });
-    await vi.advanceTimersByTimeAsync(10);
+    await vi.advanceTimersByTimeAsync(35);
+    expect(logged).toHaveBeenCalledTimes(3);
     expect(logged).toHaveBeenCalledWith(
-      expect.objectContaining({ table: 'bars' }),
+      expect.objectContaining({ table: 'bars', pending: 1 }),
       'questdb recorder flush failed',
     );
-    await expect(rec.persist('n', 60, 120, { v: 2 })).rejects.toThrow('down (1 rows not written)');
     await rec.persist('n', 60, 120, { v: 2 });
+    await expect(rec.flush()).rejects.toThrow('connection refused (2 rows kept; sent again in 10 ms)');
+    sender.down = false;
+    await vi.advanceTimersByTimeAsync(10);
+    expect(sender.batches).toEqual([
+      'bars,node_id=n interval=60i,v=1 60000000000\nbars,node_id=n interval=60i,v=2 120000000000\n',
+    ]);
+    expect(rec.pending).toBe(0);
     await rec.flush();
+  });
+
+  it('drops a batch QuestDB rejects and reports it on the next flush; persist goes on', async () => {
+    vi.useFakeTimers();
+    vi.spyOn(logger, 'error').mockImplementation(() => undefined);
+    const { recorder: rec, sender } = recorder({ flushIntervalMs: 10 });
+    sender.fail = new QmtlError(ErrorCode.InvalidArgument, 'HTTP 400: bad line');
+    await rec.persist('n', 60, 60, { v: 1 });
+    await vi.advanceTimersByTimeAsync(10);
+    await rec.persist('n', 60, 120, { v: 2 });
+    await expect(rec.flush()).rejects.toThrow('HTTP 400: bad line (1 rows not written)');
     expect(sender.batches).toEqual(['bars,node_id=n interval=60i,v=2 120000000000\n']);
+    await rec.flush();
+  });
+
+  it('keeps at most maxBufferedRows through an outage, dropping the oldest, and says so', async () => {
+    vi.spyOn(logger, 'error').mockImplementation(() => undefined);
+    const { recorder: rec, sender } = recorder({ maxBufferedRows: 3, flushIntervalMs: 60_000 });
+    sender.down = true;
+    for (let i = 1; i <= 5; i++) await rec.persist('n', 60, 60 * i, { v: i });
+    await expect(rec.flush()).rejects.toThrow(/connection refused \(3 rows kept/);
+    expect(rec.pending).toBe(3);
+    sender.down = false;
+    await expect(rec.flush()).rejects.toThrow(
+      'QuestDB recorder dropped its 2 oldest rows: more than maxBufferedRows (3) waited while QuestDB was unreachable',
+    );
+    expect(
+      sender.batches[0]!.trim()
+        .split('\n')
+        .map((line) => line.split(',v=')[1]),
+    ).toEqual(['3 180000000000', '4 240000000000', '5 300000000000']);
+    await rec.close();
   });
 
   it('flushes and closes the sender on close', async () => {

@@ -11,8 +11,9 @@ export interface QuestDBRecorderOptions {
   /** PostgreSQL-wire DSN, used once per table to create it. Default `postgresql://admin:quest@127.0.0.1:8812/qdb`. */
   readonly dsn?: string;
   /**
-   * Where the rows go, over InfluxDB line protocol: `tcp://host:9009` or `http://host:9000` (each
-   * batch confirmed). Default `tcp://` + the DSN's host + `:9009`.
+   * Where the rows go, over InfluxDB line protocol: `http://host:9000` (each batch confirmed) or
+   * `tcp://host:9009` (faster, but QuestDB confirms nothing: rows sent just before it drops the
+   * connection can be lost). Default `http://` + the DSN's host + `:9000`.
    */
   readonly ilp?: string;
   /** A ready ILP transport instead of `ilp` (tests, custom clients). */
@@ -21,8 +22,13 @@ export interface QuestDBRecorderOptions {
   readonly table?: string;
   /** Rows buffered before a flush. Default 1000. */
   readonly batchRows?: number;
-  /** Longest time a row waits in the buffer, in ms. Default 1000. */
+  /** Longest time a row waits in the buffer, in ms; also the retry interval during an outage. Default 1000. */
   readonly flushIntervalMs?: number;
+  /**
+   * Rows kept while QuestDB is unreachable; past this the oldest are dropped (and reported).
+   * Default 1,000,000.
+   */
+  readonly maxBufferedRows?: number;
   /**
    * Create the table (with `ts` as designated timestamp) before the first write. Default true;
    * turn off only when the table already exists in this layout, since a table QuestDB creates on
@@ -40,6 +46,13 @@ export interface QuestDBRecorderOptions {
  * designated timestamp. Written rows become visible to queries shortly after a flush (QuestDB
  * applies its write-ahead log asynchronously).
  *
+ * While QuestDB is unreachable (`QMTL_UNAVAILABLE`, `QMTL_TIMEOUT`) nothing is lost: the batch
+ * stays buffered and is sent again every `flushIntervalMs` until QuestDB is back (the table
+ * de-duplicates on `ts`, `node_id`, `interval`, so a batch sent twice is stored once), up to
+ * `maxBufferedRows`. A batch QuestDB rejects (a row it cannot store) is dropped. Either failure
+ * is logged when it happens, and rejects the {@link flush} or {@link close} that meets it or
+ * comes next; {@link persist} keeps accepting rows.
+ *
  * @example
  * const recorder = new QuestDBRecorder({ table: 'btc_1m' });
  * await recorder.persist('btc', 60, 1_700_000_040, { open: 1, close: 2 });
@@ -51,21 +64,25 @@ export class QuestDBRecorder implements EventRecorder {
   private readonly explicitTable: string | undefined;
   private readonly batchRows: number;
   private readonly flushIntervalMs: number;
+  private readonly maxBufferedRows: number;
   private readonly createTable: boolean;
   private boundTable: string | undefined;
   private buffer: string[] = [];
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
   private failed: Error | undefined;
+  /** Errors of sends whose rows were kept for a retry (nothing to report later). */
+  private readonly retried = new WeakSet<object>();
 
   constructor(options: QuestDBRecorderOptions = {}) {
     const dsn = options.dsn ?? DEFAULT_QUESTDB_DSN;
     this.client = new QuestDBClient(dsn, 1);
-    this.sender = options.sender ?? createIlpSender(options.ilp ?? `tcp://${hostOf(dsn)}:9009`);
+    this.sender = options.sender ?? createIlpSender(options.ilp ?? `http://${hostOf(dsn)}:9000`);
     if (options.table !== undefined) quoteIdentifier(options.table, 'table');
     this.explicitTable = options.table;
     this.batchRows = positiveInteger(options.batchRows ?? 1000, 'batchRows');
     this.flushIntervalMs = positiveInteger(options.flushIntervalMs ?? 1000, 'flushIntervalMs');
+    this.maxBufferedRows = positiveInteger(options.maxBufferedRows ?? 1_000_000, 'maxBufferedRows');
     this.createTable = options.createTable ?? true;
   }
 
@@ -98,7 +115,6 @@ export class QuestDBRecorder implements EventRecorder {
    * Resolves once buffered, or once sent when this row fills the batch.
    */
   async persist(nodeId: string, interval: number, timestamp: number, payload: unknown): Promise<void> {
-    this.throwIfFailed();
     if (
       typeof payload !== 'object' ||
       payload === null ||
@@ -128,7 +144,10 @@ export class QuestDBRecorder implements EventRecorder {
     else this.timer ??= setTimeout(() => this.flushOnTimer(), this.flushIntervalMs);
   }
 
-  /** Sends every buffered row; rejects with the failure of this or an earlier background flush. */
+  /**
+   * Sends every buffered row; rejects with the failure of this or an earlier background flush.
+   * Rows QuestDB could not be reached for stay buffered for the next flush.
+   */
   async flush(): Promise<void> {
     this.clearTimer();
     const lines = this.buffer;
@@ -136,12 +155,11 @@ export class QuestDBRecorder implements EventRecorder {
     if (lines.length > 0) {
       const table = this.table;
       const send = this.flushing.then(async () => {
-        if (this.createTable) await this.client.ensureTable(table);
         try {
+          if (this.createTable) await this.client.ensureTable(table);
           await this.sender.send(lines.join(''));
         } catch (error) {
-          if (error instanceof QmtlError) error.message += ` (${lines.length} rows not written)`;
-          throw error;
+          throw this.keepOrDrop(lines, error);
         }
       });
       this.flushing = send.catch(() => undefined);
@@ -150,6 +168,32 @@ export class QuestDBRecorder implements EventRecorder {
       await this.flushing;
     }
     this.throwIfFailed();
+  }
+
+  /**
+   * After a failed send: rows QuestDB could not be reached for go back to the front of the
+   * buffer (a retry is scheduled), rows it rejected are dropped. Returns the error to report.
+   */
+  private keepOrDrop(lines: string[], error: unknown): unknown {
+    if (!(error instanceof QmtlError)) return error;
+    if (error.code !== ErrorCode.Unavailable && error.code !== ErrorCode.Timeout) {
+      error.message += ` (${lines.length} rows not written)`;
+      return error;
+    }
+    this.buffer = lines.concat(this.buffer);
+    const excess = this.buffer.length - this.maxBufferedRows;
+    const kept = lines.length - Math.max(0, Math.min(excess, lines.length));
+    if (excess > 0) {
+      this.buffer.splice(0, excess);
+      this.failed ??= new QmtlError(
+        ErrorCode.Unavailable,
+        `QuestDB recorder dropped its ${excess} oldest rows: more than maxBufferedRows (${this.maxBufferedRows}) waited while QuestDB was unreachable`,
+      );
+    }
+    this.timer ??= setTimeout(() => this.flushOnTimer(), this.flushIntervalMs);
+    error.message += ` (${kept} rows kept; sent again in ${this.flushIntervalMs} ms)`;
+    this.retried.add(error);
+    return error;
   }
 
   /** Flushes, then closes the ILP connection and the connection pool. */
@@ -167,12 +211,13 @@ export class QuestDBRecorder implements EventRecorder {
   private flushOnTimer(): void {
     this.timer = undefined;
     this.flush().catch((error: unknown) => {
-      // Reported to the caller by the next persist/flush/close.
       logger.error(
-        { err: error, table: this.explicitTable ?? this.boundTable },
+        { err: error, table: this.explicitTable ?? this.boundTable, pending: this.buffer.length },
         'questdb recorder flush failed',
       );
-      this.failed ??= error instanceof Error ? error : new Error(String(error));
+      // Rows kept for a retry are not lost; anything else is reported by the next flush/close.
+      if (!this.retried.has(error as object))
+        this.failed ??= error instanceof Error ? error : new Error(String(error));
     });
   }
 

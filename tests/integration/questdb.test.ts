@@ -9,7 +9,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { ErrorCode } from '../../src/common/errors.js';
+import { ErrorCode, QmtlError } from '../../src/common/errors.js';
+import { createIlpSender, type IlpSender } from '../../src/io/ilp-sender.js';
 import { ExchangeCandlesFetcher } from '../../src/io/exchange-candles-fetcher.js';
 import { QuestDBClient } from '../../src/io/questdb-client.js';
 import { QuestDBLoader } from '../../src/io/questdb-loader.js';
@@ -237,6 +238,35 @@ describeWithServer('questdb', reachable, 'QuestDB history (real server)', () => 
       await Promise.all([recorder.close(), loader.close()]);
     }
   }, 120_000);
+
+  it('sends a batch again when its reply was lost, and QuestDB stores it once', async () => {
+    const table = tableName();
+    const http = createIlpSender(ilp.http);
+    let loseReply = true;
+    // QuestDB stores the batch, but the recorder never hears back (a timeout on the way back).
+    const sender: IlpSender = {
+      async send(lines) {
+        await http.send(lines);
+        if (loseReply) {
+          loseReply = false;
+          throw new QmtlError(ErrorCode.Timeout, 'reply lost');
+        }
+      },
+      close: () => http.close(),
+    };
+    const recorder = new QuestDBRecorder({ dsn, table, sender, flushIntervalMs: 60_000 });
+    const loader = new QuestDBLoader({ dsn, table });
+    for (let i = 0; i < 3; i++) await recorder.persist('btc', 60, T0 + 60 * i, { close: i });
+    await expect(recorder.flush()).rejects.toThrow('reply lost (3 rows kept');
+    await recorder.flush();
+    await admin.waitForWal(table, 15_000);
+    expect(await loader.fetch(T0, T0 + 180, key)).toEqual(
+      [0, 1, 2].map((i) => ({ ts: T0 + 60 * i, close: i })),
+    );
+    const [{ count }] = (await admin.query(`SELECT count() AS count FROM "${table}"`)) as [{ count: number }];
+    expect(count).toBe(3);
+    await Promise.all([recorder.close(), loader.close()]);
+  });
 
   it('flushes on its timer without an explicit flush', async () => {
     const table = tableName();
