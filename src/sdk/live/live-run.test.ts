@@ -7,6 +7,7 @@ import { memoryTopicContents } from '../../transport/memory-topic-bus.test-kit.j
 import type { ReceivedMessage } from '../../transport/topic-bus.js';
 import { MemoryHistoryProvider } from '../history/memory-history-provider.js';
 import type { Node } from '../node.js';
+import { tradeOrders } from '../execution/trade-order-node.js';
 import { ProcessingNode } from '../processing-node.js';
 import { Runner } from '../runner/runner.js';
 import { Strategy } from '../strategy.js';
@@ -133,6 +134,58 @@ describe('dry-run with a Gateway: one process computes a shared node, the other 
       .filter(([t]) => t >= LIVE);
     expect(timesThree).toEqual(published.map(([t, v]) => [t, v * 3]));
   });
+
+  it.each(['none', 'leaves'] as const)(
+    'routes a consumed order node to its own broker, from its own live start (keepOutputs %s)',
+    async (keepOutputs) => {
+      /** Both strategies hold the same order node (one NodeID); their last nodes differ. */
+      const trading = (factor: number): new () => Strategy =>
+        class extends Strategy {
+          constructor() {
+            super({ defaultInterval: INTERVAL, defaultPeriod: 1 });
+          }
+          override setup(): void {
+            const { price, average } = sharedNodes(2);
+            const orders = tradeOrders(average, {
+              symbol: 'BTC',
+              computeFn: (view) => ({
+                symbol: view.params.symbol,
+                target: (view.input().latest() as number) > 101 ? 1 : -1,
+              }),
+            });
+            const scaled = new ProcessingNode({
+              input: average,
+              name: `times_${factor}`,
+              params: { factor },
+              computeFn: (view) => (view.input().latest() as number) * view.params.factor,
+            });
+            this.addNodes([price, average, orders, scaled]);
+          }
+        };
+      const options = {
+        gatewayUrl,
+        topicBus: new MemoryTopicBus({ broker }),
+        endTime: LIVE + 149 * INTERVAL,
+      };
+      const a = await Runner.dryrun(trading(2), { ...options, startTime: LIVE });
+      runs.push(a);
+      // B goes live 50 buckets after A: the order node's topic holds A's buckets before that.
+      const later = LIVE + 50 * INTERVAL;
+      const b = await Runner.dryrun(trading(3), { ...options, startTime: later, keepOutputs });
+      runs.push(b);
+      await Promise.all([a.done, b.done]);
+      const orderNode = b.strategy.nodes.find((n) => n.name === 'orders_BTC')!;
+      expect(b.roles.consumed.has(orderNode.nodeId)).toBe(true);
+      expect(b.stats(orderNode).computeCalls).toBe(0);
+      const trades = (run: LiveRun, from: number): unknown[] =>
+        run.execution!.orders.filter((o) => o.bucket >= from).map((o) => [o.bucket, o.side]);
+      expect(trades(a, later).length).toBeGreaterThan(1);
+      expect(b.execution!.orders.length).toBeGreaterThan(1);
+      expect(Math.min(...b.execution!.orders.map((o) => o.bucket))).toBeGreaterThanOrEqual(later);
+      // From its start B holds what A holds, so after its first order it trades as A does.
+      expect(trades(b, later).slice(1)).toEqual(trades(a, later).slice(-(trades(b, later).length - 1)));
+    },
+  );
 
   it('takes over a stopped producer from the bucket after its last published one: no gap, no duplicate', async () => {
     const end = LIVE + 249 * INTERVAL;

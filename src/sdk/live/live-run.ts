@@ -126,7 +126,7 @@ export async function startLiveRun(
         maxRetries: options.maxRetries,
         bus,
         consumerGroup: options.consumerGroup ?? consumerGroupOf(strategies),
-        ...(routing && { onLive: () => routing.attach() }),
+        ...(routing && { onLive: () => routing.attach(from) }),
       },
     );
     if (link !== null && bus !== null) {

@@ -311,9 +311,10 @@ export class LiveSession {
   }
 
   /**
-   * Reads the topics of the consumed nodes something here reads (a computed child, or kept
-   * outputs) and that are not read yet; consumed nodes nothing reads are not fetched at all. A
-   * group with no position starts at the topic's beginning, which warms their readers up.
+   * Reads the topics of the consumed nodes something here reads (a computed child, kept outputs,
+   * or a listener such as the order router) and that are not read yet; consumed nodes nothing
+   * reads are not fetched at all. A group with no position starts at the topic's beginning, which
+   * warms their readers up.
    */
   async #subscribe(group = this.#options.consumerGroup): Promise<void> {
     const bus = this.#options.bus;
@@ -321,8 +322,8 @@ export class LiveSession {
     const topics = new Set<string>();
     for (const [nodeId, topic] of this.#roles.consumed) {
       const runtime = this.#runtime(nodeId);
-      if (this.#subscribed.has(nodeId) || (runtime.children.length === 0 && runtime.outputs === null))
-        continue;
+      const unread = runtime.children.length === 0 && runtime.outputs === null && runtime.onEmit === null;
+      if (this.#subscribed.has(nodeId) || unread) continue;
       topics.add(topic);
       this.#subscribed.add(nodeId);
       this.#pending.add(`topic:${nodeId}`);

@@ -25,8 +25,13 @@ export interface OrderRoutingOptions {
 /** A run's order routing, attached to the graph. */
 export interface OrderRouting {
   readonly router: OrderRouter;
-  /** Starts routing (live runs call it after the warm-up, whose orders must not reach a broker). */
-  attach(): void;
+  /**
+   * Starts routing outputs of the buckets that end after `from` (the bucket holding it, and
+   * later ones). Live runs call it after the warm-up with their start time: orders of earlier
+   * buckets (the warm-up's, or a consumed order node's topic read from its beginning) must not
+   * reach a broker.
+   */
+  attach(from?: number): void;
   /** Flushes and closes the broker. */
   close(): Promise<void>;
   report(): ExecutionReport;
@@ -59,13 +64,17 @@ export function orderRouting(graph: ExecutionGraph, options: OrderRoutingOptions
   let attached = false;
   return {
     router,
-    attach() {
+    attach(from = -Infinity) {
       if (attached) return;
       attached = true;
       for (const runtime of graph.sources)
-        listenToEmits(runtime, (bucket, row) => void router.onStreamOutput(runtime.id, bucket, row));
+        listenToEmits(runtime, (bucket, row) => {
+          if (bucket + runtime.interval > from) void router.onStreamOutput(runtime.id, bucket, row);
+        });
       for (const runtime of orderNodes)
-        listenToEmits(runtime, (bucket, value) => void router.onOrders(bucket, runtime.node, value));
+        listenToEmits(runtime, (bucket, value) => {
+          if (bucket + runtime.interval > from) void router.onOrders(bucket, runtime.node, value);
+        });
     },
     close: () => router.close(),
     report: () => router.report(),
