@@ -34,23 +34,28 @@ export class RecentOutputs {
 }
 
 /**
+ * Buckets a consumed input may run ahead of a consumed node it feeds (its producer is faster
+ * than that node's): the buffer keeps them on top of the readers' period.
+ */
+export const RECENT_LEAD_BUCKETS = 1024;
+
+/**
  * A buffer per consumed node, as long as the largest period of the nodes reading it (detached
- * ones included): what a node taken over later is warmed up with.
+ * ones included) plus {@link RECENT_LEAD_BUCKETS}: what a node taken over later is warmed up
+ * with. A node is taken over from the bucket after its last published one, while its input may
+ * already be many buckets further; every one of those buckets must be computed, each from a full
+ * window.
  */
 export function recentOutputsOf(
   graph: ExecutionGraph,
   consumed: Iterable<string>,
 ): Map<string, RecentOutputs> {
   const ids = new Set(consumed);
-  const buffers = new Map<string, RecentOutputs>();
+  const periods = new Map<string, number>();
   for (const runtime of graph.order)
-    for (const { id } of distinctInputs(runtime.node)) {
-      if (!ids.has(id)) continue;
-      const buffer = buffers.get(id);
-      if (buffer === undefined || buffer.capacity < runtime.period)
-        buffers.set(id, new RecentOutputs(runtime.period));
-    }
-  return buffers;
+    for (const { id } of distinctInputs(runtime.node))
+      if (ids.has(id)) periods.set(id, Math.max(periods.get(id) ?? 0, runtime.period));
+  return new Map([...periods].map(([id, period]) => [id, new RecentOutputs(period + RECENT_LEAD_BUCKETS)]));
 }
 
 /**
