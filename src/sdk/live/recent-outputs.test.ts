@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { logger } from '../../common/logger.js';
 import { MemoryHistoryProvider } from '../history/memory-history-provider.js';
 import { ProcessingNode } from '../processing-node.js';
 import { ExecutionGraph } from '../runner/execution-graph.js';
@@ -51,5 +52,22 @@ describe('take-over warm-up from recent outputs', () => {
     expect(emitted).toEqual(Array.from({ length: 33 }, (_, i) => 8 + i));
     // bucket 8 is the mean of 4..8
     expect(mean.outputs!.at(0)![1]).toBe(6);
+  });
+
+  it('says so when the input ran further ahead than the outputs kept', () => {
+    const warn = vi.spyOn(logger, 'warn').mockImplementation(() => undefined);
+    const graph = new ExecutionGraph([new Chain().prepare()], 'all');
+    const [price, mean] = [graph.order[0]!, graph.order[1]!];
+    graph.detachInputs(mean);
+    const recent = recentOutputsOf(graph, [price.id, mean.id]);
+    for (let k = 0; k <= RECENT_LEAD_BUCKETS + 50; k++) recent.get(price.id)!.push(k * 60, k);
+    graph.attachInputs(mean);
+    mean.emitAfter = 7 * 60;
+    replayRecent(new TickEngine(graph.order, OnMissing.Skip), graph, [mean], recent);
+    expect(warn).toHaveBeenCalledWith(
+      expect.objectContaining({ node: 'mean5', input: price.id }),
+      'take-over: the input ran further ahead than the outputs kept; the first buckets after the hand-over are missed',
+    );
+    warn.mockRestore();
   });
 });

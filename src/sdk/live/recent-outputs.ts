@@ -1,3 +1,4 @@
+import { logger } from '../../common/logger.js';
 import type { ExecutionGraph } from '../runner/execution-graph.js';
 import { distinctInputs, type Edge, type NodeRuntime } from '../runner/node-runtime.js';
 import type { TickEngine } from '../runner/tick-engine.js';
@@ -21,6 +22,11 @@ export class RecentOutputs {
     this.#values[this.#next] = value;
     this.#next = (this.#next + 1) % this.capacity;
     if (this.#count < this.capacity) this.#count++;
+  }
+
+  /** True once outputs have been dropped to make room (the oldest held is not the first received). */
+  get full(): boolean {
+    return this.#count === this.capacity;
   }
 
   /** The held outputs, oldest first. */
@@ -77,7 +83,15 @@ export function replayRecent(
       const edge = graph.runtimeOf(id)?.children.find((e) => e.target === target);
       const buffer = recent.get(id);
       if (edge === undefined || buffer === undefined) continue;
-      for (const [bucket, value] of buffer.entries()) entries.push({ from: id, edge, bucket, value });
+      const held = [...buffer.entries()];
+      // The first bucket the target emits needs the `period` outputs up to it.
+      const needed = target.emitAfter + edge.ring.interval - (target.period - 1) * edge.ring.interval;
+      if (buffer.full && held.length > 0 && held[0]![0] > needed)
+        logger.warn(
+          { node: target.node.name, input: id, lead_buckets: RECENT_LEAD_BUCKETS },
+          'take-over: the input ran further ahead than the outputs kept; the first buckets after the hand-over are missed',
+        );
+      for (const [bucket, value] of held) entries.push({ from: id, edge, bucket, value });
     }
   }
   entries.sort((a, b) => a.bucket - b.bucket);
