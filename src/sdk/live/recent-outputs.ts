@@ -24,7 +24,7 @@ export class RecentOutputs {
     if (this.#count < this.capacity) this.#count++;
   }
 
-  /** True once outputs have been dropped to make room (the oldest held is not the first received). */
+  /** True when it holds `capacity` outputs: any older ones were dropped to make room. */
   get full(): boolean {
     return this.#count === this.capacity;
   }
