@@ -159,12 +159,12 @@ export class OrderRouter {
     this.#newest.set(nodeId, bucket);
     // A recompute of the bucket re-sends its targets (only the difference trades), not its orders.
     const placedAlready = this.#placed.get(nodeId) === bucket;
-    const routed = intents.filter((intent) => {
-      if (isTargetPosition(intent)) return true;
-      if (placedAlready) this.#count(summary, 'repeated');
-      else this.#placed.set(nodeId, bucket);
-      return !placedAlready;
-    });
+    const routed: OrderIntent[] = [];
+    for (const intent of intents) {
+      if (placedAlready && !isTargetPosition(intent)) this.#count(summary, 'repeated');
+      else routed.push(intent);
+    }
+    if (routed.some((intent) => !isTargetPosition(intent))) this.#placed.set(nodeId, bucket);
     return this.#enqueue(async () => {
       for (const intent of routed) await this.#route(intent, bucket, nodeId, summary);
       return summary;

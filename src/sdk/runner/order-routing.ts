@@ -89,6 +89,8 @@ function positionOwners(
   orderNodes: readonly NodeRuntime[],
   positions: ReadonlyMap<string, number>,
 ): Map<string, { runtime: NodeRuntime; quantity: number }> {
+  const names = (runtimes: readonly NodeRuntime[]): string =>
+    runtimes.map((r) => quote(r.node.name)).join(', ') || 'none';
   const owners = new Map<string, { runtime: NodeRuntime; quantity: number }>();
   for (const [symbol, quantity] of positions) {
     const traders = orderNodes.filter((runtime) => (runtime.node as TradeOrderNode).symbol === symbol);
@@ -96,8 +98,6 @@ function positionOwners(
       owners.set(symbol, { runtime: traders[0]!, quantity });
       continue;
     }
-    const names = (runtimes: readonly NodeRuntime[]): string =>
-      runtimes.map((r) => quote(r.node.name)).join(', ') || 'none';
     throw new QmtlError(
       ErrorCode.InvalidArgument,
       traders.length === 0
