@@ -276,16 +276,8 @@ describe('qmtl run: arguments', () => {
     try {
       const url = `http://127.0.0.1:${(venue.address() as AddressInfo).port}`;
       const range = ['--start-time', String(START + 60 * 60), '--end-time', String(START + 89 * 60)];
-      const { code, stdout } = await qmtl([
-        'run',
-        'trader.ts',
-        '--mode',
-        'live',
-        '--broker-url',
-        url,
-        ...range,
-        '--json',
-      ]);
+      const live = (...flags: string[]) => qmtl(['run', 'trader.ts', '--mode', 'live', ...flags, ...range]);
+      const { code, stdout } = await live('--broker-url', url, '--json');
       expect(code).toBe(0);
       const summary = JSON.parse(stdout) as { execution: { orders: { status: string; bucket: number }[] } };
       expect(received.length).toBeGreaterThanOrEqual(2);
@@ -301,40 +293,19 @@ describe('qmtl run: arguments', () => {
           return [bucket, order.side, order.quantity];
         });
       const before = trades(received.splice(0));
-      const restarted = await qmtl([
-        'run',
-        'trader.ts',
-        '--mode',
-        'live',
-        '--broker-url',
-        url,
-        '--position',
-        `BTC=${held}`,
-        ...range,
-        '--json',
-      ]);
+      const restarted = await live('--broker-url', url, '--position', `BTC=${held}`, '--json');
       expect(restarted.code).toBe(0);
       expect(trades(received)).toEqual(before.slice(1));
-      const unknownSymbol = await qmtl([
-        'run',
-        'trader.ts',
-        '--mode',
-        'live',
-        '--broker-url',
-        url,
-        '--position',
-        'ETH=1',
-        ...range,
-      ]);
+      const unknownSymbol = await live('--broker-url', url, '--position', 'ETH=1');
       expect(unknownSymbol.code).toBe(1);
       expect(unknownSymbol.stderr).toMatch(
         /positions\.ETH: no order node of the run trades "ETH" \(order nodes: "signal_orders_BTC"\)/,
       );
-      const malformed = await qmtl(['run', 'trader.ts', '--mode', 'live', '--position', 'BTC', ...range]);
+      const malformed = await live('--position', 'BTC');
       expect(malformed.stderr).toBe(
         'qmtl: --position must be SYMBOL=QUANTITY (a finite number, negative when short), got "BTC"\n',
       );
-      const refused = await qmtl(['run', 'trader.ts', '--mode', 'live', ...range]);
+      const refused = await live();
       expect(refused.code).toBe(1);
       expect(refused.stderr).toMatch(/a live run with order nodes \("signal_orders_BTC"\) needs a broker/);
     } finally {

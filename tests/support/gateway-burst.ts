@@ -219,21 +219,49 @@ async function lookInBatches(
   return found;
 }
 
-/** Polls until `ids` are all `completed` via GET /strategies/:id; returns the ids that never got there. */
-async function untilCompleted(url: string, ids: readonly string[], deadline: number): Promise<string[]> {
+/**
+ * Polls `statusOf` for each of `ids` until every one says `completed`, or the deadline passes;
+ * returns `id: status` of those that never did.
+ */
+async function untilCompleted(
+  ids: readonly string[],
+  statusOf: (id: string) => Promise<string>,
+  deadline: number,
+): Promise<string[]> {
+  let left: string[] = [];
   let pending = [...ids];
-  const notCompleted = async (id: string): Promise<string | null> => {
-    // 204 (STATIC degradation, e.g. a saturated host) or a transient error: look again.
-    const response = await fetch(`${url}/strategies/${id}`).catch(() => null);
-    if (response?.status !== 200) return id;
-    return ((await response.json()) as { status: string }).status === 'completed' ? null : id;
-  };
   await until(
-    async () => (pending = await lookInBatches(pending, notCompleted)).length === 0,
+    async () => {
+      left = await lookInBatches(pending, async (id) => {
+        const status = await statusOf(id);
+        return status === 'completed' ? null : `${id}: ${status}`;
+      });
+      pending = left.map((entry) => entry.split(':')[0]!);
+      return left.length === 0;
+    },
     deadline - Date.now(),
     200,
   );
-  return pending;
+  return left;
+}
+
+/** A strategy's status as the database holds it (`GET /strategies/:id`). */
+async function storedStatus(url: string, id: string): Promise<string> {
+  // 204 (STATIC degradation, e.g. a saturated host) or a transient error: looked at again.
+  const response = await fetch(`${url}/strategies/${id}`).catch(() => null);
+  if (response?.status !== 200) return `HTTP ${response?.status ?? 'error'}`;
+  return ((await response.json()) as { status: string }).status;
+}
+
+/**
+ * A strategy's cached status (`GET /strategies/:id/status`). After a Gateway crash between a
+ * database commit and its cache write the cache is behind until the sweep re-queues the dead
+ * worker's item (its lock's TTL plus two sweeps), so callers wait for it rather than sample it.
+ */
+async function cachedStatus(url: string, id: string): Promise<string> {
+  // A 204 (STATIC degradation: a saturated host, see burst) is asked again for up to 10 s.
+  const answer = await callPastGate<{ status: string }>(`${url}/strategies/${id}/status`, {}, 10_000);
+  return answer.status === 200 ? answer.body.status : `HTTP ${answer.status}`;
 }
 
 /** Polls the database until no strategy is left `queued`/`processing`, or the deadline passes. */
@@ -245,36 +273,6 @@ async function untilAllTerminal(rows: StrategyRows, deadline: number): Promise<S
     200,
   );
   return stored;
-}
-
-/**
- * Polls until `GET /strategies/:id/status` (the cached status) says `completed` for each of `ids`,
- * or the deadline passes; returns `id: status` of those that never did. After a Gateway crash
- * between a database commit and its cache write the cache is behind until the sweep re-queues
- * the dead worker's item (its lock's TTL plus two sweeps), so it is waited for, not sampled.
- */
-async function untilStatusesCompleted(
-  url: string,
-  ids: readonly string[],
-  deadline: number,
-): Promise<string[]> {
-  let stale: string[] = [];
-  let pending = [...ids];
-  await until(
-    async () => {
-      stale = await lookInBatches(pending, async (id) => {
-        // A 204 (STATIC degradation: a saturated host, see burst) is asked again for up to 10 s.
-        const answer = await callPastGate<{ status: string }>(`${url}/strategies/${id}/status`, {}, 10_000);
-        const status = answer.status === 200 ? answer.body.status : `HTTP ${answer.status}`;
-        return status === 'completed' ? null : `${id}: ${status}`;
-      });
-      pending = stale.map((entry) => entry.split(':')[0]!);
-      return stale.length === 0;
-    },
-    deadline - Date.now(),
-    200,
-  );
-  return stale;
 }
 
 /** One recovery to check: the burst before it, and where to look. */
@@ -298,16 +296,21 @@ export async function checkRecovery(recovery: Recovery): Promise<void> {
   const { url, rows, burst: sent, since } = recovery;
   const acked = sent.outcomes.flatMap((o) => (o.kind === 'acked' ? [o.strategyId] : []));
   const deadline = since + RECOVERY_DEADLINE_MS;
-  expect.soft(await untilCompleted(url, acked, deadline), 'acknowledged, never completed').toEqual([]);
+  expect
+    .soft(
+      await untilCompleted(acked, (id) => storedStatus(url, id), deadline),
+      'acknowledged, never completed',
+    )
+    .toEqual([]);
   const stored = await untilAllTerminal(rows, deadline);
   const recoveredMs = Date.now() - since;
   expect.soft(violations(stored, recovery.all), 'database vs. what clients were told').toEqual([]);
   const seqs = new Set(sent.outcomes.map((o) => o.seq));
   const mine = stored.filter((s) => seqs.has(s.seq));
   const ackedIds = new Set(acked);
-  const stale = await untilStatusesCompleted(
-    url,
+  const stale = await untilCompleted(
     mine.map((s) => s.id),
+    (id) => cachedStatus(url, id),
     deadline,
   );
   const statusesMs = Date.now() - since;
