@@ -79,6 +79,7 @@ export function quote(value: unknown): string {
   if (typeof value === 'bigint') return `${value}n`;
   if (typeof value === 'number') return String(value);
   if (value === undefined || typeof value === 'symbol') return String(value);
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? 'Invalid Date' : value.toISOString();
   try {
     const text = JSON.stringify(value) ?? typeof value;
     return text.length > 80 ? `${text.slice(0, 77)}...` : text;

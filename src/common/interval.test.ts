@@ -11,10 +11,19 @@ describe('parseInterval', () => {
     ['30m', 1800],
     ['1h', 3600],
     ['1d', 86_400],
-    [' 5M ', 300],
+    [' 5m ', 300],
     ['2H', 7200],
+    ['1D', 86_400],
   ])('parses %j as %i seconds', (value, seconds) => {
     expect(parseInterval(value)).toBe(seconds);
+  });
+
+  it('refuses an upper-case M, which means months in many exchange APIs, suggesting minutes', () => {
+    const error = thrownBy(() => parseInterval(' 5M ', 'candle interval'));
+    expect(error.code).toBe(ErrorCode.InvalidInterval);
+    expect(error.message).toBe(
+      'candle interval " 5M " is ambiguous: "M" means months in many exchange APIs; write "5m" for minutes (months are not an interval here)',
+    );
   });
 
   it.each([

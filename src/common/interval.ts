@@ -18,6 +18,12 @@ export function parseInterval(value: unknown, what = 'interval'): number {
     );
   }
   if (typeof value === 'string') {
+    if (/^\d+M$/.test(value.trim())) {
+      throw new QmtlError(
+        ErrorCode.InvalidInterval,
+        `${what} ${quote(value)} is ambiguous: "M" means months in many exchange APIs; write "${value.trim().slice(0, -1)}m" for minutes (months are not an interval here)`,
+      );
+    }
     const match = /^(\d+)([smhd])$/.exec(value.trim().toLowerCase());
     if (match) {
       const seconds = Number(match[1]) * UNIT_SECONDS[match[2] as keyof typeof UNIT_SECONDS];

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from './errors.js';
 import { thrownBy } from './errors.test-kit.js';
-import { formatTime, parseTime } from './time.js';
+import { formatTime, MAX_TIME, MIN_TIME, parseTime } from './time.js';
 
 const NEW_YEAR_2024 = 1_704_067_200;
 
@@ -102,11 +102,35 @@ describe('formatTime', () => {
     expect(formatTime(parseTime('2024-06-15T18:04:56Z'))).toBe('2024-06-15T18:04:56Z');
   });
 
-  it('round-trips years before 100 and after 9999, and never returns -0 (found by the fuzz test)', () => {
+  it('round-trips years before 100, and never returns -0 (found by the fuzz test)', () => {
     expect(parseTime('0099-12-31T23:59:59Z')).toBe(-59_011_459_201);
-    expect(formatTime(253_402_300_800)).toBe('+010000-01-01T00:00:00Z');
-    expect(parseTime('+010000-01-01T00:00:00Z')).toBe(253_402_300_800);
     expect(() => parseTime('0099-02-30')).toThrow(/must be epoch seconds/);
     expect(Object.is(parseTime(-0), 0)).toBe(true);
+  });
+
+  it('accepts years 1 to 9999 and refuses anything outside, naming the field and the value', () => {
+    expect(parseTime('9999-12-31T23:59:59Z')).toBe(MAX_TIME);
+    expect(parseTime('0001-01-01T00:00:00Z')).toBe(MIN_TIME);
+    for (const value of [MAX_TIME + 1, MIN_TIME - 1, '+010000-01-01T00:00:00Z', '99999999999999999999']) {
+      const error = thrownBy(() => parseTime(value, 'endTime'));
+      expect(error.code).toBe('QMTL_INVALID_TIME');
+      expect(error.message).toMatch(/^endTime must be between year 1 and year 9999, got /);
+    }
+  });
+
+  it('refuses epoch milliseconds (a Date.now() given as seconds) with the hint and the time they mean', () => {
+    const error = thrownBy(() => parseTime(1_704_067_800_000, 'endTime'));
+    expect(error.message).toBe(
+      'endTime must be between year 1 and year 9999, got 1704067800000; it looks like epoch milliseconds (2024-01-01T00:10:00Z): give seconds',
+    );
+    expect(thrownBy(() => parseTime('1704067800000')).message).toContain('looks like epoch milliseconds');
+  });
+});
+
+describe('formatTime', () => {
+  it('writes six-digit years past 9999 and a plain count of seconds past what a Date holds', () => {
+    expect(formatTime(253_402_300_800)).toBe('+010000-01-01T00:00:00Z');
+    expect(formatTime(99_999_999_999_999)).toBe('99999999999999 s since epoch');
+    expect(formatTime(NaN)).toBe('NaN s since epoch');
   });
 });

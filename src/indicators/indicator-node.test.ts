@@ -163,6 +163,17 @@ describe('indicator node inputs', () => {
     })();
     expect((error as QmtlError).code).toBe('QMTL_INVALID_ARGUMENT');
   });
+
+  it('names a misspelt option and refuses missing options without a TypeError', () => {
+    const price = stream([]);
+    expect(() => sma(price, { peroid: 3 } as never)).toThrow(
+      /sma\(\): unknown option "peroid" \(known: period, field, fields, interval, name, tags\)/,
+    );
+    expect(() => ema(price, undefined as never)).toThrow(
+      /ema\(\): options must be an object such as \{ period: 20 \}, got undefined/,
+    );
+    expect(() => rsi(price, null as never)).toThrow(/rsi\(\): options must be an object/);
+  });
 });
 
 describe('indicator node catch-up and corrections', () => {

@@ -4,6 +4,7 @@ import type { IntervalLike } from '../common/interval.js';
 import type { CacheView } from '../sdk/cache/cache-view.js';
 import type { SeriesWindow } from '../sdk/cache/series-window.js';
 import type { Evaluator, Node } from '../sdk/node.js';
+import { rejectUnknownKeys } from '../sdk/node-options.js';
 import { ProcessingNode } from '../sdk/processing-node.js';
 import type { BarField, StreamingIndicator } from './indicator.js';
 
@@ -69,6 +70,7 @@ export class IndicatorNode extends ProcessingNode<IndicatorParams> {
   ) {
     const snake = snakeCase(definition.indicator);
     const what = `${camelCase(snake)}()`;
+    rejectUnknownKeys(options, [...Object.keys(params), ...NODE_OPTION_KEYS], what);
     const input = inputParams(what, definition.reads, options);
     const indicator = definition.create(params);
     const interval = options.interval ?? source?.interval ?? undefined;
@@ -253,6 +255,20 @@ export function indicatorNode<P extends Record<string, IndicatorParamValue>>(
     params,
     options,
   );
+}
+
+/** What every indicator node factory takes besides its indicator's parameters. */
+const NODE_OPTION_KEYS = ['field', 'fields', 'interval', 'name', 'tags'];
+
+/** A factory's `options` argument, checked to be an object (so destructuring it cannot throw a TypeError). */
+export function factoryOptions<T>(options: T, what: string): T {
+  if (typeof options !== 'object' || options === null) {
+    throw new QmtlError(
+      ErrorCode.InvalidNode,
+      `${what}: options must be an object such as { period: 20 }, got ${quote(options)}`,
+    );
+  }
+  return options;
 }
 
 /** `AnchoredVWAP` → `anchored_vwap`, `StochRSI` → `stoch_rsi`: default node names (SPEC §6 names). */

@@ -1,6 +1,11 @@
 import type { Node } from '../sdk/node.js';
 import { EMA } from './ema.js';
-import { indicatorNode, type IndicatorNode, type IndicatorNodeOptions } from './indicator-node.js';
+import {
+  factoryOptions,
+  indicatorNode,
+  type IndicatorNode,
+  type IndicatorNodeOptions,
+} from './indicator-node.js';
 import { RSI } from './rsi.js';
 import { SMA } from './sma.js';
 
@@ -12,7 +17,7 @@ export function sma(
   source: Node,
   options: IndicatorNodeOptions & { readonly period: number },
 ): IndicatorNode {
-  const { period, ...rest } = options;
+  const { period, ...rest } = factoryOptions(options, 'sma()');
   return indicatorNode(
     { indicator: 'SMA', indicatorClass: SMA, create: (p) => new SMA(p.period) },
     source,
@@ -29,7 +34,7 @@ export function ema(
   source: Node,
   options: IndicatorNodeOptions & { readonly period: number },
 ): IndicatorNode {
-  const { period, ...rest } = options;
+  const { period, ...rest } = factoryOptions(options, 'ema()');
   return indicatorNode(
     { indicator: 'EMA', indicatorClass: EMA, create: (p) => new EMA(p.period) },
     source,
@@ -46,7 +51,7 @@ export function rsi(
   source: Node,
   options: IndicatorNodeOptions & { readonly period?: number } = {},
 ): IndicatorNode {
-  const { period = 14, ...rest } = options;
+  const { period = 14, ...rest } = factoryOptions(options, 'rsi()');
   return indicatorNode(
     { indicator: 'RSI', indicatorClass: RSI, create: (p) => new RSI(p.period) },
     source,

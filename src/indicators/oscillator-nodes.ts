@@ -1,6 +1,11 @@
 import type { Node } from '../sdk/node.js';
 import { IchimokuCloud } from './ichimoku-cloud.js';
-import { indicatorNode, type IndicatorNode, type IndicatorNodeOptions } from './indicator-node.js';
+import {
+  factoryOptions,
+  indicatorNode,
+  type IndicatorNode,
+  type IndicatorNodeOptions,
+} from './indicator-node.js';
 import { KalmanTrend } from './kalman-trend.js';
 import { KDJ } from './kdj.js';
 import { StochRSI } from './stoch-rsi.js';
@@ -14,7 +19,7 @@ export function stochRsi(
   source: Node,
   options: IndicatorNodeOptions & { readonly rsiPeriod?: number; readonly stochPeriod?: number } = {},
 ): IndicatorNode {
-  const { rsiPeriod = 14, stochPeriod = 14, ...rest } = options;
+  const { rsiPeriod = 14, stochPeriod = 14, ...rest } = factoryOptions(options, 'stochRsi()');
   return indicatorNode(
     {
       indicator: 'StochRSI',
@@ -36,7 +41,7 @@ export function kdj(
   source: Node,
   options: IndicatorNodeOptions & { readonly period?: number } = {},
 ): IndicatorNode {
-  const { period = 9, ...rest } = options;
+  const { period = 9, ...rest } = factoryOptions(options, 'kdj()');
   return indicatorNode(
     {
       indicator: 'KDJ',
@@ -65,7 +70,13 @@ export function ichimokuCloud(
     readonly displacement?: number;
   } = {},
 ): IndicatorNode {
-  const { tenkan = 9, kijun = 26, senkouB = 52, displacement = 26, ...rest } = options;
+  const {
+    tenkan = 9,
+    kijun = 26,
+    senkouB = 52,
+    displacement = 26,
+    ...rest
+  } = factoryOptions(options, 'ichimokuCloud()');
   return indicatorNode(
     {
       indicator: 'IchimokuCloud',
@@ -91,7 +102,11 @@ export function kalmanTrend(
     readonly measurementVariance?: number;
   } = {},
 ): IndicatorNode {
-  const { processVariance = 1e-5, measurementVariance = 1e-2, ...rest } = options;
+  const {
+    processVariance = 1e-5,
+    measurementVariance = 1e-2,
+    ...rest
+  } = factoryOptions(options, 'kalmanTrend()');
   return indicatorNode(
     {
       indicator: 'KalmanTrend',

@@ -3,7 +3,12 @@ import { ATR } from './atr.js';
 import { BollingerBands } from './bollinger-bands.js';
 import { ChandelierExit } from './chandelier-exit.js';
 import type { BarField } from './indicator.js';
-import { indicatorNode, type IndicatorNode, type IndicatorNodeOptions } from './indicator-node.js';
+import {
+  factoryOptions,
+  indicatorNode,
+  type IndicatorNode,
+  type IndicatorNodeOptions,
+} from './indicator-node.js';
 import { KeltnerChannel } from './keltner-channel.js';
 import { SuperTrend } from './supertrend.js';
 
@@ -21,7 +26,7 @@ export function bollingerBands(
   source: Node,
   options: IndicatorNodeOptions & { readonly period?: number; readonly multiplier?: number } = {},
 ): IndicatorNode {
-  const { period = 20, multiplier = 2, ...rest } = options;
+  const { period = 20, multiplier = 2, ...rest } = factoryOptions(options, 'bollingerBands()');
   return indicatorNode(
     {
       indicator: 'BollingerBands',
@@ -42,7 +47,7 @@ export function atr(
   source: Node,
   options: IndicatorNodeOptions & { readonly period?: number } = {},
 ): IndicatorNode {
-  const { period = 14, ...rest } = options;
+  const { period = 14, ...rest } = factoryOptions(options, 'atr()');
   return indicatorNode(
     { indicator: 'ATR', indicatorClass: ATR, reads: RANGE_READS, create: (p) => new ATR(p.period) },
     source,
@@ -60,7 +65,7 @@ export function chandelierExit(
   source: Node,
   options: IndicatorNodeOptions & { readonly period?: number; readonly multiplier?: number } = {},
 ): IndicatorNode {
-  const { period = 22, multiplier = 3, ...rest } = options;
+  const { period = 22, multiplier = 3, ...rest } = factoryOptions(options, 'chandelierExit()');
   return indicatorNode(
     {
       indicator: 'ChandelierExit',
@@ -87,7 +92,12 @@ export function keltnerChannel(
     readonly multiplier?: number;
   } = {},
 ): IndicatorNode {
-  const { emaPeriod = 20, atrPeriod = 10, multiplier = 2, ...rest } = options;
+  const {
+    emaPeriod = 20,
+    atrPeriod = 10,
+    multiplier = 2,
+    ...rest
+  } = factoryOptions(options, 'keltnerChannel()');
   return indicatorNode(
     {
       indicator: 'KeltnerChannel',
@@ -110,7 +120,7 @@ export function supertrend(
   source: Node,
   options: IndicatorNodeOptions & { readonly period?: number; readonly multiplier?: number } = {},
 ): IndicatorNode {
-  const { period = 10, multiplier = 3, ...rest } = options;
+  const { period = 10, multiplier = 3, ...rest } = factoryOptions(options, 'supertrend()');
   return indicatorNode(
     {
       indicator: 'SuperTrend',

@@ -1,6 +1,11 @@
 import type { Node } from '../sdk/node.js';
 import { AnchoredVWAP } from './anchored-vwap.js';
-import { indicatorNode, type IndicatorNode, type IndicatorNodeOptions } from './indicator-node.js';
+import {
+  factoryOptions,
+  indicatorNode,
+  type IndicatorNode,
+  type IndicatorNodeOptions,
+} from './indicator-node.js';
 import { OBV } from './obv.js';
 import { RoughVolatility } from './rough-volatility.js';
 import { VWAP } from './vwap.js';
@@ -28,7 +33,7 @@ export function vwap(
   source: Node,
   options: IndicatorNodeOptions & { readonly period?: number } = {},
 ): IndicatorNode {
-  const { period, ...rest } = options;
+  const { period, ...rest } = factoryOptions(options, 'vwap()');
   const reads = ['high', 'low', 'close', 'volume'] as const;
   if (period === undefined) {
     return indicatorNode(
@@ -55,7 +60,7 @@ export function anchoredVwap(
   source: Node,
   options: IndicatorNodeOptions & { readonly anchorTime: number },
 ): IndicatorNode {
-  const { anchorTime, ...rest } = options;
+  const { anchorTime, ...rest } = factoryOptions(options, 'anchoredVwap()');
   return indicatorNode(
     {
       indicator: 'AnchoredVWAP',
@@ -78,7 +83,7 @@ export function roughVolatility(
   source: Node,
   options: IndicatorNodeOptions & { readonly period?: number } = {},
 ): IndicatorNode {
-  const { period = 20, ...rest } = options;
+  const { period = 20, ...rest } = factoryOptions(options, 'roughVolatility()');
   return indicatorNode(
     {
       indicator: 'RoughVolatility',

@@ -130,6 +130,20 @@ describe('Node identity', () => {
 });
 
 describe('Node validation', () => {
+  it('rejects async and generator compute functions, whose results are not the value', () => {
+    expect(() => new SourceNode({ computeFn: async (view) => await Promise.resolve(view.time) })).toThrow(
+      /computeFn must be a synchronous function returning the bucket's value, got an async function/,
+    );
+    expect(
+      () =>
+        new SourceNode({
+          computeFn: function* (view) {
+            yield view.time;
+          },
+        }),
+    ).toThrow(/got a generator function/);
+  });
+
   it('rejects a compute function that does not take exactly one parameter', () => {
     expect(() => new SourceNode({ computeFn: () => 1 })).toThrow(/exactly one parameter.*declares 0/);
     expect(() => new SourceNode({ computeFn: ((a: unknown, b: unknown) => [a, b]) as never })).toThrow(
@@ -169,6 +183,7 @@ describe('Node validation', () => {
     expect(() => new Node({ params: [1] as never })).toThrow(/params must be a plain object/);
     expect(() => new Node({ params: { x: Number.NaN } })).toThrow(/params must be JSON-compatible/);
     expect(() => new Node(null as never)).toThrow(/options must be an object/);
+    expect(() => new StreamInput(null as never)).toThrow(/StreamInput options must be an object, got null/);
   });
 
   it('passes a single input through when it has no compute function, and refuses several', () => {

@@ -89,6 +89,9 @@ export class Node<P extends Params = Params> {
   readonly worker: WorkerSpec | null;
   #interval: number | null;
   #period: number | null;
+  /** The strategy whose defaults set the interval / period, or null when set on the node. */
+  #intervalDefaultedBy: string | null = null;
+  #periodDefaultedBy: string | null = null;
   #tags: string[];
   #cachedId: { epoch: number; id: string; configHash: string } | null = null;
   #codeHash: string | null = null;
@@ -219,16 +222,40 @@ export class Node<P extends Params = Params> {
     };
   }
 
-  /** Fills interval and period left unset (a strategy's defaults). */
-  applyDefaults(defaults: { interval?: number | undefined; period?: number | undefined }): void {
-    if (this.#interval === null && defaults.interval !== undefined) {
-      this.#interval = defaults.interval;
-      identityEpoch++;
+  /**
+   * Fills interval and period left unset from the defaults of `strategy`. A value an earlier
+   * strategy's defaults filled is kept (one node object has one identity): a strategy whose
+   * default differs gets the conflict back, as a problem message, instead of silently changing
+   * the other strategy's node.
+   */
+  applyDefaults(
+    defaults: { interval?: number | undefined; period?: number | undefined },
+    strategy: string,
+  ): string[] {
+    const conflicts: string[] = [];
+    if (defaults.interval !== undefined) {
+      if (this.#interval === null) {
+        this.#interval = defaults.interval;
+        this.#intervalDefaultedBy = strategy;
+        identityEpoch++;
+      } else if (this.#intervalDefaultedBy !== null && this.#interval !== defaults.interval) {
+        conflicts.push(
+          defaultConflict(this, 'interval', this.#interval, this.#intervalDefaultedBy, defaults.interval),
+        );
+      }
     }
-    if (this.#period === null && defaults.period !== undefined) {
-      this.#period = defaults.period;
-      identityEpoch++;
+    if (defaults.period !== undefined) {
+      if (this.#period === null) {
+        this.#period = defaults.period;
+        this.#periodDefaultedBy = strategy;
+        identityEpoch++;
+      } else if (this.#periodDefaultedBy !== null && this.#period !== defaults.period) {
+        conflicts.push(
+          defaultConflict(this, 'period', this.#period, this.#periodDefaultedBy, defaults.period),
+        );
+      }
     }
+    return conflicts;
   }
 
   /**
@@ -289,6 +316,21 @@ function normalizeInputs(input: unknown, what: string): readonly Node[] {
   return Object.freeze([...(list as Node[])]);
 }
 
+function defaultConflict(node: Node, key: string, value: number, by: string, other: number): string {
+  return (
+    `${node.label}: ${key} ${value} came from the defaults of strategy ${quote(by)}, so this ` +
+    `strategy's default ${key} ${other} cannot apply (one node object has one ${key}: set it on ` +
+    'the node, or create the node in setup())'
+  );
+}
+
+/** Functions whose call does not return their value, by constructor name. */
+const NOT_PLAIN_FUNCTIONS = new Map([
+  ['AsyncFunction', 'an async function'],
+  ['GeneratorFunction', 'a generator function'],
+  ['AsyncGeneratorFunction', 'an async generator function'],
+]);
+
 function checkComputeFn<P>(fn: unknown, what: string): ComputeFn<P> | null {
   if (fn == null) return null;
   if (typeof fn !== 'function') {
@@ -298,6 +340,14 @@ function checkComputeFn<P>(fn: unknown, what: string): ComputeFn<P> | null {
     throw new QmtlError(
       ErrorCode.InvalidNode,
       `${what}: computeFn must take exactly one parameter (the CacheView), but it declares ${fn.length}`,
+    );
+  }
+  const kind = NOT_PLAIN_FUNCTIONS.get(fn.constructor.name);
+  if (kind !== undefined) {
+    throw new QmtlError(
+      ErrorCode.InvalidNode,
+      `${what}: computeFn must be a synchronous function returning the bucket's value, got ${kind}` +
+        ' (its result would be a Promise or an iterator; fetch data with a HistoryProvider or a live feed instead)',
     );
   }
   return fn as ComputeFn<P>;

@@ -92,6 +92,23 @@ describe('Strategy', () => {
     expect(validateDag(dag).problems).toEqual([]);
   });
 
+  it('refuses to change a shared node that the defaults of an earlier strategy filled', () => {
+    const withShared = (shared: StreamInput, interval: string) =>
+      new (class extends Strategy {
+        setup(): void {
+          this.addNodes(shared);
+        }
+      })({ defaultInterval: interval, defaultPeriod: 1 });
+    const shared = new StreamInput({ tags: ['btc'], name: 'shared' });
+    expect(withShared(shared, '1m').prepare().nodes[0]!.interval).toBe(60);
+    expect(() => withShared(shared, '5m').prepare()).toThrow(
+      /StreamInput "shared": interval 60 came from the defaults of strategy ".*", so this strategy's default interval 300 cannot apply/,
+    );
+    // The same default again is no conflict, and the node kept the first strategy's interval.
+    expect(withShared(shared, '60s').prepare().nodes[0]!.interval).toBe(60);
+    expect(shared.interval).toBe(60);
+  });
+
   it('runs setup once however often it is prepared', () => {
     let calls = 0;
     class Once extends Strategy {
@@ -120,5 +137,38 @@ describe('Strategy', () => {
     ).toThrow(/defaultInterval must look like/);
     expect(() => new Empty({ defaultPeriod: 0 })).toThrow(/defaultPeriod must be a positive integer/);
     expect(() => new Empty().addNodes([{}] as never)).toThrow(/item 0 is not a node/);
+    expect(() => new Empty(null as never)).toThrow(/options must be an object, got null/);
+    expect(() => new Empty({ interval: '1m' } as never)).toThrow(
+      /unknown option "interval" \(known: defaultInterval, defaultPeriod; a node's interval and period are set on the node\)/,
+    );
+  });
+
+  it('names the strategy when setup() throws, keeping the original error as the cause', () => {
+    const bug = new TypeError("Cannot read properties of undefined (reading 'foo')");
+    class Broken extends Strategy {
+      setup(): void {
+        throw bug;
+      }
+    }
+    const error = (() => {
+      try {
+        new Broken().prepare();
+      } catch (e) {
+        return e as Error;
+      }
+    })();
+    expect(error?.message).toBe(`strategy "Broken" setup() failed: ${bug.message}`);
+    expect(error?.cause).toBe(bug);
+    class BadNode extends Strategy {
+      setup(): void {
+        this.addNodes(new StreamInput({ tags: ['x'], interval: 'soon' }));
+      }
+    }
+    expect(() => new BadNode().prepare()).toThrow(
+      expect.objectContaining({
+        code: 'QMTL_INVALID_INTERVAL',
+        message: expect.stringMatching(/^strategy "BadNode" setup\(\) failed: StreamInput "stream_input": interval must look like/),
+      }),
+    );
   });
 });

@@ -12,6 +12,8 @@ export interface StrategyOptions {
   readonly defaultPeriod?: number;
 }
 
+const STRATEGY_OPTION_KEYS = ['defaultInterval', 'defaultPeriod'];
+
 /**
  * A trading strategy: a DAG of nodes wired in `setup()` (SPEC §3.4).
  *
@@ -33,6 +35,18 @@ export abstract class Strategy {
 
   constructor(options: StrategyOptions = {}) {
     const name = new.target.name || 'Strategy';
+    if (typeof options !== 'object' || options === null)
+      throw new QmtlError(
+        ErrorCode.InvalidStrategy,
+        `${name} options must be an object, got ${quote(options)}`,
+      );
+    const unknown = Object.keys(options).filter((key) => !STRATEGY_OPTION_KEYS.includes(key));
+    if (unknown.length > 0) {
+      throw new QmtlError(
+        ErrorCode.InvalidStrategy,
+        `${name}: unknown option ${unknown.map((key) => quote(key)).join(', ')} (known: ${STRATEGY_OPTION_KEYS.join(', ')}; a node's interval and period are set on the node)`,
+      );
+    }
     this.defaultInterval =
       options.defaultInterval === undefined
         ? undefined
@@ -76,10 +90,14 @@ export abstract class Strategy {
    */
   prepare(): this {
     if (this.#prepared) return this;
-    this.setup();
+    this.#runSetup();
     const problems: Problem[] = [];
     for (const node of this.#nodes) {
-      node.applyDefaults({ interval: this.defaultInterval, period: this.defaultPeriod });
+      for (const conflict of node.applyDefaults(
+        { interval: this.defaultInterval, period: this.defaultPeriod },
+        this.name,
+      ))
+        problems.push({ code: ErrorCode.InvalidStrategy, message: conflict });
       if (node.interval === null)
         problems.push({
           code: ErrorCode.InvalidStrategy,
@@ -114,6 +132,24 @@ export abstract class Strategy {
     const seen = new Set<string>();
     const nodes = this.#nodes.filter((node) => !seen.has(node.nodeId) && seen.add(node.nodeId));
     return { nodes: nodes.map((node) => node.toJSON()) };
+  }
+
+  /** Calls `setup()`; what it throws is raised naming the strategy (the original is the cause). */
+  #runSetup(): void {
+    try {
+      this.setup();
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      const known = error instanceof QmtlError ? error : null;
+      throw new QmtlError(
+        known?.code ?? ErrorCode.InvalidStrategy,
+        `strategy ${quote(this.name)} setup() failed: ${message}`,
+        {
+          cause: error,
+          ...(known && { problems: known.problems }),
+        },
+      );
+    }
   }
 
   #topologicalNodes(): Node[] {

@@ -51,13 +51,13 @@ export class StreamInput extends Node {
   readonly #liveFeed: LiveFeed | null;
 
   constructor(options: StreamInputOptions = {}) {
-    const what = `StreamInput${typeof options.name === 'string' ? ` ${quote(options.name)}` : ''}`;
     if (typeof options !== 'object' || options === null) {
       throw new QmtlError(
         ErrorCode.InvalidNode,
         `StreamInput options must be an object, got ${quote(options)}`,
       );
     }
+    const what = `StreamInput${typeof options.name === 'string' ? ` ${quote(options.name)}` : ''}`;
     rejectUnknownKeys(options, STREAM_INPUT_KEYS, what);
     super({
       name: options.name ?? 'stream_input',

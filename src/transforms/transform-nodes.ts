@@ -1,4 +1,5 @@
 import {
+  factoryOptions,
   indicatorNode,
   type IndicatorNode,
   type IndicatorNodeOptions,
@@ -17,7 +18,7 @@ export function rateOfChange(
   source: Node,
   options: IndicatorNodeOptions & { readonly period?: number } = {},
 ): IndicatorNode {
-  const { period = 1, ...rest } = options;
+  const { period = 1, ...rest } = factoryOptions(options, 'rateOfChange()');
   return indicatorNode(
     { indicator: 'RateOfChange', indicatorClass: RateOfChange, create: (p) => new RateOfChange(p.period) },
     source,
@@ -34,7 +35,7 @@ export function stochastic(
   source: Node,
   options: IndicatorNodeOptions & { readonly period?: number } = {},
 ): IndicatorNode {
-  const { period = 14, ...rest } = options;
+  const { period = 14, ...rest } = factoryOptions(options, 'stochastic()');
   return indicatorNode(
     { indicator: 'Stochastic', indicatorClass: Stochastic, create: (p) => new Stochastic(p.period) },
     source,
@@ -52,7 +53,7 @@ export function angle(
   source: Node,
   options: IndicatorNodeOptions & { readonly period?: number; readonly unit?: AngleUnit } = {},
 ): IndicatorNode {
-  const { period = 14, unit = 'degrees', ...rest } = options;
+  const { period = 14, unit = 'degrees', ...rest } = factoryOptions(options, 'angle()');
   return indicatorNode(
     { indicator: 'Angle', indicatorClass: Angle, create: (p) => new Angle(p.period, p.unit) },
     source,

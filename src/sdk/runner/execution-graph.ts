@@ -1,5 +1,6 @@
+import { ErrorCode, QmtlError, quote } from '../../common/errors.js';
 import { topologicalSort } from '../../dag/topo-sort.js';
-import type { Node } from '../node.js';
+import { Node } from '../node.js';
 import { StreamInput } from '../stream-input.js';
 import type { Strategy } from '../strategy.js';
 import { distinctInputs, NodeRuntime, type Edge } from './node-runtime.js';
@@ -112,12 +113,23 @@ export class ExecutionGraph {
   #keptIds(keep: KeepOutputs): Set<string> {
     if (keep === 'none') return new Set();
     if (keep === 'all') return new Set(this.#byId.keys());
-    if (keep !== 'leaves') return new Set(keep.map((node) => node.nodeId));
+    if (keep !== 'leaves') return new Set(keep.map((node, index) => this.#keptId(node, index)));
     const leaves = new Set<string>();
     for (const strategy of this.#strategies) {
       const consumed = new Set(strategy.nodes.flatMap((node) => node.inputs.map((n) => n.nodeId)));
       for (const node of strategy.nodes) if (!consumed.has(node.nodeId)) leaves.add(node.nodeId);
     }
     return leaves;
+  }
+
+  /** The NodeID of `keepOutputs[index]`, which must be a node of the run. */
+  #keptId(node: unknown, index: number): string {
+    if (node instanceof Node && this.#byId.has(node.nodeId)) return node.nodeId;
+    const what =
+      node instanceof Node ? `${node.label}, which is in none of the run's strategies` : quote(node);
+    throw new QmtlError(
+      ErrorCode.InvalidArgument,
+      `keepOutputs[${index}] must be a node of the run's strategies, got ${what}`,
+    );
   }
 }

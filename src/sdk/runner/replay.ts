@@ -81,13 +81,23 @@ export async function* historyWindows(
   const fetchAll = (from: number): Promise<(readonly HistoryRow[])[]> =>
     Promise.all(sources.map((source) => fetchWindow(source, from, windowEnd(from))));
   let next = fetchAll(start);
+  let yielded = performance.now();
   for (let from = start; from <= end; from = windowEnd(from)) {
     const windows = await next;
     const to = windowEnd(from);
     if (to <= end) next = fetchAll(to);
     yield { windows, progress: { time: to - 1, fraction: Math.min(1, (to - start) / (end + 1 - start)) } };
+    // Providers that answer at once (in memory) resolve in microtasks only: let timers, signal
+    // handlers and servers (metrics, health) run between windows.
+    if (performance.now() - yielded > YIELD_EVERY_MS) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      yielded = performance.now();
+    }
   }
 }
+
+/** How long a replay runs before it lets the event loop take its turn. */
+const YIELD_EVERY_MS = 50;
 
 /**
  * The length of a history window in seconds: about `windowBars` bars of the finest interval,

@@ -175,11 +175,21 @@ export function resolveRunOptions(mode: RunMode, options: RunOptions): ResolvedR
     onMissing,
     keepOutputs,
     outputLimit: outputLimitOf(mode, options.outputLimit),
-    trackReads: options.trackReads ?? false,
+    trackReads: optionalBoolean(options.trackReads, 'trackReads'),
     maxRetries: nonNegativeInteger(options.maxRetries ?? 3, 'maxRetries'),
     windowBars: nonNegativeInteger(options.windowBars ?? 65_536, 'windowBars') || 1,
-    onProgress: options.onProgress ?? null,
+    onProgress: optionalFunction(options.onProgress, 'onProgress'),
   };
+}
+
+function optionalBoolean(value: unknown, name: string): boolean {
+  if (value === undefined || typeof value === 'boolean') return value ?? false;
+  throw invalid(`${name} must be true or false, got ${quote(value)}`);
+}
+
+function optionalFunction<F>(value: F | undefined, name: string): F | null {
+  if (value === undefined || typeof value === 'function') return value ?? null;
+  throw invalid(`${name} must be a function, got ${quote(value)}`);
 }
 
 function outputLimitOf(mode: RunMode, limit: unknown): number {

@@ -410,6 +410,26 @@ describe('history loading', () => {
     ).rejects.toThrow(/flaky|failed/);
   }, 20_000);
 
+  it('lets timers run during a long replay of a provider that answers at once', async () => {
+    const provider = new MemoryHistoryProvider(bars([1, 2], 1, 0));
+    let timerFired = false;
+    let timerFiredBeforeTheEnd = false;
+    setTimeout(() => (timerFired = true), 0);
+    // 60 million empty one-second buckets in windows of 1,000: 60,000 windows (~0.5 s here).
+    await Runner.backtest(
+      strategyOf((s) => s.addNodes(stream(provider, ['x'], 1))),
+      {
+        startTime: 0,
+        endTime: 60_000_000,
+        windowBars: 1_000,
+        onProgress: ({ fraction }) => {
+          if (fraction < 1 && timerFired) timerFiredBeforeTheEnd = true;
+        },
+      },
+    );
+    expect(timerFiredBeforeTheEnd).toBe(true);
+  });
+
   it('offline replays everything the providers hold when no times are given', async () => {
     const provider = new MemoryHistoryProvider(bars([1, 2, 3, 4], 60, 600));
     const result = await Runner.offline(
@@ -433,6 +453,24 @@ describe('Runner arguments', () => {
     );
   });
 
+  it('refuses an end time in milliseconds instead of replaying tens of thousands of years', async () => {
+    await expect(Runner.backtest(trivial(), { startTime: 0, endTime: 1_704_067_800_000 })).rejects.toThrow(
+      /endTime must be between year 1 and year 9999, got 1704067800000; it looks like epoch milliseconds \(2024-01-01T00:10:00Z\)/,
+    );
+  });
+
+  it('refuses keepOutputs entries that are not nodes of the run, naming the position', async () => {
+    const stray = stream(new MemoryHistoryProvider([]), ['elsewhere']);
+    await expect(
+      Runner.backtest(trivial(), { startTime: 60, endTime: 60, keepOutputs: [stray] }),
+    ).rejects.toThrow(
+      /keepOutputs\[0\] must be a node of the run's strategies, got StreamInput ".*", which is in none/,
+    );
+    await expect(
+      Runner.backtest(trivial(), { startTime: 60, endTime: 60, keepOutputs: [5] as never }),
+    ).rejects.toThrow(/keepOutputs\[0\] must be a node of the run's strategies, got 5/);
+  });
+
   it('accepts ISO strings and Dates', async () => {
     const result = await Runner.backtest(trivial(), {
       startTime: '1970-01-01T00:01:00Z',
@@ -452,6 +490,15 @@ describe('Runner arguments', () => {
       Runner.backtest(class NotAStrategy {} as never, { startTime: 1, endTime: 2 }),
     ).rejects.toThrow(/is not a subclass of Strategy/);
     await expect(Runner.backtest([], { startTime: 1, endTime: 2 })).rejects.toThrow(/at least one strategy/);
+    await expect(Runner.offline(trivial(), { onProgress: 5 as never })).rejects.toThrow(
+      /onProgress must be a function, got 5/,
+    );
+    await expect(Runner.offline(trivial(), { trackReads: 'yes' as never })).rejects.toThrow(
+      /trackReads must be true or false, got "yes"/,
+    );
+    await expect(Runner.backtest(trivial(), { startTime: new Date('x'), endTime: 1 })).rejects.toThrow(
+      /startTime must be epoch seconds.*got Invalid Date/,
+    );
     await expect(Runner.offline(trivial(), { outputLimit: 0 })).rejects.toThrow(
       /outputLimit must be a positive integer or Infinity, got 0/,
     );
