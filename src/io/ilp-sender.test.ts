@@ -114,6 +114,44 @@ describe('HttpIlpSender', () => {
   });
 });
 
+describe('HttpIlpSender failures', () => {
+  /** An HTTP server answering every request with `status`, or never when status is null. */
+  const answering = (status: number | null) =>
+    listen(
+      createHttpServer((request, response) => {
+        request.resume();
+        if (status !== null) request.on('end', () => response.writeHead(status).end(`status ${status}`));
+      }),
+    );
+
+  it('keeps batches a server that is not serving (502, 503, 504) could not take, drops others (400, 500)', async () => {
+    for (const [status, code] of [
+      [502, ErrorCode.Unavailable],
+      [503, ErrorCode.Unavailable],
+      [504, ErrorCode.Unavailable],
+      [500, ErrorCode.InvalidArgument],
+      [400, ErrorCode.InvalidArgument],
+    ] as const) {
+      const sender = new HttpIlpSender(`http://127.0.0.1:${await answering(status)}`);
+      await expect(sender.send('a v=1 1\n')).rejects.toMatchObject({
+        code,
+        message: `QuestDB rejected an ILP batch (HTTP ${status}): status ${status}`,
+      });
+    }
+  });
+
+  it('fails a batch the server never answers as a timeout, which the recorder keeps', async () => {
+    const sender = new HttpIlpSender(`http://127.0.0.1:${await answering(null)}`, 200);
+    const started = Date.now();
+    await expect(sender.send('a v=1 1\n')).rejects.toMatchObject({
+      code: ErrorCode.Timeout,
+      message: expect.stringMatching(/did not answer within 200 ms$/),
+    });
+    expect(Date.now() - started).toBeLessThan(5_000);
+    servers.splice(0).forEach((server) => (server as HttpServer).closeAllConnections());
+  });
+});
+
 describe('createIlpSender', () => {
   it('picks the transport from the scheme and rejects others', () => {
     expect(createIlpSender('tcp://127.0.0.1:9009')).toMatchObject({ host: '127.0.0.1', port: 9009 });

@@ -98,6 +98,9 @@ export class TcpIlpSender implements IlpSender {
   }
 }
 
+/** HTTP statuses of a server (or proxy) that is not serving right now. */
+const UNAVAILABLE_STATUSES = new Set([502, 503, 504]);
+
 /**
  * ILP over HTTP (`POST /write`, QuestDB port 9000): one request per batch, each confirmed or
  * rejected with QuestDB's reason, and a rejected batch is not written at all.
@@ -105,32 +108,43 @@ export class TcpIlpSender implements IlpSender {
 export class HttpIlpSender implements IlpSender {
   private readonly url: string;
 
-  constructor(baseUrl: string) {
+  /** @param timeoutMs how long one batch may take before it fails as `QMTL_TIMEOUT` (and is kept). */
+  constructor(
+    baseUrl: string,
+    private readonly timeoutMs = 30_000,
+  ) {
     this.url = `${baseUrl.replace(/\/+$/, '')}/write?precision=n`;
   }
 
   async send(lines: string): Promise<void> {
     let response: Response;
+    let text: string;
     try {
       response = await fetch(this.url, {
         method: 'POST',
         headers: { 'content-type': 'text/plain; charset=utf-8' },
         body: lines,
+        signal: AbortSignal.timeout(this.timeoutMs),
       });
+      text = response.ok ? '' : (await response.text()).trim();
+      if (response.ok) await response.body?.cancel();
     } catch (error) {
+      const timedOut = (error as Error).name === 'TimeoutError';
       throw new QmtlError(
-        ErrorCode.Unavailable,
-        `QuestDB ILP/HTTP is unreachable at ${this.url}: ${(error as Error).message}`,
+        timedOut ? ErrorCode.Timeout : ErrorCode.Unavailable,
+        timedOut
+          ? `QuestDB ILP/HTTP at ${this.url} did not answer within ${this.timeoutMs} ms`
+          : `QuestDB ILP/HTTP is unreachable at ${this.url}: ${(error as Error).message}`,
         { cause: error },
       );
     }
-    if (response.ok) {
-      await response.body?.cancel();
-      return;
-    }
-    const text = (await response.text()).trim();
+    if (response.ok) return;
+    // QuestDB applies a batch whole or not at all. 502/503/504 mean it (or a proxy) is not
+    // serving: the batch is kept and sent again. Any other status is QuestDB's answer about
+    // this batch (400 a bad line, 500 a row it could not store): sent again it would fail the
+    // same way and hold back every later row, so it is dropped and reported.
     throw new QmtlError(
-      response.status < 500 ? ErrorCode.InvalidArgument : ErrorCode.Unavailable,
+      UNAVAILABLE_STATUSES.has(response.status) ? ErrorCode.Unavailable : ErrorCode.InvalidArgument,
       `QuestDB rejected an ILP batch (HTTP ${response.status}): ${text || response.statusText}`,
     );
   }
@@ -141,10 +155,11 @@ export class HttpIlpSender implements IlpSender {
 }
 
 /**
- * A sender for an ILP address: `tcp://host:port` (QuestDB's 9009) or `http(s)://host:port` (9000).
+ * A sender for an ILP address: `tcp://host:port` (QuestDB's 9009) or `http(s)://host:port` (9000);
+ * `timeoutMs` bounds each HTTP batch.
  * @example createIlpSender('tcp://127.0.0.1:9009')
  */
-export function createIlpSender(address: string): IlpSender {
+export function createIlpSender(address: string, options: { readonly timeoutMs?: number } = {}): IlpSender {
   let url: URL;
   try {
     url = new URL(address);
@@ -159,7 +174,7 @@ export function createIlpSender(address: string): IlpSender {
       return new TcpIlpSender(host, Number(url.port || 9009));
     case 'http:':
     case 'https:':
-      return new HttpIlpSender(url.origin);
+      return new HttpIlpSender(url.origin, options.timeoutMs);
     default:
       throw new QmtlError(
         ErrorCode.InvalidArgument,

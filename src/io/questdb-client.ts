@@ -1,5 +1,6 @@
 import type { Pool, QueryResultRow } from 'pg';
 import { ErrorCode, QmtlError, quote } from '../common/errors.js';
+import { logger } from '../common/logger.js';
 import { addColumnSql, createTableSql, quoteIdentifier, type QuestDBColumnType } from './questdb-sql.js';
 
 /** Where QuestDB's PostgreSQL wire listens by default, with its default credentials. */
@@ -23,6 +24,26 @@ function parseUtcTimestamp(text: string): Date {
 }
 
 /** True when QuestDB answered that the table does not exist. */
+/** Defaults of {@link QuestDBTimeouts}. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+export const DEFAULT_QUERY_TIMEOUT_MS = 300_000;
+
+/** How long a QuestDB connection attempt and a query may take before they fail with an error. */
+export interface QuestDBTimeouts {
+  /** Opening a connection. Default 10 000 ms. */
+  readonly connectTimeoutMs?: number | undefined;
+  /** One query, measured by the client. Default 300 000 ms. */
+  readonly queryTimeoutMs?: number | undefined;
+}
+
+/** node-postgres errors (no errno code) that mean the connection is gone. */
+const LOST_CONNECTION = /Connection terminated|connection error|Client has encountered a connection error/i;
+/** node-postgres errors of a connect or query timeout. */
+const TIMED_OUT =
+  /timeout exceeded when trying to connect|Query read timeout|Connection terminated due to connection timeout/i;
+/** SQLSTATE invalid_password. */
+const INVALID_PASSWORD = '28P01';
+
 export function isMissingTable(error: unknown): boolean {
   return error instanceof Error && /table does not exist/i.test(error.message);
 }
@@ -44,12 +65,26 @@ export class QuestDBClient {
   constructor(
     readonly dsn: string,
     private readonly poolSize: number,
+    private readonly timeouts: QuestDBTimeouts = {},
   ) {
+    if (typeof dsn !== 'string' || !/^postgres(ql)?:\/\/[^/]/.test(dsn)) {
+      throw new QmtlError(
+        ErrorCode.InvalidArgument,
+        `dsn must be a PostgreSQL-wire URL such as ${quote(DEFAULT_QUESTDB_DSN)}, got ${quote(typeof dsn === 'string' ? redactDsn(dsn) : dsn)}`,
+      );
+    }
     if (!Number.isSafeInteger(poolSize) || poolSize < 1) {
       throw new QmtlError(
         ErrorCode.InvalidArgument,
         `poolSize must be a positive integer, got ${quote(poolSize)}`,
       );
+    }
+    for (const [name, value] of Object.entries(timeouts)) {
+      if (value !== undefined && !(Number.isSafeInteger(value) && value > 0))
+        throw new QmtlError(
+          ErrorCode.InvalidArgument,
+          `${name} must be a positive integer of ms, got ${quote(value)}`,
+        );
     }
   }
 
@@ -151,22 +186,39 @@ export class QuestDBClient {
         new QmtlError(ErrorCode.InvalidArgument, `QuestDB client for ${redactDsn(this.dsn)} is closed`),
       );
     }
-    this.pool ??= import('pg').then(
-      ({ default: pg }) =>
-        new pg.Pool({
-          connectionString: this.dsn,
-          max: this.poolSize,
-          // Idle connections do not keep the process alive, so a forgotten close() cannot hang it.
-          allowExitOnIdle: true,
-          types: {
-            getTypeParser: ((oid: number, format?: 'text' | 'binary'): ((text: string) => unknown) => {
-              if (oid === INT8) return parseInt8;
-              if (oid === TIMESTAMP || oid === TIMESTAMPTZ) return parseUtcTimestamp;
-              return pg.types.getTypeParser(oid, format) as (text: string) => unknown;
-            }) as typeof pg.types.getTypeParser,
-          },
-        }),
-    );
+    this.pool ??= import('pg')
+      .then(
+        ({ default: pg }) =>
+          new pg.Pool({
+            connectionString: this.dsn,
+            max: this.poolSize,
+            // Idle connections do not keep the process alive, so a forgotten close() cannot hang it.
+            allowExitOnIdle: true,
+            // A server that accepts the connection but never answers (a wrong port, a dropped
+            // packet) fails the call instead of hanging it.
+            connectionTimeoutMillis: this.timeouts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+            query_timeout: this.timeouts.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS,
+            types: {
+              getTypeParser: ((oid: number, format?: 'text' | 'binary'): ((text: string) => unknown) => {
+                if (oid === INT8) return parseInt8;
+                if (oid === TIMESTAMP || oid === TIMESTAMPTZ) return parseUtcTimestamp;
+                return pg.types.getTypeParser(oid, format) as (text: string) => unknown;
+              }) as typeof pg.types.getTypeParser,
+            },
+          }),
+      )
+      .then((pool) => {
+        // An idle pooled connection that drops (QuestDB restarts, the network fails) is an 'error'
+        // event on the pool; without a listener it would end the process. The pool discards the
+        // connection and the next call opens a new one.
+        pool.on('error', (error) =>
+          logger.warn(
+            { error: error.message, dsn: redactDsn(this.dsn) },
+            'idle QuestDB connection lost; it will be reopened',
+          ),
+        );
+        return pool;
+      });
     return this.pool;
   }
 
@@ -194,12 +246,21 @@ export class QuestDBClient {
     if (error instanceof QmtlError) return error;
     const message = error instanceof Error ? error.message : String(error);
     const code = (error as NodeJS.ErrnoException | null)?.code;
-    if (code !== undefined && /^E[A-Z]+$/.test(code)) {
-      return new QmtlError(
-        ErrorCode.Unavailable,
-        `QuestDB is unreachable at ${redactDsn(this.dsn)}: ${message || code}`,
-        { cause: error },
-      );
+    const at = redactDsn(this.dsn);
+    if (TIMED_OUT.test(message)) {
+      return new QmtlError(ErrorCode.Timeout, `QuestDB at ${at} did not answer in time: ${message}`, {
+        cause: error,
+      });
+    }
+    if ((code !== undefined && /^E[A-Z]+$/.test(code)) || LOST_CONNECTION.test(message)) {
+      return new QmtlError(ErrorCode.Unavailable, `QuestDB is unreachable at ${at}: ${message || code}`, {
+        cause: error,
+      });
+    }
+    if (code === INVALID_PASSWORD || /invalid username\/password|password authentication/i.test(message)) {
+      return new QmtlError(ErrorCode.Unavailable, `QuestDB at ${at} refused the login: ${message}`, {
+        cause: error,
+      });
     }
     return new QmtlError(ErrorCode.HistoryUnavailable, `QuestDB rejected ${quote(sql)}: ${message}`, {
       cause: error,

@@ -27,12 +27,18 @@ describe('QuestDBLoader (without a server)', () => {
     expect(new QuestDBLoader({ dsn: nowhere, sourceId: 'binance:btc' }).sourceId).toBe('binance:btc');
   });
 
-  it('fails fillMissing without a fetcher before connecting', async () => {
+  it('fills nothing without a fetcher, without connecting, so a backtest reports the gaps', async () => {
     const loader = new QuestDBLoader({ dsn: nowhere, table: 'bars' });
-    await expect(loader.fillMissing(0, 60, key)).rejects.toMatchObject({
-      code: ErrorCode.InvalidArgument,
-      message: 'QuestDBLoader.fillMissing needs a DataFetcher: pass options.fetcher',
-    });
+    await expect(loader.fillMissing(0, 60, key)).resolves.toBeUndefined();
+  });
+
+  it('refuses a DSN that is not a PostgreSQL-wire URL and bad timeouts', () => {
+    expect(() => new QuestDBLoader({ dsn: 'not a dsn' })).toThrow(
+      'dsn must be a PostgreSQL-wire URL such as "postgresql://admin:quest@127.0.0.1:8812/qdb", got "not a dsn"',
+    );
+    expect(() => new QuestDBLoader({ dsn: 'postgresql://u:secret@h:1/db', connectTimeoutMs: 0 })).toThrow(
+      'connectTimeoutMs must be a positive integer of ms, got 0',
+    );
   });
 
   it('fails with Unavailable naming the DSN without its password when QuestDB is down', async () => {

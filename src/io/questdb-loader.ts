@@ -32,6 +32,10 @@ export interface QuestDBLoaderOptions {
   readonly sourceId?: string;
   /** How long `fillMissing` waits for inserted rows to become visible. Default 30 000 ms. */
   readonly visibilityTimeoutMs?: number;
+  /** How long opening a connection may take before it fails (`QMTL_TIMEOUT`). Default 10 000 ms. */
+  readonly connectTimeoutMs?: number;
+  /** How long one query may take before it fails (`QMTL_TIMEOUT`). Default 300 000 ms. */
+  readonly queryTimeoutMs?: number;
 }
 
 /** Rows per INSERT statement in `fillMissing`; bounds the statement's parameter count. */
@@ -61,7 +65,10 @@ export class QuestDBLoader implements HistoryProvider {
   private boundTable: string | undefined;
 
   constructor(options: QuestDBLoaderOptions = {}) {
-    this.client = new QuestDBClient(options.dsn ?? DEFAULT_QUESTDB_DSN, options.poolSize ?? 4);
+    this.client = new QuestDBClient(options.dsn ?? DEFAULT_QUESTDB_DSN, options.poolSize ?? 4, {
+      connectTimeoutMs: options.connectTimeoutMs,
+      queryTimeoutMs: options.queryTimeoutMs,
+    });
     this.fetcher = options.fetcher;
     if (options.table !== undefined) quoteIdentifier(options.table, 'table');
     this.explicitTable = options.table;
@@ -103,15 +110,11 @@ export class QuestDBLoader implements HistoryProvider {
   /**
    * Reads the buckets held in `[start, end]`, asks the fetcher for `[start, end + 1)`, inserts the
    * rows whose `ts` is not held (creating the table and any new field columns) and waits until
-   * they are visible. Throws before connecting when there is no fetcher.
+   * they are visible. Without a fetcher there is nothing to fill from: it does nothing, so a
+   * backtest reports what the table lacks as history gaps (like the file providers).
    */
   async fillMissing(start: number, end: number, key: StreamKey): Promise<void> {
-    if (this.fetcher === undefined) {
-      throw new QmtlError(
-        ErrorCode.InvalidArgument,
-        'QuestDBLoader.fillMissing needs a DataFetcher: pass options.fetcher',
-      );
-    }
+    if (this.fetcher === undefined) return;
     const table = this.table;
     if (!(start <= end)) return;
     const held = new Set(await this.timestamps(key, start, end, true));

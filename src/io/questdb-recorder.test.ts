@@ -100,6 +100,30 @@ describe('QuestDBRecorder', () => {
     await rec.flush();
   });
 
+  it('accepts a row that fills the batch during an outage: persist resolves, flush reports', async () => {
+    vi.spyOn(logger, 'error').mockImplementation(() => undefined);
+    const { recorder: rec, sender } = recorder({ batchRows: 2, flushIntervalMs: 60_000 });
+    sender.down = true;
+    await rec.persist('n', 60, 60, { v: 1 });
+    await rec.persist('n', 60, 120, { v: 2 });
+    expect(rec.pending).toBe(2);
+    await expect(rec.flush()).rejects.toThrow('connection refused (2 rows kept');
+    sender.down = false;
+    await rec.close();
+    expect(sender.batches).toHaveLength(1);
+  });
+
+  it('leaves out key columns in any case and refuses fields that differ only in case', async () => {
+    const { recorder: rec, sender } = recorder();
+    await rec.persist('n', 60, 60, { TS: 5, Node_Id: 'x', INTERVAL: 9, close: 1 });
+    await rec.flush();
+    expect(sender.batches).toEqual(['bars,node_id=n interval=60i,close=1 60000000000\n']);
+    await expect(rec.persist('n', 60, 120, { Close: 1, close: 2 })).rejects.toThrow(
+      'QuestDBRecorder.persist: payload fields "Close" and "close" are one column in QuestDB (names are case-insensitive); rename one',
+    );
+    expect(rec.pending).toBe(0);
+  });
+
   it('drops a batch QuestDB rejects and reports it on the next flush; persist goes on', async () => {
     vi.useFakeTimers();
     vi.spyOn(logger, 'error').mockImplementation(() => undefined);

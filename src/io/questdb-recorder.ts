@@ -35,6 +35,10 @@ export interface QuestDBRecorderOptions {
    * its own from ILP names its timestamp `timestamp` and the loader cannot read it.
    */
   readonly createTable?: boolean;
+  /** How long opening a connection (to create the table) may take. Default 10 000 ms. */
+  readonly connectTimeoutMs?: number;
+  /** How long one batch may take over ILP/HTTP before it fails and is kept for a retry. Default 30 000 ms. */
+  readonly sendTimeoutMs?: number;
 }
 
 /**
@@ -76,8 +80,12 @@ export class QuestDBRecorder implements EventRecorder {
 
   constructor(options: QuestDBRecorderOptions = {}) {
     const dsn = options.dsn ?? DEFAULT_QUESTDB_DSN;
-    this.client = new QuestDBClient(dsn, 1);
-    this.sender = options.sender ?? createIlpSender(options.ilp ?? `http://${hostOf(dsn)}:9000`);
+    this.client = new QuestDBClient(dsn, 1, { connectTimeoutMs: options.connectTimeoutMs });
+    this.sender =
+      options.sender ??
+      createIlpSender(options.ilp ?? `http://${hostOf(dsn)}:9000`, {
+        timeoutMs: positiveInteger(options.sendTimeoutMs ?? 30_000, 'sendTimeoutMs'),
+      });
     if (options.table !== undefined) quoteIdentifier(options.table, 'table');
     this.explicitTable = options.table;
     this.batchRows = positiveInteger(options.batchRows ?? 1000, 'batchRows');
@@ -111,8 +119,10 @@ export class QuestDBRecorder implements EventRecorder {
   /**
    * Buffers one bar: `timestamp` (epoch seconds) becomes `ts`, the payload's fields become columns
    * (numbers as DOUBLE, bigints as LONG, strings, booleans, Dates); payload fields named like a
-   * key column (`node_id`, `interval`, `ts`) are ignored. The payload must be a plain object.
-   * Resolves once buffered, or once sent when this row fills the batch.
+   * key column (`node_id`, `interval`, `ts`, in any case) are ignored, and fields whose names
+   * differ only in case are refused. The payload must be a plain object. Resolves once buffered,
+   * or once sent when this row fills the batch; while QuestDB is unreachable the row stays
+   * buffered and this resolves (the outage is reported by {@link flush} and {@link close}).
    */
   async persist(nodeId: string, interval: number, timestamp: number, payload: unknown): Promise<void> {
     if (
@@ -132,16 +142,15 @@ export class QuestDBRecorder implements EventRecorder {
         `QuestDBRecorder.persist: interval must be a positive integer of seconds, got ${quote(interval)}`,
       );
     }
-    const fields: Record<string, unknown> = { interval: BigInt(interval) };
-    for (const [field, value] of Object.entries(payload)) {
-      if (!(QUESTDB_KEY_COLUMNS as readonly string[]).includes(field)) {
-        quoteIdentifier(field, 'column');
-        fields[field] = value;
-      }
+    this.buffer.push(formatIlpLine(this.table, { node_id: nodeId }, rowFields(interval, payload), timestamp));
+    if (this.buffer.length < this.batchRows) {
+      this.timer ??= setTimeout(() => this.flushOnTimer(), this.flushIntervalMs);
+      return;
     }
-    this.buffer.push(formatIlpLine(this.table, { node_id: nodeId }, fields, timestamp));
-    if (this.buffer.length >= this.batchRows) await this.flush();
-    else this.timer ??= setTimeout(() => this.flushOnTimer(), this.flushIntervalMs);
+    // The row is accepted even when QuestDB is unreachable now: it stays buffered for the retry.
+    await this.flush().catch((error: unknown) => {
+      if (!this.retried.has(error as object)) throw error;
+    });
   }
 
   /**
@@ -232,6 +241,31 @@ export class QuestDBRecorder implements EventRecorder {
     this.failed = undefined;
     throw failed;
   }
+}
+
+/**
+ * The ILP fields of a row: `interval`, then the payload's fields. QuestDB column names are
+ * case-insensitive, so payload fields named like a key column in any case (`TS`, `Node_Id`) are
+ * left out, and two fields that differ only in case are refused (QuestDB would keep one of them).
+ */
+function rowFields(interval: number, payload: object): Record<string, unknown> {
+  const fields: Record<string, unknown> = { interval: BigInt(interval) };
+  const seen = new Map<string, string>();
+  for (const [field, value] of Object.entries(payload)) {
+    const folded = field.toLowerCase();
+    if ((QUESTDB_KEY_COLUMNS as readonly string[]).includes(folded)) continue;
+    const twin = seen.get(folded);
+    if (twin !== undefined) {
+      throw new QmtlError(
+        ErrorCode.InvalidArgument,
+        `QuestDBRecorder.persist: payload fields ${quote(twin)} and ${quote(field)} are one column in QuestDB (names are case-insensitive); rename one`,
+      );
+    }
+    seen.set(folded, field);
+    quoteIdentifier(field, 'column');
+    fields[field] = value;
+  }
+  return fields;
 }
 
 function hostOf(dsn: string): string {
