@@ -58,6 +58,17 @@ function epochSeconds(value: unknown): number | null {
   return null;
 }
 
+/**
+ * Whole epoch seconds of a numeric timestamp in a data file, its unit told by its magnitude:
+ * seconds below 1e11 (until year 5138), milliseconds below 1e14, microseconds below 1e17 (what
+ * pandas writes for `datetime64[us]`), nanoseconds above.
+ */
+export function epochSecondsOfNumber(value: number): number {
+  const magnitude = Math.abs(value);
+  const divisor = magnitude < 1e11 ? 1 : magnitude < 1e14 ? 1e3 : magnitude < 1e17 ? 1e6 : 1e9;
+  return seconds(value / divisor);
+}
+
 /** Whole epoch seconds (never -0). */
 function seconds(value: number): number {
   return Math.floor(value) + 0;

@@ -11,6 +11,7 @@ import {
   type Vector,
 } from 'apache-arrow';
 import { ErrorCode, QmtlError, quote } from '../common/errors.js';
+import { epochSecondsOfNumber } from '../common/time.js';
 import type { HistoryRow } from '../sdk/history/protocols.js';
 import { parseCsvTimestamp } from './csv-format.js';
 
@@ -23,8 +24,8 @@ import { parseCsvTimestamp } from './csv-format.js';
 
 /**
  * Reads a time column into integer epoch seconds, column by column (no row objects): Arrow
- * timestamps and dates by their unit; numbers as epoch seconds, or milliseconds above 1e11 (as
- * in CSV files); strings as ISO-8601 dates. Returns the index of the first unreadable cell
+ * timestamps and dates by their unit; numbers as epoch seconds, milliseconds, microseconds or
+ * nanoseconds by their magnitude (as in CSV files); strings as ISO-8601 dates. Returns the index of the first unreadable cell
  * instead of throwing, so the caller can name its file.
  */
 export function readTimeColumn(vector: Vector): { ts: Float64Array } | { badRow: number; value: unknown } {
@@ -37,7 +38,7 @@ export function readTimeColumn(vector: Vector): { ts: Float64Array } | { badRow:
     let seconds: number | null = null;
     if (typeof value === 'number' || typeof value === 'bigint') {
       const n = Number(value);
-      if (Number.isFinite(n)) seconds = Math.floor(asMs || Math.abs(n) > 1e11 ? n / 1000 : n);
+      if (Number.isFinite(n)) seconds = asMs ? Math.floor(n / 1000) : epochSecondsOfNumber(n);
     } else if (typeof value === 'string') {
       seconds = parseCsvTimestamp(value);
     } else if (value instanceof Date) {

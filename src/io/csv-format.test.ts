@@ -56,9 +56,11 @@ describe('parseCsvValue', () => {
 });
 
 describe('parseCsvTimestamp', () => {
-  it('reads epoch seconds and epoch milliseconds', () => {
+  it('reads epoch seconds, milliseconds, microseconds and nanoseconds, told by their magnitude', () => {
     expect(parseCsvTimestamp('1704067200')).toBe(1704067200);
     expect(parseCsvTimestamp('1704067200123')).toBe(1704067200);
+    expect(parseCsvTimestamp('1704067200123456')).toBe(1704067200);
+    expect(parseCsvTimestamp('1704067200123456789')).toBe(1704067200);
     expect(parseCsvTimestamp('60')).toBe(60);
   });
 

@@ -1,5 +1,5 @@
 import { ErrorCode, QmtlError } from '../common/errors.js';
-import { isRealDate } from '../common/time.js';
+import { epochSecondsOfNumber, isRealDate } from '../common/time.js';
 
 /** One record of a CSV text: its raw cells and the 1-based line it starts on. */
 export interface CsvRecord {
@@ -71,16 +71,14 @@ export function parseCsvValue(cell: string): string | number | null {
 }
 
 /**
- * Parses a timestamp cell into integer epoch seconds: epoch seconds, epoch milliseconds
- * (anything above 1e11) or an ISO-8601 date (UTC when it names no zone). `null` when invalid,
- * a day that does not exist (2024-02-30) included.
+ * Parses a timestamp cell into integer epoch seconds: an epoch number in seconds, milliseconds,
+ * microseconds or nanoseconds (told by its magnitude, see {@link epochSecondsOfNumber}) or an
+ * ISO-8601 date (UTC when it names no zone). `null` when invalid, a day that does not exist
+ * (2024-02-30) included.
  */
 export function parseCsvTimestamp(cell: string): number | null {
   const text = cell.trim();
-  if (NUMBER.test(text)) {
-    const value = Number(text);
-    return Math.floor(Math.abs(value) > 1e11 ? value / 1000 : value);
-  }
+  if (NUMBER.test(text)) return epochSecondsOfNumber(Number(text));
   const iso = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)(Z|[+-]\d{2}:?\d{2})?)?$/i.exec(
     text,
   );

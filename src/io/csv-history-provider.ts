@@ -35,7 +35,7 @@ interface LoadedCsv {
 /**
  * A {@link HistoryProvider} backed by a CSV file with a header row. The file is read on first
  * use; rows become `{ ts, ...other columns }` with numbers parsed and empty cells `null`, and
- * timestamps may be epoch seconds, epoch milliseconds or ISO-8601 dates. With a fetcher,
+ * timestamps may be epoch numbers (seconds, ms, µs or ns, told by magnitude) or ISO-8601 dates. With a fetcher,
  * `fillMissing` appends what it fetches to the file, so the file grows into a local cache; a
  * missing file then counts as empty and is created. Without one, `fillMissing` does nothing.
  *
@@ -154,7 +154,7 @@ export class CsvHistoryProvider implements HistoryProvider {
       ts = parseCsvTimestamp(cell);
       if (ts === null) {
         throw this.fileError(
-          `line ${record.line}: ${quote(cell)} in column ${quote(column)} is not epoch seconds, epoch milliseconds or an ISO-8601 date`,
+          `line ${record.line}: ${quote(cell)} in column ${quote(column)} is not an epoch number (seconds, ms, µs or ns) or an ISO-8601 date`,
         );
       }
     }
