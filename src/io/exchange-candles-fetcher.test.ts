@@ -34,6 +34,8 @@ interface CandleServer {
 
 let server: Server;
 let exchange: CandleServer;
+/** The most candles the server returns per page, whatever `limit` asks for (exchanges cap it). */
+let pageCap = Infinity;
 
 function serveKlines(request: IncomingMessage, response: ServerResponse, state: CandleServer): void {
   const url = new URL(request.url ?? '/', 'http://localhost');
@@ -51,7 +53,7 @@ function serveKlines(request: IncomingMessage, response: ServerResponse, state: 
   const limit = Number(query.get('limit') ?? 500);
   const page = fixture.klines
     .filter((k) => (k[0] as number) >= start && (k[0] as number) <= end)
-    .slice(0, limit);
+    .slice(0, Math.min(limit, pageCap));
   response.writeHead(200, { 'content-type': 'application/json' });
   response.end(JSON.stringify(page));
 }
@@ -67,6 +69,7 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
+  pageCap = Infinity;
   server.closeAllConnections();
   await new Promise((resolve) => server.close(resolve));
 });
@@ -130,6 +133,24 @@ describe('ExchangeCandlesFetcher', () => {
     expect(rows.every((row, i) => row.ts === T0 + 60 * i)).toBe(true);
     expect(exchange.requests.map((r) => (Number(r.query.get('startTime')) / 1000 - T0) / 60)).toEqual([
       0, 25, 50,
+    ]);
+  });
+
+  it('goes on after a page the exchange cut below limit, until the range is covered', async () => {
+    pageCap = 20;
+    const { fetcher } = fetcherWith({ limit: 1000 });
+    const rows = await fetcher.fetch(T0, T0 + 3600, key);
+    expect(rows.map((row) => row.ts)).toEqual(Array.from({ length: 60 }, (_, i) => T0 + 60 * i));
+    expect(exchange.requests.map((r) => (Number(r.query.get('startTime')) / 1000 - T0) / 60)).toEqual([
+      0, 20, 40,
+    ]);
+  });
+
+  it('stops at the first empty page when the exchange has no more candles in the range', async () => {
+    const { fetcher } = fetcherWith({ limit: 1000 });
+    expect(await fetcher.fetch(T0, T0 + 7200, key)).toHaveLength(60);
+    expect(exchange.requests.map((r) => (Number(r.query.get('startTime')) / 1000 - T0) / 60)).toEqual([
+      0, 60,
     ]);
   });
 

@@ -121,7 +121,10 @@ export class ExchangeCandlesFetcher implements DataFetcher {
     }
   }
 
-  /** Candles with `start <= ts < end`, ascending, fetched page by page. */
+  /**
+   * Candles with `start <= ts < end`, ascending, fetched page by page from the candle after each
+   * page's last one, until the range is covered or a page comes back empty.
+   */
   async fetch(start: number, end: number, key: StreamKey): Promise<readonly Candle[]> {
     const interval = this.intervals[key.interval];
     if (interval === undefined) {
@@ -145,7 +148,9 @@ export class ExchangeCandlesFetcher implements DataFetcher {
       const page = parseKlines(await this.request(url), url);
       for (const candle of page) if (candle.ts >= start && candle.ts < end) candles.push(candle);
       const last = page.at(-1);
-      if (page.length < this.limit || last === undefined) break;
+      // Only an empty page ends the range early: an exchange may cap pages below `limit` (a
+      // short page then does not mean the data ends), so the next page is asked for anyway.
+      if (last === undefined) break;
       const next = last.ts * 1000 + key.interval * 1000;
       // A page that does not move forward would loop forever.
       if (next <= fromMs) {
