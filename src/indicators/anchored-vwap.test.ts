@@ -147,3 +147,13 @@ describe('AnchoredVWAP', () => {
     expect(avwap.result).toBeNull();
   });
 });
+
+describe('AnchoredVWAP overflow', () => {
+  it('refuses a bar whose typical price times volume overflows, as VWAP does', () => {
+    const avwap = new AnchoredVWAP(0);
+    expect(() => avwap.update({ time: 0, high: 1e300, low: 1e300, close: 1e300, volume: 1e300 })).toThrow(
+      /AnchoredVWAP input overflows: typical price × volume is not finite/,
+    );
+    expect(avwap.result).toBeNull();
+  });
+});

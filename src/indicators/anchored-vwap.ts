@@ -159,8 +159,9 @@ function checkBar(bar: AnchoredVwapBar): void {
       Number.isFinite(bar.low) &&
       Number.isFinite(bar.close) &&
       Number.isFinite(bar.time) &&
-      Number.isFinite(bar.volume) &&
-      bar.volume >= 0
+      bar.volume >= 0 &&
+      // tp·v must be finite too, as in VWAP: an overflowing product would make the VWAP Infinity.
+      Number.isFinite(((bar.high + bar.low + bar.close) / 3) * bar.volume)
     )
   ) {
     rejectVolumeBar('AnchoredVWAP', bar, READS);

@@ -31,7 +31,9 @@ export function assertInput(indicator: string, value: unknown): asserts value is
 }
 
 /**
- * Checks the named fields of a bar input: each a finite number.
+ * Checks the named fields of a bar input: each a finite number, and, among those read, the bar
+ * consistent: `low <= high`, with `open` and `close` within [low, high] (an inverted or
+ * overshooting bar gives meaningless ranges: a negative true range, a %K above 100).
  * @throws QmtlError `QMTL_INVALID_ARGUMENT`, e.g. `ATR input high must be a finite number, got NaN`.
  */
 export function assertBar<F extends string>(
@@ -51,6 +53,29 @@ export function assertBar<F extends string>(
       throw new QmtlError(
         ErrorCode.InvalidArgument,
         `${indicator} input ${field} must be a finite number, got ${show(value)}`,
+      );
+    }
+  }
+  const { high, low } = bar as Partial<Record<string, number>>;
+  if (
+    high === undefined ||
+    low === undefined ||
+    !fields.includes('high' as F) ||
+    !fields.includes('low' as F)
+  )
+    return;
+  if (low > high) {
+    throw new QmtlError(
+      ErrorCode.InvalidArgument,
+      `${indicator} input is not a consistent bar: low ${low} is above high ${high}`,
+    );
+  }
+  for (const field of ['open', 'close'] as const) {
+    const value = (bar as Partial<Record<string, number>>)[field];
+    if (fields.includes(field as F) && value !== undefined && !(value >= low && value <= high)) {
+      throw new QmtlError(
+        ErrorCode.InvalidArgument,
+        `${indicator} input is not a consistent bar: ${field} ${value} is outside [low ${low}, high ${high}]`,
       );
     }
   }

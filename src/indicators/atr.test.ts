@@ -134,3 +134,16 @@ describe('ATR', () => {
     }
   });
 });
+
+describe('bar consistency', () => {
+  it('refuses an inverted bar (high < low) instead of returning a negative true range', () => {
+    const atr = new ATR(1);
+    expect(() => atr.update({ high: 9, low: 11, close: 10 })).toThrow(
+      'ATR input is not a consistent bar: low 11 is above high 9',
+    );
+    expect(() => atr.update({ high: 11, low: 9, close: 12 })).toThrow(
+      'ATR input is not a consistent bar: close 12 is outside [low 9, high 11]',
+    );
+    expect(atr.update({ high: 11, low: 9, close: 11 })).toBe(2);
+  });
+});

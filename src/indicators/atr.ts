@@ -9,12 +9,20 @@ export type RangeBar = Pick<PriceBar, 'high' | 'low' | 'close'>;
 const RANGE_FIELDS = ['high', 'low', 'close'] as const;
 
 /**
- * Checks a bar's high, low and close: finite numbers. The common case costs three `isFinite`
- * tests; only a bad bar goes through `assertBar`, which throws naming the indicator and field.
+ * Checks a bar's high, low and close: finite numbers, with `low <= close <= high`. The common
+ * case costs three `isFinite` tests and two comparisons; only a bad bar goes through
+ * `assertBar`, which throws naming the indicator and field.
  * @throws QmtlError `QMTL_INVALID_ARGUMENT`, e.g. `ATR input high must be a finite number, got NaN`.
  */
 export function assertRangeBar(indicator: string, bar: RangeBar): void {
-  if (Number.isFinite(bar?.high) && Number.isFinite(bar.low) && Number.isFinite(bar.close)) return;
+  if (
+    Number.isFinite(bar?.high) &&
+    Number.isFinite(bar.low) &&
+    Number.isFinite(bar.close) &&
+    bar.low <= bar.close &&
+    bar.close <= bar.high
+  )
+    return;
   assertBar(indicator, bar, RANGE_FIELDS);
 }
 

@@ -149,3 +149,11 @@ describe('KDJ', () => {
     }
   });
 });
+
+describe('KDJ bar consistency', () => {
+  it('refuses a close above the high instead of a %K above 100', () => {
+    expect(() => new KDJ(3).update({ high: 10, low: 8, close: 12 })).toThrow(
+      'KDJ input is not a consistent bar: close 12 is outside [low 8, high 10]',
+    );
+  });
+});
