@@ -145,6 +145,22 @@ describe('CsvHistoryProvider', () => {
     expect(await reloaded.fetch(0, 60, key)).toEqual([{ ts: 0, close: 0 }]);
   });
 
+  it('appends and rewrites times in ISO-8601 when the rows of the file use it', async () => {
+    const path = await csvFile('iso.csv', 'ts,close\n2024-01-01T00:01:00Z,1\n');
+    const start = Date.UTC(2024, 0, 1) / 1000;
+    const fetcher = gridFetcher((ts) => ({ ts, close: (ts - start) / 60 }));
+    await new CsvHistoryProvider(path, { fetcher }).fillMissing(start, start + 120, key);
+    expect(await readFile(path, 'utf8')).toBe(
+      'ts,close\n2024-01-01T00:01:00Z,1\n2024-01-01T00:00:00Z,0\n2024-01-01T00:02:00Z,2\n',
+    );
+    const grow: DataFetcher = { fetch: () => Promise.resolve([{ ts: start + 180, close: 3, volume: 5 }]) };
+    await new CsvHistoryProvider(path, { fetcher: grow }).fillMissing(start + 180, start + 180, key);
+    expect((await readFile(path, 'utf8')).split('\n').slice(0, 2)).toEqual([
+      'ts,close,volume',
+      '2024-01-01T00:00:00Z,0,',
+    ]);
+  });
+
   it('creates the file from fetched rows when it does not exist yet', async () => {
     const path = join(dir, 'new.csv');
     const provider = new CsvHistoryProvider(path, { fetcher: gridFetcher((ts) => ({ ts, close: ts / 60 })) });

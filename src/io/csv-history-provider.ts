@@ -1,5 +1,6 @@
 import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import { ErrorCode, QmtlError, quote } from '../common/errors.js';
+import { formatTime } from '../common/time.js';
 import { MemoryHistoryProvider } from '../sdk/history/memory-history-provider.js';
 import type {
   CoverageRange,
@@ -30,6 +31,8 @@ interface LoadedCsv {
   columns: string[];
   timeColumn: string;
   endsWithNewline: boolean;
+  /** The file writes its times as ISO-8601 (its first row did): rows a fill adds do too. */
+  isoTimes: boolean;
 }
 
 /**
@@ -125,7 +128,9 @@ export class CsvHistoryProvider implements HistoryProvider {
       throw this.fileError(`line 1: the header ${problem}`);
     });
     const rows = body.map((record) => this.toRow(record, columns, timeColumn));
-    return this.loaded(rows, columns, timeColumn, /[\r\n]$/.test(text));
+    const firstTime = body[0]?.cells[columns.indexOf(timeColumn)]?.trim() ?? '';
+    const isoTimes = firstTime !== '' && typeof parseCsvValue(firstTime) !== 'number';
+    return this.loaded(rows, columns, timeColumn, /[\r\n]$/.test(text), isoTimes);
   }
 
   private loaded(
@@ -133,8 +138,9 @@ export class CsvHistoryProvider implements HistoryProvider {
     columns: string[],
     timeColumn: string,
     endsWithNewline: boolean,
+    isoTimes = false,
   ): LoadedCsv {
-    return { memory: new MemoryHistoryProvider(rows), columns, timeColumn, endsWithNewline };
+    return { memory: new MemoryHistoryProvider(rows), columns, timeColumn, endsWithNewline, isoTimes };
   }
 
   private toRow(record: CsvRecord, columns: readonly string[], timeColumn: string): HistoryRow {
@@ -162,7 +168,11 @@ export class CsvHistoryProvider implements HistoryProvider {
     return Object.fromEntries([['ts', ts], ...entries]) as HistoryRow;
   }
 
-  /** Appends `added` to the file, or rewrites it when there is no header yet or new columns appear. */
+  /**
+   * Appends `added` to the file (times in the file's own format: epoch seconds, or ISO-8601 when
+   * its first row had an ISO time), or rewrites it when there is no header yet or new columns
+   * appear (then every row is written as parsed: numbers in their shortest form).
+   */
   private async persist(loaded: LoadedCsv, added: readonly HistoryRow[], key: StreamKey): Promise<void> {
     const fieldsOf = (row: HistoryRow): string[] => Object.keys(row).filter((field) => field !== 'ts');
     const known = new Set(loaded.columns);
@@ -185,7 +195,9 @@ export class CsvHistoryProvider implements HistoryProvider {
 
   private line(row: HistoryRow, loaded: LoadedCsv): string {
     return formatCsvLine(
-      loaded.columns.map((column) => (column === loaded.timeColumn ? row.ts : row[column])),
+      loaded.columns.map((column) =>
+        column !== loaded.timeColumn ? row[column] : loaded.isoTimes ? formatTime(row.ts) : row.ts,
+      ),
       this.delimiter,
     );
   }
