@@ -1,6 +1,7 @@
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import {
   DateMillisecond,
   Float64,
@@ -283,5 +284,31 @@ describe('writeArrow', () => {
       ]),
     );
     expect(error.message).toBe('row 1: column "v" mixes number and string values');
+  });
+});
+
+describe('ArrowHistoryProvider on compressed files', () => {
+  const fixture = (name: string): string =>
+    fileURLToPath(new URL(`../../tests/fixtures/arrow/${name}`, import.meta.url));
+  const START = Date.UTC(2024, 0, 1) / 1000;
+
+  it.each(['pandas-lz4.feather', 'pandas-zstd.feather'])(
+    'reads %s as pandas wrote it (LZ4 is what to_feather() uses by default)',
+    async (name) => {
+      const provider = new ArrowHistoryProvider(fixture(name));
+      expect(await provider.coverage(key)).toEqual([[START, START + 119 * 60]]);
+      const rows = await provider.fetch(START, START + 120 * 60, key);
+      expect(rows).toHaveLength(120);
+      expect(rows[0]).toEqual({ ts: START, close: 100, volume: 10 });
+      expect(rows[119]).toEqual({ ts: START + 119 * 60, close: 129.75, volume: 129 });
+    },
+  );
+
+  it('names a Parquet file as such and says how to convert it', async () => {
+    const path = join(dir, 'bars.parquet');
+    await writeFile(path, Buffer.concat([Buffer.from('PAR1'), Buffer.alloc(16), Buffer.from('PAR1')]));
+    await expect(new ArrowHistoryProvider(path).coverage(key)).rejects.toThrow(
+      /is a Parquet file; this provider reads Arrow IPC \(Feather v2\): convert it once/,
+    );
   });
 });

@@ -8,6 +8,7 @@ import type {
   HistoryRow,
   StreamKey,
 } from '../sdk/history/protocols.js';
+import { registerArrowCodecs } from './arrow-codecs.js';
 import { cellValue, readTimeColumn, tableFromRows } from './arrow-columns.js';
 import { contiguousRanges } from './timestamp-runs.js';
 import { resolveTimeColumn } from './time-column.js';
@@ -110,8 +111,14 @@ export class ArrowHistoryProvider implements HistoryProvider {
       }
       throw this.fileError(`cannot be read: ${(error as Error).message}`, error);
     }
+    if (bytes.subarray(0, 4).toString('latin1') === 'PAR1') {
+      throw this.fileError(
+        "is a Parquet file; this provider reads Arrow IPC (Feather v2): convert it once, e.g. in Python pyarrow.feather.write_feather(pyarrow.parquet.read_table(path), 'bars.feather')",
+      );
+    }
     let table: Table;
     try {
+      registerArrowCodecs();
       table = tableFromIPC(bytes);
     } catch (error) {
       throw this.fileError(`is not an Arrow IPC file: ${(error as Error).message}`, error);
