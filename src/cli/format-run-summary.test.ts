@@ -78,7 +78,7 @@ describe('formatRunSummary', () => {
         'Range:    2024-01-01T00:00:00Z .. 2024-01-01T23:59:00Z',
         'Bars:     1,440 (1,440 ticks, 1,234,568 bars/s; replay 1.3 ms, total 32 ms)',
         '',
-        'node      type            id        computes  outputs  warm-up  skips  gaps',
+        'node      type            id        computes  emitted  warm-up  skips  gaps',
         'price     StreamInput     aaaaaaaa         0     1440        0      0     0',
         'ema_fast  EMA             bbbbbbbb      1431     1431        9      0     0',
         'signal    ProcessingNode  cccccccc      1430     1430       10      2     1',
@@ -117,7 +117,7 @@ describe('formatNodeTable', () => {
     const [header, row] = formatNodeTable([
       stats('a_rather_long_node_name', 'X', '0123456789abcdef', { computeCalls: 123_456 }),
     ]);
-    expect(header).toBe('node                     type  id        computes  outputs  warm-up  skips  gaps');
+    expect(header).toBe('node                     type  id        computes  emitted  warm-up  skips  gaps');
     expect(row).toBe('a_rather_long_node_name  X     01234567    123456        0        0      0     0');
   });
 });

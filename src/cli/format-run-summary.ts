@@ -139,7 +139,7 @@ function formatExecution(report: ExecutionReport): string {
 
 /** The node-stats table: one row per node, counters right-aligned. */
 export function formatNodeTable(nodeStats: readonly NodeStats[]): string[] {
-  const header = ['node', 'type', 'id', 'computes', 'outputs', 'warm-up', 'skips', 'gaps'];
+  const header = ['node', 'type', 'id', 'computes', 'emitted', 'warm-up', 'skips', 'gaps'];
   const rows = nodeStats.map((s) => [
     s.name,
     s.nodeType,

@@ -167,7 +167,9 @@ describe('Strategy', () => {
     expect(() => new BadNode().prepare()).toThrow(
       expect.objectContaining({
         code: 'QMTL_INVALID_INTERVAL',
-        message: expect.stringMatching(/^strategy "BadNode" setup\(\) failed: StreamInput "stream_input": interval must look like/),
+        message: expect.stringMatching(
+          /^strategy "BadNode" setup\(\) failed: StreamInput "stream_input": interval must look like/,
+        ),
       }),
     );
   });

@@ -396,7 +396,7 @@ describe('qmtl run: running', () => {
     expect(stdout).toMatch(
       /^Strategy: Crossover\nMode: +offline\nRange: +2024-01-01T00:00:00Z \.\. 2024-01-01T01:59:00Z\nBars: +120 \(120 ticks, /,
     );
-    expect(stdout).toMatch(/\nnode +type +id +computes +outputs +warm-up +skips +gaps\n/);
+    expect(stdout).toMatch(/\nnode +type +id +computes +emitted +warm-up +skips +gaps\n/);
     expect(stdout).toMatch(/\nmean5 +ProcessingNode +[0-9a-f]{8} +116 +116 +4 +0 +0\n/);
     expect(stdout).toMatch(/\n {2}signal +[0-9a-f]{8} +116 values, last -?1 at 2024-01-01T01:59:00Z\n/);
   });

@@ -1,4 +1,5 @@
 import { ErrorCode, QmtlError, quote } from '../../common/errors.js';
+import { logger } from '../../common/logger.js';
 import { topologicalSort } from '../../dag/topo-sort.js';
 import { Node } from '../node.js';
 import { StreamInput } from '../stream-input.js';
@@ -46,7 +47,11 @@ export class ExecutionGraph {
     this.#strategies = strategies;
     const canonical = new Map<string, Node>();
     for (const strategy of strategies)
-      for (const node of strategy.nodes) if (!canonical.has(node.nodeId)) canonical.set(node.nodeId, node);
+      for (const node of strategy.nodes) {
+        const first = canonical.get(node.nodeId);
+        if (first === undefined) canonical.set(node.nodeId, node);
+        else warnOnOtherProvider(first, node);
+      }
     const { order } = topologicalSort(
       [...canonical.values()].map((node) => ({ id: node.nodeId, inputs: node.inputs.map((n) => n.nodeId) })),
     );
@@ -132,4 +137,25 @@ export class ExecutionGraph {
       `keepOutputs[${index}] must be a node of the run's strategies, got ${what}`,
     );
   }
+}
+
+const warnedProviders = new WeakSet<Node>();
+
+/**
+ * Two StreamInputs with one NodeID are one stream, read from the first one's provider. When the
+ * other has a different provider object (two in-memory data sets under the same tags and
+ * interval, say), its data is silently not read: say so, once per stream.
+ */
+function warnOnOtherProvider(first: Node, other: Node): void {
+  if (!(first instanceof StreamInput) || !(other instanceof StreamInput)) return;
+  const [mine, theirs] = [first.historyProvider, other.historyProvider];
+  // Providers that name one data source (two CsvHistoryProviders of one file) read the same rows.
+  const sameSource = mine?.sourceId !== undefined && mine.sourceId === theirs?.sourceId;
+  if (mine === theirs || sameSource || warnedProviders.has(first)) return;
+  warnedProviders.add(first);
+  logger.warn(
+    { node_id: first.nodeId, name: first.name },
+    'StreamInputs with one NodeID (same tags, interval and source) have different history providers: ' +
+      "only the first one's is read; give each data source its own `source` (or provider sourceId) to keep them apart",
+  );
 }

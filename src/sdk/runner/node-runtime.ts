@@ -1,3 +1,4 @@
+import { ErrorCode, QmtlError } from '../../common/errors.js';
 import { NodeCache } from '../cache/node-cache.js';
 import { CacheView } from '../cache/cache-view.js';
 import type { SeriesRing } from '../cache/series-ring.js';
@@ -89,7 +90,16 @@ export class NodeRuntime {
     this.cache = new NodeCache(this.period);
     const inputs = distinctInputs(node);
     this.inputs = inputs;
-    for (const input of inputs) this.inputRings.push(this.cache.ring(input.id, input.interval));
+    try {
+      for (const input of inputs) this.inputRings.push(this.cache.ring(input.id, input.interval));
+    } catch (error) {
+      if (!(error instanceof RangeError)) throw error;
+      throw new QmtlError(
+        ErrorCode.InvalidArgument,
+        `${node.label}: period ${this.period} is too large to hold in memory (${error.message}); a node keeps its last period bars of every input`,
+        { cause: error },
+      );
+    }
     this.view = new CacheView<never>(this.cache, {
       nodeName: node.name,
       inputs: declaredInputs(node, inputs),

@@ -15,7 +15,11 @@ export interface NodeStats {
   readonly corrections: number;
   /** Buckets older than the newest, rejected. */
   readonly rejected: number;
-  /** Outputs emitted (for a StreamInput: bars replayed). */
+  /**
+   * Values emitted (for a StreamInput: bars replayed). A node on a coarser interval than its input
+   * re-emits its bucket at each recompute, and each emission counts: this exceeds the number of
+   * buckets in its output series.
+   */
   readonly outputs: number;
   /** Computes that returned null/undefined (no output). */
   readonly emptyOutputs: number;

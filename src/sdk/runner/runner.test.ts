@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { logger } from '../../common/logger.js';
 import { QmtlError } from '../../common/errors.js';
 import type { DataFetcher, HistoryProvider, HistoryRow, StreamKey } from '../history/protocols.js';
 import { MemoryHistoryProvider } from '../history/memory-history-provider.js';
@@ -100,7 +101,13 @@ describe('Runner.backtest', () => {
         s.addNodes([price, node.current]);
       });
     const skipped: { current?: Node } = {};
+    const warn = vi.spyOn(logger, 'warn');
     const result = await Runner.backtest(build(skipped), { startTime: 60, endTime: 300 });
+    expect(warn).toHaveBeenCalledWith(
+      expect.objectContaining({ name: 'echo', expected: 180, actual: 240 }),
+      'missing upstream bucket: trigger skipped (later skips of this node are logged at debug)',
+    );
+    warn.mockRestore();
     expect(result.outputs(skipped.current!).toArray()).toEqual([
       [60, 1],
       [120, 2],
@@ -225,6 +232,28 @@ describe('Runner.backtest', () => {
     const all = await Runner.backtest(build(), { startTime: 60, endTime: 180, keepOutputs: 'all' });
     expect(all.outputs(all.strategy.nodes[0]!).toArray()[0]).toEqual([60, { ts: 60, value: 1 }]);
     expect(() => all.outputs('f'.repeat(64))).toThrow(/is not part of this run/);
+  });
+
+  it('warns once when one stream has different history providers, whose data would be ignored', async () => {
+    const warn = vi.spyOn(logger, 'warn').mockImplementation(() => undefined);
+    const [a, b] = [new MemoryHistoryProvider(bars([1, 2])), new MemoryHistoryProvider(bars([9, 9]))];
+    await Runner.backtest(
+      [strategyOf((s) => s.addNodes(stream(a)), 'A'), strategyOf((s) => s.addNodes(stream(b)), 'B')],
+      { startTime: 60, endTime: 120 },
+    );
+    const calls = warn.mock.calls.filter(([, message]) =>
+      String(message).includes('different history providers'),
+    );
+    expect(calls).toHaveLength(1);
+    warn.mockClear();
+    await Runner.backtest(
+      [strategyOf((s) => s.addNodes(stream(a)), 'A'), strategyOf((s) => s.addNodes(stream(a)), 'B')],
+      { startTime: 60, endTime: 120 },
+    );
+    expect(
+      warn.mock.calls.some(([, message]) => String(message).includes('different history providers')),
+    ).toBe(false);
+    warn.mockRestore();
   });
 
   it('keeps declared input positions when two inputs are one node (found by the sharing property test)', async () => {
@@ -469,6 +498,22 @@ describe('Runner arguments', () => {
     await expect(
       Runner.backtest(trivial(), { startTime: 60, endTime: 60, keepOutputs: [5] as never }),
     ).rejects.toThrow(/keepOutputs\[0\] must be a node of the run's strategies, got 5/);
+  });
+
+  it('names the node whose period is too large to hold in memory', async () => {
+    const provider = new MemoryHistoryProvider(bars([1]));
+    await expect(
+      Runner.backtest(
+        strategyOf((s) => {
+          const price = stream(provider);
+          s.addNodes([
+            price,
+            new ProcessingNode({ name: 'huge', input: price, period: 1e10, computeFn: value }),
+          ]);
+        }),
+        { startTime: 60, endTime: 60 },
+      ),
+    ).rejects.toThrow(/ProcessingNode "huge": period 10000000000 is too large to hold in memory/);
   });
 
   it('accepts ISO strings and Dates', async () => {

@@ -1,4 +1,5 @@
 import { ErrorCode, QmtlError, quote, shortId } from '../../common/errors.js';
+import { logger } from '../../common/logger.js';
 import { formatTime } from '../../common/time.js';
 import { AppendOutcome } from '../cache/series-ring.js';
 import type { Edge, NodeRuntime } from './node-runtime.js';
@@ -53,6 +54,7 @@ export class TickEngine {
     if (gap !== null) {
       runtime.pendingGap = null;
       if (this.#failOnMissing) throw missingDataError(runtime, gap);
+      logSkip(runtime, gap);
       runtime.skips++;
       this.#observe(runtime, time);
       return;
@@ -65,6 +67,11 @@ export class TickEngine {
     const bucket = this.#bucket(runtime, time);
     let out: unknown;
     if (runtime.evaluator !== null) {
+      if (runtime.computeCalls === 0 && logger.isLevelEnabled('debug'))
+        logger.debug(
+          { node_id: runtime.id, name: runtime.node.name, warmup_bars: runtime.warmupBars, bucket },
+          'node warmed up: first compute',
+        );
       runtime.computeCalls++;
       runtime.view.setTime(bucket);
       try {
@@ -128,6 +135,22 @@ export class TickEngine {
       if (rank > this.#maxDirty) this.#maxDirty = rank;
     }
   }
+}
+
+/**
+ * Logs a trigger dropped for a missing upstream bucket (SPEC §3.2): the first of a node at warn
+ * level, later ones at debug (a sparse stream can skip thousands; all are counted in the stats).
+ */
+function logSkip(runtime: NodeRuntime, [upstreamId, expected, actual]: [string, number, number]): void {
+  const first = runtime.skips === 0;
+  if (!first && !logger.isLevelEnabled('debug')) return;
+  const fields = { node_id: runtime.id, name: runtime.node.name, upstream_id: upstreamId, expected, actual };
+  if (first)
+    logger.warn(
+      fields,
+      'missing upstream bucket: trigger skipped (later skips of this node are logged at debug)',
+    );
+  else logger.debug(fields, 'missing upstream bucket: trigger skipped');
 }
 
 function missingDataError(
