@@ -133,6 +133,12 @@ describe('GarchGenerator', () => {
     expect(error.problems).toHaveLength(8);
   });
 
+  it('rejects a misspelt option, listing the known ones', () => {
+    expect(() => new GarchGenerator({ seed: 1, alfa: 0.1 } as never)).toThrow(
+      /unknown option "alfa" \(known: seed, startPrice, mu, omega, alpha, beta, stepsPerBar, baseVolume\)/,
+    );
+  });
+
   it('rejects a non-stationary alpha + beta, naming both values', () => {
     expect(() => new GarchGenerator({ seed: 1, alpha: 0.2, beta: 0.8 })).toThrow(
       'alpha + beta must be < 1 for a stationary GARCH(1,1), got alpha = 0.2, beta = 0.8 (sum 1)',

@@ -130,7 +130,11 @@ function generatorInput<M extends object, R extends object>(
   const seconds = intervalSeconds(interval, problems);
   // An unreadable interval is reported once, above; 1 s keeps the other checks meaningful.
   const step = seconds ?? 1;
-  const { options: resolved, problems: modelProblems } = kind.resolve(model as M, step);
+  // Unknown keys are reported above with every option this input knows; the model sees its own.
+  const modelOptions = Object.fromEntries(
+    Object.entries(model).filter(([key]) => key === 'seed' || kind.modelKeys.includes(key)),
+  );
+  const { options: resolved, problems: modelProblems } = kind.resolve(modelOptions as M, step);
   problems.push(...modelProblems, ...placementProblems({ start, bars, interval: step }));
   if (problems.length > 0) throw QmtlError.fromProblems(`Invalid ${kind.kind} input options`, problems);
   const provider = new GeneratedHistoryProvider({

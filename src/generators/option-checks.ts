@@ -43,12 +43,19 @@ export const OptionRules = {
   },
 } as const satisfies Record<string, OptionRule>;
 
-/** One problem for each field of `values` that breaks its rule, in the order of `rules`. */
+/** One problem for each field of `values` that has no rule (a misspelt option), then for each that breaks its rule, in the order of `rules`. */
 export function checkFields<T extends object>(
   values: T,
   rules: { readonly [K in keyof T]?: OptionRule },
 ): Problem[] {
   const problems: Problem[] = [];
+  const known = Object.keys(rules);
+  for (const key of Object.keys(values).filter((key) => !known.includes(key))) {
+    problems.push({
+      code: ErrorCode.InvalidArgument,
+      message: `unknown option ${quote(key)} (known: ${known.join(', ')})`,
+    });
+  }
   for (const [field, rule] of Object.entries(rules) as [keyof T & string, OptionRule][]) {
     const value = values[field];
     if (!rule.test(value)) problems.push(invalid(field, rule.text, value));

@@ -262,10 +262,16 @@ describe('ExchangeCandlesFetcher', () => {
     expect(times.at(-1)! - times[0]!).toBeGreaterThanOrEqual(5 * 50 - 10);
   });
 
-  it('rejects a baseUrl that is not an absolute URL', () => {
+  it('rejects a baseUrl that is not an absolute URL, and bad numeric options naming them', () => {
     expect(() => new ExchangeCandlesFetcher({ baseUrl: 'api.example', symbol: 'X' })).toThrow(
       'baseUrl must be an absolute URL, got "api.example"',
     );
+    const make = (options: Partial<ExchangeCandlesFetcherOptions>) => () =>
+      new ExchangeCandlesFetcher({ baseUrl: 'http://127.0.0.1:1', symbol: 'X', ...options });
+    expect(make({ maxRetries: -1 })).toThrow('maxRetries must be an integer ≥ 0, got -1');
+    expect(make({ baseDelayMs: Number.NaN })).toThrow('baseDelayMs must be a number of ms ≥ 0, got NaN');
+    expect(make({ timeoutMs: 0 })).toThrow('timeoutMs must be a positive number of ms, got 0');
+    expect(make({ limit: 0 })).toThrow('limit must be a positive integer, got 0');
   });
 });
 

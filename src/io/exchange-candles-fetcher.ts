@@ -113,11 +113,27 @@ export class ExchangeCandlesFetcher implements DataFetcher {
       sleep: this.sleep,
       ...(options.now ? { now: options.now } : {}),
     });
-    if (!Number.isSafeInteger(this.limit) || this.limit < 1) {
-      throw new QmtlError(
-        ErrorCode.InvalidArgument,
-        `limit must be a positive integer, got ${quote(this.limit)}`,
-      );
+    const { baseDelayMs, maxDelayMs } = this.backoff;
+    const checks: [name: string, value: number, ok: boolean, wanted: string][] = [
+      ['limit', this.limit, Number.isSafeInteger(this.limit) && this.limit >= 1, 'a positive integer'],
+      [
+        'maxRetries',
+        this.maxRetries,
+        Number.isSafeInteger(this.maxRetries) && this.maxRetries >= 0,
+        'an integer ≥ 0',
+      ],
+      ['baseDelayMs', baseDelayMs, Number.isFinite(baseDelayMs) && baseDelayMs >= 0, 'a number of ms ≥ 0'],
+      ['maxDelayMs', maxDelayMs, Number.isFinite(maxDelayMs) && maxDelayMs >= 0, 'a number of ms ≥ 0'],
+      [
+        'timeoutMs',
+        this.timeoutMs,
+        Number.isFinite(this.timeoutMs) && this.timeoutMs > 0,
+        'a positive number of ms',
+      ],
+    ];
+    for (const [name, value, ok, wanted] of checks) {
+      if (!ok)
+        throw new QmtlError(ErrorCode.InvalidArgument, `${name} must be ${wanted}, got ${quote(value)}`);
     }
   }
 

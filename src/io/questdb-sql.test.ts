@@ -30,6 +30,10 @@ describe('quoteIdentifier', () => {
       expect(() => quoteIdentifier(name, 'table'), name).toThrow();
     }
     expect(() => quoteIdentifier('.hidden', 'table')).toThrow(/start or end/);
+    expect(() => quoteIdentifier(' btc', 'table')).toThrow(
+      'QuestDB table name " btc" starts or ends with white space, which QuestDB does not allow',
+    );
+    expect(() => quoteIdentifier('close ', 'column')).toThrow(/ends with white space/);
     expect(() => quoteIdentifier('a-b', 'column')).toThrow(/"-"/);
     expect(() => quoteIdentifier('a.b', 'column')).toThrow(/"\."/);
   });

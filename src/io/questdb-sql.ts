@@ -34,6 +34,7 @@ export function quoteIdentifier(name: string, kind: 'table' | 'column'): string 
 function identifierProblem(name: unknown, kind: 'table' | 'column'): string | null {
   if (typeof name !== 'string' || name.trim() === '') return 'must be a non-empty string';
   if (name.length > MAX_NAME_LENGTH) return `is longer than ${MAX_NAME_LENGTH} characters`;
+  if (name !== name.trim()) return 'starts or ends with white space, which QuestDB does not allow';
   const bad = FORBIDDEN.exec(name) ?? (kind === 'column' ? FORBIDDEN_IN_COLUMN.exec(name) : null);
   if (bad !== null) return `contains ${quote(bad[0])}, which QuestDB does not allow`;
   if (kind === 'table' && (name.startsWith('.') || name.endsWith('.') || name.includes('..')))
