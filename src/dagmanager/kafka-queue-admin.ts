@@ -115,44 +115,57 @@ export class KafkaQueueAdmin implements QueueAdmin {
     }
   }
 
+  /**
+   * Messages held per topic (all topics, or those of `names` that exist). A topic deleted between
+   * the listing and the offset reads (GC runs meanwhile) fails the read: it is listed again, so
+   * the answer leaves that topic out instead of failing (three attempts).
+   */
   async topicSizes(names?: readonly string[]): Promise<Map<string, number>> {
-    const existing = await this.listTopics();
-    const wanted = names === undefined ? existing : existing.filter((name) => names.includes(name));
-    const sizes = new Map<string, number>();
-    if (wanted.length === 0) return sizes;
-    const admin = await this.client();
-    try {
-      const metadata = await admin.metadata({
-        topics: [...wanted],
-        forceUpdate: true,
-        autocreateTopics: false,
-      });
-      const request = (timestamp: bigint) => ({
-        topics: wanted.map((name) => ({
-          name,
-          partitions: (metadata.topics.get(name)?.partitions ?? []).map((_, partitionIndex) => ({
-            partitionIndex,
-            timestamp,
-          })),
-        })),
-      });
-      const [earliest, latest] = await Promise.all([
-        admin.listOffsets(request(EARLIEST)),
-        admin.listOffsets(request(LATEST)),
-      ]);
-      for (const topic of latest) {
-        let held = 0n;
-        const starts = earliest.find((t) => t.name === topic.name)?.partitions ?? [];
-        for (const partition of topic.partitions) {
-          const start = starts.find((p) => p.partitionIndex === partition.partitionIndex)?.offset ?? 0n;
-          held += partition.offset - start;
-        }
-        sizes.set(topic.name, Number(held));
+    for (let attempt = 1; ; attempt += 1) {
+      const existing = await this.listTopics();
+      const wanted = names === undefined ? existing : existing.filter((name) => names.includes(name));
+      if (wanted.length === 0) return new Map();
+      try {
+        return await this.sizesOf(wanted);
+      } catch (error) {
+        if (attempt < 3 && isUnknownTopic(error)) continue;
+        if (error instanceof QmtlError) throw error;
+        throw this.failure(`reading sizes of ${wanted.length} topics`, error);
       }
-      return sizes;
-    } catch (error) {
-      throw this.failure(`reading sizes of ${wanted.length} topics`, error);
     }
+  }
+
+  private async sizesOf(wanted: readonly string[]): Promise<Map<string, number>> {
+    const sizes = new Map<string, number>();
+    const admin = await this.client();
+    const metadata = await admin.metadata({
+      topics: [...wanted],
+      forceUpdate: true,
+      autocreateTopics: false,
+    });
+    const request = (timestamp: bigint) => ({
+      topics: wanted.map((name) => ({
+        name,
+        partitions: (metadata.topics.get(name)?.partitions ?? []).map((_, partitionIndex) => ({
+          partitionIndex,
+          timestamp,
+        })),
+      })),
+    });
+    const [earliest, latest] = await Promise.all([
+      admin.listOffsets(request(EARLIEST)),
+      admin.listOffsets(request(LATEST)),
+    ]);
+    for (const topic of latest) {
+      let held = 0n;
+      const starts = earliest.find((t) => t.name === topic.name)?.partitions ?? [];
+      for (const partition of topic.partitions) {
+        const start = starts.find((p) => p.partitionIndex === partition.partitionIndex)?.offset ?? 0n;
+        held += partition.offset - start;
+      }
+      sizes.set(topic.name, Number(held));
+    }
+    return sizes;
   }
 
   async deleteTopic(name: string): Promise<void> {

@@ -60,6 +60,30 @@ describeWithServer('kafka', reachable, 'KafkaQueueAdmin on a real broker', () =>
     }
   });
 
+  it('leaves out of the sizes a topic deleted after it was listed (GC running meanwhile)', async () => {
+    const admin = new KafkaQueueAdmin({ brokers });
+    const kept = `${prefix}_kept`;
+    const deleted = `${prefix}_deleted`;
+    try {
+      await admin.createTopic({ name: kept, partitions: 1, replicationFactor: 1, retentionMs: 60_000 });
+      await admin.createTopic({ name: deleted, partitions: 1, replicationFactor: 1, retentionMs: 60_000 });
+      await produce(kept, 2);
+      // The first listing still names the topic; it is gone before its offsets are read.
+      const listTopics = admin.listTopics.bind(admin);
+      let listings = 0;
+      admin.listTopics = async () => {
+        const names = await listTopics();
+        if ((listings += 1) === 1) await admin.deleteTopic(deleted);
+        return names;
+      };
+      expect(await admin.topicSizes([kept, deleted])).toEqual(new Map([[kept, 2]]));
+      expect(listings).toBe(2);
+    } finally {
+      await admin.deleteTopic(kept);
+      await admin.close();
+    }
+  });
+
   it('reports a replication factor above the broker count as a failed create naming the topic', async () => {
     const admin = new KafkaQueueAdmin({ brokers });
     const name = `${prefix}_rf`;
