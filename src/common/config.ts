@@ -8,8 +8,13 @@ import { ErrorCode, QmtlError, quote, type Problem } from './errors.js';
 const dsn = z.string().nullable();
 const port = z.number().int().min(0).max(65_535);
 const positiveInteger = z.number().int().min(1);
+/** The longest delay a Node.js timer takes (2^31 − 1 ms); a longer one fires at once, in a loop. */
+const MAX_TIMER_MS = 2_147_483_647;
+const MAX_TIMER_SECONDS = Math.floor(MAX_TIMER_MS / 1000);
+const timerMs = (min: number) => z.number().int().min(min).max(MAX_TIMER_MS);
+const timerSeconds = (min: number) => z.number().int().min(min).max(MAX_TIMER_SECONDS);
+const timerSecondsFraction = z.number().positive().max(MAX_TIMER_SECONDS);
 
-/** The `gateway:` section of `qmtl.yml` (SPEC §7). Every key is optional; defaults are the embedded backends. */
 export const gatewayConfigSchema = z
   .object({
     host: z.string().default('127.0.0.1'),
@@ -27,13 +32,13 @@ export const gatewayConfigSchema = z
     /** Most nodes a submitted DAG may have. */
     max_nodes: positiveInteger.default(100_000),
     /** Milliseconds a submission waits for its diff before answering 202 with status `queued`. */
-    diff_wait_ms: z.number().int().min(0).default(10_000),
+    diff_wait_ms: timerMs(0).default(10_000),
     /** TTL of the per-strategy worker lock `lock:{id}`; a dead worker's item is retried after it. */
-    lock_ttl_ms: positiveInteger.default(60_000),
+    lock_ttl_ms: timerMs(1).default(60_000),
     /** Milliseconds a heartbeat (POST /strategies/{id}/heartbeat) keeps a strategy's producer lease. */
-    lease_ms: positiveInteger.default(15_000),
+    lease_ms: timerMs(1).default(15_000),
     /** Milliseconds between lease-monitor rounds, which stop the strategies whose lease expired. */
-    lease_check_ms: positiveInteger.default(1_000),
+    lease_check_ms: timerMs(1).default(1_000),
     /** Strategies the worker processes at once (each waits mostly on the DAG Manager and the database). */
     worker_concurrency: positiveInteger.default(32),
     /** Connections of the PostgreSQL pool. */
@@ -43,9 +48,9 @@ export const gatewayConfigSchema = z
     /** Consecutive failed DAG Manager calls that open the client's circuit breaker. */
     dagclient_breaker_threshold: positiveInteger.default(3),
     /** Seconds the breaker stays open before one half-open probe. */
-    dagclient_breaker_timeout: z.number().positive().default(60),
+    dagclient_breaker_timeout: timerSecondsFraction.default(60),
     /** Seconds between dependency health checks (degradation level). */
-    degradation_check_interval: z.number().positive().default(5),
+    degradation_check_interval: timerSecondsFraction.default(5),
     /** System CPU percent above which new submissions get 503 (MINIMAL). */
     degradation_cpu_minimal: z.number().positive().default(85),
     /** System CPU percent above which every request gets 204 + Retry-After (STATIC). */
@@ -78,20 +83,20 @@ export const dagManagerConfigSchema = z
     diff_chunk_size: positiveInteger.max(100).default(100),
     diff_ack_window: positiveInteger.default(10),
     /** Seconds a Diff stream waits for the client's ack before it is ended. */
-    diff_ack_timeout: positiveInteger.default(30),
+    diff_ack_timeout: timerSeconds(1).default(30),
     /** Gateway URL receiving `queue_update` / `sentinel_weight` / `gc` CloudEvents (its /callbacks/dag-event). */
     gateway_callback_url: z.string().nullable().default(null),
     /** Bearer token sent with those callbacks (a JWT the Gateway accepts when its jwt_secret is set). */
     gateway_callback_token: z.string().nullable().default(null),
     /** Seconds between GC runs; 0 disables the scheduler. */
-    gc_interval: z.number().int().min(0).default(3600),
+    gc_interval: timerSeconds(0).default(3600),
     gc_batch_size: positiveInteger.default(50),
     /** Directory of the filesystem archive for archived (sentinel) queues. */
     archive_dir: z.string().default('./qmtl-archive'),
     /** Seconds between buffering checks (nodes buffering for 7 days are fully recomputed). */
-    buffering_check_interval: z.number().int().min(0).default(3600),
+    buffering_check_interval: timerSeconds(0).default(3600),
     /** Seconds between queue-completion checks; 0 disables the monitor. */
-    queue_monitor_interval: z.number().int().min(0).default(60),
+    queue_monitor_interval: timerSeconds(0).default(60),
     slack_webhook_url: z.string().nullable().default(null),
     pagerduty_webhook_url: z.string().nullable().default(null),
   })
