@@ -65,6 +65,30 @@ describe('QueueCompletionMonitor', () => {
     await monitor.check();
     expect(await monitor.check()).toEqual(['t_q']);
   });
+
+  it('keeps the live queues of the same tags in its update, and never completes an empty topic', async () => {
+    const repo = MemoryNodeRepository.open();
+    const admin = new MemoryQueueAdmin();
+    for (const name of ['stalled', 'live', 'empty']) {
+      await repo.createNodes([testRecord(name, { topic: `t_${name}`, tags: ['px'] })]);
+      await admin.createTopic({ name: `t_${name}`, partitions: 1, replicationFactor: 1, retentionMs: 1 });
+    }
+    const events = recorder();
+    const monitor = new QueueCompletionMonitor(repo, admin, events, 2);
+    admin.append('t_stalled', 3);
+    const done: string[][] = [];
+    for (let check = 0; check < 4; check++) {
+      admin.append('t_live');
+      done.push(await monitor.check());
+    }
+    expect(done).toEqual([[], [], ['t_stalled'], []]);
+    expect(events.events).toEqual([
+      {
+        type: 'queue_update',
+        data: { tags: ['px'], interval: 60, queues: ['t_empty', 't_live'], match_mode: 'any' },
+      },
+    ]);
+  });
 });
 
 describe('HttpEventPublisher', () => {

@@ -32,9 +32,12 @@ export async function recomputeStaleBuffering(
 }
 
 /**
- * The queue-completion monitor: a topic whose size has not changed for `threshold` consecutive
- * checks is complete (its producer stopped); consumers of its tags get an empty `queue_update`
- * once. A topic that grows again is watched afresh.
+ * The queue-completion monitor: a topic that holds messages and whose size has not changed for
+ * `threshold` consecutive checks is complete (its producer stopped); consumers of its tags get a
+ * `queue_update` once, listing the queues of those tags that are still live: empty when it was
+ * the only one (SPEC §5), but never dropping other live queues, since subscribers replace their
+ * list with the event's. A topic that never held a message (just created, or a backend without
+ * sizes) is not complete. A topic that grows again is watched afresh.
  */
 export class QueueCompletionMonitor {
   private readonly lastSize = new Map<string, number>();
@@ -55,7 +58,7 @@ export class QueueCompletionMonitor {
     for (const [topic, size] of sizes) {
       const previous = this.lastSize.get(topic);
       this.lastSize.set(topic, size);
-      if (previous === undefined || previous !== size) {
+      if (previous === undefined || previous !== size || size === 0) {
         this.stalls.set(topic, 0);
         this.completed.delete(topic);
         continue;
@@ -66,10 +69,12 @@ export class QueueCompletionMonitor {
       const record = await this.repo.getNodeByTopic(topic);
       this.completed.add(topic);
       if (record?.interval == null || record.tags.length === 0) continue;
+      const query = { tags: record.tags, interval: record.interval, matchMode: 'any' as const };
+      const live = (await this.repo.getQueuesByTags(query)).filter((queue) => !this.completed.has(queue));
       this.events.publish('queue_update', {
         tags: record.tags,
         interval: record.interval,
-        queues: [],
+        queues: live,
         match_mode: 'any',
       });
       done.push(topic);
