@@ -48,6 +48,13 @@ export interface Neo4jNodeRepositoryOptions {
   readonly connectionTimeoutMs?: number;
   /** How long {@link Neo4jNodeRepository.health} waits for `RETURN 1`, in ms. Default 2000. */
   readonly healthTimeoutMs?: number;
+  /**
+   * How long one call retries transient failures (deadlocks, a lost connection) before it fails,
+   * in ms. Default 10 000: long enough for deadlock retries under load, short enough that a
+   * Neo4j outage reaches a diff's client as `UNAVAILABLE` before its 30 s deadline (the driver's
+   * own default, 30 s, made clients see only "deadline exceeded").
+   */
+  readonly maxRetryTimeMs?: number;
 }
 
 type Routing = 'READ' | 'WRITE';
@@ -96,6 +103,7 @@ export class Neo4jNodeRepository implements NodeRepository {
       // Results are bounded by the request (ids, topics), so pull them in one batch.
       fetchSize: -1,
       connectionTimeout: options.connectionTimeoutMs ?? 5000,
+      maxTransactionRetryTime: options.maxRetryTimeMs ?? 10_000,
       userAgent: 'qmtl-dagmanager',
     });
     const integer: IntegerEncoder = (value) =>

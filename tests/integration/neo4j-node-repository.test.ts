@@ -253,6 +253,22 @@ describeWithServer('neo4j', reachable, 'Neo4jNodeRepository', () => {
     });
   });
 
+  it('fails a call with QMTL_UNAVAILABLE once its retry time is spent while Neo4j is down', async () => {
+    const port = await freePort();
+    const repo = await Neo4jNodeRepository.open({
+      ...options,
+      uri: `bolt://127.0.0.1:${port}`,
+      maxRetryTimeMs: 1_000,
+    });
+    const started = Date.now();
+    try {
+      await expect(repo.getNodes(['a'])).rejects.toMatchObject({ code: ErrorCode.Unavailable });
+      expect(Date.now() - started).toBeLessThan(8_000);
+    } finally {
+      await repo.close();
+    }
+  });
+
   describe('large batches', () => {
     let repo: Neo4jNodeRepository;
     beforeAll(async () => {
