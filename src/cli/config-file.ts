@@ -4,24 +4,38 @@ import { logger } from '../common/logger.js';
 
 /** The config of a service command: `--config FILE`, else `qmtl.yml` in `cwd`, else the embedded defaults. */
 export function serviceConfig(configOption: string | undefined, cwd: string): QmtlConfig {
-  const file = configOption === undefined ? findConfigFile(cwd) : path.resolve(cwd, configOption);
+  const file = configFileOf(configOption, cwd);
   if (file === null) return defaultConfig();
   logger.info({ config: file }, 'using config file');
   return loadConfig(file);
 }
 
 /**
- * Resolves relative paths of a DAG Manager config against `cwd`, so a service started elsewhere
- * finds its journal and archive where the config file meant.
+ * The directory relative paths of the config (journal, archive, SQLite file) are resolved
+ * against: the config file's, so the service finds the same files from any working directory;
+ * `cwd` when no file is used.
+ */
+export function configDirectory(configOption: string | undefined, cwd: string): string {
+  const file = configFileOf(configOption, cwd);
+  return file === null ? cwd : path.dirname(file);
+}
+
+function configFileOf(configOption: string | undefined, cwd: string): string | null {
+  return configOption === undefined ? findConfigFile(cwd) : path.resolve(cwd, configOption);
+}
+
+/**
+ * Resolves relative paths of a DAG Manager config against `directory` (see
+ * {@link configDirectory}), so a service started elsewhere finds its journal and archive.
  */
 export function resolvePaths<T extends { memory_repo_path: string; archive_dir: string }>(
   config: T,
-  cwd: string,
+  directory: string,
 ): T {
   return {
     ...config,
-    memory_repo_path: path.resolve(cwd, config.memory_repo_path),
-    archive_dir: path.resolve(cwd, config.archive_dir),
+    memory_repo_path: path.resolve(directory, config.memory_repo_path),
+    archive_dir: path.resolve(directory, config.archive_dir),
   };
 }
 

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { CliIo } from './cli-io.js';
-import { resolvePaths, serviceConfig, untilSignal } from './config-file.js';
+import { configDirectory, resolvePaths, serviceConfig, untilSignal } from './config-file.js';
 
 /**
  * Registers `qmtl dagmgr-server [--config FILE]`: the DAG Manager service (gRPC 50051 and HTTP
@@ -21,7 +21,10 @@ export function registerDagManagerServerCommand(
     )
     .action(async (options: { config?: string }) => {
       const cwd = io.cwd ?? process.cwd();
-      const config = resolvePaths(serviceConfig(options.config, cwd).dagmanager, cwd);
+      const config = resolvePaths(
+        serviceConfig(options.config, cwd).dagmanager,
+        configDirectory(options.config, cwd),
+      );
       const { startDagManagerService } = await import('../dagmanager/service.js');
       const service = await startDagManagerService(config);
       io.stdout.write(

@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import type { QmtlConfig } from '../common/config.js';
 import type { CliIo } from './cli-io.js';
-import { resolvePaths, serviceConfig, untilSignal } from './config-file.js';
+import { configDirectory, resolvePaths, serviceConfig, untilSignal } from './config-file.js';
 
 /**
  * Registers `qmtl gw [--config FILE]` (the Gateway; with `gateway.dagmanager_url` null it also
@@ -18,13 +18,14 @@ export function registerGatewayCommands(
   const run = async (options: { config?: string }, allInOne: boolean): Promise<void> => {
     const cwd = io.cwd ?? process.cwd();
     const loaded = serviceConfig(options.config, cwd);
+    const directory = configDirectory(options.config, cwd);
     const config: QmtlConfig = {
       gateway: {
         ...loaded.gateway,
         ...(allInOne && { dagmanager_url: null }),
-        database_dsn: resolveSqlitePath(loaded.gateway, cwd),
+        database_dsn: resolveSqlitePath(loaded.gateway, directory),
       },
-      dagmanager: resolvePaths(loaded.dagmanager, cwd),
+      dagmanager: resolvePaths(loaded.dagmanager, directory),
     };
     const { startGatewayService } = await import('../gateway/service.js');
     const service = await startGatewayService(config);
@@ -60,10 +61,10 @@ export function registerGatewayCommands(
     .action((options: { config?: string }) => run(options, true));
 }
 
-/** A relative SQLite path is relative to the working directory the command was started in. */
-function resolveSqlitePath(config: QmtlConfig['gateway'], cwd: string): string | null {
+/** A relative SQLite path is relative to the config file's directory (the working directory without one). */
+function resolveSqlitePath(config: QmtlConfig['gateway'], directory: string): string | null {
   const dsn = config.database_dsn;
   if (config.database_backend !== 'sqlite' || dsn === null || dsn === ':memory:' || dsn.includes('://'))
     return dsn;
-  return path.resolve(cwd, dsn);
+  return path.resolve(directory, dsn);
 }

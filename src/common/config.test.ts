@@ -194,7 +194,9 @@ describe('parseConfig', () => {
       'gateway.lease_check_ms: expected an integer, got 0.5',
     ]);
     // Past 2^31 - 1 ms a Node.js timer fires at once, so GC would run in a loop.
-    expect(problems(configError('dagmanager:\n  gc_interval: 3000000\n  diff_ack_timeout: 3000000\n'))).toEqual([
+    expect(
+      problems(configError('dagmanager:\n  gc_interval: 3000000\n  diff_ack_timeout: 3000000\n')),
+    ).toEqual([
       'dagmanager.diff_ack_timeout: expected at most 2147483, got 3000000',
       'dagmanager.gc_interval: expected at most 2147483, got 3000000',
     ]);

@@ -1,6 +1,8 @@
-import { appendFileSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../common/errors.js';
 import { MemoryNodeRepository } from './memory-node-repository.js';
@@ -75,5 +77,46 @@ describe('MemoryNodeRepository journal', () => {
     expect(() => MemoryNodeRepository.open(path)).toThrow(
       expect.objectContaining({ code: ErrorCode.InvalidConfig, message: expect.stringContaining('line 1') }),
     );
+  });
+
+  it('names the file and line of a well-formed line that is not an operation, and a path that is a directory', () => {
+    const path = freshJournal();
+    writeFileSync(path, '{"op":"nodes"}\n');
+    expect(() => MemoryNodeRepository.open(path)).toThrow(
+      expect.objectContaining({
+        code: ErrorCode.InvalidConfig,
+        message: expect.stringMatching(/^DAG Manager journal ".*" is corrupt at line 1: /),
+      }),
+    );
+    expect(() => MemoryNodeRepository.open(dirname(path))).toThrow(
+      /\(memory_repo_path\) cannot be read: EISDIR/,
+    );
+  });
+});
+
+describe('MemoryNodeRepository journal lock', () => {
+  /** A process that stays alive until killed, and its pid. */
+  const liveProcess = () => spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60_000)']);
+
+  it('refuses a journal another live process holds, naming it, and takes over a dead one', async () => {
+    const journal = freshJournal();
+    const other = liveProcess();
+    try {
+      writeFileSync(`${journal}.lock`, String(other.pid));
+      expect(() => MemoryNodeRepository.open(journal)).toThrow(
+        expect.objectContaining({
+          code: ErrorCode.InvalidConfig,
+          message: expect.stringContaining(`is in use by process ${other.pid}`),
+        }),
+      );
+    } finally {
+      other.kill('SIGKILL');
+      await once(other, 'exit');
+    }
+    // The holder was killed: its lock is stale and taken over.
+    const repo = MemoryNodeRepository.open(journal);
+    expect(readFileSync(`${journal}.lock`, 'utf8')).toBe(String(process.pid));
+    await repo.close();
+    expect(existsSync(`${journal}.lock`)).toBe(false);
   });
 });

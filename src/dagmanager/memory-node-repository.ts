@@ -11,6 +11,7 @@ import {
 } from 'node:fs';
 import { dirname } from 'node:path';
 import { ErrorCode, QmtlError, quote } from '../common/errors.js';
+import { lockJournal } from './journal-lock.js';
 import { MemoryGraph, type GraphOperation } from './memory-graph.js';
 import {
   lineageKey,
@@ -52,6 +53,9 @@ export class MemoryNodeRepository implements NodeRepository {
   private snapshotBytes = 0;
   private appendedBytes = 0;
 
+  /** Releases the journal lock ({@link lockJournal}); nothing for a repository without a journal. */
+  private unlock: () => void = () => undefined;
+
   private constructor(path: string | null, options: MemoryNodeRepositoryOptions) {
     this.path = path;
     this.compactAfterBytes = options.compactAfterBytes ?? 16 * 1024 * 1024;
@@ -63,7 +67,15 @@ export class MemoryNodeRepository implements NodeRepository {
    */
   static open(path?: string | null, options: MemoryNodeRepositoryOptions = {}): MemoryNodeRepository {
     const repo = new MemoryNodeRepository(path ?? null, options);
-    if (path != null) repo.load(path);
+    if (path == null) return repo;
+    mkdirSync(dirname(path), { recursive: true });
+    repo.unlock = lockJournal(path);
+    try {
+      repo.load(path);
+    } catch (error) {
+      repo.unlock();
+      throw error;
+    }
     return repo;
   }
 
@@ -187,7 +199,9 @@ export class MemoryNodeRepository implements NodeRepository {
     return Promise.resolve('ok');
   }
 
+  /** Releases the journal's lock; the repository is not used afterwards. */
   close(): Promise<void> {
+    this.unlock();
     return Promise.resolve();
   }
 
@@ -204,9 +218,18 @@ export class MemoryNodeRepository implements NodeRepository {
   }
 
   private load(path: string): void {
-    mkdirSync(dirname(path), { recursive: true });
     if (existsSync(path)) {
-      const lines = readFileSync(path, 'utf8').split('\n');
+      let text: string;
+      try {
+        text = readFileSync(path, 'utf8');
+      } catch (error) {
+        throw new QmtlError(
+          ErrorCode.InvalidConfig,
+          `DAG Manager journal ${quote(path)} (memory_repo_path) cannot be read: ${(error as Error).message}`,
+          { cause: error },
+        );
+      }
+      const lines = text.split('\n');
       lines.forEach((line, index) => {
         if (line.trim() === '') return;
         let operation: GraphOperation;
@@ -221,7 +244,15 @@ export class MemoryNodeRepository implements NodeRepository {
             { cause: error },
           );
         }
-        this.graph.apply(operation);
+        try {
+          this.graph.apply(operation);
+        } catch (error) {
+          throw new QmtlError(
+            ErrorCode.InvalidConfig,
+            `DAG Manager journal ${quote(path)} is corrupt at line ${index + 1}: ${(error as Error).message}`,
+            { cause: error },
+          );
+        }
       });
     }
     this.compact(path);

@@ -32,9 +32,18 @@ interface Running extends ServiceProcess {
   readonly http: string;
 }
 
-/** Starts `qmtl dagmgr-server` from the work dir, on the `qmtl.yml` it finds there. */
-async function startServer(): Promise<Running> {
-  const server = await startService(['dagmgr-server'], { cwd: work, ready: /gRPC (\S+), HTTP (\S+)/ });
+/**
+ * Starts `qmtl dagmgr-server` from the work dir, on the `qmtl.yml` it finds there, or from another
+ * directory with `--config` naming that file (its relative journal path is then the same file).
+ */
+async function startServer(from: 'work dir' | 'elsewhere' = 'work dir'): Promise<Running> {
+  const server =
+    from === 'work dir'
+      ? await startService(['dagmgr-server'], { cwd: work, ready: /gRPC (\S+), HTTP (\S+)/ })
+      : await startService(['dagmgr-server', '--config', path.join(work, 'qmtl.yml')], {
+          cwd: tmpdir(),
+          ready: /gRPC (\S+), HTTP (\S+)/,
+        });
   return { ...server, grpc: server.ready[1]!, http: server.ready[2]! };
 }
 
@@ -56,7 +65,7 @@ async function cli(...args: string[]): Promise<{ code: number; stdout: string; s
 }
 
 describe('qmtl dagmgr-server and qmtl dagm (separate processes)', () => {
-  it('serves diffs over gRPC, reports status over HTTP, shuts down cleanly and keeps the DAG across a restart', async () => {
+  it('serves diffs over gRPC, reports status over HTTP, shuts down cleanly and keeps the DAG across a restart from another directory', async () => {
     const first = await startServer();
     let firstMap: Record<string, string>;
     try {
@@ -96,7 +105,7 @@ describe('qmtl dagmgr-server and qmtl dagm (separate processes)', () => {
     }
     expect(first.output()).toContain('DAG Manager stopped');
 
-    const second = await startServer();
+    const second = await startServer('elsewhere');
     try {
       const again = await cli(
         'dagm',
