@@ -1,7 +1,7 @@
 import { ErrorCode, QmtlError, quote, shortId, type Problem } from '../common/errors.js';
-import { canonicalJson, sha256Hex } from '../common/hash.js';
+import { canonicalJson, sha256Hex, sha3Hex } from '../common/hash.js';
 import { parseInterval, parsePeriod } from '../common/interval.js';
-import { isValidNodeId } from './node-id.js';
+import { nodeIdPreimage } from './node-id.js';
 import type { DagJson, NodeJson } from './node-json.js';
 import { topologicalSort } from './topo-sort.js';
 import { isRecord } from '../common/is-record.js';
@@ -156,29 +156,40 @@ class NodeReporter {
 
 /**
  * The identity problems of one well-formed node: a node_id that does not match its four identity
- * fields, or a config_hash that does not match its `config`. What `verifyNodeIds` checks.
+ * fields, or a config_hash that does not match its `config`. What `verifyNodeIds` checks. A
+ * node_id that is the SHA3-256 fallback (SPEC §2.3) is valid here; `onFallback` gets its SHA-256
+ * id, which the caller must find taken by a different node for the fallback to be legitimate.
  */
-export function identityProblems(node: NodeJson): Problem[] {
+export function identityProblems(node: NodeJson, onFallback?: (sha256Id: string) => void): Problem[] {
   const problems: Problem[] = [];
   const where = `node ${quote(node.name ?? shortId(node.node_id))}`;
-  checkIdentity(node, (code, message) =>
-    problems.push({ code, message: `${where}: ${message}`, nodeId: node.node_id }),
+  checkIdentity(
+    node,
+    (code, message) => problems.push({ code, message: `${where}: ${message}`, nodeId: node.node_id }),
+    onFallback,
   );
   return problems;
 }
 
-function checkIdentity(node: NodeJson, report: (code: Problem['code'], message: string) => void): void {
-  const identity = {
+function checkIdentity(
+  node: NodeJson,
+  report: (code: Problem['code'], message: string) => void,
+  onFallback?: (sha256Id: string) => void,
+): void {
+  const preimage = nodeIdPreimage({
     nodeType: node.node_type,
     codeHash: node.code_hash,
     configHash: node.config_hash,
     schemaHash: node.schema_hash,
-  };
-  if (!isValidNodeId(node.node_id, identity)) {
-    report(
-      ErrorCode.NodeIdMismatch,
-      `node_id ${quote(node.node_id)} does not match its node_type, code_hash, config_hash and schema_hash`,
-    );
+  });
+  const primary = sha256Hex(preimage);
+  if (node.node_id !== primary) {
+    if (node.node_id === sha3Hex(preimage)) onFallback?.(primary);
+    else
+      report(
+        ErrorCode.NodeIdMismatch,
+        `node_id ${quote(node.node_id)} does not match its node_type, code_hash, config_hash and schema_hash`,
+      );
   }
   if (node.config === undefined) return;
   let hash: string | null = null;

@@ -1,5 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ErrorCode, type QmtlError } from '../common/errors.js';
+import { sha3Hex } from '../common/hash.js';
+import { nodeIdPreimage } from '../dag/node-id.js';
 import { chainDag, wireNode } from './dag.test-kit.js';
 import { DiffService } from './diff-service.js';
 import { dagManagerMetrics, resetDagManagerMetrics } from './metrics.js';
@@ -256,6 +258,49 @@ describe('DiffService', () => {
     ]);
     await expect(service.diff({ strategyId: 's1', dagJson: { nodes: [node] } })).rejects.toMatchObject({
       code: ErrorCode.NodeIdMismatch,
+    });
+  });
+
+  it('takes a SHA3-256 id only when the SHA-256 id is taken by a different node', async () => {
+    const { service, repo } = setup();
+    const node = wireNode({ name: 'a' });
+    const preimage = nodeIdPreimage({
+      nodeType: node.node_type,
+      codeHash: node.code_hash,
+      configHash: node.config_hash,
+      schemaHash: node.schema_hash,
+    });
+    const fallback = { ...node, node_id: sha3Hex(preimage) };
+    // The SHA-256 id is free: the fallback would store one computation twice.
+    await expect(service.diff({ strategyId: 's1', dagJson: { nodes: [fallback] } })).rejects.toMatchObject({
+      code: ErrorCode.NodeIdMismatch,
+      message: expect.stringContaining(
+        `node_id is the SHA3-256 fallback, but its SHA-256 id "${node.node_id.slice(0, 8)}…" is free; submit it under ${node.node_id}`,
+      ),
+    });
+    await service.diff({ strategyId: 's1', dagJson: { nodes: [node] } });
+    await expect(service.diff({ strategyId: 's2', dagJson: { nodes: [fallback] } })).rejects.toThrow(
+      /is stored for this same node/,
+    );
+    // A different node really holds the SHA-256 id: the fallback is how this node gets stored.
+    const collided = setup();
+    await collided.repo.createNodes([
+      { ...(await repo.getNodes([node.node_id])).get(node.node_id)!, nodeType: 'Other' },
+    ]);
+    const outcome = await collided.service.diff({ strategyId: 's3', dagJson: { nodes: [fallback] } });
+    expect([...outcome.queueMap.keys()]).toEqual([fallback.node_id]);
+  });
+
+  it('reports a stored id submitted with other fields as a mismatch, not a collision, when it is not their digest', async () => {
+    const { service } = setup();
+    const node = wireNode({ name: 'a' });
+    await service.diff({ strategyId: 's1', dagJson: { nodes: [node] } });
+    const changed = { ...node, code_hash: wireNode({ name: 'a', code: 'other code' }).code_hash };
+    await expect(service.diff({ strategyId: 's2', dagJson: { nodes: [changed] } })).rejects.toMatchObject({
+      code: ErrorCode.NodeIdMismatch,
+      message: expect.stringContaining(
+        'does not match its node_type, code_hash, config_hash and schema_hash',
+      ),
     });
   });
 

@@ -112,7 +112,9 @@ export class DiffService {
     const now = this.now();
     const ids = nodes.map((n) => n.node_id);
     const existing = await this.cache.getNodes(ids, (missing) => this.repo.getNodes(missing));
-    checkIdentities(nodes, existing);
+    const fallbacks = new Map<string, NodeJson>();
+    checkIdentities(nodes, existing, (node, primary) => fallbacks.set(primary, node));
+    if (fallbacks.size > 0) await this.checkFallbacks(fallbacks);
 
     const { fresh, stored } = await this.storeMissing(
       nodes.filter((n) => !existing.has(n.node_id)),
@@ -153,6 +155,30 @@ export class DiffService {
       bufferNodes: fresh.buffering,
       sentinelWritten,
     };
+  }
+
+  /**
+   * A node submitted under its SHA3-256 id (SPEC §2.3) is legitimate only when its SHA-256 id is
+   * taken by a different stored node. Otherwise one computation would be stored under two ids and
+   * computed twice. `fallbacks` maps each such node's SHA-256 id to the node.
+   */
+  private async checkFallbacks(fallbacks: ReadonlyMap<string, NodeJson>): Promise<void> {
+    const primaries = await this.cache.getNodes([...fallbacks.keys()], (missing) =>
+      this.repo.getNodes(missing),
+    );
+    const problems = [...fallbacks].flatMap(([primary, node]) => {
+      const taken = primaries.get(primary);
+      if (taken !== undefined && !sameIdentity(taken, node)) return [];
+      const state = taken === undefined ? 'free' : 'stored for this same node';
+      return [
+        {
+          code: ErrorCode.NodeIdMismatch,
+          message: `node ${quote(node.name ?? shortId(node.node_id))}: node_id is the SHA3-256 fallback, but its SHA-256 id ${quote(shortId(primary))} is ${state}; submit it under ${primary}`,
+          nodeId: node.node_id,
+        },
+      ];
+    });
+    if (problems.length > 0) throw QmtlError.fromProblems('invalid DAG', problems);
   }
 
   /** Waits while GC collects any of `nodes` (see {@link collecting}). */
@@ -368,17 +394,23 @@ function withoutSentinels(parsed: unknown): unknown {
  * New nodes must have ids matching their identity fields; a stored node under a submitted id with
  * different identity fields means the id collided.
  */
-function checkIdentities(nodes: readonly NodeJson[], existing: ReadonlyMap<string, NodeRecord>): void {
+/**
+ * Checks each node's id: a new node's against its fields (a SHA3-256 fallback id is passed to
+ * `onFallback` with its SHA-256 id, to be checked against the store), a stored id's fields
+ * against the stored node's. A stored id whose submitted fields differ is a collision only when
+ * the id is the digest of those fields; otherwise it is a plain mismatch.
+ */
+function checkIdentities(
+  nodes: readonly NodeJson[],
+  existing: ReadonlyMap<string, NodeRecord>,
+  onFallback: (node: NodeJson, sha256Id: string) => void,
+): void {
   const problems = nodes.flatMap((node) => {
     const stored = existing.get(node.node_id);
-    if (stored === undefined) return identityProblems(node);
-    if (
-      stored.nodeType === node.node_type &&
-      stored.codeHash === node.code_hash &&
-      stored.configHash === node.config_hash &&
-      stored.schemaHash === node.schema_hash
-    )
-      return [];
+    if (stored === undefined) return identityProblems(node, (primary) => onFallback(node, primary));
+    if (sameIdentity(stored, node)) return [];
+    const own = identityProblems(node);
+    if (own.length > 0) return own;
     return [
       {
         code: ErrorCode.NodeIdMismatch,
@@ -388,6 +420,15 @@ function checkIdentities(nodes: readonly NodeJson[], existing: ReadonlyMap<strin
     ];
   });
   if (problems.length > 0) throw QmtlError.fromProblems('invalid DAG', problems);
+}
+
+function sameIdentity(stored: NodeRecord, node: NodeJson): boolean {
+  return (
+    stored.nodeType === node.node_type &&
+    stored.codeHash === node.code_hash &&
+    stored.configHash === node.config_hash &&
+    stored.schemaHash === node.schema_hash
+  );
 }
 
 async function forEachLimited<T>(
