@@ -79,6 +79,15 @@ describe('DAG Manager HTTP app', () => {
       expect(bad.statusCode).toBe(422);
       expect(bad.json()).toMatchObject({ error: expect.stringContaining('[0, 1]') });
     }
+    // Types are not coerced: a string or a boolean weight, a numeric version are client bugs.
+    for (const payload of [
+      { version: 'v2', weight: '0.5' },
+      { version: 'v2', weight: true },
+      { version: 123, weight: 0.5 },
+    ]) {
+      const bad = await app.inject({ method: 'POST', url: '/callbacks/sentinel-traffic', payload });
+      expect(bad.statusCode, JSON.stringify(payload)).toBe(422);
+    }
     expect((await repo.getSentinel('v2'))?.weight).toBe(0.3);
   });
 

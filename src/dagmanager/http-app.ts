@@ -36,7 +36,12 @@ const weightBody = {
  * `sentinel_weight` CloudEvent to the Gateway. Errors are JSON `{error, code}` without stacks.
  */
 export function buildHttpApp(parts: DagManagerHttpParts): FastifyInstance {
-  const app = Fastify({ logger: false, bodyLimit: parts.bodyLimit ?? 64 * 1024 });
+  const app = Fastify({
+    logger: false,
+    bodyLimit: parts.bodyLimit ?? 64 * 1024,
+    // A weight of "0.3" or true is a client bug to report, not a value to guess (Ajv coerces by default).
+    ajv: { customOptions: { coerceTypes: false } },
+  });
 
   app.setErrorHandler((error, _request, reply) => {
     if (error instanceof QmtlError) {
