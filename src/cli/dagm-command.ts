@@ -102,11 +102,15 @@ export function registerDagmCommand(program: Command, io: CliIo): void {
     .action(async (options: { uri?: string; user?: string; password?: string; out?: string }) => {
       const { dagmanager } = serviceConfig(dagm.opts<DagmOptions>().config, cwd());
       const { Neo4jNodeRepository, exportSchema } = await import('../dagmanager/neo4j-node-repository.js');
-      const repo = await Neo4jNodeRepository.connect({
-        uri: options.uri ?? dagmanager.neo4j_dsn ?? 'bolt://127.0.0.1:7687',
-        user: options.user ?? dagmanager.neo4j_user,
-        password: options.password ?? dagmanager.neo4j_password ?? '',
-      });
+      // Reads only: exporting must not first write qmtl's schema into the database it describes.
+      const repo = await Neo4jNodeRepository.connect(
+        {
+          uri: options.uri ?? dagmanager.neo4j_dsn ?? 'bolt://127.0.0.1:7687',
+          user: options.user ?? dagmanager.neo4j_user,
+          password: options.password ?? dagmanager.neo4j_password ?? '',
+        },
+        { applySchema: false },
+      );
       try {
         const text = `${(await exportSchema(repo)).join(';\n')};\n`;
         if (options.out === undefined) io.stdout.write(text);

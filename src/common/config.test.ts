@@ -203,6 +203,14 @@ describe('parseConfig', () => {
     expect(problems(configError('gateway:\n  lease_ms: 3000000000\n'))).toEqual([
       'gateway.lease_ms: expected at most 2147483647, got 3000000000',
     ]);
+    for (const uri of ['127.0.0.1:7687', 'bolt://', 'bolt://127.0.0.1:notaport']) {
+      expect(problems(configError(`dagmanager:\n  neo4j_dsn: "${uri}"\n`))).toEqual([
+        `dagmanager.neo4j_dsn: expected a Bolt URI such as "bolt://127.0.0.1:7687" (bolt:// or neo4j://, a host, an optional numeric port), got "${uri}"`,
+      ]);
+    }
+    expect(parseConfig('dagmanager:\n  neo4j_dsn: neo4j+s://db.example:7687\n').dagmanager.neo4j_dsn).toBe(
+      'neo4j+s://db.example:7687',
+    );
     expect(problems(configError('gateway:\n  database_backend: mysql\n'))).toEqual([
       'gateway.database_backend: expected one of "sqlite", "postgres", "memory", got "mysql"',
     ]);

@@ -8,6 +8,8 @@ import { ErrorCode, QmtlError, quote, type Problem } from './errors.js';
 const dsn = z.string().nullable();
 const port = z.number().int().min(0).max(65_535);
 const positiveInteger = z.number().int().min(1);
+/** bolt://host[:port] or neo4j://host[:port] (with +s / +ssc), nothing after but an optional path. */
+const NEO4J_URI = /^(bolt|neo4j)(\+s|\+ssc)?:\/\/(\[[0-9a-fA-F:.]+\]|[^:/?#\s]+)(:\d{1,5})?\/?$/;
 /** The longest delay a Node.js timer takes (2^31 − 1 ms); a longer one fires at once, in a loop. */
 const MAX_TIMER_MS = 2_147_483_647;
 const MAX_TIMER_SECONDS = Math.floor(MAX_TIMER_MS / 1000);
@@ -71,7 +73,12 @@ export const dagManagerConfigSchema = z
   .object({
     repo_backend: z.enum(['memory', 'neo4j']).default('memory'),
     memory_repo_path: z.string().default('./qmtl-dag.journal'),
-    neo4j_dsn: dsn.default(null),
+    neo4j_dsn: dsn
+      .refine((value) => value === null || NEO4J_URI.test(value), {
+        error: (issue) =>
+          `expected a Bolt URI such as "bolt://127.0.0.1:7687" (bolt:// or neo4j://, a host, an optional numeric port), got ${JSON.stringify(issue.input)}`,
+      })
+      .default(null),
     neo4j_user: z.string().default('neo4j'),
     neo4j_password: z.string().nullable().default(null),
     queue_backend: z.enum(['memory', 'kafka']).default('memory'),

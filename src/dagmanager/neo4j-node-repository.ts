@@ -116,14 +116,17 @@ export class Neo4jNodeRepository implements NodeRepository {
    * `neo4j-schema.ts`). @throws QmtlError `QMTL_UNAVAILABLE` when the server cannot be reached
    * or refuses the schema.
    */
-  static async connect(options: Neo4jNodeRepositoryOptions): Promise<Neo4jNodeRepository> {
+  static async connect(
+    options: Neo4jNodeRepositoryOptions,
+    { applySchema: apply = true }: { readonly applySchema?: boolean } = {},
+  ): Promise<Neo4jNodeRepository> {
     const repo = await Neo4jNodeRepository.open(options);
     try {
       await repo.driver.verifyConnectivity(repo.databaseConfig());
-      await applySchema(repo.driver, options.database);
+      if (apply) await applySchema(repo.driver, options.database);
     } catch (error) {
       await repo.close();
-      throw repo.failure('connecting and applying the schema', error);
+      throw repo.failure(apply ? 'connecting and applying the schema' : 'connecting', error);
     }
     return repo;
   }
