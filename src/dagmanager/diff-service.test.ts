@@ -180,6 +180,20 @@ describe('DiffService', () => {
     expect(new Set(topics).size).toBe(40);
   });
 
+  it('gives a node a longer name when the broker has a topic that takes its name', async () => {
+    const { service, admin } = setup();
+    // Same code (so the same 6-character hash), assets that differ only in "." versus "_":
+    // Kafka refuses the second name, as the in-process admin does.
+    const dotted = wireNode({ name: 'a', code: 'same code', extra: { asset: 'btc.usd' } });
+    const underscored = wireNode({ name: 'b', code: 'same code', extra: { asset: 'btc_usd' } });
+    const first = (await service.diff({ strategyId: 's1', dagJson: { nodes: [dotted] } })).queueMap;
+    const second = (await service.diff({ strategyId: 's2', dagJson: { nodes: [underscored] } })).queueMap;
+    const [dottedTopic, underscoredTopic] = [first.get(dotted.node_id)!, second.get(underscored.node_id)!];
+    expect(dottedTopic).toMatch(/^btc\.usd_ProcessingNode_[0-9a-f]{6}_v1$/);
+    expect(underscoredTopic).toMatch(/^btc_usd_ProcessingNode_[0-9a-f]{8}_v1$/);
+    expect(await admin.listTopics()).toEqual([dottedTopic, underscoredTopic].sort());
+  });
+
   it('uses the node’s asset field as the topic prefix', async () => {
     const { service } = setup();
     const node = wireNode({ name: 'btc', extra: { asset: 'btc' } });

@@ -7,7 +7,7 @@ import type { BufferInstruction, DiffOutcome, DiffRequest } from './diff-types.j
 import { dagManagerMetrics, observeDiffDuration } from './metrics.js';
 import { lineageKey, type NodeRecord } from './node-record.js';
 import type { NodeRepository } from './node-repository.js';
-import type { TopicSpec } from './queue-admin.js';
+import { TopicNameTakenError, type TopicSpec } from './queue-admin.js';
 import { TOPIC_HASH_PREFIX, topicKindOf, topicName, topicSpec, type TopicNameParts } from './topics.js';
 
 /** Creates topics idempotently (the `TopicCreator`, or a plain admin in tests). */
@@ -202,15 +202,20 @@ export class DiffService {
     missing: readonly NodeJson[],
     now: number,
   ): Promise<{ fresh: NewRecords; stored: Map<string, NodeRecord> }> {
-    if (missing.length === 0) return { fresh: { records: [], buffering: [] }, stored: new Map() };
+    if (missing.length === 0) return { fresh: { records: [], buffering: [], parts: [] }, stored: new Map() };
     return this.naming.run(namingStripes(missing), async () => {
       const meanwhile = await this.repo.getNodes(missing.map((n) => n.node_id));
       const fresh = await this.newRecords(
         missing.filter((n) => !meanwhile.has(n.node_id)),
         now,
       );
-      await forEachLimited(fresh.records, this.topicConcurrency, (record) =>
-        this.topics.ensure(topicSpec(record.topic, record.kind, Number.MAX_SAFE_INTEGER)),
+      const claimed = new Set(fresh.records.map((record) => record.topic));
+      await forEachLimited(
+        fresh.records.map((_, index) => index),
+        this.topicConcurrency,
+        async (index) => {
+          fresh.records[index] = await this.ensureTopic(fresh.records[index]!, fresh.parts[index]!, claimed);
+        },
       );
       const stored =
         fresh.records.length > 0 ? await this.repo.createNodes(fresh.records) : new Map<string, NodeRecord>();
@@ -219,9 +224,46 @@ export class DiffService {
     });
   }
 
+  /**
+   * Creates the record's topic. When the broker has a topic that takes its name (one of another
+   * shape, or one Kafka sees as the same: `.` versus `_`), the node gets the next free, longer
+   * name (SPEC §5: a similar-name collision is resolved), until its hash is spent.
+   */
+  private async ensureTopic(
+    record: NodeRecord,
+    parts: TopicNameParts,
+    claimed: Set<string>,
+  ): Promise<NodeRecord> {
+    let topic = record.topic;
+    let length = TOPIC_HASH_PREFIX;
+    while (topicName(parts, length) !== topic) length += 2;
+    for (;;) {
+      try {
+        await this.topics.ensure(topicSpec(topic, record.kind, Number.MAX_SAFE_INTEGER));
+        return topic === record.topic ? record : { ...record, topic };
+      } catch (error) {
+        if (!(error instanceof TopicNameTakenError)) throw error;
+        let next: string | null = null;
+        while (next === null) {
+          length += 2;
+          const candidate = topicName(parts, length);
+          if (candidate === topic) throw error; // the whole hash is in the name already
+          const taken = await this.repo.takenTopics([candidate]);
+          if (!taken.has(candidate) && !claimed.has(candidate)) next = candidate;
+        }
+        logger.warn(
+          { nodeId: record.nodeId, taken: topic, topic: next, err: error },
+          'topic name taken on the broker; using a longer one',
+        );
+        claimed.add(next);
+        topic = next;
+      }
+    }
+  }
+
   /** Records (with topic names) for nodes not in the global DAG, plus buffering instructions. */
   private async newRecords(missing: readonly NodeJson[], now: number): Promise<NewRecords> {
-    if (missing.length === 0) return { records: [], buffering: [] };
+    if (missing.length === 0) return { records: [], buffering: [], parts: [] };
     const lineages = await this.repo.getLineages(
       missing.map((n) => ({ nodeType: n.node_type, configHash: n.config_hash })),
     );
@@ -281,7 +323,7 @@ export class DiffService {
         });
       }
     });
-    return { records, buffering };
+    return { records, buffering, parts: plans.map((p) => p.parts) };
   }
 
   /**
@@ -316,6 +358,8 @@ export class DiffService {
 interface NewRecords {
   readonly records: NodeRecord[];
   readonly buffering: BufferInstruction[];
+  /** What each record's topic name is made of, to name it again when the broker refuses it. */
+  readonly parts: TopicNameParts[];
 }
 
 /** Stripes of the naming lock per hash kind: a diff waits only for diffs sharing a stripe. */

@@ -2,7 +2,12 @@ import type { Admin } from '@platformatic/kafka';
 import { ErrorCode, QmtlError, quote } from '../common/errors.js';
 import { brokerErrorIds, kafkaErrorTree } from '../common/kafka-errors.js';
 import { topicNameProblem } from './memory-queue-admin.js';
-import type { QueueAdmin, TopicDescription, TopicSpec } from './queue-admin.js';
+import {
+  TopicNameTakenError,
+  type QueueAdmin,
+  type TopicDescription,
+  type TopicSpec,
+} from './queue-admin.js';
 
 /** Options of {@link KafkaQueueAdmin}. */
 export interface KafkaQueueAdminOptions {
@@ -69,6 +74,8 @@ export class KafkaQueueAdmin implements QueueAdmin {
       });
     } catch (error) {
       if (brokerErrorIds(error).includes('TOPIC_ALREADY_EXISTS')) return 'exists';
+      const collision = collisionMessage(error);
+      if (collision !== null) throw new TopicNameTakenError(spec.name, collision);
       throw this.failure(`creating topic ${quote(spec.name)}`, error, ErrorCode.QueueCreateFailed);
     }
     await this.settle(spec.name, true);
@@ -259,6 +266,16 @@ function brokerErrorReasons(error: unknown): string[] {
     typeof e.apiId === 'string' ? [`${errorMessage(e)} (${e.apiId})`] : [],
   );
   return [...new Set(reasons)];
+}
+
+/** The broker's "topic 'a_b' collides with existing topic: a.b" message, or null for another error. */
+function collisionMessage(error: unknown): string | null {
+  for (const e of kafkaErrorTree(error)) {
+    const text = (e as { serverErrorMessage?: unknown }).serverErrorMessage;
+    if (e.apiId === 'INVALID_TOPIC_EXCEPTION' && typeof text === 'string' && /collides/i.test(text))
+      return text;
+  }
+  return null;
 }
 
 function isUnknownTopic(error: unknown): boolean {

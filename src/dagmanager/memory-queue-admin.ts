@@ -1,5 +1,11 @@
 import { ErrorCode, QmtlError, quote } from '../common/errors.js';
-import type { QueueAdmin, TopicDescription, TopicSpec } from './queue-admin.js';
+import {
+  collisionKey,
+  TopicNameTakenError,
+  type QueueAdmin,
+  type TopicDescription,
+  type TopicSpec,
+} from './queue-admin.js';
 
 /**
  * The embedded {@link QueueAdmin}: topics held in this process (one broker). Sizes count what
@@ -12,6 +18,12 @@ export class MemoryQueueAdmin implements QueueAdmin {
     const invalid = topicNameProblem(spec.name);
     if (invalid !== null) return Promise.reject(invalid);
     if (this.topics.has(spec.name)) return Promise.resolve('exists');
+    // As Kafka does: names that differ only in '.' versus '_' collide.
+    const twin = [...this.topics.keys()].find((name) => collisionKey(name) === collisionKey(spec.name));
+    if (twin !== undefined)
+      return Promise.reject(
+        new TopicNameTakenError(spec.name, `it collides with existing topic ${quote(twin)}`),
+      );
     this.topics.set(spec.name, {
       name: spec.name,
       partitions: spec.partitions,

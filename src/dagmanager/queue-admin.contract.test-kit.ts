@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../common/errors.js';
-import type { QueueAdmin, TopicSpec } from './queue-admin.js';
+import { TopicNameTakenError, type QueueAdmin, type TopicSpec } from './queue-admin.js';
 
 /** Options of {@link testQueueAdminContract}. */
 export interface QueueAdminContractOptions {
@@ -71,6 +71,15 @@ export function testQueueAdminContract(name: string, options: QueueAdminContract
         ]),
       );
       expect((await admin.topicSizes()).get(full.name)).toBe(5);
+    });
+
+    it('refuses a name that differs from an existing topic only in "." versus "_"', async () => {
+      const dotted = spec('x', { name: `${options.prefix}.dot_twin` });
+      await admin.createTopic(dotted);
+      const twin = spec('x', { name: `${options.prefix}_dot_twin` });
+      await expect(admin.createTopic(twin)).rejects.toBeInstanceOf(TopicNameTakenError);
+      expect(await admin.listTopics()).not.toContain(twin.name);
+      await admin.deleteTopic(dotted.name);
     });
 
     it('deletes topics; deleting a missing one does nothing', async () => {

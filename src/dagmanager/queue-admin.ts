@@ -1,3 +1,5 @@
+import { ErrorCode, QmtlError, quote } from '../common/errors.js';
+
 /** A topic to create: its name and broker config (SPEC §2.9). */
 export interface TopicSpec {
   readonly name: string;
@@ -33,4 +35,23 @@ export interface QueueAdmin {
   /** Brokers in the cluster: replication factors are clamped to it. */
   brokerCount(): Promise<number>;
   close(): Promise<void>;
+}
+
+/**
+ * The broker has a topic whose name takes this one: Kafka refuses names that differ only in
+ * `.` versus `_` (they collide in its metrics), and a same-name topic of another shape cannot be
+ * used. Retrying cannot help; the DAG Manager gives the node the next, longer name instead.
+ */
+export class TopicNameTakenError extends QmtlError {
+  constructor(
+    readonly topic: string,
+    detail: string,
+  ) {
+    super(ErrorCode.QueueCreateFailed, `Topic ${quote(topic)} cannot be created: ${detail}`);
+  }
+}
+
+/** The name Kafka compares topic names under: `.` and `_` are the same character. */
+export function collisionKey(name: string): string {
+  return name.replaceAll('.', '_');
 }

@@ -4,7 +4,12 @@ import { logger as defaultLogger, type Logger } from '../common/logger.js';
 import { backoffDelay, sleep as realSleep, type BackoffOptions, type SleepFn } from '../common/retry.js';
 import { topicNameProblem } from './memory-queue-admin.js';
 import { dagManagerMetrics } from './metrics.js';
-import type { QueueAdmin, TopicDescription, TopicSpec } from './queue-admin.js';
+import {
+  TopicNameTakenError,
+  type QueueAdmin,
+  type TopicDescription,
+  type TopicSpec,
+} from './queue-admin.js';
 
 /** Options of {@link TopicCreator}. */
 export interface TopicCreatorOptions {
@@ -42,14 +47,14 @@ export interface EnsuredTopic extends TopicDescription {
  * A topic of the wanted name already exists with a different shape: a name collision (SPEC §2.9),
  * never retried — the caller picks the next, longer name.
  */
-export class TopicCollisionError extends QmtlError {
+export class TopicCollisionError extends TopicNameTakenError {
   readonly existing: TopicDescription;
   readonly wanted: TopicSpec;
 
   constructor(existing: TopicDescription, wanted: TopicSpec) {
     super(
-      ErrorCode.QueueCreateFailed,
-      `Topic ${quote(wanted.name)} already exists with ${existing.partitions} partitions and ` +
+      wanted.name,
+      `it already exists with ${existing.partitions} partitions and ` +
         `replication factor ${existing.replicationFactor}; wanted ${wanted.partitions} and ${wanted.replicationFactor}`,
     );
     this.existing = existing;
@@ -158,7 +163,7 @@ export class TopicCreator {
           throw this.collision(topic, wanted);
         return { ...topic, created };
       } catch (error) {
-        if (error instanceof TopicCollisionError || this.fatal.has(error as object)) {
+        if (error instanceof TopicNameTakenError || this.fatal.has(error as object)) {
           dagManagerMetrics.queueCreateErrorTotal.inc();
           this.logger.error({ topic: name, attempt, err: error }, 'topic.create.failed');
           throw error;
