@@ -208,9 +208,9 @@ describe('parseConfig', () => {
         `dagmanager.neo4j_dsn: expected a Bolt URI such as "bolt://127.0.0.1:7687" (bolt:// or neo4j://, a host, an optional numeric port), got "${uri}"`,
       ]);
     }
-    expect(parseConfig('dagmanager:\n  neo4j_dsn: neo4j+s://db.example:7687\n', 'qmtl.yml').dagmanager.neo4j_dsn).toBe(
-      'neo4j+s://db.example:7687',
-    );
+    expect(
+      parseConfig('dagmanager:\n  neo4j_dsn: neo4j+s://db.example:7687\n', 'qmtl.yml').dagmanager.neo4j_dsn,
+    ).toBe('neo4j+s://db.example:7687');
     expect(problems(configError('gateway:\n  database_backend: mysql\n'))).toEqual([
       'gateway.database_backend: expected one of "sqlite", "postgres", "memory", got "mysql"',
     ]);
