@@ -194,6 +194,17 @@ describe('DiffService', () => {
     expect(await admin.listTopics()).toEqual([dottedTopic, underscoredTopic].sort());
   });
 
+  it('refuses a node whose topic name would be too long for Kafka before creating any topic', async () => {
+    const { service, admin } = setup();
+    const fine = wireNode({ name: 'fine' });
+    const long = wireNode({ name: 'long', extra: { asset: 'x'.repeat(300) } });
+    await expect(service.diff({ strategyId: 's1', dagJson: { nodes: [fine, long] } })).rejects.toMatchObject({
+      code: ErrorCode.InvalidDag,
+      message: expect.stringContaining('node "long": its topic name "xxxx'),
+    });
+    expect(await admin.listTopics()).toEqual([]);
+  });
+
   it('uses the node’s asset field as the topic prefix', async () => {
     const { service } = setup();
     const node = wireNode({ name: 'btc', extra: { asset: 'btc' } });

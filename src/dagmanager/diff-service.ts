@@ -7,6 +7,7 @@ import type { BufferInstruction, DiffOutcome, DiffRequest } from './diff-types.j
 import { dagManagerMetrics, observeDiffDuration } from './metrics.js';
 import { lineageKey, type NodeRecord } from './node-record.js';
 import type { NodeRepository } from './node-repository.js';
+import { topicNameProblem } from './memory-queue-admin.js';
 import { TopicNameTakenError, type TopicSpec } from './queue-admin.js';
 import { TOPIC_HASH_PREFIX, topicKindOf, topicName, topicSpec, type TopicNameParts } from './topics.js';
 
@@ -290,6 +291,19 @@ export class DiffService {
       };
     });
     const topics = await this.freeTopicNames(plans.map((p) => p.parts));
+    // Before any topic is created: a name the broker cannot take fails the diff naming its node.
+    const unnamable = plans.flatMap(({ node }, index) =>
+      topicNameProblem(topics[index]) === null
+        ? []
+        : [
+            {
+              code: ErrorCode.InvalidDag,
+              message: `node ${quote(node.name ?? shortId(node.node_id))}: its topic name ${quote(topics[index])} is longer than the 249 characters Kafka allows (shorten its asset or node_type)`,
+              nodeId: node.node_id,
+            },
+          ],
+    );
+    if (unnamable.length > 0) throw QmtlError.fromProblems('invalid DAG', unnamable);
     const records: NodeRecord[] = [];
     const buffering: BufferInstruction[] = [];
     plans.forEach(({ node, sameCode, version }, index) => {

@@ -116,6 +116,15 @@ describe('DAG Manager gRPC server', () => {
     await readDiff(clients, { strategy_id: 's1', dag_json: dag });
     const rest = await readDiff(clients, { strategy_id: 's1', dag_json: dag, resume_after_chunk: 2 });
     expect(rest.map((c) => c.chunk_id)).toEqual([3]);
+    // Every chunk acknowledged already: nothing left to send.
+    expect(await readDiff(clients, { strategy_id: 's1', dag_json: dag, resume_after_chunk: 3 })).toEqual([]);
+    const past = (await readDiff(clients, { strategy_id: 's1', dag_json: dag, resume_after_chunk: 4 }).catch(
+      (e: unknown) => e,
+    )) as { code: number; details: string };
+    expect(past.code).toBe(3);
+    expect(past.details).toBe(
+      'resume_after_chunk 4 is past the last chunk (3) of the diff for "s1-sentinel"',
+    );
   });
 
   it('ends the stream of a client that stops acking (window 10) with DEADLINE_EXCEEDED and frees it', async () => {

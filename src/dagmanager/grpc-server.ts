@@ -13,7 +13,7 @@ import type { DiffOutcome } from './diff-types.js';
 import { dagManagerMetrics } from './metrics.js';
 import { dagManagerProto } from './grpc-proto.js';
 import { toServiceError } from './grpc-errors.js';
-import { ErrorCode, QmtlError } from '../common/errors.js';
+import { ErrorCode, QmtlError, quote } from '../common/errors.js';
 
 /** Largest request (a DAG) the server accepts: 64 MiB. */
 export const MAX_REQUEST_BYTES = 64 * 1024 * 1024;
@@ -184,9 +184,20 @@ async function streamDiff(
     return;
   }
   const resumeAfter = Number(request['resume_after_chunk'] ?? 0);
+  const chunks = [...toChunks(outcome, limits)];
+  if (resumeAfter > chunks.length) {
+    failStream(
+      call,
+      new QmtlError(
+        ErrorCode.InvalidArgument,
+        `resume_after_chunk ${resumeAfter} is past the last chunk (${chunks.length}) of the diff for ${quote(outcome.sentinelId)}`,
+      ),
+    );
+    return;
+  }
   const stream = acks.open(outcome.sentinelId, resumeAfter);
   try {
-    for (const chunk of toChunks(outcome, limits)) {
+    for (const chunk of chunks) {
       if (chunk.chunkId <= resumeAfter) continue;
       await stream.beforeSend(chunk.chunkId, signal);
       if (!call.write(chunkMessage(chunk))) await drained(call, signal);
