@@ -146,7 +146,7 @@ async function dryRunDiff(strategyId: string, dagJson: string): Promise<unknown>
   const manager = new DagManager({
     repo: MemoryNodeRepository.open(),
     admin,
-    topics: { ensure: (s) => admin.createTopic(s) },
+    topics: { ensure: (s) => admin.createTopic(s), remove: (name) => admin.deleteTopic(name) },
   });
   const outcome = await manager.diff(strategyId, dagJson);
   return {

@@ -194,6 +194,29 @@ describe('DiffService', () => {
     expect(await admin.listTopics()).toEqual([dottedTopic, underscoredTopic].sort());
   });
 
+  it('deletes the topics it created when the diff fails before storing its nodes', async () => {
+    const repo = MemoryNodeRepository.open();
+    const admin = new MemoryQueueAdmin();
+    const nodes = chainDag(20).nodes;
+    let calls = 0;
+    const service = new DiffService({
+      repo,
+      topics: {
+        // The 10th topic cannot be created (a broker error after its retries).
+        ensure: (spec) =>
+          ++calls === 10 ? Promise.reject(new Error('broker refused')) : admin.createTopic(spec),
+        remove: (name) => admin.deleteTopic(name),
+      },
+      topicConcurrency: 4,
+    });
+    await expect(service.diff({ strategyId: 's1', dagJson: { nodes } })).rejects.toThrow('broker refused');
+    expect(await admin.listTopics()).toEqual([]);
+    expect((await repo.getNodes(nodes.map((n) => n.node_id))).size).toBe(0);
+    // The next attempt creates every topic and stores every node.
+    await service.diff({ strategyId: 's1', dagJson: { nodes } });
+    expect(await admin.listTopics()).toHaveLength(20);
+  });
+
   it('refuses a node whose topic name would be too long for Kafka before creating any topic', async () => {
     const { service, admin } = setup();
     const fine = wireNode({ name: 'fine' });

@@ -13,8 +13,13 @@ import { TOPIC_HASH_PREFIX, topicKindOf, topicName, topicSpec, type TopicNamePar
 
 /** Creates topics idempotently (the `TopicCreator`, or a plain admin in tests). */
 export interface TopicEnsurer {
-  /** Makes sure the topic exists; the replication factor may be clamped to the cluster. */
+  /**
+   * Makes sure the topic exists; the replication factor may be clamped to the cluster. Resolves
+   * with `'created'` or `{ created: true }` when this call created it (anything else: it existed).
+   */
   ensure(spec: TopicSpec): Promise<unknown>;
+  /** Deletes a topic created for a diff that failed before storing its node; optional. */
+  remove?(name: string): Promise<unknown>;
 }
 
 /** Receives what a diff published, e.g. to post `queue_update` CloudEvents to the Gateway. */
@@ -210,18 +215,60 @@ export class DiffService {
         missing.filter((n) => !meanwhile.has(n.node_id)),
         now,
       );
-      const claimed = new Set(fresh.records.map((record) => record.topic));
-      await forEachLimited(
-        fresh.records.map((_, index) => index),
-        this.topicConcurrency,
-        async (index) => {
-          fresh.records[index] = await this.ensureTopic(fresh.records[index]!, fresh.parts[index]!, claimed);
-        },
-      );
-      const stored =
-        fresh.records.length > 0 ? await this.repo.createNodes(fresh.records) : new Map<string, NodeRecord>();
+      const created: string[] = [];
+      let stored: Map<string, NodeRecord>;
+      try {
+        await this.ensureTopics(fresh, created);
+        stored = fresh.records.length > 0 ? await this.repo.createNodes(fresh.records) : new Map();
+      } catch (error) {
+        await this.removeTopics(created);
+        throw error;
+      }
       for (const [id, record] of meanwhile) stored.set(id, record);
       return { fresh, stored };
+    });
+  }
+
+  /**
+   * Creates the topics of the new records (renamed in place when the broker refuses a name),
+   * adding those it created to `created`. After a failure no new topic is started and the ones in
+   * flight are waited for, so `created` is complete when the failure is thrown.
+   */
+  private async ensureTopics(fresh: NewRecords, created: string[]): Promise<void> {
+    const claimed = new Set(fresh.records.map((record) => record.topic));
+    let failure: { error: unknown } | null = null;
+    await forEachLimited(
+      fresh.records.map((_, index) => index),
+      this.topicConcurrency,
+      async (index) => {
+        if (failure !== null) return;
+        try {
+          const ensured = await this.ensureTopic(fresh.records[index]!, fresh.parts[index]!, claimed);
+          fresh.records[index] = ensured.record;
+          if (ensured.created) created.push(ensured.record.topic);
+        } catch (error) {
+          failure ??= { error };
+        }
+      },
+    );
+    if (failure !== null) throw (failure as { error: unknown }).error;
+  }
+
+  /**
+   * Deletes the topics a failed diff created, whose nodes were never stored: left behind they
+   * would be topics no node names, which GC (reading the graph) never collects. Best effort: a
+   * topic that cannot be deleted now is logged.
+   */
+  private async removeTopics(topics: readonly string[]): Promise<void> {
+    const remove = this.topics.remove?.bind(this.topics);
+    if (remove === undefined || topics.length === 0) return;
+    const results = await Promise.allSettled(topics.map((topic) => remove(topic)));
+    results.forEach((result, index) => {
+      if (result.status === 'rejected')
+        logger.warn(
+          { topic: topics[index], err: result.reason },
+          'could not delete the topic of a failed diff',
+        );
     });
   }
 
@@ -234,14 +281,15 @@ export class DiffService {
     record: NodeRecord,
     parts: TopicNameParts,
     claimed: Set<string>,
-  ): Promise<NodeRecord> {
+  ): Promise<{ record: NodeRecord; created: boolean }> {
     let topic = record.topic;
     let length = TOPIC_HASH_PREFIX;
     while (topicName(parts, length) !== topic) length += 2;
     for (;;) {
       try {
-        await this.topics.ensure(topicSpec(topic, record.kind, Number.MAX_SAFE_INTEGER));
-        return topic === record.topic ? record : { ...record, topic };
+        const result = await this.topics.ensure(topicSpec(topic, record.kind, Number.MAX_SAFE_INTEGER));
+        const created = result === 'created' || (result as { created?: unknown } | null)?.created === true;
+        return { record: topic === record.topic ? record : { ...record, topic }, created };
       } catch (error) {
         if (!(error instanceof TopicNameTakenError)) throw error;
         let next: string | null = null;

@@ -128,6 +128,11 @@ export class TopicCreator {
    *   same-name topic of another shape, `QMTL_UNAVAILABLE` while the breaker is open, and
    *   `QMTL_QUEUE_CREATE_FAILED` naming the topic and the last cause after the last attempt.
    */
+  /** Deletes a topic this DAG Manager created for a diff that then failed (nothing else uses it). */
+  remove(name: string): Promise<void> {
+    return this.admin.deleteTopic(name);
+  }
+
   async ensure(spec: TopicSpec): Promise<EnsuredTopic> {
     const invalid = topicNameProblem(spec.name);
     if (invalid !== null) throw invalid;
