@@ -219,7 +219,10 @@ export class DiffService {
       let stored: Map<string, NodeRecord>;
       try {
         await this.ensureTopics(fresh, created);
-        stored = fresh.records.length > 0 ? await this.repo.createNodes(fresh.records) : new Map();
+        stored =
+          fresh.records.length > 0
+            ? await this.repo.createNodes(fresh.records)
+            : new Map<string, NodeRecord>();
       } catch (error) {
         await this.removeTopics(created);
         throw error;
