@@ -195,6 +195,11 @@ export class MemoryNodeRepository implements NodeRepository {
     return Promise.resolve(true);
   }
 
+  /** Every stored node (embedded mode gives the in-process queues their topics back at start). */
+  records(): IterableIterator<NodeRecord> {
+    return this.graph.nodes.values();
+  }
+
   health(): Promise<'ok' | 'error'> {
     return Promise.resolve('ok');
   }

@@ -17,6 +17,7 @@ import type { NodeRepository } from './node-repository.js';
 import { PeriodicTask } from '../common/periodic-task.js';
 import type { QueueAdmin } from './queue-admin.js';
 import { FileObjectStore, ObjectStoreArchive } from './queue-archive.js';
+import { topicSpec } from './topics.js';
 import { TopicCreator } from './topic-creator.js';
 
 /** A running DAG Manager: gRPC + HTTP servers and background tasks. */
@@ -42,6 +43,10 @@ export async function startDagManagerService(
 ): Promise<DagManagerService> {
   const repo = await openRepository(config);
   const admin = openQueueAdmin(config);
+  // In-process queues live as long as the process: the stored nodes get their topics back.
+  if (admin instanceof MemoryQueueAdmin && repo instanceof MemoryNodeRepository)
+    for (const record of repo.records())
+      await admin.createTopic(topicSpec(record.topic, record.kind, Number.MAX_SAFE_INTEGER));
   const events: EventPublisher =
     options.events ??
     (config.gateway_callback_url === null

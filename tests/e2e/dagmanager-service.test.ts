@@ -123,6 +123,18 @@ describe('qmtl dagmgr-server and qmtl dagm (separate processes)', () => {
       };
       expect(reply.queue_map).toEqual(firstMap);
       expect(reply.topic_map).toEqual({});
+      // The in-process queues of the stored nodes are back after the restart.
+      const stats = await cli(
+        'dagm',
+        '--target',
+        second.grpc,
+        'queue-stats',
+        '--tag',
+        'price',
+        '--interval',
+        '1m',
+      );
+      expect(Object.keys(JSON.parse(stats.stdout) as object)).toHaveLength(1);
       const gc = await cli('dagm', '--target', second.grpc, 'gc', '--sentinel', 's1-sentinel');
       expect(gc.stdout).toContain('GC triggered for sentinel: s1-sentinel (150 produced node(s) released)');
     } finally {
