@@ -1,7 +1,8 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { logger } from '../common/logger.js';
 import { gridFetcher } from '../sdk/history/history.test-kit.js';
 import { ErrorCode, QmtlError } from '../common/errors.js';
 import type { DataFetcher, StreamKey } from '../sdk/history/protocols.js';
@@ -49,6 +50,20 @@ describe('CsvHistoryProvider', () => {
     const path = await csvFile('unsorted.csv', 'ts,v\n120,3\n0,1\n60,2\n');
     const rows = await new CsvHistoryProvider(path).fetch(60, 120, key);
     expect(rows).toEqual([{ ts: 60, v: 2 }]);
+  });
+
+  it('keeps the later of rows sharing a timestamp and warns how many there were', async () => {
+    const warn = vi.spyOn(logger, 'warn').mockImplementation(() => undefined);
+    const path = await csvFile('dup.csv', 'ts,v\n60,1\n60,2\n120,3\n120,4\n');
+    expect(await new CsvHistoryProvider(path).fetch(0, 180, key)).toEqual([
+      { ts: 60, v: 2 },
+      { ts: 120, v: 4 },
+    ]);
+    expect(warn).toHaveBeenCalledWith(
+      { file: path, duplicates: 2 },
+      'CSV history rows share a timestamp; the later row of each wins',
+    );
+    warn.mockRestore();
   });
 
   it('uses a timestamp column when there is no ts column', async () => {

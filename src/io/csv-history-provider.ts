@@ -1,5 +1,6 @@
 import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import { ErrorCode, QmtlError, quote } from '../common/errors.js';
+import { logger } from '../common/logger.js';
 import { formatTime } from '../common/time.js';
 import { MemoryHistoryProvider } from '../sdk/history/memory-history-provider.js';
 import type {
@@ -128,6 +129,7 @@ export class CsvHistoryProvider implements HistoryProvider {
       throw this.fileError(`line 1: the header ${problem}`);
     });
     const rows = body.map((record) => this.toRow(record, columns, timeColumn));
+    warnOfDuplicates(this.path, rows);
     const firstTime = body[0]?.cells[columns.indexOf(timeColumn)]?.trim() ?? '';
     const isoTimes = firstTime !== '' && typeof parseCsvValue(firstTime) !== 'number';
     return this.loaded(rows, columns, timeColumn, /[\r\n]$/.test(text), isoTimes);
@@ -243,4 +245,16 @@ export async function writeCsv(
     ),
   ];
   await writeFile(path, `${lines.join('\n')}\n`, 'utf8');
+}
+
+/** Rows sharing a timestamp are legal (the later one wins), but usually a mistake: say how many. */
+function warnOfDuplicates(path: string, rows: readonly HistoryRow[]): void {
+  const seen = new Set<number>();
+  let duplicates = 0;
+  for (const row of rows) {
+    if (seen.has(row.ts)) duplicates += 1;
+    else seen.add(row.ts);
+  }
+  if (duplicates > 0)
+    logger.warn({ file: path, duplicates }, 'CSV history rows share a timestamp; the later row of each wins');
 }
