@@ -20,6 +20,11 @@ export interface TopicEnsurer {
   ensure(spec: TopicSpec): Promise<unknown>;
   /** Deletes a topic created for a diff that failed before storing its node; optional. */
   remove?(name: string): Promise<unknown>;
+  /**
+   * Optional fast path: ensures many topics in few broker requests and answers those that now
+   * exist as wanted (with whether it created them); the others are ensured one by one.
+   */
+  ensureMany?(specs: readonly TopicSpec[]): Promise<ReadonlyMap<string, { readonly created: boolean }>>;
 }
 
 /** Receives what a diff published, e.g. to post `queue_update` CloudEvents to the Gateway. */
@@ -239,9 +244,16 @@ export class DiffService {
    */
   private async ensureTopics(fresh: NewRecords, created: string[]): Promise<void> {
     const claimed = new Set(fresh.records.map((record) => record.topic));
+    const batch =
+      fresh.records.length > 1 && this.topics.ensureMany !== undefined
+        ? await this.topics.ensureMany(
+            fresh.records.map((record) => topicSpec(record.topic, record.kind, Number.MAX_SAFE_INTEGER)),
+          )
+        : new Map<string, { readonly created: boolean }>();
+    for (const [topic, { created: made }] of batch) if (made) created.push(topic);
     let failure: { error: unknown } | null = null;
     await forEachLimited(
-      fresh.records.map((_, index) => index),
+      fresh.records.map((_, index) => index).filter((index) => !batch.has(fresh.records[index]!.topic)),
       this.topicConcurrency,
       async (index) => {
         if (failure !== null) return;

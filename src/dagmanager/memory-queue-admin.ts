@@ -2,6 +2,7 @@ import { ErrorCode, QmtlError, quote } from '../common/errors.js';
 import {
   collisionKey,
   TopicNameTakenError,
+  type CreatedTopic,
   type QueueAdmin,
   type TopicDescription,
   type TopicSpec,
@@ -32,6 +33,16 @@ export class MemoryQueueAdmin implements QueueAdmin {
       size: 0,
     });
     return Promise.resolve('created');
+  }
+
+  async createTopics(specs: readonly TopicSpec[]): Promise<Map<string, CreatedTopic>> {
+    const found = new Map<string, CreatedTopic>();
+    for (const spec of specs) {
+      const outcome = await this.createTopic(spec).catch(() => null);
+      const topic = outcome === null ? null : await this.describeTopic(spec.name);
+      if (topic !== null) found.set(spec.name, { ...topic, created: outcome === 'created' });
+    }
+    return found;
   }
 
   describeTopic(name: string): Promise<TopicDescription | null> {

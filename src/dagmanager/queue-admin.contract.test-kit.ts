@@ -73,6 +73,21 @@ export function testQueueAdminContract(name: string, options: QueueAdminContract
       expect((await admin.topicSizes()).get(full.name)).toBe(5);
     });
 
+    it('creates many topics at once, telling new from existing and leaving out names it cannot create', async () => {
+      const existing = spec('many_old');
+      await admin.createTopic(existing);
+      const fresh = Array.from({ length: 150 }, (_, i) => spec(`many_${i}`, { partitions: 1 + (i % 2) }));
+      const bad = spec('x', { name: 'has space' });
+      const found = await admin.createTopics!([existing, ...fresh, bad]);
+      expect(found.get(existing.name)).toMatchObject({ created: false, partitions: 1 });
+      expect(fresh.every((t) => found.get(t.name)?.created === true)).toBe(true);
+      expect(found.get(fresh[1]!.name)).toMatchObject({ partitions: 2, replicationFactor: 1 });
+      expect(found.has(bad.name)).toBe(false);
+      const ours = (await admin.listTopics()).filter((name) => name.startsWith(`${options.prefix}_many_`));
+      expect(ours).toHaveLength(151);
+      for (const topic of [existing, ...fresh]) await admin.deleteTopic(topic.name);
+    });
+
     it('refuses a name that differs from an existing topic only in "." versus "_"', async () => {
       const dotted = spec('x', { name: `${options.prefix}.dot_twin` });
       await admin.createTopic(dotted);

@@ -17,6 +17,12 @@ export interface TopicDescription {
   readonly retentionMs: number | null;
 }
 
+/** A topic as {@link QueueAdmin.createTopics} found it. */
+export interface CreatedTopic extends TopicDescription {
+  /** True when this call created it. */
+  readonly created: boolean;
+}
+
 /**
  * The broker's admin side as the DAG Manager uses it. Adapters: in-process (memory) and Kafka;
  * both pass `queue-admin.contract.test-kit.ts`. `createTopic` is one attempt: the retry loop
@@ -25,6 +31,14 @@ export interface TopicDescription {
 export interface QueueAdmin {
   /** Creates the topic; resolves `'exists'` when a topic of that name is already there. */
   createTopic(spec: TopicSpec): Promise<'created' | 'exists'>;
+  /**
+   * Optional: many topics at once, in as few broker requests as it takes (a diff of a new DAG creates
+   * thousands). Creates those of `specs` that do not exist and answers, for every one that exists
+   * afterwards, how the broker describes it and whether this call created it. Best effort: a
+   * topic it could not create (a bad or colliding name, a broker error) is left out of the
+   * answer, for the caller to ensure alone.
+   */
+  createTopics?(specs: readonly TopicSpec[]): Promise<Map<string, CreatedTopic>>;
   /** The topic as the broker describes it, or null when it does not exist (yet). */
   describeTopic(name: string): Promise<TopicDescription | null>;
   listTopics(): Promise<string[]>;

@@ -121,6 +121,37 @@ export class TopicCreator {
     this.breaker = options.breaker ?? kafkaAdminBreaker(options);
   }
 
+  /** Deletes a topic this DAG Manager created for a diff that then failed (nothing else uses it). */
+  remove(name: string): Promise<void> {
+    return this.admin.deleteTopic(name);
+  }
+
+  /**
+   * The fast path for many topics: replication factors clamped once, then the admin's batch
+   * create ({@link QueueAdmin.createTopics}). Answers the topics that now exist with the wanted
+   * shape; the rest (a bad or colliding name, another shape, a broker error, an admin without a
+   * batch create, the breaker open) are left out for {@link ensure}, one by one, which retries,
+   * reports and names collisions.
+   */
+  async ensureMany(specs: readonly TopicSpec[]): Promise<Map<string, EnsuredTopic>> {
+    const ensured = new Map<string, EnsuredTopic>();
+    const batchCreate = this.admin.createTopics?.bind(this.admin);
+    if (batchCreate === undefined || specs.length === 0) return ensured;
+    try {
+      const brokers = await this.guarded(() => this.admin.brokerCount());
+      const wanted = specs.map((spec) => clampedTo(spec, brokers));
+      const found = await this.guarded(() => batchCreate(wanted));
+      for (const spec of wanted) {
+        const topic = found.get(spec.name);
+        if (topic?.partitions === spec.partitions && topic.replicationFactor === spec.replicationFactor)
+          ensured.set(spec.name, topic);
+      }
+    } catch (error) {
+      this.logger.warn({ topics: specs.length, err: error }, 'topic.create.batch_failed');
+    }
+    return ensured;
+  }
+
   /**
    * Makes sure the topic exists with the spec's partitions and replication factor (clamped to
    * the broker count) and resolves with its description.
@@ -128,11 +159,6 @@ export class TopicCreator {
    *   same-name topic of another shape, `QMTL_UNAVAILABLE` while the breaker is open, and
    *   `QMTL_QUEUE_CREATE_FAILED` naming the topic and the last cause after the last attempt.
    */
-  /** Deletes a topic this DAG Manager created for a diff that then failed (nothing else uses it). */
-  remove(name: string): Promise<void> {
-    return this.admin.deleteTopic(name);
-  }
-
   async ensure(spec: TopicSpec): Promise<EnsuredTopic> {
     const invalid = topicNameProblem(spec.name);
     if (invalid !== null) throw invalid;
@@ -192,9 +218,7 @@ export class TopicCreator {
 
   /** The spec with its replication factor clamped to the brokers there are (SPEC §2.9). */
   private async clamped(spec: TopicSpec): Promise<TopicSpec> {
-    const brokers = await this.guarded(() => this.admin.brokerCount());
-    const replicationFactor = Math.max(1, Math.min(spec.replicationFactor, brokers));
-    return replicationFactor === spec.replicationFactor ? spec : { ...spec, replicationFactor };
+    return clampedTo(spec, await this.guarded(() => this.admin.brokerCount()));
   }
 
   /** Polls the broker's description of `name` until it is there, at most `visibilityPolls` times. */
@@ -245,6 +269,11 @@ export class TopicCreator {
     this.logger.warn({ topic: wanted.name, existing, wanted }, 'topic.create.collision');
     return new TopicCollisionError(existing, wanted);
   }
+}
+
+function clampedTo(spec: TopicSpec, brokers: number): TopicSpec {
+  const replicationFactor = Math.max(1, Math.min(spec.replicationFactor, brokers));
+  return replicationFactor === spec.replicationFactor ? spec : { ...spec, replicationFactor };
 }
 
 /** A failure retrying cannot fix: the broker answered and rejected the request. */

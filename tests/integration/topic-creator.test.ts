@@ -76,6 +76,21 @@ describeWithServer('kafka', reachable, 'TopicCreator on a real broker', () => {
     expect((await admin().listTopics()).filter((name) => name === topic.name)).toHaveLength(1);
   });
 
+  it('creates many topics in batches, clamped, leaving out one of another shape for ensure to report', async () => {
+    const kafka = admin();
+    const creator = new TopicCreator(kafka, { logger: silent });
+    const other = spec('many_other_shape');
+    await kafka.createTopic({ ...other, partitions: 1, replicationFactor: 1 });
+    const specs = [other, ...Array.from({ length: 300 }, (_, i) => spec(`many_${i}`))];
+    const ensured = await creator.ensureMany(specs);
+    expect(ensured.size).toBe(300);
+    expect(ensured.has(other.name)).toBe(false);
+    expect(ensured.get(specs[1]!.name)).toMatchObject({ partitions: 3, replicationFactor: 1, created: true });
+    await expect(creator.ensure(other)).rejects.toBeInstanceOf(TopicCollisionError);
+    // Asked again, every topic exists already.
+    expect([...(await creator.ensureMany(specs.slice(1))).values()].every((t) => !t.created)).toBe(true);
+  });
+
   it('reports an existing topic of another shape as a collision', async () => {
     const topic = spec('collision');
     await new TopicCreator(admin(), { logger: silent }).ensure(topic);
