@@ -9,6 +9,7 @@ import { serviceConfig } from './config-file.js';
 interface DagmOptions {
   readonly target?: string;
   readonly config?: string;
+  readonly timeout?: string;
 }
 
 /**
@@ -23,7 +24,11 @@ export function registerDagmCommand(program: Command, io: CliIo): void {
       'DAG Manager admin: diff a DAG, queue stats, release a strategy, redo a diff, export the Neo4j schema',
     )
     .option('--target <host:port>', 'DAG Manager gRPC address (default: grpc_host:grpc_port of the config)')
-    .option('--config <file>', 'qmtl.yml to read the dagmanager: section from');
+    .option('--config <file>', 'qmtl.yml to read the dagmanager: section from')
+    .option(
+      '--timeout <seconds>',
+      'how long each call may take (default 30; a diff of a large new DAG may need more)',
+    );
   const cwd = (): string => io.cwd ?? process.cwd();
   const print = (value: unknown): void => void io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 
@@ -32,7 +37,7 @@ export function registerDagmCommand(program: Command, io: CliIo): void {
     const { dagmanager } = serviceConfig(options.config, cwd());
     const target = options.target ?? `${dagmanager.grpc_host}:${dagmanager.grpc_port}`;
     const { DagManagerClient } = await import('../dagmanager/grpc-client.js');
-    const client = new DagManagerClient(target);
+    const client = new DagManagerClient(target, { deadlineMs: timeoutMs(options.timeout) });
     try {
       return await fn(client);
     } finally {
@@ -156,4 +161,16 @@ async function dryRunDiff(strategyId: string, dagJson: string): Promise<unknown>
     buffer_nodes: outcome.bufferNodes,
     chunks: toChunks(outcome).length,
   };
+}
+
+/** `--timeout` in ms: positive seconds (fractions allowed), 30 s when absent. */
+function timeoutMs(option: string | undefined): number {
+  if (option === undefined) return 30_000;
+  const seconds = Number(option);
+  if (option.trim() === '' || !Number.isFinite(seconds) || seconds <= 0 || seconds > 2_147_483)
+    throw new QmtlError(
+      ErrorCode.InvalidArgument,
+      `--timeout must be a positive number of seconds, got ${quote(option)}`,
+    );
+  return Math.round(seconds * 1000);
 }

@@ -152,6 +152,9 @@ describe('qmtl dagmgr-server and qmtl dagm (separate processes)', () => {
     const down = await cli('dagm', '--target', '127.0.0.1:1', 'queue-stats');
     expect(down.code).toBe(1);
     expect(down.stderr).toMatch(/DAG Manager at "127\.0\.0\.1:1" is unavailable/);
+    const badTimeout = await cli('dagm', '--target', '127.0.0.1:1', '--timeout', 'soon', 'queue-stats');
+    expect(badTimeout.code).toBe(1);
+    expect(badTimeout.stderr).toMatch(/--timeout must be a positive number of seconds, got "soon"/);
     const missing = await cli('dagm', 'diff', '--file', 'nope.json', '--dry-run');
     expect(missing.stderr).toMatch(/cannot read DAG file "nope\.json"/);
   });
