@@ -14,10 +14,10 @@ import { TOPIC_HASH_PREFIX, topicKindOf, topicName, topicSpec, type TopicNamePar
 /** Creates topics idempotently (the `TopicCreator`, or a plain admin in tests). */
 export interface TopicEnsurer {
   /**
-   * Makes sure the topic exists; the replication factor may be clamped to the cluster. Resolves
-   * with `'created'` or `{ created: true }` when this call created it (anything else: it existed).
+   * Makes sure the topic exists; the replication factor may be clamped to the cluster. Tells
+   * whether this call created it: `'created'` / `'exists'` (a plain admin) or `{ created }`.
    */
-  ensure(spec: TopicSpec): Promise<unknown>;
+  ensure(spec: TopicSpec): Promise<'created' | 'exists' | { readonly created: boolean }>;
   /** Deletes a topic created for a diff that failed before storing its node; optional. */
   remove?(name: string): Promise<unknown>;
   /**
@@ -298,15 +298,19 @@ export class DiffService {
     claimed: Set<string>,
   ): Promise<{ record: NodeRecord; created: boolean }> {
     let topic = record.topic;
-    let length = TOPIC_HASH_PREFIX;
-    while (topicName(parts, length) !== topic) length += 2;
+    let length: number | null = null;
     for (;;) {
       try {
         const result = await this.topics.ensure(topicSpec(topic, record.kind, Number.MAX_SAFE_INTEGER));
-        const created = result === 'created' || (result as { created?: unknown } | null)?.created === true;
+        const created = typeof result === 'string' ? result === 'created' : result.created;
         return { record: topic === record.topic ? record : { ...record, topic }, created };
       } catch (error) {
         if (!(error instanceof TopicNameTakenError)) throw error;
+        // The hash length the name was given with; only a taken name needs it.
+        if (length === null) {
+          length = TOPIC_HASH_PREFIX;
+          while (topicName(parts, length) !== topic) length += 2;
+        }
         let next: string | null = null;
         while (next === null) {
           length += 2;

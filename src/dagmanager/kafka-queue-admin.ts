@@ -100,7 +100,9 @@ export class KafkaQueueAdmin implements QueueAdmin {
     const shapes = new Map<string, TopicSpec[]>();
     for (const spec of missing) {
       const shape = `${spec.partitions}/${spec.replicationFactor}/${spec.retentionMs}`;
-      shapes.set(shape, [...(shapes.get(shape) ?? []), spec]);
+      const group = shapes.get(shape);
+      if (group === undefined) shapes.set(shape, [spec]);
+      else group.push(spec);
     }
     const created = new Set<string>();
     for (const group of shapes.values()) {

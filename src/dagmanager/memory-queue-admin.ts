@@ -14,13 +14,15 @@ import {
  */
 export class MemoryQueueAdmin implements QueueAdmin {
   private readonly topics = new Map<string, TopicDescription & { size: number }>();
+  /** Topic names by {@link collisionKey}: the name a new one would collide with, as in Kafka. */
+  private readonly byCollisionKey = new Map<string, string>();
 
   createTopic(spec: TopicSpec): Promise<'created' | 'exists'> {
     const invalid = topicNameProblem(spec.name);
     if (invalid !== null) return Promise.reject(invalid);
     if (this.topics.has(spec.name)) return Promise.resolve('exists');
     // As Kafka does: names that differ only in '.' versus '_' collide.
-    const twin = [...this.topics.keys()].find((name) => collisionKey(name) === collisionKey(spec.name));
+    const twin = this.byCollisionKey.get(collisionKey(spec.name));
     if (twin !== undefined)
       return Promise.reject(
         new TopicNameTakenError(spec.name, `it collides with existing topic ${quote(twin)}`),
@@ -32,6 +34,7 @@ export class MemoryQueueAdmin implements QueueAdmin {
       retentionMs: spec.retentionMs,
       size: 0,
     });
+    this.byCollisionKey.set(collisionKey(spec.name), spec.name);
     return Promise.resolve('created');
   }
 
@@ -66,7 +69,7 @@ export class MemoryQueueAdmin implements QueueAdmin {
   }
 
   deleteTopic(name: string): Promise<void> {
-    this.topics.delete(name);
+    if (this.topics.delete(name)) this.byCollisionKey.delete(collisionKey(name));
     return Promise.resolve();
   }
 

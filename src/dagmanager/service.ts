@@ -45,8 +45,9 @@ export async function startDagManagerService(
   const admin = openQueueAdmin(config);
   // In-process queues live as long as the process: the stored nodes get their topics back.
   if (admin instanceof MemoryQueueAdmin && repo instanceof MemoryNodeRepository)
-    for (const record of repo.records())
-      await admin.createTopic(topicSpec(record.topic, record.kind, Number.MAX_SAFE_INTEGER));
+    await admin.createTopics(
+      [...repo.records()].map((record) => topicSpec(record.topic, record.kind, Number.MAX_SAFE_INTEGER)),
+    );
   const events: EventPublisher =
     options.events ??
     (config.gateway_callback_url === null

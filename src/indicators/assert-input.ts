@@ -56,14 +56,10 @@ export function assertBar<F extends string>(
       );
     }
   }
-  const { high, low } = bar as Partial<Record<string, number>>;
-  if (
-    high === undefined ||
-    low === undefined ||
-    !fields.includes('high' as F) ||
-    !fields.includes('low' as F)
-  )
-    return;
+  // Every field read is a finite number by now; the range checks need both ends of the bar.
+  if (!fields.includes('high' as F) || !fields.includes('low' as F)) return;
+  const prices = bar as Record<'open' | 'high' | 'low' | 'close', number>;
+  const { high, low } = prices;
   if (low > high) {
     throw new QmtlError(
       ErrorCode.InvalidArgument,
@@ -71,8 +67,8 @@ export function assertBar<F extends string>(
     );
   }
   for (const field of ['open', 'close'] as const) {
-    const value = (bar as Partial<Record<string, number>>)[field];
-    if (fields.includes(field as F) && value !== undefined && !(value >= low && value <= high)) {
+    const value = prices[field];
+    if (fields.includes(field as F) && !(value >= low && value <= high)) {
       throw new QmtlError(
         ErrorCode.InvalidArgument,
         `${indicator} input is not a consistent bar: ${field} ${value} is outside [low ${low}, high ${high}]`,

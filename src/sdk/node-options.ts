@@ -4,13 +4,21 @@ import { canonicalJson } from '../common/hash.js';
 /** JSON-compatible parameters of a node; part of its NodeID. */
 export type Params = Record<string, unknown>;
 
-/** Throws when `options` has keys the constructor does not know (catches typos such as `compute`). */
-export function rejectUnknownKeys(options: object, allowed: readonly string[], what: string): void {
+/**
+ * Throws when `options` has keys the constructor does not know (catches typos such as `compute`);
+ * `hint` follows the list of known keys.
+ */
+export function rejectUnknownKeys(
+  options: object,
+  allowed: readonly string[],
+  what: string,
+  { code = ErrorCode.InvalidNode, hint }: { code?: ErrorCode; hint?: string } = {},
+): void {
   const unknown = Object.keys(options).filter((key) => !allowed.includes(key));
   if (unknown.length > 0) {
     throw new QmtlError(
-      ErrorCode.InvalidNode,
-      `${what}: unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => quote(k)).join(', ')} (known: ${allowed.join(', ')})`,
+      code,
+      `${what}: unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => quote(k)).join(', ')} (known: ${allowed.join(', ')}${hint === undefined ? '' : `; ${hint}`})`,
     );
   }
 }

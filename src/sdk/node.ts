@@ -89,9 +89,8 @@ export class Node<P extends Params = Params> {
   readonly worker: WorkerSpec | null;
   #interval: number | null;
   #period: number | null;
-  /** The strategy whose defaults set the interval / period, or null when set on the node. */
-  #intervalDefaultedBy: string | null = null;
-  #periodDefaultedBy: string | null = null;
+  /** The strategy whose defaults set the interval / period; absent when set on the node. */
+  readonly #defaultedBy = new Map<'interval' | 'period', string>();
   #tags: string[];
   #cachedId: { epoch: number; id: string; configHash: string } | null = null;
   #codeHash: string | null = null;
@@ -233,29 +232,29 @@ export class Node<P extends Params = Params> {
     strategy: string,
   ): string[] {
     const conflicts: string[] = [];
-    if (defaults.interval !== undefined) {
-      if (this.#interval === null) {
-        this.#interval = defaults.interval;
-        this.#intervalDefaultedBy = strategy;
-        identityEpoch++;
-      } else if (this.#intervalDefaultedBy !== null && this.#interval !== defaults.interval) {
-        conflicts.push(
-          defaultConflict(this, 'interval', this.#interval, this.#intervalDefaultedBy, defaults.interval),
-        );
-      }
-    }
-    if (defaults.period !== undefined) {
-      if (this.#period === null) {
-        this.#period = defaults.period;
-        this.#periodDefaultedBy = strategy;
-        identityEpoch++;
-      } else if (this.#periodDefaultedBy !== null && this.#period !== defaults.period) {
-        conflicts.push(
-          defaultConflict(this, 'period', this.#period, this.#periodDefaultedBy, defaults.period),
-        );
-      }
-    }
+    this.#interval = this.#withDefault('interval', this.#interval, defaults.interval, strategy, conflicts);
+    this.#period = this.#withDefault('period', this.#period, defaults.period, strategy, conflicts);
     return conflicts;
+  }
+
+  /** `current`, or `wanted` when unset; a default differing from an earlier strategy's is a conflict. */
+  #withDefault(
+    key: 'interval' | 'period',
+    current: number | null,
+    wanted: number | undefined,
+    strategy: string,
+    conflicts: string[],
+  ): number | null {
+    if (wanted === undefined) return current;
+    if (current === null) {
+      this.#defaultedBy.set(key, strategy);
+      identityEpoch++;
+      return wanted;
+    }
+    const by = this.#defaultedBy.get(key);
+    if (by !== undefined && current !== wanted)
+      conflicts.push(defaultConflict(this, key, current, by, wanted));
+    return current;
   }
 
   /**

@@ -3,6 +3,7 @@ import { parseInterval, parsePeriod, type IntervalLike } from '../common/interva
 import type { DagJson } from '../dag/node-json.js';
 import { topologicalSort } from '../dag/topo-sort.js';
 import { Node } from './node.js';
+import { rejectUnknownKeys } from './node-options.js';
 
 /** Options of a {@link Strategy}. */
 export interface StrategyOptions {
@@ -40,13 +41,10 @@ export abstract class Strategy {
         ErrorCode.InvalidStrategy,
         `${name} options must be an object, got ${quote(options)}`,
       );
-    const unknown = Object.keys(options).filter((key) => !STRATEGY_OPTION_KEYS.includes(key));
-    if (unknown.length > 0) {
-      throw new QmtlError(
-        ErrorCode.InvalidStrategy,
-        `${name}: unknown option ${unknown.map((key) => quote(key)).join(', ')} (known: ${STRATEGY_OPTION_KEYS.join(', ')}; a node's interval and period are set on the node)`,
-      );
-    }
+    rejectUnknownKeys(options, STRATEGY_OPTION_KEYS, name, {
+      code: ErrorCode.InvalidStrategy,
+      hint: "a node's interval and period are set on the node",
+    });
     this.defaultInterval =
       options.defaultInterval === undefined
         ? undefined

@@ -64,6 +64,21 @@ async function cli(...args: string[]): Promise<{ code: number; stdout: string; s
   return { code, stdout: out, stderr: err };
 }
 
+/** The topics `qmtl dagm queue-stats` lists for the tag `price` at 1m. */
+async function priceQueues(server: Running): Promise<string[]> {
+  const stats = await cli(
+    'dagm',
+    '--target',
+    server.grpc,
+    'queue-stats',
+    '--tag',
+    'price',
+    '--interval',
+    '1m',
+  );
+  return Object.keys(JSON.parse(stats.stdout) as object);
+}
+
 describe('qmtl dagmgr-server and qmtl dagm (separate processes)', () => {
   it('serves diffs over gRPC, reports status over HTTP, shuts down cleanly and keeps the DAG across a restart from another directory', async () => {
     const first = await startServer();
@@ -89,17 +104,7 @@ describe('qmtl dagmgr-server and qmtl dagm (separate processes)', () => {
       firstMap = reply.queue_map;
       const status = (await (await fetch(`${first.http}/status`)).json()) as { status: string };
       expect(status.status).toBe('ok');
-      const stats = await cli(
-        'dagm',
-        '--target',
-        first.grpc,
-        'queue-stats',
-        '--tag',
-        'price',
-        '--interval',
-        '1m',
-      );
-      expect(Object.keys(JSON.parse(stats.stdout) as object)).toHaveLength(1);
+      expect(await priceQueues(first)).toHaveLength(1);
     } finally {
       expect(await stopServer(first)).toBe(0);
     }
@@ -124,17 +129,7 @@ describe('qmtl dagmgr-server and qmtl dagm (separate processes)', () => {
       expect(reply.queue_map).toEqual(firstMap);
       expect(reply.topic_map).toEqual({});
       // The in-process queues of the stored nodes are back after the restart.
-      const stats = await cli(
-        'dagm',
-        '--target',
-        second.grpc,
-        'queue-stats',
-        '--tag',
-        'price',
-        '--interval',
-        '1m',
-      );
-      expect(Object.keys(JSON.parse(stats.stdout) as object)).toHaveLength(1);
+      expect(await priceQueues(second)).toHaveLength(1);
       const gc = await cli('dagm', '--target', second.grpc, 'gc', '--sentinel', 's1-sentinel');
       expect(gc.stdout).toContain('GC triggered for sentinel: s1-sentinel (150 produced node(s) released)');
     } finally {
