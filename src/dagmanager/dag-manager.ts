@@ -51,9 +51,24 @@ export class DagManager {
     return this.diffService.diff({ strategyId, dagJson });
   }
 
-  /** Re-runs the diff of the strategy behind `sentinelId` (`{strategy}-sentinel` or a strategy id). */
-  redoDiff(sentinelId: string, dagJson: string | object): Promise<DiffOutcome> {
-    return this.diff(requireText('sentinel_id', sentinelId).replace(/-sentinel$/, ''), dagJson);
+  /**
+   * Re-runs the diff of the strategy behind `sentinelId` (`{strategy}-sentinel` or a strategy id).
+   * @throws QmtlError `QMTL_NOT_FOUND` when there is neither such a sentinel nor such an active
+   * strategy: a mistyped id would otherwise become a new strategy, producing nodes that nothing
+   * then computes.
+   */
+  async redoDiff(sentinelId: string, dagJson: string | object): Promise<DiffOutcome> {
+    const strategyId = requireText('sentinel_id', sentinelId).replace(/-sentinel$/, '');
+    const [sentinel, roles] = await Promise.all([
+      this.repo.getSentinel(`${strategyId}-sentinel`),
+      this.repo.strategyRoles(strategyId),
+    ]);
+    if (sentinel === null && roles.size === 0)
+      throw new QmtlError(
+        ErrorCode.NotFound,
+        `sentinel ${quote(sentinelId)} not found: no sentinel ${quote(`${strategyId}-sentinel`)} and no active strategy ${quote(strategyId)} (redo-diff re-runs a known version; submit a new strategy through the Gateway or \`qmtl dagm diff\`)`,
+      );
+    return this.diff(strategyId, dagJson);
   }
 
   /** Topics of nodes matching the query (SPEC §5 tag queries). */

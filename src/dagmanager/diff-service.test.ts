@@ -194,6 +194,37 @@ describe('DiffService', () => {
     expect(await admin.listTopics()).toEqual([dottedTopic, underscoredTopic].sort());
   });
 
+  it('tells every diff naming a buffering node, resubmissions included, until buffering is cleared', async () => {
+    const { service, repo } = setup();
+    const before = wireNode({ name: 'ema', schema: { v: 'number' }, period: 20 });
+    const after = wireNode({ name: 'ema', schema: { v: 'number', extra: 'number' }, period: 20 });
+    await service.diff({ strategyId: 's1', dagJson: { nodes: [before] } });
+    const first = await service.diff({ strategyId: 's2', dagJson: { nodes: [after] } });
+    expect(first.bufferNodes.map((b) => b.nodeId)).toEqual([after.node_id]);
+    // The same request again (a resumed Diff stream re-runs it) and another strategy: still buffering.
+    for (const strategyId of ['s2', 's3']) {
+      const again = await service.diff({ strategyId, dagJson: { nodes: [after] } });
+      expect(again.newNodes).toEqual([]);
+      expect(again.bufferNodes).toEqual(first.bufferNodes);
+    }
+    await repo.clearBuffering([after.node_id]);
+    expect((await service.diff({ strategyId: 's4', dagJson: { nodes: [after] } })).bufferNodes).toEqual([]);
+  });
+
+  it('writes the sentinel with the nodes: a crash before the strategy is attached loses neither', async () => {
+    const { service, repo } = setup();
+    const dag = chainDag(3);
+    const attach = repo.attachStrategy.bind(repo);
+    repo.attachStrategy = () => Promise.reject(new Error('DAG Manager killed'));
+    await expect(service.diff({ strategyId: 's1', dagJson: dag })).rejects.toThrow('DAG Manager killed');
+    repo.attachStrategy = attach;
+    // The Gateway's retry finds every node stored, so it has no new node to write a sentinel for.
+    const retry = await service.diff({ strategyId: 's1', dagJson: dag });
+    expect(retry.newNodes).toEqual([]);
+    expect(retry.topicMap).toEqual(retry.queueMap);
+    expect((await repo.getSentinel('s1-sentinel'))?.nodeIds).toEqual(dag.nodes.map((n) => n.node_id));
+  });
+
   it('deletes the topics it created when the diff fails before storing its nodes', async () => {
     const repo = MemoryNodeRepository.open();
     const admin = new MemoryQueueAdmin();

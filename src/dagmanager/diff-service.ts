@@ -5,7 +5,7 @@ import { identityProblems, validateDag } from '../dag/validate-dag.js';
 import { VERSION_SENTINEL, type NodeJson } from '../dag/node-json.js';
 import type { BufferInstruction, DiffOutcome, DiffRequest } from './diff-types.js';
 import { dagManagerMetrics, observeDiffDuration } from './metrics.js';
-import { lineageKey, type NodeRecord } from './node-record.js';
+import { lineageKey, type NewSentinel, type NodeRecord } from './node-record.js';
 import type { NodeRepository } from './node-repository.js';
 import { topicNameProblem } from './memory-queue-admin.js';
 import { TopicNameTakenError, type TopicSpec } from './queue-admin.js';
@@ -127,26 +127,18 @@ export class DiffService {
     checkIdentities(nodes, existing, (node, primary) => fallbacks.set(primary, node));
     if (fallbacks.size > 0) await this.checkFallbacks(fallbacks);
 
+    const sentinelId = `${strategyId}-sentinel`;
     const { fresh, stored } = await this.storeMissing(
       nodes.filter((n) => !existing.has(n.node_id)),
-      now,
+      { sentinelId, strategyId, createdAt: now, nodeIds: ids },
     );
     this.cache.remember(stored.values());
     const record = (id: string): NodeRecord => existing.get(id) ?? stored.get(id)!;
 
     const producers = await this.repo.attachStrategy(strategyId, ids, now);
-    if (fresh.buffering.length > 0)
-      await this.repo.markBuffering(
-        fresh.buffering.map((b) => b.nodeId),
-        now,
-      );
-
-    const sentinelId = `${strategyId}-sentinel`;
-    const newNodes = fresh.records.filter((r) => stored.get(r.nodeId)?.createdAt === r.createdAt);
-    const sentinelWritten = fresh.records.length > 0;
-    if (sentinelWritten)
-      await this.repo.upsertSentinel({ sentinelId, strategyId, createdAt: now, nodeIds: ids });
-    else dagManagerMetrics.sentinelGapCount.inc();
+    const newNodes = fresh.filter((r) => stored.get(r.nodeId)?.createdAt === r.createdAt);
+    const sentinelWritten = fresh.length > 0;
+    if (!sentinelWritten) dagManagerMetrics.sentinelGapCount.inc();
 
     const queueMap = new Map(ids.map((id) => [id, record(id).topic]));
     const topicMap = new Map(
@@ -154,7 +146,7 @@ export class DiffService {
     );
     if (newNodes.length > 0) this.listener?.onNewNodes?.(strategyId, newNodes);
     logger.debug(
-      { strategyId, nodes: ids.length, created: fresh.records.length, produced: topicMap.size },
+      { strategyId, nodes: ids.length, created: fresh.length, produced: topicMap.size },
       'diff done',
     );
     return {
@@ -163,7 +155,9 @@ export class DiffService {
       queueMap,
       topicMap,
       newNodes,
-      bufferNodes: fresh.buffering,
+      bufferNodes: nodes
+        .filter((node) => record(node.node_id).bufferingSince !== null)
+        .map(bufferInstruction),
       sentinelWritten,
     };
   }
@@ -211,29 +205,31 @@ export class DiffService {
    */
   private async storeMissing(
     missing: readonly NodeJson[],
-    now: number,
-  ): Promise<{ fresh: NewRecords; stored: Map<string, NodeRecord> }> {
-    if (missing.length === 0) return { fresh: { records: [], buffering: [], parts: [] }, stored: new Map() };
+    sentinel: NewSentinel,
+  ): Promise<{ fresh: readonly NodeRecord[]; stored: Map<string, NodeRecord> }> {
+    if (missing.length === 0) return { fresh: [], stored: new Map() };
     return this.naming.run(namingStripes(missing), async () => {
       const meanwhile = await this.repo.getNodes(missing.map((n) => n.node_id));
       const fresh = await this.newRecords(
         missing.filter((n) => !meanwhile.has(n.node_id)),
-        now,
+        sentinel.createdAt,
       );
       const created: string[] = [];
       let stored: Map<string, NodeRecord>;
       try {
         await this.ensureTopics(fresh, created);
+        // The sentinel goes with the nodes (one write): written later, a crash in between would
+        // leave this version without one, since a resubmission finds no new node to write it for.
         stored =
           fresh.records.length > 0
-            ? await this.repo.createNodes(fresh.records)
+            ? await this.repo.createNodes(fresh.records, sentinel)
             : new Map<string, NodeRecord>();
       } catch (error) {
         await this.removeTopics(created);
         throw error;
       }
       for (const [id, record] of meanwhile) stored.set(id, record);
-      return { fresh, stored };
+      return { fresh: fresh.records, stored };
     });
   }
 
@@ -329,9 +325,12 @@ export class DiffService {
     }
   }
 
-  /** Records (with topic names) for nodes not in the global DAG, plus buffering instructions. */
+  /**
+   * Records (with topic names) for nodes not in the global DAG; a node whose lineage has a
+   * version with the same code (only its schema changed) is stored buffering.
+   */
   private async newRecords(missing: readonly NodeJson[], now: number): Promise<NewRecords> {
-    if (missing.length === 0) return { records: [], buffering: [], parts: [] };
+    if (missing.length === 0) return { records: [], parts: [] };
     const lineages = await this.repo.getLineages(
       missing.map((n) => ({ nodeType: n.node_type, configHash: n.config_hash })),
     );
@@ -371,40 +370,23 @@ export class DiffService {
           ],
     );
     if (unnamable.length > 0) throw QmtlError.fromProblems('invalid DAG', unnamable);
-    const records: NodeRecord[] = [];
-    const buffering: BufferInstruction[] = [];
-    plans.forEach(({ node, sameCode, version }, index) => {
-      const topic = topics[index]!;
-      records.push({
-        nodeId: node.node_id,
-        nodeType: node.node_type,
-        codeHash: node.code_hash,
-        configHash: node.config_hash,
-        schemaHash: node.schema_hash,
-        interval: node.interval,
-        period: node.period,
-        tags: [...node.tags],
-        inputs: [...node.inputs],
-        topic,
-        kind: topicKindOf(node.node_type),
-        version,
-        createdAt: now,
-        bufferingSince: null,
-      });
-      if (sameCode !== undefined) {
-        buffering.push({
-          nodeId: node.node_id,
-          nodeType: node.node_type,
-          codeHash: node.code_hash,
-          schemaHash: node.schema_hash,
-          interval: node.interval ?? 0,
-          period: node.period ?? 0,
-          tags: [...node.tags],
-          lag: node.period ?? 0,
-        });
-      }
-    });
-    return { records, buffering, parts: plans.map((p) => p.parts) };
+    const records = plans.map(({ node, sameCode, version }, index): NodeRecord => ({
+      nodeId: node.node_id,
+      nodeType: node.node_type,
+      codeHash: node.code_hash,
+      configHash: node.config_hash,
+      schemaHash: node.schema_hash,
+      interval: node.interval,
+      period: node.period,
+      tags: [...node.tags],
+      inputs: [...node.inputs],
+      topic: topics[index]!,
+      kind: topicKindOf(node.node_type),
+      version,
+      createdAt: now,
+      bufferingSince: sameCode === undefined ? null : now,
+    }));
+    return { records, parts: plans.map((p) => p.parts) };
   }
 
   /**
@@ -435,10 +417,9 @@ export class DiffService {
   }
 }
 
-/** What a diff stores for its new nodes: their records, and buffering instructions. */
+/** What a diff stores for its new nodes: their records. */
 interface NewRecords {
   readonly records: NodeRecord[];
-  readonly buffering: BufferInstruction[];
   /** What each record's topic name is made of, to name it again when the broker refuses it. */
   readonly parts: TopicNameParts[];
 }
@@ -516,10 +497,6 @@ function withoutSentinels(parsed: unknown): unknown {
 }
 
 /**
- * New nodes must have ids matching their identity fields; a stored node under a submitted id with
- * different identity fields means the id collided.
- */
-/**
  * Checks each node's id: a new node's against its fields (a SHA3-256 fallback id is passed to
  * `onFallback` with its SHA-256 id, to be checked against the store), a stored id's fields
  * against the stored node's. A stored id whose submitted fields differ is a collision only when
@@ -547,6 +524,24 @@ function checkIdentities(
   if (problems.length > 0) throw QmtlError.fromProblems('invalid DAG', problems);
 }
 
+/**
+ * What the client of a diff is told about a node that is buffering (its schema changed
+ * compatibly, SPEC §5): every diff naming it says so until the buffering scheduler's full
+ * recompute clears it, so a resumed stream and a second strategy see it too.
+ */
+function bufferInstruction(node: NodeJson): BufferInstruction {
+  return {
+    nodeId: node.node_id,
+    nodeType: node.node_type,
+    codeHash: node.code_hash,
+    schemaHash: node.schema_hash,
+    interval: node.interval ?? 0,
+    period: node.period ?? 0,
+    tags: [...node.tags],
+    lag: node.period ?? 0,
+  };
+}
+
 function sameIdentity(stored: NodeRecord, node: NodeJson): boolean {
   return (
     stored.nodeType === node.node_type &&
@@ -569,9 +564,10 @@ async function forEachLimited<T>(
 }
 
 /**
- * Node records already read or written, by node id. Records never change once stored (only GC
- * removes them, and it tells the diff), so a hit is always valid for this DAG Manager; the oldest
- * entries go first when full.
+ * Node records already read or written, by node id. A record never changes once stored, except
+ * that buffering ends (the buffering scheduler clears it, perhaps in another DAG Manager), and
+ * only GC removes one (it tells the diff). So records of buffering nodes are not kept, and a hit
+ * is always valid; the oldest entries go first when full.
  */
 class NodeRecordCache {
   private readonly records = new Map<string, NodeRecord>();
@@ -598,7 +594,7 @@ class NodeRecordCache {
 
   remember(records: Iterable<NodeRecord>): void {
     if (this.capacity === 0) return;
-    for (const record of records) this.records.set(record.nodeId, record);
+    for (const record of records) if (record.bufferingSince === null) this.records.set(record.nodeId, record);
     if (this.records.size > this.capacity) this.evictOldest(this.records.size - this.capacity);
   }
 

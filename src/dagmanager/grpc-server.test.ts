@@ -204,6 +204,14 @@ describe('DAG Manager gRPC server', () => {
     }>(clients.admin, 'RedoDiff', { sentinel_id: 's1-sentinel', dag_json: JSON.stringify(dag) });
     expect(redo.sentinel_id).toBe('s1-sentinel');
     expect(Object.keys(redo.topic_map)).toHaveLength(3);
+    // A mistyped sentinel is not taken for a new strategy (which would produce nodes nothing computes).
+    const unknown = (await unaryCall(clients.admin, 'RedoDiff', {
+      sentinel_id: 's2-sentinel',
+      dag_json: JSON.stringify(dag),
+    }).catch((e: unknown) => e)) as { code: number; details: string };
+    expect(unknown.code).toBe(5);
+    expect(unknown.details).toMatch(/sentinel "s2-sentinel" not found: .*no active strategy "s2"/);
+    expect((await manager.repo.strategyRoles('s2')).size).toBe(0);
     const cleanup = await unaryCall<{ released: string[] }>(clients.admin, 'Cleanup', { strategy_id: 's1' });
     expect(cleanup.released.sort()).toEqual(dag.nodes.map((n) => n.node_id).sort());
     expect(await unaryCall(clients.health, 'Status', {})).toEqual({

@@ -6,7 +6,7 @@ import { lineageKey, type NodeRecord, type OrphanQueue, type SentinelRecord } fr
  * graph exactly (producer claims are recorded as decided, not re-decided).
  */
 export type GraphOperation =
-  | { readonly op: 'nodes'; readonly records: readonly NodeRecord[] }
+  | { readonly op: 'nodes'; readonly records: readonly NodeRecord[]; readonly sentinel?: SentinelRecord }
   | {
       readonly op: 'attach';
       readonly strategyId: string;
@@ -52,6 +52,8 @@ export class MemoryGraph {
           if (lineage === undefined) this.lineages.set(key, (lineage = new Set()));
           lineage.add(record.nodeId);
         }
+        if (operation.sentinel !== undefined)
+          this.sentinels.set(operation.sentinel.sentinelId, operation.sentinel);
         return;
       case 'attach': {
         const strategy = this.strategy(operation.strategyId);

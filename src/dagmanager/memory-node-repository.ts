@@ -15,13 +15,14 @@ import { lockJournal } from './journal-lock.js';
 import { MemoryGraph, type GraphOperation } from './memory-graph.js';
 import {
   lineageKey,
+  TAG_QUERY_NODE_TYPE,
+  type NewSentinel,
   type NodeRecord,
   type NodeRole,
   type OrphanQueue,
   type SentinelRecord,
   type TagQuery,
 } from './node-record.js';
-import { TAG_QUERY_NODE_TYPE } from './node-record.js';
 import type { LineageKey, NodeRepository, ProducerMap } from './node-repository.js';
 
 /** Options of {@link MemoryNodeRepository.open}. */
@@ -105,9 +106,11 @@ export class MemoryNodeRepository implements NodeRepository {
     return Promise.resolve(nodeId === undefined ? null : (this.graph.nodes.get(nodeId) ?? null));
   }
 
-  createNodes(records: readonly NodeRecord[]): Promise<Map<string, NodeRecord>> {
+  createNodes(records: readonly NodeRecord[], sentinel?: NewSentinel): Promise<Map<string, NodeRecord>> {
     const fresh = records.filter((r) => !this.graph.nodes.has(r.nodeId));
-    if (fresh.length > 0) this.write({ op: 'nodes', records: fresh });
+    if (sentinel !== undefined)
+      this.write({ op: 'nodes', records: fresh, sentinel: this.sentinelRecord(sentinel) });
+    else if (fresh.length > 0) this.write({ op: 'nodes', records: fresh });
     return this.getNodes(records.map((r) => r.nodeId));
   }
 
@@ -153,9 +156,8 @@ export class MemoryNodeRepository implements NodeRepository {
     return Promise.resolve(roles);
   }
 
-  upsertSentinel(sentinel: Omit<SentinelRecord, 'weight'>): Promise<void> {
-    const weight = this.graph.sentinels.get(sentinel.sentinelId)?.weight ?? null;
-    this.write({ op: 'sentinel', sentinel: { ...sentinel, nodeIds: [...sentinel.nodeIds], weight } });
+  upsertSentinel(sentinel: NewSentinel): Promise<void> {
+    this.write({ op: 'sentinel', sentinel: this.sentinelRecord(sentinel) });
     return Promise.resolve();
   }
 
@@ -208,6 +210,12 @@ export class MemoryNodeRepository implements NodeRepository {
   close(): Promise<void> {
     this.unlock();
     return Promise.resolve();
+  }
+
+  /** The sentinel as stored: a weight already set on it is kept. */
+  private sentinelRecord(sentinel: NewSentinel): SentinelRecord {
+    const weight = this.graph.sentinels.get(sentinel.sentinelId)?.weight ?? null;
+    return { ...sentinel, nodeIds: [...sentinel.nodeIds], weight };
   }
 
   private write(operation: GraphOperation): void {

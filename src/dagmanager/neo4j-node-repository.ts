@@ -27,6 +27,7 @@ import {
 } from './neo4j-cypher.js';
 import { applySchema, readSchema } from './neo4j-schema.js';
 import type {
+  NewSentinel,
   NodeRecord,
   NodeRole,
   OrphanQueue,
@@ -163,19 +164,27 @@ export class Neo4jNodeRepository implements NodeRepository {
     return first === undefined ? null : toNodeRecord(first.node);
   }
 
-  async createNodes(records: readonly NodeRecord[]): Promise<Map<string, NodeRecord>> {
+  async createNodes(
+    records: readonly NodeRecord[],
+    sentinel?: NewSentinel,
+  ): Promise<Map<string, NodeRecord>> {
     const firsts = new Map<string, NodeRecord>();
     for (const record of records) if (!firsts.has(record.nodeId)) firsts.set(record.nodeId, record);
-    if (firsts.size === 0) return new Map();
+    if (firsts.size === 0 && sentinel === undefined) return new Map();
     // Sorted so that concurrent batches lock their nodes in one global order.
     const rows = [...firsts.values()]
       .sort((a, b) => compare(a.nodeId, b.nodeId))
       .map((record) => nodeRow(record, this.integer));
     for (let attempt = 1; ; attempt++) {
       try {
-        const older = await this.query<{ node: StoredNode }>('WRITE', 'creating nodes', CREATE_NODES, {
-          rows,
-        });
+        const older =
+          sentinel === undefined
+            ? await this.query<{ node: StoredNode }>('WRITE', 'creating nodes', CREATE_NODES, { rows })
+            : await this.transaction('creating nodes and their sentinel', async (run) => {
+                const found = await run<{ node: StoredNode }>(CREATE_NODES, { rows });
+                await run(UPSERT_SENTINEL, this.sentinelParameters(sentinel));
+                return found;
+              });
         const stored = new Map(firsts);
         for (const { node } of older) stored.set(node[0], toNodeRecord(node));
         return stored;
@@ -228,15 +237,19 @@ export class Neo4jNodeRepository implements NodeRepository {
     return new Map(rows.map((row) => [row.nodeId, row.role]));
   }
 
-  async upsertSentinel(sentinel: Omit<SentinelRecord, 'weight'>): Promise<void> {
-    await this.query('WRITE', 'storing a sentinel', UPSERT_SENTINEL, {
+  async upsertSentinel(sentinel: NewSentinel): Promise<void> {
+    await this.query('WRITE', 'storing a sentinel', UPSERT_SENTINEL, this.sentinelParameters(sentinel));
+  }
+
+  private sentinelParameters(sentinel: NewSentinel): Record<string, unknown> {
+    return {
       sentinelId: sentinel.sentinelId,
       strategyId: sentinel.strategyId,
       createdAt: this.integer(sentinel.createdAt),
       nodeIds: [...sentinel.nodeIds],
       // HAS edges are created in node_id order, the order every other writer locks nodes in.
       lockOrder: [...new Set(sentinel.nodeIds)].sort(compare),
-    });
+    };
   }
 
   async getSentinel(sentinelId: string): Promise<SentinelRecord | null> {
@@ -370,6 +383,7 @@ export class Neo4jNodeRepository implements NodeRepository {
         }),
       );
     } catch (error) {
+      if (isConstraintRace(error)) throw error;
       throw this.failure(action, error);
     } finally {
       await session.close();

@@ -54,6 +54,9 @@ export interface SentinelRecord {
   readonly nodeIds: readonly string[];
 }
 
+/** A sentinel as a diff writes it: its weight, if any, is kept. */
+export type NewSentinel = Omit<SentinelRecord, 'weight'>;
+
 /** A tag query, as `TagQuery.GetQueues` receives it. */
 export interface TagQuery {
   readonly tags: readonly string[];

@@ -193,6 +193,19 @@ export function testNodeRepositoryContract(name: string, options: NodeRepository
       expect(await repo.getSentinel('missing')).toBeNull();
     });
 
+    it('stores the sentinel given to createNodes with the nodes, its HAS edges to old and new nodes', async () => {
+      const old = testRecord('old');
+      const buffering = testRecord('new', { bufferingSince: 7 });
+      await repo.createNodes([old]);
+      await repo.setSentinelWeight('s1-sentinel', 0.5);
+      const sentinel = { sentinelId: 's1-sentinel', strategyId: 's1', createdAt: 7 };
+      const nodeIds = [old.nodeId, buffering.nodeId];
+      const stored = await repo.createNodes([buffering], { ...sentinel, nodeIds });
+      expect(stored.get(buffering.nodeId)).toEqual(buffering);
+      expect(await repo.getSentinel('s1-sentinel')).toEqual({ ...sentinel, nodeIds, weight: 0.5 });
+      expect((await repo.getBufferingNodes(8)).map((r) => r.nodeId)).toEqual([buffering.nodeId]);
+    });
+
     it('marks buffering once (earliest time kept), lists it by cutoff, and clears it', async () => {
       const a = testRecord('a');
       const b = testRecord('b');
@@ -307,6 +320,13 @@ export function testNodeRepositoryContract(name: string, options: NodeRepository
         });
         await repo.setSentinelWeight('s1-sentinel', 0.5);
         await repo.markBuffering([b.nodeId], 1200);
+        const c = testRecord('c', { bufferingSince: 1300 });
+        await repo.createNodes([c], {
+          sentinelId: 's4-sentinel',
+          strategyId: 's4',
+          createdAt: 1300,
+          nodeIds: [c.nodeId],
+        });
         const again = await reopen(repo);
         try {
           expect((await again.getNodes([a.nodeId, b.nodeId])).get(b.nodeId)).toEqual({
@@ -321,6 +341,8 @@ export function testNodeRepositoryContract(name: string, options: NodeRepository
           );
           expect((await again.strategyRoles('s2')).size).toBe(0);
           expect((await again.getSentinel('s1-sentinel'))?.weight).toBe(0.5);
+          expect((await again.getSentinel('s4-sentinel'))?.nodeIds).toEqual([c.nodeId]);
+          expect((await again.getNodes([c.nodeId])).get(c.nodeId)).toEqual(c);
           expect((await again.attachStrategy('s3', [a.nodeId], 2000)).get(a.nodeId)).toBe('s1');
         } finally {
           if (again !== repo) await again.close();

@@ -1,4 +1,11 @@
-import type { NodeRecord, NodeRole, OrphanQueue, SentinelRecord, TagQuery } from './node-record.js';
+import type {
+  NewSentinel,
+  NodeRecord,
+  NodeRole,
+  OrphanQueue,
+  SentinelRecord,
+  TagQuery,
+} from './node-record.js';
 
 /** The identity shared by every version of a node: same type and same identity config. */
 export interface LineageKey {
@@ -27,9 +34,11 @@ export interface NodeRepository {
   getNodeByTopic(topic: string): Promise<NodeRecord | null>;
   /**
    * Stores nodes with their Queue and EMITS edge, keeping any record already stored under the
-   * same node_id (first writer wins). Returns the stored record of every given node_id.
+   * same node_id (first writer wins). Returns the stored record of every given node_id. With a
+   * `sentinel`, it is stored (as {@link upsertSentinel} does) in the same write: a crash cannot
+   * leave the nodes of a new version without their sentinel.
    */
-  createNodes(records: readonly NodeRecord[]): Promise<Map<string, NodeRecord>>;
+  createNodes(records: readonly NodeRecord[], sentinel?: NewSentinel): Promise<Map<string, NodeRecord>>;
   /** Topics of nodes with `interval` whose tags match (`any`: intersect; `all`: query ⊆ node tags). */
   getQueuesByTags(query: TagQuery): Promise<string[]>;
 
@@ -47,12 +56,15 @@ export interface NodeRepository {
   strategyRoles(strategyId: string): Promise<Map<string, NodeRole>>;
 
   /** Creates or replaces the sentinel and its HAS edges. */
-  upsertSentinel(sentinel: Omit<SentinelRecord, 'weight'>): Promise<void>;
+  upsertSentinel(sentinel: NewSentinel): Promise<void>;
   getSentinel(sentinelId: string): Promise<SentinelRecord | null>;
   /** Stores a canary weight on the sentinel, creating a bare sentinel if it does not exist. */
   setSentinelWeight(sentinelId: string, weight: number): Promise<void>;
 
-  /** Sets `bufferingSince` to `now` on each node not already buffering. */
+  /**
+   * Sets `bufferingSince` to `now` on each node not already buffering. (The diff stores a
+   * buffering node with its `bufferingSince` instead; this is the original's `mark_buffering`.)
+   */
   markBuffering(nodeIds: readonly string[], now: number): Promise<void>;
   clearBuffering(nodeIds: readonly string[]): Promise<void>;
   /** Nodes buffering since before `cutoff`. */
