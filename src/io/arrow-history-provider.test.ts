@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import {
   DateMillisecond,
   Float64,
+  Int32,
   Int64,
   Table,
   TimestampMillisecond,
@@ -14,7 +15,8 @@ import {
   vectorFromArray,
   type Vector,
 } from 'apache-arrow';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { logger } from '../common/logger.js';
 import { ErrorCode, QmtlError } from '../common/errors.js';
 import { gridFetcher } from '../sdk/history/history.test-kit.js';
 import type { DataFetcher, StreamKey } from '../sdk/history/protocols.js';
@@ -102,6 +104,20 @@ describe('ArrowHistoryProvider', () => {
     );
     const provider = new ArrowHistoryProvider(path, { timeColumn: 'open_time' });
     expect(await provider.coverage(key)).toEqual([[1704067200, 1704067260]]);
+  });
+
+  it('warns that a YYYYMMDD integer time column is read as epoch seconds', async () => {
+    const warn = vi.spyOn(logger, 'warn').mockImplementation(() => undefined);
+    const path = await arrowFile('dates.arrow', {
+      ts: vectorFromArray([20240102, 20240103], new Int32()),
+      close: f64([1, 2]),
+    });
+    expect((await new ArrowHistoryProvider(path).coverage(key))[0]).toEqual([20240102, 20240102]);
+    expect(warn).toHaveBeenCalledWith(
+      expect.objectContaining({ file: path, column: 'ts', first: 20240102 }),
+      expect.stringContaining('look like YYYYMMDD dates but are read as epoch seconds'),
+    );
+    warn.mockRestore();
   });
 
   it('reads ISO-8601 strings in the time column and gives dates and int64 fields as plain values', async () => {

@@ -11,7 +11,7 @@ import type {
 import { registerArrowCodecs } from './arrow-codecs.js';
 import { cellValue, readTimeColumn, tableFromRows } from './arrow-columns.js';
 import { contiguousRanges } from './timestamp-runs.js';
-import { resolveTimeColumn } from './time-column.js';
+import { resolveTimeColumn, warnOfCompactDates } from './time-column.js';
 
 /** Options of {@link ArrowHistoryProvider}. */
 export interface ArrowHistoryProviderOptions {
@@ -132,7 +132,9 @@ export class ArrowHistoryProvider implements HistoryProvider {
     const timeColumn = resolveTimeColumn(names, this.timeColumnOption, (problem) => {
       throw this.fileError(problem);
     });
-    const read = readTimeColumn(table.getChild(timeColumn) as Vector);
+    const times = table.getChild(timeColumn) as Vector;
+    const read = readTimeColumn(times);
+    if (times.length > 0) warnOfCompactDates(this.path, timeColumn, cellValue(times, 0));
     if (!('ts' in read)) {
       throw this.fileError(
         `row ${read.badRow}: ${quote(read.value)} in column ${quote(timeColumn)} is not a timestamp, epoch seconds, epoch milliseconds or an ISO-8601 date`,

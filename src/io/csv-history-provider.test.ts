@@ -66,6 +66,24 @@ describe('CsvHistoryProvider', () => {
     warn.mockRestore();
   });
 
+  it('warns that YYYYMMDD integers are read as epoch seconds, and not for real epoch seconds', async () => {
+    const warn = vi.spyOn(logger, 'warn').mockImplementation(() => undefined);
+    const path = await csvFile('dates.csv', 'date,close\n20240102,1\n20240103,2\n');
+    const provider = new CsvHistoryProvider(path, { timeColumn: 'date' });
+    expect((await provider.coverage(key))[0]).toEqual([20240102, 20240102]);
+    expect(warn).toHaveBeenCalledWith(
+      { file: path, column: 'date', first: 20240102, readAs: '1970-08-23T06:15:02Z' },
+      'timestamps like 20240102 look like YYYYMMDD dates but are read as epoch seconds (1970-08-23T06:15:02Z); write dates as ISO-8601 (2024-01-02)',
+    );
+    warn.mockClear();
+    // 20241301 has no month 13; 1704067200 is a real epoch second.
+    for (const first of ['20241301', '1704067200']) {
+      await new CsvHistoryProvider(await csvFile(`${first}.csv`, `ts,v\n${first},1\n`)).coverage(key);
+    }
+    expect(warn).not.toHaveBeenCalled();
+    warn.mockRestore();
+  });
+
   it('uses a timestamp column when there is no ts column', async () => {
     const path = await csvFile(
       'stamped.csv',

@@ -11,7 +11,7 @@ import type {
   StreamKey,
 } from '../sdk/history/protocols.js';
 import { formatCsvLine, parseCsv, parseCsvTimestamp, parseCsvValue, type CsvRecord } from './csv-format.js';
-import { resolveTimeColumn } from './time-column.js';
+import { resolveTimeColumn, warnOfCompactDates } from './time-column.js';
 
 /** Options of {@link CsvHistoryProvider}. */
 export interface CsvHistoryProviderOptions {
@@ -131,6 +131,7 @@ export class CsvHistoryProvider implements HistoryProvider {
     const rows = body.map((record) => this.toRow(record, columns, timeColumn));
     warnOfDuplicates(this.path, rows);
     const firstTime = body[0]?.cells[columns.indexOf(timeColumn)]?.trim() ?? '';
+    warnOfCompactDates(this.path, timeColumn, firstTime);
     const isoTimes = firstTime !== '' && typeof parseCsvValue(firstTime) !== 'number';
     return this.loaded(rows, columns, timeColumn, /[\r\n]$/.test(text), isoTimes);
   }
