@@ -117,9 +117,10 @@ const badStructure: fc.Arbitrary<HostileDag> = fc.oneof(
     }),
   fc
     .oneof(notString, fc.string({ maxLength: 8 }))
-    .filter((value) => !Array.isArray(value))
+    // Not undefined: `{}` is the original's empty DAG, which the DAG Manager accepts.
+    .filter((value) => !Array.isArray(value) && value !== undefined)
     .map((value) => ({
-      text: JSON.stringify({ nodes: value }) ?? '{}',
+      text: JSON.stringify({ nodes: value }),
       why: `nodes = ${JSON.stringify(value)}`,
     })),
   shallowJson

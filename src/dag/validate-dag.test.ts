@@ -225,6 +225,18 @@ describe('validateDag', () => {
       ],
       ['tags with a number', { tags: ['a', 1] }, ErrorCode.InvalidNode, 'tags must be an array of strings'],
       [
+        '101 tags',
+        { tags: Array.from({ length: 101 }, (_, i) => `t${i}`) },
+        ErrorCode.InvalidNode,
+        'tags has 101 tags, more than the limit of 100',
+      ],
+      [
+        'a 257-character tag',
+        { tags: ['ok', 'x'.repeat(257)] },
+        ErrorCode.InvalidNode,
+        'tags has a tag of 257 characters, more than the limit of 256',
+      ],
+      [
         'inputs that are a string',
         { inputs: 'abc' },
         ErrorCode.InvalidNode,

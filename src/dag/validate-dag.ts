@@ -101,7 +101,7 @@ function checkNode(raw: unknown, position: number, problems: Problem[], verifyId
     report.add(ErrorCode.InvalidNode, `name must be a string or null, got ${quote(name)}`);
   const interval = optional(raw['interval'], parseInterval, ErrorCode.InvalidInterval, report);
   const period = optional(raw['period'], parsePeriod, ErrorCode.InvalidPeriod, report);
-  const tags = stringArray(raw['tags'] ?? [], 'tags', report);
+  const tags = tagList(raw['tags'] ?? [], 'tags', report);
   const inputs = stringArray(raw['inputs'] ?? [], 'inputs', report);
   const preWarmup = raw['pre_warmup'] ?? true;
   if (typeof preWarmup !== 'boolean')
@@ -110,7 +110,7 @@ function checkNode(raw: unknown, position: number, problems: Problem[], verifyId
   if (config !== undefined && !isRecord(config))
     report.add(ErrorCode.InvalidNode, `config must be an object, got ${quote(config)}`);
   if (raw['node_type'] === 'TagQueryNode') {
-    stringArray(raw['query_tags'] ?? [], 'query_tags', report);
+    tagList(raw['query_tags'] ?? [], 'query_tags', report);
     const mode = raw['match_mode'] ?? 'any';
     if (mode !== 'any' && mode !== 'all')
       report.add(ErrorCode.InvalidNode, `match_mode must be "any" or "all", got ${quote(mode)}`);
@@ -253,6 +253,29 @@ function optional<T>(
     report.add(code, (error as Error).message);
     return null;
   }
+}
+
+/**
+ * Tags per node and characters per tag a DAG may carry: every tag of a new node becomes a tag
+ * query the DAG Manager answers and announces, and rides in its buffer instructions.
+ */
+export const MAX_TAGS_PER_NODE = 100;
+export const MAX_TAG_LENGTH = 256;
+
+function tagList(value: unknown, field: string, report: NodeReporter): string[] {
+  const tags = stringArray(value, field, report);
+  if (tags.length > MAX_TAGS_PER_NODE)
+    report.add(
+      ErrorCode.InvalidNode,
+      `${field} has ${tags.length} tags, more than the limit of ${MAX_TAGS_PER_NODE}`,
+    );
+  const long = tags.find((tag) => tag.length > MAX_TAG_LENGTH);
+  if (long !== undefined)
+    report.add(
+      ErrorCode.InvalidNode,
+      `${field} has a tag of ${long.length} characters, more than the limit of ${MAX_TAG_LENGTH}: ${quote(long.slice(0, 40))}…`,
+    );
+  return tags;
 }
 
 function stringArray(value: unknown, field: string, report: NodeReporter): string[] {

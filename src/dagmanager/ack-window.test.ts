@@ -21,6 +21,24 @@ describe('AckWindow', () => {
     expect(acks.ack('s', 2)).toBe(false);
   });
 
+  it('takes an ack with chunk id 0 for the oldest chunk sent and not acknowledged', async () => {
+    const acks = new AckWindow({ window: 2, ackTimeoutMs: 5_000 });
+    const stream = acks.open('s');
+    const signal = new AbortController().signal;
+    await stream.beforeSend(1, signal);
+    // Acks beyond what was sent acknowledge nothing more.
+    for (let i = 0; i < 5; i++) acks.ack('s', 0);
+    await stream.beforeSend(2, signal);
+    await stream.beforeSend(3, signal);
+    let sent = false;
+    const fourth = stream.beforeSend(4, signal).then(() => (sent = true));
+    await new Promise((r) => setImmediate(r));
+    expect(sent).toBe(false);
+    acks.ack('s', 0); // chunk 2
+    await fourth;
+    stream.close();
+  });
+
   it('resumes after the chunk the client last acknowledged', async () => {
     const acks = new AckWindow({ window: 1 });
     const stream = acks.open('s', 5);

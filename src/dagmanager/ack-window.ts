@@ -3,6 +3,8 @@ import { ErrorCode, QmtlError, quote } from '../common/errors.js';
 /** One open Diff stream waiting for acknowledgements. */
 interface Waiter {
   lastAck: number;
+  /** The last chunk the stream was allowed to send. */
+  sent: number;
   wake: (() => void) | null;
 }
 
@@ -11,6 +13,10 @@ interface Waiter {
  * chunks in flight per stream and waits for `AckChunk` before sending more. A client that stops
  * acknowledging gets its stream ended with `QMTL_TIMEOUT` after `ackTimeoutMs`; a cancelled
  * stream stops waiting at once. Nothing is left pending either way.
+ *
+ * An ack names the chunk it acknowledges (with every earlier one); an ack with `chunk_id` 0, as
+ * the original's clients send (its server ignored the id), acknowledges the oldest chunk sent and
+ * not yet acknowledged.
  */
 export class AckWindow {
   readonly window: number;
@@ -38,12 +44,13 @@ export class AckWindow {
     sentinelId: string,
     resumeAfter = 0,
   ): { beforeSend: (chunkId: number, signal: AbortSignal) => Promise<void>; close: () => void } {
-    const waiter: Waiter = { lastAck: resumeAfter, wake: null };
+    const waiter: Waiter = { lastAck: resumeAfter, sent: resumeAfter, wake: null };
     let set = this.streams.get(sentinelId);
     if (set === undefined) this.streams.set(sentinelId, (set = new Set()));
     set.add(waiter);
     const beforeSend = async (chunkId: number, signal: AbortSignal): Promise<void> => {
       while (chunkId - waiter.lastAck > this.window) await this.wait(sentinelId, waiter, chunkId, signal);
+      waiter.sent = Math.max(waiter.sent, chunkId);
     };
     const close = (): void => {
       waiter.wake?.();
@@ -53,12 +60,16 @@ export class AckWindow {
     return { beforeSend, close };
   }
 
-  /** Records the client's ack of `chunkId` on every open stream of `sentinelId`; false if none is open. */
+  /**
+   * Records the client's ack of `chunkId` (0: of the oldest chunk not yet acknowledged) on every
+   * open stream of `sentinelId`; false if none is open.
+   */
   ack(sentinelId: string, chunkId: number): boolean {
     const set = this.streams.get(sentinelId);
     if (set === undefined) return false;
     for (const waiter of set) {
-      waiter.lastAck = Math.max(waiter.lastAck, chunkId);
+      const acknowledged = chunkId === 0 ? Math.min(waiter.lastAck + 1, waiter.sent) : chunkId;
+      waiter.lastAck = Math.max(waiter.lastAck, acknowledged);
       waiter.wake?.();
     }
     return true;

@@ -58,7 +58,7 @@ export class DagManager {
    * then computes.
    */
   async redoDiff(sentinelId: string, dagJson: string | object): Promise<DiffOutcome> {
-    const strategyId = requireText('sentinel_id', sentinelId).replace(/-sentinel$/, '');
+    const strategyId = strategyOf(requireText('sentinel_id', sentinelId));
     const [sentinel, roles] = await Promise.all([
       this.repo.getSentinel(`${strategyId}-sentinel`),
       this.repo.strategyRoles(strategyId),
@@ -76,9 +76,13 @@ export class DagManager {
     return this.repo.getQueuesByTags(checkTagQuery(query));
   }
 
-  /** Releases a stopped strategy: its produced nodes go to the next submitter. Returns them. */
+  /**
+   * Releases a stopped strategy (its id or its sentinel id, which the original's `gc --sentinel`
+   * sends): its produced nodes go to the next submitter. Returns them; an unknown or released
+   * strategy releases nothing.
+   */
   cleanup(strategyId: string): Promise<string[]> {
-    return this.repo.releaseStrategy(requireText('strategy_id', strategyId), this.now());
+    return this.repo.releaseStrategy(strategyOf(requireText('strategy_id', strategyId)), this.now());
   }
 
   /** Messages per topic, optionally filtered by `tag=a,b;interval=60`. */
@@ -102,6 +106,11 @@ export class DagManager {
   async close(): Promise<void> {
     await Promise.allSettled([this.repo.close(), this.admin.close()]);
   }
+}
+
+/** The strategy of a sentinel id (`{strategy}-sentinel`), or the id itself. */
+function strategyOf(id: string): string {
+  return id.replace(/-sentinel$/, '');
 }
 
 function requireText(field: string, value: unknown): string {

@@ -477,6 +477,8 @@ function parseDag(dagJson: string | object): NodeJson[] {
       throw new QmtlError(ErrorCode.InvalidDag, `dag_json is not valid JSON: ${(error as Error).message}`);
     }
   }
+  // `{}` is the original's empty DAG (its clients and tests send it).
+  if (isEmptyObject(parsed)) parsed = { nodes: [] };
   parsed = withoutSentinels(parsed);
   // Node ids are checked after the store read (checkIdentities): a stored node's id was verified
   // when it was created, so only new nodes need hashing. An invalid DAG is re-checked in full so
@@ -484,6 +486,12 @@ function parseDag(dagJson: string | object): NodeJson[] {
   const { dag } = validateDag(parsed, { verifyNodeIds: false });
   if (dag !== null) return dag.nodes;
   throw QmtlError.fromProblems('invalid DAG', validateDag(parsed).problems);
+}
+
+function isEmptyObject(value: unknown): boolean {
+  return (
+    typeof value === 'object' && value !== null && !Array.isArray(value) && Object.keys(value).length === 0
+  );
 }
 
 /** Drops the Gateway's VersionSentinel marker nodes: the diff writes its own sentinel record. */

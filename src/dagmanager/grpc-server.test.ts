@@ -161,6 +161,27 @@ describe('DAG Manager gRPC server', () => {
     }
   });
 
+  it("streams a DAG of more than 10 chunks to the original's clients, which ack with chunk_id 0", async () => {
+    const original = clientsFor(
+      fileURLToPath(new URL('../../tests/fixtures/proto/original-dagmanager.proto', import.meta.url)),
+      server.port,
+    );
+    try {
+      // The original proto's DiffChunk has no chunk_id, so readDiff acks each chunk with id 0.
+      const chunks = await readDiff(original, {
+        strategy_id: 'old',
+        dag_json: JSON.stringify(chainDag(1_200)),
+      });
+      expect(chunks).toHaveLength(12);
+      expect(new Set(chunks.flatMap((chunk) => Object.keys(chunk.queue_map))).size).toBe(1_200);
+      // "{}" is the original's empty DAG: one empty chunk.
+      const empty = await readDiff(original, { strategy_id: 'none', dag_json: '{}' });
+      expect(empty).toEqual([{ queue_map: {}, sentinel_id: 'none-sentinel', buffer_nodes: [] }]);
+    } finally {
+      for (const client of Object.values(original)) client.close();
+    }
+  });
+
   it('rejects a bad DAG with INVALID_ARGUMENT listing every problem, storing nothing', async () => {
     const dag = chainDag(2);
     const bad = { nodes: [dag.nodes[1]!, { ...dag.nodes[1]!, node_id: 'x' }] };
@@ -212,7 +233,10 @@ describe('DAG Manager gRPC server', () => {
     expect(unknown.code).toBe(5);
     expect(unknown.details).toMatch(/sentinel "s2-sentinel" not found: .*no active strategy "s2"/);
     expect((await manager.repo.strategyRoles('s2')).size).toBe(0);
-    const cleanup = await unaryCall<{ released: string[] }>(clients.admin, 'Cleanup', { strategy_id: 's1' });
+    // By sentinel id, as the original's `gc --sentinel` sends it.
+    const cleanup = await unaryCall<{ released: string[] }>(clients.admin, 'Cleanup', {
+      strategy_id: 's1-sentinel',
+    });
     expect(cleanup.released.sort()).toEqual(dag.nodes.map((n) => n.node_id).sort());
     expect(await unaryCall(clients.health, 'Status', {})).toEqual({
       neo4j: 'ok',

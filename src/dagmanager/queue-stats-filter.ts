@@ -4,7 +4,7 @@ import type { TagQuery } from './node-record.js';
 
 /**
  * Parses a `GetQueueStats` filter (SPEC §2.7): `tag=a,b;interval=60` (interval also as `1m`,
- * `1h`, …). Empty → null (every topic). @throws QmtlError `QMTL_INVALID_ARGUMENT` naming the part.
+ * `1h`, …). Empty, or no tag → null (every topic). @throws QmtlError `QMTL_INVALID_ARGUMENT` naming the part.
  */
 export function parseQueueStatsFilter(filter: string): TagQuery | null {
   if (filter.trim() === '') return null;
@@ -27,11 +27,12 @@ export function parseQueueStatsFilter(filter: string): TagQuery | null {
       );
     }
   }
-  if (tags.length === 0 && interval === null) return null;
-  if (tags.length === 0 || interval === null) {
+  // No tag: every topic, as the original does for its CLI's default filter `tag=;interval=1h`.
+  if (tags.length === 0) return null;
+  if (interval === null) {
     throw new QmtlError(
       ErrorCode.InvalidArgument,
-      `queue stats filter ${quote(filter)} needs both tag=… and interval=… (or neither)`,
+      `queue stats filter ${quote(filter)} names tags but no interval (expected tag=a,b;interval=60)`,
     );
   }
   return { tags, interval, matchMode: 'any' };
