@@ -23,9 +23,18 @@ export const nullPublisher: EventPublisher = {
 /**
  * Posts each event to the Gateway's `/callbacks/dag-event` with backoff, in order, without
  * blocking the caller; an event still failing after its retries is logged and dropped.
+ *
+ * An event that states the whole current value of something replaces one of the same subject
+ * still waiting to be sent, in its place: a `queue_update` (the full queue list of one tag
+ * query) and a `sentinel_weight` (one sentinel's weight). So a burst of new nodes, or an
+ * unreachable Gateway, holds at most one pending event per subject, and later events of other
+ * kinds are not stuck behind thousands of outdated lists.
  */
 export class HttpEventPublisher implements EventPublisher {
-  private tail: Promise<void> = Promise.resolve();
+  /** Events waiting to be sent, in order, by subject (or a unique key for other events). */
+  private readonly pending = new Map<string, CloudEventJson<unknown>>();
+  private sequence = 0;
+  private draining: Promise<void> | null = null;
 
   constructor(
     private readonly url: string,
@@ -33,15 +42,30 @@ export class HttpEventPublisher implements EventPublisher {
   ) {}
 
   publish(type: string, data: unknown): void {
-    const event = dagManagerEvent(type, data);
-    this.tail = this.tail.then(() =>
-      postWithBackoff(this.url, event, this.options).catch((error: unknown) =>
-        logger.warn({ err: error, type }, 'could not deliver a DAG Manager event to the Gateway'),
-      ),
-    );
+    this.pending.set(subjectOf(type, data) ?? `#${this.sequence++}`, dagManagerEvent(type, data));
+    this.draining ??= this.drain();
   }
 
   flush(): Promise<void> {
-    return this.tail;
+    return this.draining ?? Promise.resolve();
   }
+
+  private async drain(): Promise<void> {
+    for (const [key, event] of this.pending) {
+      this.pending.delete(key);
+      await postWithBackoff(this.url, event, this.options).catch((error: unknown) =>
+        logger.warn({ err: error, type: event.type }, 'could not deliver a DAG Manager event to the Gateway'),
+      );
+    }
+    this.draining = null;
+  }
+}
+
+/** What an event states the whole value of, when a later event of the subject makes it stale. */
+function subjectOf(type: string, data: unknown): string | null {
+  const fields = data as Record<string, unknown> | null;
+  if (type === 'queue_update')
+    return `${type}\u0000${JSON.stringify([fields?.['tags'], fields?.['interval'], fields?.['match_mode']])}`;
+  if (type === 'sentinel_weight') return `${type}\u0000${String(fields?.['sentinel_id'])}`;
+  return null;
 }

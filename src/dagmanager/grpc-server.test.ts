@@ -245,6 +245,38 @@ describe('DAG Manager gRPC server', () => {
     });
   });
 
+  it('answers bytes that are not the request message with INVALID_ARGUMENT, not INTERNAL', async () => {
+    const call = (bytes: Buffer) =>
+      new Promise<{ code: number; details: string }>((resolve) =>
+        clients.tags.makeUnaryRequest(
+          '/qmtl.dagmanager.TagQuery/GetQueues',
+          () => bytes,
+          (reply: Buffer) => reply,
+          {},
+          (e) => resolve(e as unknown as { code: number; details: string }),
+        ),
+      );
+    // Garbage: a tag of field 31 with wire type 7, which does not exist.
+    expect(await call(Buffer.from([0xff, 0xff, 0xff]))).toMatchObject({
+      code: 3,
+      details: expect.stringMatching(
+        /^\/qmtl\.dagmanager\.TagQuery\/GetQueues request is not a valid protobuf/,
+      ),
+    });
+    // Field 2 (interval) sent as a string, as a client of another proto version might.
+    expect((await call(Buffer.from([0x12, 0x02, 0x36, 0x30]))).code).toBe(3);
+    const streamError = await new Promise<{ code: number; details: string }>((resolve) => {
+      const stream = clients.diff.makeServerStreamRequest(
+        '/qmtl.dagmanager.DiffService/Diff',
+        () => Buffer.from([0x08]), // field 1 as a varint, cut off
+        (reply: Buffer) => reply,
+        {},
+      );
+      stream.on('error', (e) => resolve(e as unknown as { code: number; details: string }));
+    });
+    expect(streamError.code).toBe(3);
+  });
+
   it('gives clear INVALID_ARGUMENT errors for bad input on every unary RPC', async () => {
     const calls: [AnyClient, string, unknown, RegExp][] = [
       [

@@ -13,6 +13,7 @@ import type { DiffOutcome } from './diff-types.js';
 import { dagManagerMetrics } from './metrics.js';
 import { dagManagerProto } from './grpc-proto.js';
 import { toServiceError } from './grpc-errors.js';
+import { decodingLeniently, malformedRequestError } from './grpc-malformed.js';
 import { ErrorCode, QmtlError, quote } from '../common/errors.js';
 
 /** Largest request (a DAG) the server accepts: 64 MiB. */
@@ -43,6 +44,11 @@ type Unary<Req, Res> = (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData
 /** Wraps an async handler: its result or its error (as a clear gRPC status) goes to the callback. */
 function unary<Req, Res>(handler: (request: Req) => Promise<Res>): Unary<Req, Res> {
   return (call, callback) => {
+    const malformed = malformedRequestError(call.request);
+    if (malformed !== null) {
+      callback(toServiceError(malformed));
+      return;
+    }
     handler(call.request).then(
       (result) => callback(null, result),
       (error: unknown) => callback(toServiceError(error)),
@@ -96,18 +102,19 @@ export async function startGrpcServer(
   const diff = (call: ServerWritableStream<Record<string, unknown>, unknown>): void => {
     const controller = new AbortController();
     call.on('cancelled', () => controller.abort());
-    const request = call.request;
-    void streamDiff(manager, acks, limits, call, request, controller.signal);
+    const malformed = malformedRequestError(call.request);
+    if (malformed !== null) failStream(call, malformed);
+    else void streamDiff(manager, acks, limits, call, call.request, controller.signal);
   };
 
-  server.addService(proto.DiffService.service, {
+  server.addService(decodingLeniently(proto.DiffService.service), {
     Diff: diff,
     AckChunk: unary(async (request: { sentinel_id: string; chunk_id: number }) => {
       acks.ack(request.sentinel_id, request.chunk_id);
       return Promise.resolve({ sentinel_id: request.sentinel_id, chunk_id: request.chunk_id });
     }),
   });
-  server.addService(proto.TagQuery.service, {
+  server.addService(decodingLeniently(proto.TagQuery.service), {
     GetQueues: unary(async (request: { tags: string[]; interval: number; match_mode: string }) => ({
       queues: await manager.getQueues({
         tags: request.tags,
@@ -116,7 +123,7 @@ export async function startGrpcServer(
       }),
     })),
   });
-  server.addService(proto.AdminService.service, {
+  server.addService(decodingLeniently(proto.AdminService.service), {
     Cleanup: unary(async (request: { strategy_id: string }) => ({
       released: await manager.cleanup(request.strategy_id),
     })),
@@ -132,7 +139,7 @@ export async function startGrpcServer(
       };
     }),
   });
-  server.addService(proto.HealthCheck.service, {
+  server.addService(decodingLeniently(proto.HealthCheck.service), {
     Status: unary(async () => manager.status()),
   });
 

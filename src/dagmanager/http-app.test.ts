@@ -47,6 +47,12 @@ describe('DAG Manager HTTP app', () => {
     expect(metrics.body).toContain('kafka_breaker_open_total');
   });
 
+  it('answers an unknown route with 404 in its {error, code} shape', async () => {
+    const reply = await app.inject({ method: 'POST', url: '/admin/gc?now=1' });
+    expect(reply.statusCode).toBe(404);
+    expect(reply.json()).toEqual({ error: 'no route POST /admin/gc', code: 'QMTL_NOT_FOUND' });
+  });
+
   it('runs GC on /admin/gc-trigger and posts a gc event', async () => {
     await repo.createNodes([testRecord('old', { topic: 't_old', kind: 'raw', createdAt: 0 })]);
     await admin.createTopic({ name: 't_old', partitions: 1, replicationFactor: 1, retentionMs: 1 });

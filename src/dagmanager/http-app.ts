@@ -43,6 +43,11 @@ export function buildHttpApp(parts: DagManagerHttpParts): FastifyInstance {
     ajv: { customOptions: { coerceTypes: false } },
   });
 
+  app.setNotFoundHandler((request, reply) =>
+    reply
+      .status(404)
+      .send({ error: `no route ${request.method} ${request.url.split('?')[0]}`, code: ErrorCode.NotFound }),
+  );
   app.setErrorHandler((error, _request, reply) => {
     if (error instanceof QmtlError) {
       const status = error.code === ErrorCode.Unavailable ? 503 : 422;

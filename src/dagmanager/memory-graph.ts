@@ -1,4 +1,11 @@
-import { lineageKey, type NodeRecord, type OrphanQueue, type SentinelRecord } from './node-record.js';
+import {
+  lineageKey,
+  TAG_QUERY_NODE_TYPE,
+  type NodeRecord,
+  type OrphanQueue,
+  type SentinelRecord,
+  type TagQuery,
+} from './node-record.js';
 
 /**
  * One change to the in-memory global DAG. The memory repository applies operations to a
@@ -35,6 +42,8 @@ export class MemoryGraph {
   readonly sentinels = new Map<string, SentinelRecord>();
   /** Node ids per lineage key (`node_type` NUL `config_hash`). */
   readonly lineages = new Map<string, Set<string>>();
+  /** Node ids per tag, for tag queries. */
+  private readonly tagged = new Map<string, Set<string>>();
   /** Active users per node id. */
   private readonly users = new Map<string, Set<string>>();
   /** When each node lost its last active user. */
@@ -51,6 +60,11 @@ export class MemoryGraph {
           let lineage = this.lineages.get(key);
           if (lineage === undefined) this.lineages.set(key, (lineage = new Set()));
           lineage.add(record.nodeId);
+          for (const tag of record.tags) {
+            let nodeIds = this.tagged.get(tag);
+            if (nodeIds === undefined) this.tagged.set(tag, (nodeIds = new Set()));
+            nodeIds.add(record.nodeId);
+          }
         }
         if (operation.sentinel !== undefined)
           this.sentinels.set(operation.sentinel.sentinelId, operation.sentinel);
@@ -112,8 +126,14 @@ export class MemoryGraph {
         if (nodeId === undefined) return;
         this.topics.delete(operation.topic);
         const record = this.nodes.get(nodeId);
-        if (record !== undefined)
+        if (record !== undefined) {
           this.lineages.get(lineageKey(record.nodeType, record.configHash))?.delete(nodeId);
+          for (const tag of record.tags) {
+            const nodeIds = this.tagged.get(tag);
+            nodeIds?.delete(nodeId);
+            if (nodeIds?.size === 0) this.tagged.delete(tag);
+          }
+        }
         this.nodes.delete(nodeId);
         this.producers.delete(nodeId);
         this.users.delete(nodeId);
@@ -132,6 +152,28 @@ export class MemoryGraph {
   hasLiveProducer(nodeId: string): boolean {
     const producer = this.producers.get(nodeId);
     return producer !== undefined && this.strategies.get(producer)?.active === true;
+  }
+
+  /**
+   * Topics of nodes with the query's interval whose tags match (`any`: intersect; `all`: query ⊆
+   * node tags), sorted; tag-query nodes excluded. Reads only the nodes of the query's tags.
+   */
+  queuesByTags(query: TagQuery): string[] {
+    const sets = query.tags.map((tag) => this.tagged.get(tag) ?? new Set<string>());
+    let candidates: Iterable<string>;
+    if (query.matchMode === 'all') {
+      const smallest = sets.reduce((a, b) => (b.size < a.size ? b : a));
+      candidates = [...smallest].filter((nodeId) => sets.every((set) => set.has(nodeId)));
+    } else {
+      candidates = new Set(sets.flatMap((set) => [...set]));
+    }
+    const topics: string[] = [];
+    for (const nodeId of candidates) {
+      const record = this.nodes.get(nodeId)!;
+      if (record.interval === query.interval && record.nodeType !== TAG_QUERY_NODE_TYPE)
+        topics.push(record.topic);
+    }
+    return topics.sort();
   }
 
   orphans(): OrphanQueue[] {

@@ -15,7 +15,6 @@ import { lockJournal } from './journal-lock.js';
 import { MemoryGraph, type GraphOperation } from './memory-graph.js';
 import {
   lineageKey,
-  TAG_QUERY_NODE_TYPE,
   type NewSentinel,
   type NodeRecord,
   type NodeRole,
@@ -115,17 +114,7 @@ export class MemoryNodeRepository implements NodeRepository {
   }
 
   getQueuesByTags(query: TagQuery): Promise<string[]> {
-    if (query.tags.length === 0) return Promise.resolve([]);
-    const topics: string[] = [];
-    for (const record of this.graph.nodes.values()) {
-      if (record.interval !== query.interval || record.nodeType === TAG_QUERY_NODE_TYPE) continue;
-      const matches =
-        query.matchMode === 'all'
-          ? query.tags.every((t) => record.tags.includes(t))
-          : query.tags.some((t) => record.tags.includes(t));
-      if (matches) topics.push(record.topic);
-    }
-    return Promise.resolve(topics.sort());
+    return Promise.resolve(query.tags.length === 0 ? [] : this.graph.queuesByTags(query));
   }
 
   attachStrategy(strategyId: string, nodeIds: readonly string[], now: number): Promise<ProducerMap> {

@@ -113,6 +113,30 @@ describe('HttpEventPublisher', () => {
     });
   });
 
+  it('replaces a waiting queue_update or sentinel_weight of the same subject with the newer one', async () => {
+    sink = await startHttpSink();
+    const publisher = new HttpEventPublisher(sink.url, { sleep: () => Promise.resolve() });
+    const update = (tag: string, queues: string[]) =>
+      publisher.publish('queue_update', { tags: [tag], interval: 60, queues, match_mode: 'any' });
+    update('a', ['q0']); // sent at once
+    for (let i = 1; i <= 1_000; i++) update('a', [`q${i}`]);
+    publisher.publish('gc', { id: 'x', queues: [] });
+    update('b', ['b1']);
+    publisher.publish('sentinel_weight', { sentinel_id: 's', weight: 0.1 });
+    publisher.publish('sentinel_weight', { sentinel_id: 's', weight: 0.9 });
+    await publisher.flush();
+    const bodies = sink.received.map(
+      (r) => r.body as { type: string; data: { queues?: string[]; weight?: number } },
+    );
+    expect(bodies.map((b) => [b.type, b.data.queues ?? b.data.weight])).toEqual([
+      ['queue_update', ['q0']],
+      ['queue_update', ['q1000']],
+      ['gc', []],
+      ['queue_update', ['b1']],
+      ['sentinel_weight', 0.9],
+    ]);
+  });
+
   it('drops an event it cannot deliver without blocking later ones', async () => {
     sink = await startHttpSink([500, 500, 500]);
     const publisher = new HttpEventPublisher(sink.url, { sleep: () => Promise.resolve() });
