@@ -248,6 +248,21 @@ describe('DiffService', () => {
     expect(await admin.listTopics()).toHaveLength(20);
   });
 
+  it('adopts the topics a killed diff left behind when the DAG comes again', async () => {
+    const { service, admin, repo } = setup();
+    const dag = chainDag(5);
+    const create = repo.createNodes.bind(repo);
+    // Killed after creating the topics, before storing the nodes: no cleanup runs.
+    repo.createNodes = () => Promise.reject(new Error('DAG Manager killed'));
+    await expect(service.diff({ strategyId: 's1', dagJson: dag })).rejects.toThrow('DAG Manager killed');
+    const left = (await admin.listTopics()).sort();
+    expect(left).toHaveLength(5);
+    repo.createNodes = create;
+    const retry = await service.diff({ strategyId: 's1', dagJson: dag });
+    expect([...retry.queueMap.values()].sort()).toEqual(left);
+    expect((await admin.listTopics()).sort()).toEqual(left);
+  });
+
   it('refuses a node whose topic name would be too long for Kafka before creating any topic', async () => {
     const { service, admin } = setup();
     const fine = wireNode({ name: 'fine' });
