@@ -102,7 +102,10 @@ describe('quote', () => {
   it('does not throw for values JSON cannot encode', () => {
     const circular: Record<string, unknown> = {};
     circular['self'] = circular;
-    expect(quote(circular)).toBe('[object Object]');
+    expect(quote(circular)).toBe('an object that cannot be printed (circular or too deeply nested)');
+    let deep: unknown = [];
+    for (let i = 0; i < 1_000_000; i++) deep = [deep];
+    expect(quote(deep)).toBe('an array of 1 item(s) that cannot be printed (circular or too deeply nested)');
     expect(quote(Symbol('s'))).toBe('Symbol(s)');
   });
 

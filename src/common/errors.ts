@@ -84,7 +84,10 @@ export function quote(value: unknown): string {
     const text = JSON.stringify(value) ?? typeof value;
     return text.length > 80 ? `${text.slice(0, 77)}...` : text;
   } catch {
-    return Object.prototype.toString.call(value);
+    // Circular, or nested deeper than the stack (a hostile body).
+    return Array.isArray(value)
+      ? `an array of ${value.length} item(s) that cannot be printed (circular or too deeply nested)`
+      : `an object that cannot be printed (circular or too deeply nested)`;
   }
 }
 
