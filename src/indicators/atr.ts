@@ -47,6 +47,10 @@ export function assertMultiplier(indicator: string, multiplier: unknown): number
  * `atr ← (atr·(period−1) + tr)/period`. This is Wilder's smoothing, not a simple moving average of
  * the true range.
  *
+ * TA-Lib's `ATR` (like technicalindicators') gives the first bar no true range: its first value comes
+ * one bar later, the mean of the true ranges of bars 2 … period+1, and it converges to ours as the
+ * different seed decays by (1 − 1/period) per bar (within 1.4e-10 relative after 20·period bars).
+ *
  * @example
  * const atr = new ATR(2);
  * atr.update({ high: 11, low: 9, close: 10 }); // null (tr 2)

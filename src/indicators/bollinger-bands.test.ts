@@ -171,6 +171,42 @@ describe('BollingerBands', () => {
     expect(worstNaive).toBeGreaterThan(1e-2);
   });
 
+  // One bad tick of 1e12 among prices near 120: its rounding error in the sum of squares (~ε·1e24)
+  // used to outlive it until the ring wrapped (BB(20) upper 5293.7 instead of 164.4, BB(2) σ = 0).
+  it('keeps its digits after an outlier has left the window', () => {
+    for (const spike of [1e4, 1e8, 1e12]) {
+      const inputs = randomWalk(700, 11).map((x) => 120 + (x - 100) * 0.05);
+      inputs[500] = spike;
+      for (const [period, multiplier] of [
+        [20, 2],
+        [5, 1.5],
+        [2, 2],
+      ] as const) {
+        const indicator = new BollingerBands(period, multiplier);
+        let worstMiddle = 0;
+        let worstWidth = 0;
+        inputs.forEach((x, i) => {
+          const result = indicator.update(x)!;
+          if (i < 500 + period) return;
+          const [middle, upper] = batchBands(inputs, i, period, multiplier) as [number, number];
+          worstMiddle = Math.max(worstMiddle, relativeError(result.middle, middle));
+          worstWidth = Math.max(worstWidth, relativeError(result.upper - result.middle, upper - middle));
+        });
+        expect(worstMiddle, `BB(${period}) middle after ${spike}`).toBeLessThan(1e-15);
+        expect(worstWidth, `BB(${period}) width after ${spike}`).toBeLessThan(1e-12);
+      }
+    }
+  });
+
+  // The sum of squares slid down to 0 keeps a residue of its rounding (width 1.2e-9 here) unless
+  // the window is summed again.
+  it('gives exactly zero width once the window is flat, between two ring wraps', () => {
+    const indicator = new BollingerBands(5, 2);
+    for (const x of [120.1, 119.7, 120.3, 119.9, 120.2, 120.6]) indicator.update(x);
+    for (let i = 0; i < 5; i++) indicator.update(120.5);
+    expect(indicator.result).toEqual({ middle: 120.5, upper: 120.5, lower: 120.5 });
+  });
+
   it('does not drift over 1,000,000 updates of a large-offset series', () => {
     const inputs = randomWalk(1_000_000, 5).map((x) => 1e5 + x * 10);
     expect(worstAgainstBatch(inputs, 30, 2, 9_973)).toBeLessThan(1e-9);

@@ -33,6 +33,12 @@ describe('EMA', () => {
     expect(feed(new EMA(1), [4, -2])).toEqual([4, -2]);
   });
 
+  // ema + α·(x − ema) with α = 1 rounds a small x away next to a large average (gave 0 here).
+  it('is the identity with period 1, also after a huge input', () => {
+    const inputs = [1e12, 1e-6, -3e-9, 7e20, 0.1];
+    expect(feed(new EMA(1), inputs)).toEqual(inputs);
+  });
+
   it('rejects a period that is not a positive integer', () => {
     expect(() => new EMA(0)).toThrow('EMA period must be a positive integer, got 0');
     expect(() => new EMA(1.5)).toThrow(expect.objectContaining({ code: ErrorCode.InvalidArgument }));

@@ -3,7 +3,9 @@ import type { StreamingIndicator } from './indicator.js';
 
 /**
  * Exponential moving average, textbook form: α = 2/(period+1), seeded with the simple mean of
- * the first `period` inputs (`null` until then), then `ema ← ema + α·(x − ema)`.
+ * the first `period` inputs (`null` until then), then `ema ← ema + α·(x − ema)`, evaluated as
+ * `x + (1−α)·(ema − x)`: the same cost, and exact for α = 1, where the first form rounds x away
+ * next to a much larger average (EMA(1) of 1e-6 after 1e12 was 0).
  *
  * trading-signals' `EMA` seeds with the first input instead (and only reports a result once it
  * has seen `period` inputs), so the two differ by `(1−α)^n` times the seed difference and agree
@@ -17,6 +19,8 @@ export class EMA implements StreamingIndicator {
   readonly warmupPeriod: number;
   /** The smoothing factor α = 2/(period+1). */
   readonly alpha: number;
+  /** 1 − α, so that `ema ← x + (1−α)·(ema − x)`. */
+  private readonly decay: number;
   private readonly period: number;
   /** Inputs seen since construction or `reset()`. */
   private count = 0;
@@ -36,6 +40,7 @@ export class EMA implements StreamingIndicator {
     this.period = assertPeriod('EMA', period);
     this.warmupPeriod = this.period;
     this.alpha = 2 / (this.period + 1);
+    this.decay = 1 - this.alpha;
   }
 
   /** The latest average, `null` until warm. */
@@ -54,7 +59,7 @@ export class EMA implements StreamingIndicator {
     this.count += 1;
     this.previousAverage = this.average;
     this.previousWarm = this.warm;
-    if (this.warm) return (this.average += this.alpha * (value - this.average));
+    if (this.warm) return (this.average = value + this.decay * (this.average - value));
     this.previousSeedSum = this.seedSum;
     this.seedSum += value;
     if (this.count < this.period) return null;

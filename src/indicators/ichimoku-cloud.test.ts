@@ -108,6 +108,19 @@ describe('IchimokuCloud', () => {
     expect(Object.isFrozen(result)).toBe(true);
   });
 
+  it('does not overflow on finite bars near 1e308: (high + low)/2 would be Infinity', () => {
+    const ichimoku = new IchimokuCloud(1, 2, 2, 1);
+    const bar = { high: 1.6e308, low: 1e308, close: 1.2e308 };
+    const values = [bar, bar, bar].map((b) => ichimoku.update(b));
+    expect(values.at(-1)).toEqual({
+      tenkan: 1.3e308,
+      kijun: 1.3e308,
+      senkouA: 1.3e308,
+      senkouB: 1.3e308,
+      chikou: 1.2e308,
+    });
+  });
+
   it('warms up after the longest look-back plus the displacement (78 with the defaults)', () => {
     expect(new IchimokuCloud().warmupPeriod).toBe(78);
     expect(new IchimokuCloud(9, 26, 52, 0).warmupPeriod).toBe(52);

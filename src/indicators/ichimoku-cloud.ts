@@ -132,7 +132,7 @@ export class IchimokuCloud implements StreamingIndicator<RangeBar, IchimokuResul
     // The ring holds displacement + 1 slots, so writing this bar's spans (also on a replace)
     // never overwrites the spans of displacement bars ago that this bar reads.
     const slots = this.displacement + 1;
-    this.spansA[this.count % slots] = (tenkan + kijun) / 2;
+    this.spansA[this.count % slots] = 0.5 * tenkan + 0.5 * kijun;
     this.spansB[this.count % slots] = midRange(this.senkouB);
     if (this.count < this.warmupPeriod) return (this.current = null);
     const effective = (this.count - this.displacement) % slots;
@@ -154,7 +154,10 @@ function invalid(what: string, value: unknown): never {
   throw new QmtlError(ErrorCode.InvalidArgument, `IchimokuCloud ${what}, got ${quote(value)}`);
 }
 
-/** `(highest high + lowest low) / 2` of a window fed with `pushRange`. */
+/**
+ * `(highest high + lowest low) / 2` of a window fed with `pushRange`, halving first: the same double
+ * (halving is exact above the subnormals), without overflowing for prices near 1e308.
+ */
 function midRange(window: RollingExtremes): number {
-  return (window.max() + window.min()) / 2;
+  return 0.5 * window.max() + 0.5 * window.min();
 }

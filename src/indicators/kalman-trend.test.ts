@@ -45,6 +45,13 @@ describe('KalmanTrend', () => {
     expect(gain).toBeCloseTo(Math.sqrt(q / r), 3);
   });
 
+  // With r ≪ p the gain rounds to 1; x̂ + k·(z − x̂) then rounded a small z away next to a much
+  // larger estimate (1e-6 after 1e12 gave 0).
+  it('follows the input exactly when the gain is 1, also after a huge input', () => {
+    const inputs = [1e12, 1e-6, -3e-9, 7e20, 0.1];
+    expect(feed(new KalmanTrend(1e300, 1e-300), inputs)).toEqual(inputs);
+  });
+
   it('defaults to q = 1e-5 and r = 1e-2, like the original', () => {
     const kalman = new KalmanTrend();
     expect([kalman.processVariance, kalman.measurementVariance]).toEqual([1e-5, 1e-2]);

@@ -9,7 +9,8 @@ import type { StreamingIndicator } from './indicator.js';
  *
  * The estimate starts at the first input with variance p = 1; for each later input z:
  * `p ← p + q`, gain `k = p/(p + r)`, `x ← x + k·(z − x)`, `p ← (1 − k)·p`. The result is x, from the
- * first input on (warm-up 1). The gain settles at the steady state of that recursion, so the
+ * first input on (warm-up 1); x is updated as `z + (1 − k)·(x − z)`, which is exact when k rounds
+ * to 1. The gain settles at the steady state of that recursion, so the
  * filter ends up an exponential average with α ≈ √(q/r) when q ≪ r (≈ 0.031 with the defaults).
  * Same definition as the original qmtl `kalman_trend`.
  *
@@ -66,8 +67,11 @@ export class KalmanTrend implements StreamingIndicator {
     if (estimate === null) return (this.current = value);
     const predicted = this.variance + this.processVariance;
     const gain = predicted / (predicted + this.measurementVariance);
-    this.variance = (1 - gain) * predicted;
-    return (this.current = estimate + gain * (value - estimate));
+    // x + (1−k)·(x̂ − x) rather than x̂ + k·(z − x̂): exact when k rounds to 1 (r ≪ p), where the
+    // second form rounds a small input away next to a much larger estimate.
+    const rest = 1 - gain;
+    this.variance = rest * predicted;
+    return (this.current = value + rest * (estimate - value));
   }
 
   /** Replaces the newest input (a late correction) and returns the recomputed estimate. */

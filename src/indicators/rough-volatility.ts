@@ -7,6 +7,13 @@ import type { StreamingIndicator } from './indicator.js';
  * log returns r_t = ln(x_t / x_{t−1}), i.e. √(Σ (r − r̄)² / period). Not annualised. Warm-up
  * `period + 1` (the first return needs two prices). Inputs must be positive prices.
  *
+ * Each return is taken as `ln(1 + (x_t − x_{t−1})/x_{t−1})` (`Math.log1p`; `ln(x_t/x_{t−1})` for a
+ * fall below half): the difference of two nearby prices is exact, where `ln(x_t/x_{t−1})` would
+ * start from a quotient rounded to ε and so lose the low digits of a small return (1e-10 relative
+ * on prices near 1e5 moving by cents).
+ * `period` identical returns (a flat or steadily growing series, and every window of period 1)
+ * give exactly 0.
+ *
  * The returns sit in a `Float64Array` ring; Σ r and Σ r² over it are slid in double-double
  * arithmetic (about 32 significant digits, with each r² split exactly into two doubles), so
  * `period·Σ r² − (Σ r)²` keeps full double precision even when the window's spread is tiny next to
@@ -29,6 +36,8 @@ export class RoughVolatility implements StreamingIndicator {
   /** The ring slot the next return goes to; once full it holds the oldest return. */
   private next = 0;
   private lastPrice = 0;
+  /** How many of the newest returns are equal (1 for a return unlike the one before). */
+  private run = 0;
   /** Σ r and Σ r² over the ring, each a double-double: high + low. */
   private sumHigh = 0;
   private sumLow = 0;
@@ -37,6 +46,7 @@ export class RoughVolatility implements StreamingIndicator {
   private current: number | null = null;
   // State before the newest update, so replace() can undo it exactly.
   private previousLastPrice = 0;
+  private previousRun = 0;
   private previousSumHigh = 0;
   private previousSumLow = 0;
   private previousSquaresHigh = 0;
@@ -66,6 +76,7 @@ export class RoughVolatility implements StreamingIndicator {
     assertPrice(price);
     const { period } = this;
     this.previousLastPrice = this.lastPrice;
+    this.previousRun = this.run;
     this.previousSumHigh = this.sumHigh;
     this.previousSumLow = this.sumLow;
     this.previousSquaresHigh = this.squaresHigh;
@@ -76,12 +87,20 @@ export class RoughVolatility implements StreamingIndicator {
     const last = this.lastPrice;
     this.lastPrice = price;
     if (this.count === 1) return this.current;
-    const value = Math.log(price / last);
+    // ln(1 + (x − y)/y): x − y is exact for nearby prices, where ln(x/y) would start from x/y
+    // rounded to ε, i.e. lose the digits of a small return (1e-10 relative at 1e5 moving by cents).
+    // Below half the last price ln(x/y) is well conditioned and 1 + (x − y)/y no longer is.
+    const change = price - last;
+    const value = change > -0.5 * last ? Math.log1p(change / last) : Math.log(price / last);
+    const newest = this.returns[this.next === 0 ? period - 1 : this.next - 1];
+    this.run = this.count > 2 && value === newest ? this.run + 1 : 1;
     this.add(value, 1);
     if (this.count > period + 1) this.add(this.previousEvicted, -1);
     this.returns[this.next] = value;
     this.next = this.next + 1 === period ? 0 : this.next + 1;
-    this.current = this.count > period ? Math.sqrt(this.variance()) : null;
+    if (this.count <= period) return this.current;
+    // Identical returns: exactly 0, where the slid sums could keep a residue of ~1e-32 of earlier ones.
+    this.current = this.run >= period ? 0 : Math.sqrt(this.variance());
     return this.current;
   }
 
@@ -95,6 +114,7 @@ export class RoughVolatility implements StreamingIndicator {
     }
     this.count -= 1;
     this.lastPrice = this.previousLastPrice;
+    this.run = this.previousRun;
     this.sumHigh = this.previousSumHigh;
     this.sumLow = this.previousSumLow;
     this.squaresHigh = this.previousSquaresHigh;
@@ -109,12 +129,14 @@ export class RoughVolatility implements StreamingIndicator {
     this.count = 0;
     this.next = 0;
     this.lastPrice = 0;
+    this.run = 0;
     this.sumHigh = 0;
     this.sumLow = 0;
     this.squaresHigh = 0;
     this.squaresLow = 0;
     this.current = null;
     this.previousLastPrice = 0;
+    this.previousRun = 0;
     this.previousSumHigh = 0;
     this.previousSumLow = 0;
     this.previousSquaresHigh = 0;

@@ -43,6 +43,14 @@ describe('RSI', () => {
     expect(feed(new RSI(3), [4, 3, 2, 1]).at(-1)).toBe(0);
   });
 
+  it('keeps the RSI exactly constant along a run of identical inputs', () => {
+    for (const period of [2, 14]) {
+      const inputs = [...randomWalk(100, 6), ...Array<number>(50).fill(97.25)];
+      const values = feed(new RSI(period), inputs).slice(100);
+      expect(values, `RSI(${period})`).toEqual(values.map(() => values[0]));
+    }
+  });
+
   it('defaults to Wilder’s period of 14', () => {
     expect(new RSI().warmupPeriod).toBe(15);
   });

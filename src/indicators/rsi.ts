@@ -7,7 +7,10 @@ import type { StreamingIndicator } from './indicator.js';
  * The first average gain and loss are the simple means of the first `period` changes (so the
  * first result comes with input `period + 1`); after that each is smoothed as
  * `avg ← (avg·(period−1) + x)/period`. RSI = 100 − 100/(1 + avgGain/avgLoss). An average loss of
- * 0 gives 100, also when the average gain is 0 too (a flat series), as trading-signals' `RSI` does.
+ * 0 gives 100, also when the average gain is 0 too (a flat series), as trading-signals' `RSI` does
+ * (TA-Lib gives 0 there). An input equal to the one before leaves the RSI exactly unchanged, as it
+ * is mathematically (both averages shrink by the same factor), so a run of identical inputs gives
+ * one constant RSI rather than one that wobbles in its last bit.
  *
  * @example
  * const rsi = new RSI(2);
@@ -61,6 +64,10 @@ export class RSI implements StreamingIndicator {
     if (this.current !== null) {
       this.avgGain = (this.avgGain * (this.period - 1) + gain) / this.period;
       this.avgLoss = (this.avgLoss * (this.period - 1) + loss) / this.period;
+      // An unchanged input scales both averages by (period−1)/period, which leaves their ratio and
+      // so the RSI exactly as it was; recomputing it would wobble by an ulp (and make a stochastic
+      // of the RSI jump between 0 and 100 on identical bars).
+      if (change === 0) return this.current;
     } else {
       this.gainSum += gain;
       this.lossSum += loss;

@@ -71,6 +71,28 @@ describe('StochRSI', () => {
     expect(feed(new StochRSI(2, 2), [5, 5, 5, 5, 5]).at(-1)).toBe(0);
   });
 
+  // Wilder's RSI is mathematically constant along identical inputs; computed afresh it wobbled by an
+  // ulp (55.824918036068084 vs …09), which made this 50 or 100 instead of 0.
+  it('gives 0 once the last stochPeriod inputs are identical, after a moving stretch', () => {
+    const inputs = randomWalk(3_000, 12);
+    for (let start = 100; start < inputs.length; start += 300) inputs.fill(inputs[start]!, start, start + 60);
+    for (const [rsiPeriod, stochPeriod] of [
+      [14, 14],
+      [2, 3],
+      [5, 2],
+    ] as const) {
+      const values = feed(new StochRSI(rsiPeriod, stochPeriod), inputs);
+      let flat = 0;
+      inputs.forEach((_, i) => {
+        const last = inputs.slice(i + 1 - stochPeriod, i + 1);
+        if (i < rsiPeriod + stochPeriod || last.some((x) => x !== last[0])) return;
+        flat += 1;
+        expect(values[i], `StochRSI(${rsiPeriod}, ${stochPeriod}) at ${i}`).toBe(0);
+      });
+      expect(flat).toBeGreaterThan(400);
+    }
+  });
+
   it('stays within [0, 100] and reaches both ends', () => {
     const values = feed(new StochRSI(5, 5), randomWalk(5_000, 3)).filter((x) => x !== null);
     expect(Math.min(...values)).toBe(0);

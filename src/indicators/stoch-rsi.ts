@@ -8,7 +8,9 @@ import { RSI } from './rsi.js';
  * Stochastic RSI (Chande & Kroll), in [0, 100]: where the latest RSI sits within the range of the
  * last `stochPeriod` RSI values, `100·(RSI − min)/(max − min)`. RSI is Wilder's ({@link RSI}), first
  * available at input `rsiPeriod + 1`, so the first result comes with input `rsiPeriod + stochPeriod`.
- * When the RSI window is flat (`max = min`) the result is 0, as in TA-Lib and the original qmtl.
+ * When the RSI window is flat (`max = min`) the result is 0, as in TA-Lib and the original qmtl;
+ * that includes the last `stochPeriod` inputs being identical, along which {@link RSI} is held
+ * exactly constant.
  *
  * No %K/%D smoothing is applied; smooth the result with an {@link SMA} if you want it.
  * Differences from the original qmtl `stoch_rsi(window)`: that uses one window for both stages and

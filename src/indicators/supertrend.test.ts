@@ -113,6 +113,17 @@ describe('SuperTrend', () => {
     });
   });
 
+  it('does not overflow on finite bars near 1e308: (high + low)/2 would be Infinity', () => {
+    const bar = { high: 1e308, low: 1e308, close: 1e308 };
+    expect(feed(new SuperTrend(1, 3), [bar, bar])).toEqual([
+      { value: 1e308, direction: 1 },
+      { value: 1e308, direction: 1 },
+    ]);
+    const wide = new SuperTrend(1, 1).update({ high: 1.5e308, low: 1.3e308, close: 1.4e308 })!;
+    expect(wide.direction).toBe(1);
+    expect(relativeError(wide.value, 1.2e308)).toBeLessThan(1e-15);
+  });
+
   it('returns a new frozen record on every update', () => {
     const results = feed(new SuperTrend(1, 1), randomBars(2, 3));
     expect(Object.isFrozen(results[1])).toBe(true);

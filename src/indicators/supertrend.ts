@@ -120,7 +120,8 @@ export class SuperTrend implements StreamingIndicator<RangeBar, SuperTrendResult
       this.close = close;
       return null;
     }
-    const middle = (high + low) / 2;
+    // Halves first: (high + low)/2 overflows for highs and lows near 1e308; this is the same double.
+    const middle = 0.5 * high + 0.5 * low;
     const offset = this.multiplier * atr;
     const basicUpper = middle + offset;
     const basicLower = middle - offset;

@@ -107,6 +107,35 @@ describe('Angle', () => {
     }
   });
 
+  // One bad tick of 1e12 among prices near 120: its rounding error in the sliding sums (~ε·1e12·period)
+  // used to outlive it until the ring wrapped (Angle(30) 0.04475° instead of 0.04506°).
+  it('keeps its digits after an outlier has left the window', () => {
+    for (const spike of [1e6, 1e12]) {
+      const inputs = randomWalk(700, 11).map((x) => 120 + (x - 100) * 0.05);
+      inputs[500] = spike;
+      for (const period of [2, 5, 14, 30]) {
+        const errors = errorsAgainstBatch(inputs, period, feed(new Angle(period), inputs), 500 + period);
+        expect(Math.max(...errors), `Angle(${period}) after ${spike}`).toBeLessThan(1e-12);
+      }
+    }
+  });
+
+  // A slope > 0 test must not see sign noise: a flat window gives 0, not ±1e-14°, also when it
+  // turned flat between two ring wraps.
+  it('gives exactly 0 on a flat window, also right after moving inputs', () => {
+    for (const period of [3, 14, 30]) {
+      for (let seed = 1; seed <= 5; seed++) {
+        for (let moving = 2 * period; moving < 2 * period + 3; moving++) {
+          const inputs = [...randomWalk(moving, seed), ...Array<number>(2 * period).fill(101.3)];
+          const actual = feed(new Angle(period), inputs).slice(moving + period - 1);
+          expect(actual, `Angle(${period}), seed ${seed}, ${moving} moving inputs`).toEqual(
+            actual.map(() => 0),
+          );
+        }
+      }
+    }
+  });
+
   // trading-signals' LinearRegression fits the same line (x = 0 … n−1) and reports its slope.
   it('agrees with trading-signals LinearRegression’s slope (as an angle) to 1e-9', () => {
     const inputs = randomWalk(10_000, 42);

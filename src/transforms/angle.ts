@@ -2,6 +2,12 @@ import { ErrorCode, QmtlError, quote } from '../common/errors.js';
 import { assertInput } from '../indicators/assert-input.js';
 import type { StreamingIndicator } from '../indicators/indicator.js';
 
+/**
+ * The window is summed again once Σ|y − reference| is below this fraction of its peak since the last
+ * recompute, so the sums' rounding error stays within ~64·period·ε of their scale.
+ */
+const CANCELLED = 1 / 64;
+
 /** The unit {@link Angle} reports in. */
 export const AngleUnit = { Degrees: 'degrees', Radians: 'radians' } as const;
 export type AngleUnit = (typeof AngleUnit)[keyof typeof AngleUnit];
@@ -16,7 +22,10 @@ export type AngleUnit = (typeof AngleUnit)[keyof typeof AngleUnit];
  * `S ← S + m·y_new + (m+1)·y_old − D` and `D ← D + y_new − y_old`. Both are kept relative to a
  * reference level (a recent input), so S never comes from the difference of two large level-sized
  * sums, and both are recomputed from the window each time the ring wraps, so rounding cannot
- * accumulate beyond `period` updates (amortised O(1)).
+ * accumulate beyond `period` updates (amortised O(1)). They are also recomputed when the window's
+ * Σ|y − reference| falls below 1/64 of its peak since the last recompute (an outlier has left the
+ * window; its rounding error would otherwise stay until the wrap), and when the last `period`
+ * inputs are equal, so a flat window gives exactly 0 rather than ±1e-14° of rounding.
  *
  * Same definition as the original qmtl `angle`, except that it already returns a value once two
  * inputs are in (fitting over fewer than `window`) and takes `radians: true` instead of a unit.
@@ -45,12 +54,21 @@ export class Angle implements StreamingIndicator {
   private sum = 0;
   /** Σ(k − m)·y over the window (the reference cancels out). */
   private weighted = 0;
+  /** Σ|y − reference| over the window: the scale of the sums' rounding error. */
+  private extent = 0;
+  /** The largest `extent` since the last recompute. */
+  private peak = 0;
+  /** How many of the newest inputs are equal (1 for an input unlike the one before). */
+  private run = 0;
   private current: number | null = null;
   // State before the newest update, so replace() can undo it exactly.
   private previousEvicted = 0;
   private previousReference = 0;
   private previousSum = 0;
   private previousWeighted = 0;
+  private previousExtent = 0;
+  private previousPeak = 0;
+  private previousRun = 0;
 
   /**
    * @param period the number of inputs fitted; an integer ≥ 2.
@@ -97,17 +115,30 @@ export class Angle implements StreamingIndicator {
     this.previousReference = this.reference;
     this.previousSum = this.sum;
     this.previousWeighted = this.weighted;
+    this.previousExtent = this.extent;
+    this.previousPeak = this.peak;
+    this.previousRun = this.run;
+    const newest = this.window[slot === 0 ? this.period - 1 : slot - 1]!;
+    this.run = this.count > 0 && value === newest ? this.run + 1 : 1;
     this.window[slot] = value;
     this.next = slot + 1 === this.period ? 0 : slot + 1;
     this.count += 1;
     if (this.count < this.period) return this.current;
-    if (this.next === 0) {
+    if (this.next === 0 || this.run === this.period) {
+      // On a wrap, or once the window is flat: the sums then are exactly 0 and stay so while it is.
       this.recompute();
     } else {
       const reference = this.reference;
-      this.weighted +=
-        this.centre * (value - reference) + (this.centre + 1) * (evicted - reference) - this.sum;
+      const entering = value - reference;
+      const leaving = evicted - reference;
+      this.weighted += this.centre * entering + (this.centre + 1) * leaving - this.sum;
       this.sum += value - evicted;
+      // An input far from the rest (an outlier) leaves a rounding error ~ε·period·peak in the sums
+      // after it has gone; once the inputs' spread has fallen well below that peak, sum again.
+      const extent = this.extent + (Math.abs(entering) - Math.abs(leaving));
+      this.extent = extent;
+      if (extent > this.peak) this.peak = extent;
+      else if (extent < this.peak * CANCELLED) this.recompute();
     }
     return (this.current = Math.atan(this.weighted / this.spread) * this.scale);
   }
@@ -122,6 +153,9 @@ export class Angle implements StreamingIndicator {
     this.reference = this.previousReference;
     this.sum = this.previousSum;
     this.weighted = this.previousWeighted;
+    this.extent = this.previousExtent;
+    this.peak = this.previousPeak;
+    this.run = this.previousRun;
     if (this.count < this.period) this.current = null;
     return this.update(value);
   }
@@ -134,26 +168,38 @@ export class Angle implements StreamingIndicator {
     this.reference = 0;
     this.sum = 0;
     this.weighted = 0;
+    this.extent = 0;
+    this.peak = 0;
+    this.run = 0;
     this.current = null;
     this.previousEvicted = 0;
     this.previousReference = 0;
     this.previousSum = 0;
     this.previousWeighted = 0;
+    this.previousExtent = 0;
+    this.previousPeak = 0;
+    this.previousRun = 0;
   }
 
-  /** Recomputes both sums from the window (oldest at slot 0, as the ring has just wrapped). */
+  /** Recomputes the sums from the window (its oldest input at slot `next`), around the newest. */
   private recompute(): void {
     const window = this.window;
-    const reference = window[this.period - 1]!;
+    const period = this.period;
+    const oldest = this.next;
+    const reference = window[oldest === 0 ? period - 1 : oldest - 1]!;
     let sum = 0;
     let weighted = 0;
-    for (let k = 0; k < this.period; k++) {
-      const deviation = window[k]! - reference;
+    let extent = 0;
+    for (let k = 0, slot = oldest; k < period; k++, slot = slot + 1 === period ? 0 : slot + 1) {
+      const deviation = window[slot]! - reference;
       sum += deviation;
       weighted += (k - this.centre) * deviation;
+      extent += Math.abs(deviation);
     }
     this.reference = reference;
     this.sum = sum;
     this.weighted = weighted;
+    this.extent = extent;
+    this.peak = extent;
   }
 }
