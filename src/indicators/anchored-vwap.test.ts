@@ -41,6 +41,17 @@ function directAnchoredVwap(bars: readonly AnchoredVwapBar[], anchor: number, to
 }
 
 describe('AnchoredVWAP', () => {
+  it('refuses an inconsistent bar (high < low, close outside the range), naming it', () => {
+    const vwap = new AnchoredVWAP(0);
+    expect(() => vwap.update({ high: 9, low: 11, close: 10, volume: 1, time: 0 })).toThrow(
+      'AnchoredVWAP input is not a consistent bar: low 11 is above high 9',
+    );
+    expect(() => vwap.update({ high: 11, low: 9, close: 12, volume: 1, time: 0 })).toThrow(
+      'AnchoredVWAP input is not a consistent bar: close 12 is outside [low 9, high 11]',
+    );
+    expect(vwap.update({ high: 11, low: 9, close: 11, volume: 1, time: 0 })).toBe(31 / 3);
+  });
+
   it('ignores the bars before the anchor and averages those from it on', () => {
     const avwap = new AnchoredVWAP(120);
     const bars = [

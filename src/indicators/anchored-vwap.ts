@@ -160,6 +160,9 @@ function checkBar(bar: AnchoredVwapBar): void {
       Number.isFinite(bar.close) &&
       Number.isFinite(bar.time) &&
       bar.volume >= 0 &&
+      // A consistent bar (low ≤ close ≤ high, so low ≤ high too), as every bar indicator asks.
+      bar.low <= bar.close &&
+      bar.close <= bar.high &&
       // tp·v must be finite too, as in VWAP: an overflowing product would make the VWAP Infinity.
       Number.isFinite(((bar.high + bar.low + bar.close) / 3) * bar.volume)
     )
