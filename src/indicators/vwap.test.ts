@@ -84,6 +84,18 @@ describe('VWAP', () => {
     expect(feed(new VWAP(1), bars)).toEqual([10, 12, 14, 10]);
   });
 
+  it('refuses an inconsistent bar (high < low, close outside the range), naming it', () => {
+    for (const vwap of [new VWAP(), new VWAP(3)]) {
+      expect(() => vwap.update({ high: 9, low: 11, close: 10, volume: 1 })).toThrow(
+        'VWAP input is not a consistent bar: low 11 is above high 9',
+      );
+      expect(() => vwap.update({ high: 11, low: 9, close: 12, volume: 1 })).toThrow(
+        'VWAP input is not a consistent bar: close 12 is outside [low 9, high 11]',
+      );
+      expect(vwap.update({ high: 11, low: 9, close: 11, volume: 1 })).toBe(31 / 3);
+    }
+  });
+
   it('weights every bar since the first without a period', () => {
     // (1000 + 3600 + 1400 + 5000) / 1000
     expect(feed(new VWAP(), bars)).toEqual([10, 11.5, 12, 11]);

@@ -179,7 +179,8 @@ export class VWAP implements StreamingIndicator<VwapBar> {
 /**
  * The typical price of a bar, once the bar is checked with as few operations as possible (the hot
  * path): one finiteness test of tp·v covers all four fields, since a NaN or infinite one makes it
- * NaN or infinite. {@link rejectVolumeBar} explains a failure.
+ * NaN or infinite; two comparisons check the bar is consistent. {@link rejectVolumeBar} explains
+ * a failure.
  */
 function checkedTypicalPrice(bar: VwapBar): number {
   if (typeof bar !== 'object' || bar === null) rejectVolumeBar('VWAP', bar, READS);
@@ -190,7 +191,9 @@ function checkedTypicalPrice(bar: VwapBar): number {
     typeof low !== 'number' ||
     typeof close !== 'number' ||
     typeof volume !== 'number' ||
-    !(volume >= 0 && Number.isFinite(typicalPrice * volume))
+    !(volume >= 0 && Number.isFinite(typicalPrice * volume)) ||
+    // A consistent bar (low ≤ close ≤ high, so low ≤ high too), as every bar indicator asks.
+    !(low <= close && close <= high)
   ) {
     rejectVolumeBar('VWAP', bar, READS);
   }
