@@ -1,9 +1,10 @@
 #!/usr/bin/env node
-import { readFileSync, realpathSync } from 'node:fs';
+import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { QmtlError } from '../common/errors.js';
 import { logger } from '../common/logger.js';
+import { packageVersion } from '../common/package-version.js';
 import { processIo, type CliIo } from './cli-io.js';
 import { registerDagmCommand } from './dagm-command.js';
 import { registerDagManagerServerCommand } from './dagmgr-server-command.js';
@@ -82,16 +83,6 @@ function reportError(error: unknown, io: CliIo): number {
 /** Also true for a QmtlError of another copy of qmtl (a strategy importing a second install). */
 function isQmtlError(error: unknown): error is Error {
   return error instanceof QmtlError || (error instanceof Error && error.name === 'QmtlError');
-}
-
-function packageVersion(): string {
-  // The same relative path from src/cli/main.ts and from dist/cli/main.js.
-  const manifest: unknown = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
-  const version =
-    typeof manifest === 'object' && manifest !== null
-      ? (manifest as { version?: unknown }).version
-      : undefined;
-  return typeof version === 'string' ? version : '0.0.0';
 }
 
 /** True when this module is the script node was started with; npm's bin is a symlink, hence realpath. */

@@ -1,12 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { QmtlError } from '../common/errors.js';
+import { sha256Hex } from '../common/hash.js';
+import { packageVersion } from '../common/package-version.js';
 import type { HistoryRow } from '../sdk/history/protocols.js';
 import { Node } from '../sdk/node.js';
 import { ProcessingNode } from '../sdk/processing-node.js';
 import { Runner } from '../sdk/runner/runner.js';
 import { EMA } from './ema.js';
 import type { StreamingIndicator } from './indicator.js';
-import type { IndicatorNode } from './indicator-node.js';
+import { indicatorEvaluator, type IndicatorNode } from './indicator-node.js';
 import { ema, rsi, sma } from './node-factories.js';
 import { RSI } from './rsi.js';
 import { SMA } from './sma.js';
@@ -96,6 +98,11 @@ describe('indicator node identity', () => {
       ema(other, { period: 10, field: 'close' }).nodeId,
     ];
     expect(new Set([base, ...variants]).size).toBe(6);
+  });
+
+  it("hashes the evaluator's and the indicator class's source and qmtl's version into the code hash", () => {
+    const text = `${indicatorEvaluator.toString()}\n${Function.prototype.toString.call(EMA)}\nqmtl ${packageVersion()}`;
+    expect(ema(price, { period: 10 }).codeHash).toBe(sha256Hex(text));
   });
 
   it('takes the indicator warm-up length as its period and the source interval as its interval', () => {

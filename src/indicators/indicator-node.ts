@@ -1,6 +1,7 @@
 import { ErrorCode, QmtlError, quote } from '../common/errors.js';
 import { sha256Hex } from '../common/hash.js';
 import type { IntervalLike } from '../common/interval.js';
+import { packageVersion } from '../common/package-version.js';
 import type { CacheView } from '../sdk/cache/cache-view.js';
 import type { SeriesWindow } from '../sdk/cache/series-window.js';
 import type { Evaluator, Node } from '../sdk/node.js';
@@ -96,9 +97,14 @@ export class IndicatorNode extends ProcessingNode<IndicatorParams> {
     return indicatorEvaluator(indicator, read);
   }
 
+  /**
+   * The evaluator's and the indicator class's source, and qmtl's version: the class calls helpers
+   * (input checks, rolling extremes) whose source is not part of it, so a release that changes
+   * one gives its nodes new ids rather than reusing the queues of nodes computed the old way.
+   */
   protected override computeCodeHash(): string {
     const indicatorSource = Function.prototype.toString.call(this.#definition.indicatorClass);
-    return sha256Hex(`${indicatorEvaluator.toString()}\n${indicatorSource}`);
+    return sha256Hex(`${indicatorEvaluator.toString()}\n${indicatorSource}\nqmtl ${packageVersion()}`);
   }
 }
 
@@ -108,7 +114,7 @@ export class IndicatorNode extends ProcessingNode<IndicatorParams> {
  * skipped gaps), so no bar is lost however many triggers are skipped. Its source text is part of
  * every indicator node's code hash.
  */
-function indicatorEvaluator(indicator: AnyIndicator, read: InputReader): Evaluator {
+export function indicatorEvaluator(indicator: AnyIndicator, read: InputReader): Evaluator {
   let window: SeriesWindow<unknown> | null = null;
   let seen = 0;
   // A trigger with no new bar can only be a late correction of the newest one (one input).
