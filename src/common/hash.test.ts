@@ -117,6 +117,19 @@ describe('canonicalJson', () => {
     expect(() => canonicalJson(value)).toThrow(TypeError);
   });
 
+  it('refuses a Map, Set, typed array or class instance, which would hash as its own keys', () => {
+    class Window {
+      constructor(readonly size: number) {}
+    }
+    expect(() => canonicalJson({ m: new Map([[1, 2]]) })).toThrow(
+      /cannot encode a Map \(use plain objects and arrays\)/,
+    );
+    expect(() => canonicalJson([new Set([1])])).toThrow(/a Set/);
+    expect(() => canonicalJson({ w: new Float64Array(2) })).toThrow(/a Float64Array/);
+    expect(() => canonicalJson({ w: new Window(3) })).toThrow(/a Window/);
+    expect(canonicalJson(Object.assign(Object.create(null), { a: 1 }))).toBe('{"a":1}');
+  });
+
   it('throws a TypeError for a circular object', () => {
     const circular: Record<string, unknown> = { a: 1 };
     circular['self'] = { back: circular };

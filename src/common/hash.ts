@@ -51,6 +51,15 @@ function write(value: unknown, seen: Set<object>): string {
       return out + ']';
     }
     if (value instanceof Date) return JSON.stringify(value.toISOString());
+    // A Map, Set, typed array or class instance has no faithful JSON: its own keys (often none)
+    // would stand for it, so different values would hash alike.
+    const prototype: unknown = Object.getPrototypeOf(value);
+    if (prototype !== Object.prototype && prototype !== null) {
+      const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
+      throw new TypeError(
+        `canonical JSON cannot encode a ${typeof name === 'string' && name !== '' ? name : 'non-plain object'} (use plain objects and arrays)`,
+      );
+    }
     // Object.keys order, sorted by the default comparison: UTF-16 code units.
     const record = value as Record<string, unknown>;
     const keys = Object.keys(record).sort();

@@ -182,6 +182,10 @@ describe('Node validation', () => {
     expect(() => new Node({ params: { f: () => 1 } })).toThrow(/params must be JSON-compatible/);
     expect(() => new Node({ params: [1] as never })).toThrow(/params must be a plain object/);
     expect(() => new Node({ params: { x: Number.NaN } })).toThrow(/params must be JSON-compatible/);
+    // A Map would hash as {} and collide with every other Map param.
+    expect(() => new Node({ params: { m: new Map([[1, 2]]) } })).toThrow(
+      /params must be JSON-compatible.*cannot encode a Map/,
+    );
     expect(() => new Node(null as never)).toThrow(/options must be an object/);
     expect(() => new StreamInput(null as never)).toThrow(/StreamInput options must be an object, got null/);
   });
