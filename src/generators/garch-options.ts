@@ -17,7 +17,7 @@ export interface GarchOptions {
   readonly beta?: number;
   /** Return steps aggregated into one bar; a positive integer. Default 4. */
   readonly stepsPerBar?: number;
-  /** Volume scale: a bar's mean volume is about `1.8 × baseVolume`; > 0. Default 1000. */
+  /** Volume scale: a bar's mean volume is about `1.79 × baseVolume`; > 0. Default 1000. */
   readonly baseVolume?: number;
 }
 

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, type QmtlError } from '../common/errors.js';
 import { GarchGenerator } from './garch.js';
+import { HestonGenerator } from './heston.js';
+import { RoughBergomiGenerator } from './rough-bergomi.js';
 import type { GarchOptions } from './garch-options.js';
 
 function errorOf(action: () => unknown): QmtlError {
@@ -131,6 +133,21 @@ describe('GarchGenerator', () => {
       expect(error.message).toContain(text);
     }
     expect(error.problems).toHaveLength(8);
+  });
+
+  it('names the missing seed when no options are given, for every generator', () => {
+    for (const make of [
+      () => new GarchGenerator(undefined as never),
+      () => new HestonGenerator(null as never),
+      () => new RoughBergomiGenerator(undefined as never),
+    ]) {
+      expect(make).toThrow(
+        expect.objectContaining({
+          code: ErrorCode.InvalidArgument,
+          message: expect.stringContaining('seed'),
+        }),
+      );
+    }
   });
 
   it('rejects a misspelt option, listing the known ones', () => {

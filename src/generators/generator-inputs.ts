@@ -74,7 +74,7 @@ export function garchInput(options: GarchInputOptions): StreamInput {
  * stream's interval as the bar length, so `dt = interval / (stepsPerBar · 365 days)` years.
  *
  * @example
- * const price = hestonInput({ seed: 7, start: 1_700_000_000, bars: 24 * 365, interval: '1h', theta: 0.09 });
+ * const price = hestonInput({ seed: 7, start: 1_699_999_200, bars: 24 * 365, interval: '1h', theta: 0.09 });
  * @throws QmtlError `QMTL_INVALID_ARGUMENT` (or `QMTL_INVALID_INTERVAL`) listing every invalid option.
  */
 export function hestonInput(options: HestonInputOptions): StreamInput {

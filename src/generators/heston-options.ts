@@ -26,7 +26,10 @@ export interface HestonOptions {
   readonly interval?: number;
   /** Euler steps aggregated into one bar; a positive integer. Default 4. */
   readonly stepsPerBar?: number;
-  /** Volume scale: a bar's mean volume is about `1.8 × baseVolume`; > 0. Default 1000. */
+  /**
+   * Volume scale: a bar's mean volume is about `1.74 × baseVolume` once the variance is
+   * stationary (1 + √(2/π)·E√v/√θ); > 0. Default 1000.
+   */
   readonly baseVolume?: number;
 }
 

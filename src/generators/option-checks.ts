@@ -10,9 +10,14 @@ export function invalid(field: string, rule: string, value: unknown): Problem {
   return { code: ErrorCode.InvalidArgument, message: `${field} must be ${rule}, got ${showValue(value)}` };
 }
 
-/** The fields of `options` that are not `undefined`, so spreading them keeps the defaults. */
-export function definedFields<T extends object>(options: T): Partial<T> {
-  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as Partial<T>;
+/**
+ * The fields of `options` that are not `undefined`, so spreading them keeps the defaults. No
+ * options at all (`new GarchGenerator()`) is an empty set, so the checks name each required one.
+ */
+export function definedFields<T extends object>(options: T | null | undefined): Partial<T> {
+  return Object.fromEntries(
+    Object.entries(options ?? {}).filter(([, value]) => value !== undefined),
+  ) as Partial<T>;
 }
 
 /** Whether `value` is a finite number. */

@@ -37,9 +37,11 @@ import { yearsOf } from './year-fraction.js';
  *
  * **Cost.** Step i costs three normal draws, two `exp` and min(i, K) multiply-adds (K =
  * `kernelSteps`, unbounded by default), so the n-th bar costs O(n · stepsPerBar²) and n bars
- * O(n² · stepsPerBar²): 40,000 steps (8·10⁸ multiply-adds) take about a second on an idle core.
- * Memory is 16 bytes per step of history (the increments and the kernel weights). With
- * `kernelSteps: K` each step is O(K) and memory at most 24·K bytes; see
+ * O(n² · stepsPerBar²): 40,000 steps (8·10⁸ multiply-adds) take 1–1.5 s on an idle core, and
+ * 100,000 bars at the default 4 steps ~100 s; give `kernelSteps` for long series (K = 1000:
+ * ~160,000 bars/s). Memory is 16 bytes per step of history (the increments and the kernel
+ * weights). With `kernelSteps: K` each step is O(K) and memory at most ~48·K bytes (buffers
+ * grow by doubling); see
  * {@link RoughBergomiOptions.kernelSteps} for what truncation changes.
  *
  * Bars are built like GarchGenerator's: `open` is the previous close, `high`/`low` the extremes
