@@ -323,8 +323,9 @@ describe('Runner.backtest', () => {
     );
   });
 
-  it('leaves a TagQueryNode idle when it has no queues', async () => {
+  it('leaves a TagQueryNode idle when it has no queues, and says so', async () => {
     const provider = new MemoryHistoryProvider(bars([1, 2]));
+    const warn = vi.spyOn(logger, 'warn');
     const result = await Runner.backtest(
       strategyOf((s) => {
         const query = new TagQueryNode({
@@ -338,6 +339,11 @@ describe('Runner.backtest', () => {
       { startTime: 60, endTime: 120 },
     );
     expect(result.stats(result.strategy.nodes[1]!).computeCalls).toBe(0);
+    expect(warn).toHaveBeenCalledWith(
+      expect.objectContaining({ query_tags: ['ta'] }),
+      expect.stringContaining('TagQueryNode has no queues in a backtest or offline run'),
+    );
+    warn.mockRestore();
   });
 
   it('counts CacheView reads when asked to', async () => {

@@ -3,6 +3,7 @@ import { logger } from '../../common/logger.js';
 import { formatTime } from '../../common/time.js';
 import { sdkMetrics } from '../metrics.js';
 import { Strategy } from '../strategy.js';
+import { TagQueryNode } from '../tag-query-node.js';
 import { ExecutionGraph } from './execution-graph.js';
 import { coveredSpan, ensureHistory, historySources, type HistorySource } from './history-loader.js';
 import { replay } from './replay.js';
@@ -101,6 +102,7 @@ async function replayRun(
   options: ResolvedRunOptions,
 ): Promise<RunResult> {
   const started = performance.now();
+  warnOfIdleTagQueries(graph);
   const sources = historySources(graph.sources, options.maxRetries);
   const span = await resolveSpan(sources, options);
   logger.info(
@@ -197,4 +199,18 @@ function trackRead(upstreamId: string, interval: number): void {
   const labels = { upstream_id: upstreamId, interval: String(interval) };
   sdkMetrics.cacheReadTotal.inc(labels);
   sdkMetrics.cacheLastReadTimestamp.set(labels, Date.now() / 1000);
+}
+
+/**
+ * A replay has no queues for tag queries to resolve to (they name live topics, SPEC §3.6), so a
+ * TagQueryNode never computes in it: say so once per node, since its results are silently absent.
+ */
+function warnOfIdleTagQueries(graph: ExecutionGraph): void {
+  for (const runtime of graph.order) {
+    if (!(runtime.node instanceof TagQueryNode)) continue;
+    logger.warn(
+      { node_id: runtime.id, name: runtime.node.name, query_tags: runtime.node.queryTags },
+      'TagQueryNode has no queues in a backtest or offline run (tag queries resolve to live queues through a Gateway), so it never computes here; to backtest its logic, give a ProcessingNode the matching streams as inputs',
+    );
+  }
 }
