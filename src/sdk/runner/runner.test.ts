@@ -346,6 +346,35 @@ describe('Runner.backtest', () => {
     warn.mockRestore();
   });
 
+  it('publishes node metrics window by window while the replay runs', async () => {
+    const provider = new MemoryHistoryProvider(bars(Array.from({ length: 30 }, (_, i) => i)));
+    let echo!: Node;
+    const seen: number[] = [];
+    const computeTotal = async (): Promise<number> =>
+      (await sdkRegistry.getSingleMetric('node_compute_total')!.get()).values.find(
+        (v) => v.labels['node_id'] === echo.nodeId,
+      )?.value ?? 0;
+    const result = await Runner.backtest(
+      strategyOf((s) => {
+        const price = stream(provider, ['metrics']);
+        echo = new ProcessingNode({ name: 'echo', input: price, computeFn: (view) => value(view) });
+        s.addNodes([price, echo]);
+      }),
+      {
+        startTime: 60,
+        endTime: 1800,
+        windowBars: 10,
+        onProgress: () => void computeTotal().then((total) => seen.push(total)),
+      },
+    );
+    await new Promise((r) => setImmediate(r));
+    // Each window's progress sees the calls so far: growing, the first short of the run's total.
+    expect(seen.length).toBeGreaterThanOrEqual(3);
+    expect(seen[0]).toBeGreaterThan(0);
+    expect(seen[0]).toBeLessThan(seen.at(-1)!);
+    expect(seen.at(-1)).toBe(result.stats(echo).computeCalls);
+  });
+
   it('counts CacheView reads when asked to', async () => {
     const provider = new MemoryHistoryProvider(bars([1, 2, 3]));
     const strategy = strategyOf((s) => {

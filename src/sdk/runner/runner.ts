@@ -6,7 +6,8 @@ import { Strategy } from '../strategy.js';
 import { TagQueryNode } from '../tag-query-node.js';
 import { ExecutionGraph } from './execution-graph.js';
 import { coveredSpan, ensureHistory, historySources, type HistorySource } from './history-loader.js';
-import { replay } from './replay.js';
+import { replay, type ReplayProgress } from './replay.js';
+import type { NodeRuntime } from './node-runtime.js';
 import { RunResult } from './run-result.js';
 import { resolveRunOptions, RunMode, type ResolvedRunOptions, type RunOptions } from './run-options.js';
 import { TickEngine } from './tick-engine.js';
@@ -120,9 +121,14 @@ async function replayRun(
   const engine = new TickEngine(graph.order, options.onMissing);
   const routing = orderRouting(graph, options);
   routing?.attach();
+  const publishMetrics = nodeMetricsPublisher(graph.order);
   const replayOptions = {
     windowBars: options.windowBars,
-    ...(options.onProgress && { onProgress: options.onProgress }),
+    // Node metrics follow the replay window by window, so /metrics shows a long run's progress.
+    onProgress: (progress: ReplayProgress) => {
+      publishMetrics();
+      options.onProgress?.(progress);
+    },
   };
   const totals =
     span === null
@@ -136,12 +142,7 @@ async function replayRun(
         : await replay(engine, sources, span[0], span[1], replayOptions);
   await routing?.close();
   const finished = performance.now();
-  for (const runtime of graph.order) {
-    sdkMetrics.nodecacheResidentBytes.set({ node_id: runtime.id }, runtime.cache.residentBytes);
-    if (runtime.computeCalls > 0)
-      sdkMetrics.nodeComputeTotal.inc({ node_id: runtime.id }, runtime.computeCalls);
-    if (runtime.skips > 0) sdkMetrics.nodeSkipTotal.inc({ node_id: runtime.id }, runtime.skips);
-  }
+  publishMetrics();
   return new RunResult({
     mode: options.mode,
     strategies,
@@ -213,4 +214,24 @@ function warnOfIdleTagQueries(graph: ExecutionGraph): void {
       'TagQueryNode has no queues in a backtest or offline run (tag queries resolve to live queues through a Gateway), so it never computes here; to backtest its logic, give a ProcessingNode the matching streams as inputs',
     );
   }
+}
+
+/**
+ * Returns a function that adds each node's compute calls and skips since its last call to the
+ * SDK metrics and sets its resident bytes.
+ */
+function nodeMetricsPublisher(order: readonly NodeRuntime[]): () => void {
+  const computed = new Float64Array(order.length);
+  const skipped = new Float64Array(order.length);
+  return () => {
+    order.forEach((runtime, i) => {
+      const labels = { node_id: runtime.id };
+      sdkMetrics.nodecacheResidentBytes.set(labels, runtime.cache.residentBytes);
+      if (runtime.computeCalls > computed[i]!)
+        sdkMetrics.nodeComputeTotal.inc(labels, runtime.computeCalls - computed[i]!);
+      if (runtime.skips > skipped[i]!) sdkMetrics.nodeSkipTotal.inc(labels, runtime.skips - skipped[i]!);
+      computed[i] = runtime.computeCalls;
+      skipped[i] = runtime.skips;
+    });
+  };
 }
