@@ -120,7 +120,7 @@ describe('Runner.backtest', () => {
     expect(error).toBeInstanceOf(QmtlError);
     expect((error as QmtlError).code).toBe('QMTL_MISSING_DATA');
     expect((error as QmtlError).message).toMatch(
-      /node "echo".*expected bucket 1970-01-01T00:03:00Z \(180\), got 1970-01-01T00:04:00Z \(240\)/,
+      /node "echo".*upstream "stream_\w+" \(\w+…\) is missing data: expected bucket 1970-01-01T00:03:00Z \(180\), got 1970-01-01T00:04:00Z \(240\)/,
     );
   });
 

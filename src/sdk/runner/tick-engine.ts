@@ -157,9 +157,12 @@ function missingDataError(
   runtime: NodeRuntime,
   [upstreamId, expected, actual]: [string, number, number],
 ): QmtlError {
+  const upstream = runtime.node.inputs.find((input) => input.nodeId === upstreamId);
+  const named =
+    upstream === undefined ? quote(shortId(upstreamId)) : `${quote(upstream.name)} (${shortId(upstreamId)})`;
   return new QmtlError(
     ErrorCode.MissingData,
-    `node ${quote(runtime.node.name)} (${shortId(runtime.id)}): upstream ${quote(shortId(upstreamId))} is missing data: expected bucket ${formatTime(expected)} (${expected}), got ${formatTime(actual)} (${actual})`,
+    `node ${quote(runtime.node.name)} (${shortId(runtime.id)}): upstream ${named} is missing data: expected bucket ${formatTime(expected)} (${expected}), got ${formatTime(actual)} (${actual})`,
   );
 }
 
