@@ -1,4 +1,4 @@
-import { lineageKey, type NodeRecord, type OrphanQueue, type SentinelRecord } from './node-record.js';
+import type { NodeRecord, OrphanQueue, SentinelRecord } from './node-record.js';
 
 /**
  * One change to the in-memory global DAG. The memory repository applies operations to a
@@ -21,6 +21,8 @@ export type GraphOperation =
   | { readonly op: 'drop'; readonly topic: string }
   | { readonly op: 'orphaned'; readonly since: readonly (readonly [nodeId: string, time: number])[] };
 
+const NO_IDS: readonly string[] = Object.freeze([]);
+
 interface StrategyState {
   active: boolean;
   readonly uses: Set<string>;
@@ -33,10 +35,18 @@ export class MemoryGraph {
   readonly strategies = new Map<string, StrategyState>();
   readonly producers = new Map<string, string>();
   readonly sentinels = new Map<string, SentinelRecord>();
-  /** Node ids per lineage key (`node_type` NUL `config_hash`). */
-  readonly lineages = new Map<string, Set<string>>();
-  /** Active users per node id. */
-  private readonly users = new Map<string, Set<string>>();
+  /**
+   * Node ids per config hash, in the order they were stored: one id (most lineages have one
+   * version) or a list. A lineage (same node_type and config_hash) is the ids of one config hash
+   * whose node_type matches ({@link MemoryGraph.lineage}). Keyed by the record's own config hash
+   * string, so storing a node allocates no key and, for a first version, no collection.
+   */
+  private readonly byConfigHash = new Map<string, string | string[]>();
+  /**
+   * Active users per node id: one strategy id (the usual case) or a set of them; no entry when
+   * none. Most nodes have one user, and a `Set` per node would be most of the memory a node costs.
+   */
+  private readonly users = new Map<string, string | Set<string>>();
   /** When each node lost its last active user. */
   private readonly orphanedAt = new Map<string, number>();
 
@@ -47,10 +57,10 @@ export class MemoryGraph {
           if (this.nodes.has(record.nodeId)) continue;
           this.nodes.set(record.nodeId, record);
           this.topics.set(record.topic, record.nodeId);
-          const key = lineageKey(record.nodeType, record.configHash);
-          let lineage = this.lineages.get(key);
-          if (lineage === undefined) this.lineages.set(key, (lineage = new Set()));
-          lineage.add(record.nodeId);
+          const ids = this.byConfigHash.get(record.configHash);
+          if (ids === undefined) this.byConfigHash.set(record.configHash, record.nodeId);
+          else if (typeof ids === 'string') this.byConfigHash.set(record.configHash, [ids, record.nodeId]);
+          else ids.push(record.nodeId);
         }
         return;
       case 'attach': {
@@ -58,9 +68,7 @@ export class MemoryGraph {
         strategy.active = true;
         for (const nodeId of operation.nodeIds) {
           strategy.uses.add(nodeId);
-          let users = this.users.get(nodeId);
-          if (users === undefined) this.users.set(nodeId, (users = new Set()));
-          users.add(operation.strategyId);
+          this.addUser(nodeId, operation.strategyId);
           this.orphanedAt.delete(nodeId);
         }
         for (const nodeId of operation.claimed) this.producers.set(nodeId, operation.strategyId);
@@ -71,9 +79,7 @@ export class MemoryGraph {
         if (strategy === undefined) return;
         strategy.active = false;
         for (const nodeId of strategy.uses) {
-          const users = this.users.get(nodeId);
-          users?.delete(operation.strategyId);
-          if (users?.size === 0) this.orphanedAt.set(nodeId, operation.now);
+          if (this.removeUser(nodeId, operation.strategyId)) this.orphanedAt.set(nodeId, operation.now);
           if (this.producers.get(nodeId) === operation.strategyId) this.producers.delete(nodeId);
         }
         // A strategy that comes back starts from what it attaches then (as in Neo4j).
@@ -110,8 +116,7 @@ export class MemoryGraph {
         if (nodeId === undefined) return;
         this.topics.delete(operation.topic);
         const record = this.nodes.get(nodeId);
-        if (record !== undefined)
-          this.lineages.get(lineageKey(record.nodeType, record.configHash))?.delete(nodeId);
+        if (record !== undefined) this.forgetConfigHash(record.configHash, nodeId);
         this.nodes.delete(nodeId);
         this.producers.delete(nodeId);
         this.users.delete(nodeId);
@@ -123,7 +128,16 @@ export class MemoryGraph {
 
   /** True when an active strategy uses the node (produces or consumes it). */
   isUsed(nodeId: string): boolean {
-    return (this.users.get(nodeId)?.size ?? 0) > 0;
+    const users = this.users.get(nodeId);
+    return users !== undefined && (typeof users === 'string' || users.size > 0);
+  }
+
+  /** Ids of the stored nodes of one lineage (same node_type and config_hash), oldest first. */
+  lineage(nodeType: string, configHash: string): readonly string[] {
+    const ids = this.byConfigHash.get(configHash);
+    if (ids === undefined) return NO_IDS;
+    if (typeof ids === 'string') return this.nodes.get(ids)?.nodeType === nodeType ? [ids] : NO_IDS;
+    return ids.filter((id) => this.nodes.get(id)?.nodeType === nodeType);
   }
 
   /** True when an active strategy produces the node. */
@@ -135,7 +149,7 @@ export class MemoryGraph {
   orphans(): OrphanQueue[] {
     const orphans: OrphanQueue[] = [];
     for (const record of this.nodes.values()) {
-      if ((this.users.get(record.nodeId)?.size ?? 0) > 0) continue;
+      if (this.isUsed(record.nodeId)) continue;
       orphans.push({
         topic: record.topic,
         nodeId: record.nodeId,
@@ -161,6 +175,38 @@ export class MemoryGraph {
     operations.push({ op: 'orphaned', since: [...this.orphanedAt] });
     for (const sentinel of this.sentinels.values()) operations.push({ op: 'sentinel', sentinel });
     return operations;
+  }
+
+  private addUser(nodeId: string, strategyId: string): void {
+    const users = this.users.get(nodeId);
+    if (users === undefined) this.users.set(nodeId, strategyId);
+    else if (typeof users !== 'string') users.add(strategyId);
+    else if (users !== strategyId) this.users.set(nodeId, new Set([users, strategyId]));
+  }
+
+  /** Removes one user of the node; true when the node had users and now has none. */
+  private removeUser(nodeId: string, strategyId: string): boolean {
+    const users = this.users.get(nodeId);
+    if (users === undefined) return false;
+    if (typeof users === 'string') {
+      if (users !== strategyId) return false;
+      this.users.delete(nodeId);
+      return true;
+    }
+    users.delete(strategyId);
+    if (users.size > 0) return false;
+    this.users.delete(nodeId);
+    return true;
+  }
+
+  private forgetConfigHash(configHash: string, nodeId: string): void {
+    const ids = this.byConfigHash.get(configHash);
+    if (ids === nodeId) this.byConfigHash.delete(configHash);
+    else if (Array.isArray(ids)) {
+      const index = ids.indexOf(nodeId);
+      if (index >= 0) ids.splice(index, 1);
+      if (ids.length === 1) this.byConfigHash.set(configHash, ids[0]!);
+    }
   }
 
   private strategy(strategyId: string): StrategyState {

@@ -14,7 +14,6 @@ import { ErrorCode, QmtlError, quote } from '../common/errors.js';
 import { lockJournal } from './journal-lock.js';
 import { MemoryGraph, type GraphOperation } from './memory-graph.js';
 import {
-  lineageKey,
   type NodeRecord,
   type NodeRole,
   type OrphanQueue,
@@ -91,13 +90,15 @@ export class MemoryNodeRepository implements NodeRepository {
   getLineages(keys: readonly LineageKey[]): Promise<NodeRecord[]> {
     const ids = new Set<string>();
     for (const key of keys) {
-      for (const id of this.graph.lineages.get(lineageKey(key.nodeType, key.configHash)) ?? []) ids.add(id);
+      for (const id of this.graph.lineage(key.nodeType, key.configHash)) ids.add(id);
     }
     return Promise.resolve([...ids].map((id) => this.graph.nodes.get(id)!));
   }
 
   takenTopics(topics: readonly string[]): Promise<Set<string>> {
-    return Promise.resolve(new Set(topics.filter((t) => this.graph.topics.has(t))));
+    const taken = new Set<string>();
+    for (const topic of topics) if (this.graph.topics.has(topic)) taken.add(topic);
+    return Promise.resolve(taken);
   }
 
   getNodeByTopic(topic: string): Promise<NodeRecord | null> {
@@ -106,9 +107,21 @@ export class MemoryNodeRepository implements NodeRepository {
   }
 
   createNodes(records: readonly NodeRecord[]): Promise<Map<string, NodeRecord>> {
-    const fresh = records.filter((r) => !this.graph.nodes.has(r.nodeId));
+    // One pass: the answer is each id's stored record, which for a fresh id is the first record
+    // given for it (as applying the operation keeps the first).
+    const answer = new Map<string, NodeRecord>();
+    const fresh: NodeRecord[] = [];
+    for (const record of records) {
+      const stored = this.graph.nodes.get(record.nodeId);
+      if (stored !== undefined) {
+        answer.set(record.nodeId, stored);
+        continue;
+      }
+      fresh.push(record);
+      if (!answer.has(record.nodeId)) answer.set(record.nodeId, record);
+    }
     if (fresh.length > 0) this.write({ op: 'nodes', records: fresh });
-    return this.getNodes(records.map((r) => r.nodeId));
+    return Promise.resolve(answer);
   }
 
   getQueuesByTags(query: TagQuery): Promise<string[]> {
@@ -126,8 +139,16 @@ export class MemoryNodeRepository implements NodeRepository {
   }
 
   attachStrategy(strategyId: string, nodeIds: readonly string[], now: number): Promise<ProducerMap> {
-    const known = [...new Set(nodeIds)].filter((id) => this.graph.nodes.has(id));
-    const claimed = known.filter((id) => !this.graph.hasLiveProducer(id));
+    const seen = new Set<string>();
+    const known: string[] = [];
+    const claimed: string[] = [];
+    for (const id of nodeIds) {
+      if (seen.has(id)) continue;
+      seen.add(id);
+      if (!this.graph.nodes.has(id)) continue;
+      known.push(id);
+      if (!this.graph.hasLiveProducer(id)) claimed.push(id);
+    }
     this.write({ op: 'attach', strategyId, nodeIds: known, claimed, now });
     const producers = new Map<string, string>();
     for (const id of known) producers.set(id, this.graph.producers.get(id)!);
