@@ -148,10 +148,13 @@ export class DiffService {
       await this.repo.upsertSentinel({ sentinelId, strategyId, createdAt: now, nodeIds: ids });
     else dagManagerMetrics.sentinelGapCount.inc();
 
-    const queueMap = new Map(ids.map((id) => [id, record(id).topic]));
-    const topicMap = new Map(
-      ids.filter((id) => producers.get(id) === strategyId).map((id) => [id, record(id).topic]),
-    );
+    const queueMap = new Map<string, string>();
+    const topicMap = new Map<string, string>();
+    for (const id of ids) {
+      const topic = record(id).topic;
+      queueMap.set(id, topic);
+      if (producers.get(id) === strategyId) topicMap.set(id, topic);
+    }
     if (newNodes.length > 0) this.listener?.onNewNodes?.(strategyId, newNodes);
     logger.debug(
       { strategyId, nodes: ids.length, created: fresh.records.length, produced: topicMap.size },
@@ -338,10 +341,16 @@ export class DiffService {
     const byLineage = new Map<string, NodeRecord[]>();
     for (const r of lineages) {
       const key = lineageKey(r.nodeType, r.configHash);
-      byLineage.set(key, [...(byLineage.get(key) ?? []), r]);
+      const versions = byLineage.get(key);
+      if (versions === undefined) byLineage.set(key, [r]);
+      else versions.push(r);
     }
     const plans = missing.map((node) => {
-      const versions = byLineage.get(lineageKey(node.node_type, node.config_hash)) ?? [];
+      // A new DAG has no stored lineage: no key to build per node then.
+      const versions =
+        byLineage.size === 0
+          ? NO_RECORDS
+          : (byLineage.get(lineageKey(node.node_type, node.config_hash)) ?? NO_RECORDS);
       const sameCode = versions.find((v) => v.codeHash === node.code_hash);
       const version = versions.reduce((max, v) => Math.max(max, v.version), 0) + 1;
       return {
@@ -383,8 +392,8 @@ export class DiffService {
         schemaHash: node.schema_hash,
         interval: node.interval,
         period: node.period,
-        tags: [...node.tags],
-        inputs: [...node.inputs],
+        tags: copyOf(node.tags),
+        inputs: copyOf(node.inputs),
         topic,
         kind: topicKindOf(node.node_type),
         version,
@@ -433,6 +442,17 @@ export class DiffService {
     }
     return names;
   }
+}
+
+const NO_RECORDS: readonly NodeRecord[] = Object.freeze([]);
+const NO_STRINGS: readonly string[] = Object.freeze([]);
+
+/**
+ * A copy of a node's list for its record (the submitted DAG may be the caller's object); empty
+ * lists, most nodes' tags, share one frozen empty array, which the stored record then keeps.
+ */
+function copyOf(list: readonly string[]): readonly string[] {
+  return list.length === 0 ? NO_STRINGS : [...list];
 }
 
 /** What a diff stores for its new nodes: their records, and buffering instructions. */
