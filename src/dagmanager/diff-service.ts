@@ -41,7 +41,10 @@ export interface DiffServiceOptions {
   /** Topics created at once by one diff. Default 16. */
   readonly topicConcurrency?: number;
   readonly listener?: DiffListener;
-  /** Node records kept in memory to spare the store a read per diff. Default 200,000; 0 = none. */
+  /**
+   * Node records kept in memory to spare the store a read per diff. Default 200,000, or 0 (none)
+   * for a repository whose reads are in-process lookups ({@link NodeRepository.inProcess}).
+   */
   readonly cacheSize?: number;
 }
 
@@ -77,7 +80,7 @@ export class DiffService {
     this.now = options.now ?? Date.now;
     this.topicConcurrency = options.topicConcurrency ?? 16;
     this.listener = options.listener;
-    this.cache = new NodeRecordCache(options.cacheSize ?? 200_000);
+    this.cache = new NodeRecordCache(options.cacheSize ?? (options.repo.inProcess === true ? 0 : 200_000));
   }
 
   /**
@@ -600,8 +603,9 @@ class NodeRecordCache {
 
   async getNodes(
     ids: readonly string[],
-    read: (missing: string[]) => Promise<Map<string, NodeRecord>>,
+    read: (missing: readonly string[]) => Promise<Map<string, NodeRecord>>,
   ): Promise<Map<string, NodeRecord>> {
+    if (this.capacity === 0) return read(ids);
     const found = new Map<string, NodeRecord>();
     const missing: string[] = [];
     for (const id of ids) {

@@ -45,6 +45,7 @@ export interface MemoryNodeRepositoryOptions {
  * const repo = MemoryNodeRepository.open('./dagmanager.journal');
  */
 export class MemoryNodeRepository implements NodeRepository {
+  readonly inProcess = true;
   private readonly graph = new MemoryGraph();
   private readonly path: string | null;
   private readonly compactAfterBytes: number;
