@@ -82,7 +82,7 @@ export class MemoryNodeRepository implements NodeRepository {
   getNodes(nodeIds: readonly string[]): Promise<Map<string, NodeRecord>> {
     const found = new Map<string, NodeRecord>();
     for (const id of nodeIds) {
-      const record = this.graph.nodes.get(id);
+      const record = this.graph.record(id);
       if (record !== undefined) found.set(id, record);
     }
     return Promise.resolve(found);
@@ -93,7 +93,7 @@ export class MemoryNodeRepository implements NodeRepository {
     for (const key of keys) {
       for (const id of this.graph.lineage(key.nodeType, key.configHash)) ids.add(id);
     }
-    return Promise.resolve([...ids].map((id) => this.graph.nodes.get(id)!));
+    return Promise.resolve([...ids].map((id) => this.graph.record(id)!));
   }
 
   takenTopics(topics: readonly string[]): Promise<Set<string>> {
@@ -104,7 +104,7 @@ export class MemoryNodeRepository implements NodeRepository {
 
   getNodeByTopic(topic: string): Promise<NodeRecord | null> {
     const nodeId = this.graph.topics.get(topic);
-    return Promise.resolve(nodeId === undefined ? null : (this.graph.nodes.get(nodeId) ?? null));
+    return Promise.resolve(nodeId === undefined ? null : (this.graph.record(nodeId) ?? null));
   }
 
   createNodes(records: readonly NodeRecord[]): Promise<Map<string, NodeRecord>> {
@@ -113,7 +113,7 @@ export class MemoryNodeRepository implements NodeRepository {
     const answer = new Map<string, NodeRecord>();
     const fresh: NodeRecord[] = [];
     for (const record of records) {
-      const stored = this.graph.nodes.get(record.nodeId);
+      const stored = this.graph.record(record.nodeId);
       if (stored !== undefined) {
         answer.set(record.nodeId, stored);
         continue;
@@ -128,7 +128,7 @@ export class MemoryNodeRepository implements NodeRepository {
   getQueuesByTags(query: TagQuery): Promise<string[]> {
     if (query.tags.length === 0) return Promise.resolve([]);
     const topics: string[] = [];
-    for (const record of this.graph.nodes.values()) {
+    for (const record of this.graph.records()) {
       if (record.interval !== query.interval || record.nodeType === TAG_QUERY_NODE_TYPE) continue;
       const matches =
         query.matchMode === 'all'
@@ -146,20 +146,21 @@ export class MemoryNodeRepository implements NodeRepository {
     for (const id of nodeIds) {
       if (seen.has(id)) continue;
       seen.add(id);
-      if (!this.graph.nodes.has(id)) continue;
+      const produced = this.graph.hasLiveProducerIfKnown(id);
+      if (produced === undefined) continue;
       known.push(id);
-      if (!this.graph.hasLiveProducer(id)) claimed.push(id);
+      if (!produced) claimed.push(id);
     }
     this.write({ op: 'attach', strategyId, nodeIds: known, claimed, now });
     const producers = new Map<string, string>();
-    for (const id of known) producers.set(id, this.graph.producers.get(id)!);
+    for (const id of known) producers.set(id, this.graph.producer(id)!);
     return Promise.resolve(producers);
   }
 
   releaseStrategy(strategyId: string, now: number): Promise<string[]> {
     const strategy = this.graph.strategies.get(strategyId);
     if (strategy?.active !== true) return Promise.resolve([]);
-    const produced = [...strategy.uses].filter((id) => this.graph.producers.get(id) === strategyId);
+    const produced = [...strategy.uses].filter((id) => this.graph.producer(id) === strategyId);
     this.write({ op: 'release', strategyId, now });
     return Promise.resolve(produced);
   }
@@ -169,8 +170,8 @@ export class MemoryNodeRepository implements NodeRepository {
     const strategy = this.graph.strategies.get(strategyId);
     if (strategy?.active !== true) return Promise.resolve(roles);
     for (const id of strategy.uses) {
-      if (!this.graph.nodes.has(id)) continue;
-      roles.set(id, this.graph.producers.get(id) === strategyId ? 'producer' : 'consumer');
+      if (!this.graph.hasNode(id)) continue;
+      roles.set(id, this.graph.producer(id) === strategyId ? 'producer' : 'consumer');
     }
     return Promise.resolve(roles);
   }
@@ -202,7 +203,7 @@ export class MemoryNodeRepository implements NodeRepository {
 
   getBufferingNodes(cutoff: number): Promise<NodeRecord[]> {
     return Promise.resolve(
-      [...this.graph.nodes.values()].filter((r) => r.bufferingSince !== null && r.bufferingSince < cutoff),
+      [...this.graph.records()].filter((r) => r.bufferingSince !== null && r.bufferingSince < cutoff),
     );
   }
 
@@ -219,7 +220,7 @@ export class MemoryNodeRepository implements NodeRepository {
 
   /** Every stored node (embedded mode gives the in-process queues their topics back at start). */
   records(): IterableIterator<NodeRecord> {
-    return this.graph.nodes.values();
+    return this.graph.records();
   }
 
   health(): Promise<'ok' | 'error'> {
