@@ -162,10 +162,14 @@ class NodeReporter {
  */
 export function identityProblems(node: NodeJson, onFallback?: (sha256Id: string) => void): Problem[] {
   const problems: Problem[] = [];
-  const where = `node ${quote(node.name ?? shortId(node.node_id))}`;
   checkIdentity(
     node,
-    (code, message) => problems.push({ code, message: `${where}: ${message}`, nodeId: node.node_id }),
+    (code, message) =>
+      problems.push({
+        code,
+        message: `node ${quote(node.name ?? shortId(node.node_id))}: ${message}`,
+        nodeId: node.node_id,
+      }),
     onFallback,
   );
   return problems;

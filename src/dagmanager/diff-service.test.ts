@@ -81,7 +81,8 @@ describe('DiffService', () => {
   });
 
   it('creates nodes again after GC dropped them (its cached records forgotten)', async () => {
-    const { service, repo, admin } = setup();
+    // A cache as in front of Neo4j (the memory repository gets none by default).
+    const { service, repo, admin } = setup({ cacheSize: 100 });
     const dag = chainDag(3);
     const first = await service.diff({ strategyId: 's1', dagJson: dag });
     await repo.releaseStrategy('s1', 0);

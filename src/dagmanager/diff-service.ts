@@ -41,7 +41,10 @@ export interface DiffServiceOptions {
   /** Topics created at once by one diff. Default 16. */
   readonly topicConcurrency?: number;
   readonly listener?: DiffListener;
-  /** Node records kept in memory to spare the store a read per diff. Default 200,000; 0 = none. */
+  /**
+   * Node records kept in memory to spare the store a read per diff. Default 200,000, or 0 (none)
+   * for a repository whose reads are in-process lookups ({@link NodeRepository.inProcess}).
+   */
   readonly cacheSize?: number;
 }
 
@@ -77,7 +80,7 @@ export class DiffService {
     this.now = options.now ?? Date.now;
     this.topicConcurrency = options.topicConcurrency ?? 16;
     this.listener = options.listener;
-    this.cache = new NodeRecordCache(options.cacheSize ?? 200_000);
+    this.cache = new NodeRecordCache(options.cacheSize ?? (options.repo.inProcess === true ? 0 : 200_000));
   }
 
   /**
@@ -140,10 +143,13 @@ export class DiffService {
     const sentinelWritten = fresh.length > 0;
     if (!sentinelWritten) dagManagerMetrics.sentinelGapCount.inc();
 
-    const queueMap = new Map(ids.map((id) => [id, record(id).topic]));
-    const topicMap = new Map(
-      ids.filter((id) => producers.get(id) === strategyId).map((id) => [id, record(id).topic]),
-    );
+    const queueMap = new Map<string, string>();
+    const topicMap = new Map<string, string>();
+    for (const id of ids) {
+      const topic = record(id).topic;
+      queueMap.set(id, topic);
+      if (producers.get(id) === strategyId) topicMap.set(id, topic);
+    }
     if (newNodes.length > 0) this.listener?.onNewNodes?.(strategyId, newNodes);
     logger.debug(
       { strategyId, nodes: ids.length, created: fresh.length, produced: topicMap.size },
@@ -247,21 +253,36 @@ export class DiffService {
           )
         : new Map<string, { readonly created: boolean }>();
     for (const [topic, { created: made }] of batch) if (made) created.push(topic);
+    const pending = fresh.records
+      .map((_, index) => index)
+      .filter((index) => !batch.has(fresh.records[index]!.topic));
     let failure: { error: unknown } | null = null;
-    await forEachLimited(
-      fresh.records.map((_, index) => index).filter((index) => !batch.has(fresh.records[index]!.topic)),
-      this.topicConcurrency,
-      async (index) => {
-        if (failure !== null) return;
+    let next = 0;
+    // `topicConcurrency` workers, each ensuring one topic at a time (one promise per topic; an
+    // async function per topic allocated ~1.4 KB). Only a refused name goes through renaming.
+    const worker = async (): Promise<void> => {
+      while (next < pending.length && failure === null) {
+        const index = pending[next++]!;
+        const record = fresh.records[index]!;
         try {
-          const ensured = await this.ensureTopic(fresh.records[index]!, fresh.parts[index]!, claimed);
+          let ensured: { record: NodeRecord; created: boolean };
+          try {
+            const result = await this.topics.ensure(
+              topicSpec(record.topic, record.kind, Number.MAX_SAFE_INTEGER),
+            );
+            ensured = { record, created: wasCreated(result) };
+          } catch (error) {
+            if (!(error instanceof TopicNameTakenError)) throw error;
+            ensured = await this.renamed(record, fresh.parts[index]!, claimed, error);
+          }
           fresh.records[index] = ensured.record;
           if (ensured.created) created.push(ensured.record.topic);
         } catch (error) {
           failure ??= { error };
         }
-      },
-    );
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.topicConcurrency, pending.length) }, worker));
     if (failure !== null) throw (failure as { error: unknown }).error;
   }
 
@@ -284,43 +305,43 @@ export class DiffService {
   }
 
   /**
-   * Creates the record's topic. When the broker has a topic that takes its name (one of another
-   * shape, or one Kafka sees as the same: `.` versus `_`), the node gets the next free, longer
-   * name (SPEC §5: a similar-name collision is resolved), until its hash is spent.
+   * The record on the next free, longer topic name, created, after the broker refused its name
+   * (`refusal`): the broker has a topic that takes it (one of another shape, or one Kafka sees as
+   * the same: `.` versus `_`). SPEC §5: a similar-name collision is resolved. Tries longer names
+   * until one is created or the hash is spent (then the last refusal is thrown).
    */
-  private async ensureTopic(
+  private async renamed(
     record: NodeRecord,
     parts: TopicNameParts,
     claimed: Set<string>,
+    refusal: TopicNameTakenError,
   ): Promise<{ record: NodeRecord; created: boolean }> {
     let topic = record.topic;
-    let length: number | null = null;
+    let error: TopicNameTakenError = refusal;
+    // The hash length the name was given with; only a taken name needs it.
+    let length = TOPIC_HASH_PREFIX;
+    while (topicName(parts, length) !== topic) length += 2;
     for (;;) {
+      let next: string | null = null;
+      while (next === null) {
+        length += 2;
+        const candidate = topicName(parts, length);
+        if (candidate === topic) throw error; // the whole hash is in the name already
+        const taken = await this.repo.takenTopics([candidate]);
+        if (!taken.has(candidate) && !claimed.has(candidate)) next = candidate;
+      }
+      logger.warn(
+        { nodeId: record.nodeId, taken: topic, topic: next, err: error },
+        'topic name taken on the broker; using a longer one',
+      );
+      claimed.add(next);
+      topic = next;
       try {
         const result = await this.topics.ensure(topicSpec(topic, record.kind, Number.MAX_SAFE_INTEGER));
-        const created = typeof result === 'string' ? result === 'created' : result.created;
-        return { record: topic === record.topic ? record : { ...record, topic }, created };
-      } catch (error) {
-        if (!(error instanceof TopicNameTakenError)) throw error;
-        // The hash length the name was given with; only a taken name needs it.
-        if (length === null) {
-          length = TOPIC_HASH_PREFIX;
-          while (topicName(parts, length) !== topic) length += 2;
-        }
-        let next: string | null = null;
-        while (next === null) {
-          length += 2;
-          const candidate = topicName(parts, length);
-          if (candidate === topic) throw error; // the whole hash is in the name already
-          const taken = await this.repo.takenTopics([candidate]);
-          if (!taken.has(candidate) && !claimed.has(candidate)) next = candidate;
-        }
-        logger.warn(
-          { nodeId: record.nodeId, taken: topic, topic: next, err: error },
-          'topic name taken on the broker; using a longer one',
-        );
-        claimed.add(next);
-        topic = next;
+        return { record: { ...record, topic }, created: wasCreated(result) };
+      } catch (caught) {
+        if (!(caught instanceof TopicNameTakenError)) throw caught;
+        error = caught;
       }
     }
   }
@@ -337,10 +358,16 @@ export class DiffService {
     const byLineage = new Map<string, NodeRecord[]>();
     for (const r of lineages) {
       const key = lineageKey(r.nodeType, r.configHash);
-      byLineage.set(key, [...(byLineage.get(key) ?? []), r]);
+      const versions = byLineage.get(key);
+      if (versions === undefined) byLineage.set(key, [r]);
+      else versions.push(r);
     }
     const plans = missing.map((node) => {
-      const versions = byLineage.get(lineageKey(node.node_type, node.config_hash)) ?? [];
+      // A new DAG has no stored lineage: no key to build per node then.
+      const versions =
+        byLineage.size === 0
+          ? NO_RECORDS
+          : (byLineage.get(lineageKey(node.node_type, node.config_hash)) ?? NO_RECORDS);
       const sameCode = versions.find((v) => v.codeHash === node.code_hash);
       const version = versions.reduce((max, v) => Math.max(max, v.version), 0) + 1;
       return {
@@ -378,8 +405,8 @@ export class DiffService {
       schemaHash: node.schema_hash,
       interval: node.interval,
       period: node.period,
-      tags: [...node.tags],
-      inputs: [...node.inputs],
+      tags: copyOf(node.tags),
+      inputs: copyOf(node.inputs),
       topic: topics[index]!,
       kind: topicKindOf(node.node_type),
       version,
@@ -415,6 +442,17 @@ export class DiffService {
     }
     return names;
   }
+}
+
+const NO_RECORDS: readonly NodeRecord[] = Object.freeze([]);
+const NO_STRINGS: readonly string[] = Object.freeze([]);
+
+/**
+ * A copy of a node's list for its record (the submitted DAG may be the caller's object); empty
+ * lists, most nodes' tags, share one frozen empty array, which the stored record then keeps.
+ */
+function copyOf(list: readonly string[]): readonly string[] {
+  return list.length === 0 ? NO_STRINGS : [...list];
 }
 
 /** What a diff stores for its new nodes: their records. */
@@ -559,16 +597,9 @@ function sameIdentity(stored: NodeRecord, node: NodeJson): boolean {
   );
 }
 
-async function forEachLimited<T>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<unknown>,
-): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) await fn(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+/** Whether an ensure created the topic: `'created'` from a plain admin, `{ created }` otherwise. */
+function wasCreated(result: 'created' | 'exists' | { readonly created: boolean }): boolean {
+  return typeof result === 'string' ? result === 'created' : result.created;
 }
 
 /**
@@ -584,8 +615,9 @@ class NodeRecordCache {
 
   async getNodes(
     ids: readonly string[],
-    read: (missing: string[]) => Promise<Map<string, NodeRecord>>,
+    read: (missing: readonly string[]) => Promise<Map<string, NodeRecord>>,
   ): Promise<Map<string, NodeRecord>> {
+    if (this.capacity === 0) return read(ids);
     const found = new Map<string, NodeRecord>();
     const missing: string[] = [];
     for (const id of ids) {

@@ -30,6 +30,8 @@ function world(options: { archive?: (queue: OrphanQueue) => Promise<void> } = {}
     repo,
     topics: { ensure: (spec) => admin.createTopic({ ...spec, replicationFactor: 1 }) },
     now: () => NOW,
+    // The node-record cache a Neo4j-backed diff keeps (the memory repository gets none by default).
+    cacheSize: 1000,
   });
   const gc = new GarbageCollector({
     repo,

@@ -1,5 +1,4 @@
 import {
-  lineageKey,
   TAG_QUERY_NODE_TYPE,
   type NodeRecord,
   type OrphanQueue,
@@ -28,24 +27,46 @@ export type GraphOperation =
   | { readonly op: 'drop'; readonly topic: string }
   | { readonly op: 'orphaned'; readonly since: readonly (readonly [nodeId: string, time: number])[] };
 
+const NO_IDS: readonly string[] = Object.freeze([]);
+
 interface StrategyState {
   active: boolean;
   readonly uses: Set<string>;
 }
 
+/** A stored node and its use: one map entry per node for everything a diff reads and writes. */
+interface NodeState {
+  record: NodeRecord;
+  /**
+   * Active users: one strategy id (the usual case), a set of two or more, or null when none. A
+   * `Set` per node would be most of the memory a node costs.
+   */
+  users: string | Set<string> | null;
+  /** The strategy that produces the node (it may have been released meanwhile), or null. */
+  producer: string | null;
+}
+
 /** The global DAG held in maps; every mutation goes through {@link MemoryGraph.apply}. */
 export class MemoryGraph {
-  readonly nodes = new Map<string, NodeRecord>();
   readonly topics = new Map<string, string>();
   readonly strategies = new Map<string, StrategyState>();
-  readonly producers = new Map<string, string>();
   readonly sentinels = new Map<string, SentinelRecord>();
-  /** Node ids per lineage key (`node_type` NUL `config_hash`). */
-  readonly lineages = new Map<string, Set<string>>();
+  /**
+   * Every node by id, with its users and producer, in the order the nodes were stored. One entry
+   * per node instead of one in each of a record, a users and a producer map: a diff looks each
+   * node up once where it did three to six times (in maps of every node ever stored, each lookup
+   * a few cache misses), and fewer maps grow, each growth rehashing all of its entries at once.
+   */
+  private readonly nodes = new Map<string, NodeState>();
+  /**
+   * Node ids per config hash, in the order they were stored: one id (most lineages have one
+   * version) or a list. A lineage (same node_type and config_hash) is the ids of one config hash
+   * whose node_type matches ({@link MemoryGraph.lineage}). Keyed by the record's own config hash
+   * string, so storing a node allocates no key and, for a first version, no collection.
+   */
+  private readonly byConfigHash = new Map<string, string | string[]>();
   /** Node ids per tag, for tag queries. */
   private readonly tagged = new Map<string, Set<string>>();
-  /** Active users per node id. */
-  private readonly users = new Map<string, Set<string>>();
   /** When each node lost its last active user. */
   private readonly orphanedAt = new Map<string, number>();
 
@@ -54,12 +75,12 @@ export class MemoryGraph {
       case 'nodes':
         for (const record of operation.records) {
           if (this.nodes.has(record.nodeId)) continue;
-          this.nodes.set(record.nodeId, record);
+          this.nodes.set(record.nodeId, { record, users: null, producer: null });
           this.topics.set(record.topic, record.nodeId);
-          const key = lineageKey(record.nodeType, record.configHash);
-          let lineage = this.lineages.get(key);
-          if (lineage === undefined) this.lineages.set(key, (lineage = new Set()));
-          lineage.add(record.nodeId);
+          const ids = this.byConfigHash.get(record.configHash);
+          if (ids === undefined) this.byConfigHash.set(record.configHash, record.nodeId);
+          else if (typeof ids === 'string') this.byConfigHash.set(record.configHash, [ids, record.nodeId]);
+          else ids.push(record.nodeId);
           for (const tag of record.tags) {
             let nodeIds = this.tagged.get(tag);
             if (nodeIds === undefined) this.tagged.set(tag, (nodeIds = new Set()));
@@ -70,16 +91,19 @@ export class MemoryGraph {
           this.sentinels.set(operation.sentinel.sentinelId, operation.sentinel);
         return;
       case 'attach': {
-        const strategy = this.strategy(operation.strategyId);
+        const strategyId = operation.strategyId;
+        const strategy = this.strategy(strategyId);
         strategy.active = true;
         for (const nodeId of operation.nodeIds) {
           strategy.uses.add(nodeId);
-          let users = this.users.get(nodeId);
-          if (users === undefined) this.users.set(nodeId, (users = new Set()));
-          users.add(operation.strategyId);
-          this.orphanedAt.delete(nodeId);
+          const node = this.nodes.get(nodeId);
+          if (node !== undefined) addUser(node, strategyId);
+          if (this.orphanedAt.size > 0) this.orphanedAt.delete(nodeId);
         }
-        for (const nodeId of operation.claimed) this.producers.set(nodeId, operation.strategyId);
+        for (const nodeId of operation.claimed) {
+          const node = this.nodes.get(nodeId);
+          if (node !== undefined) node.producer = strategyId;
+        }
         return;
       }
       case 'release': {
@@ -87,10 +111,10 @@ export class MemoryGraph {
         if (strategy === undefined) return;
         strategy.active = false;
         for (const nodeId of strategy.uses) {
-          const users = this.users.get(nodeId);
-          users?.delete(operation.strategyId);
-          if (users?.size === 0) this.orphanedAt.set(nodeId, operation.now);
-          if (this.producers.get(nodeId) === operation.strategyId) this.producers.delete(nodeId);
+          const node = this.nodes.get(nodeId);
+          if (node === undefined) continue;
+          if (removeUser(node, operation.strategyId)) this.orphanedAt.set(nodeId, operation.now);
+          if (node.producer === operation.strategyId) node.producer = null;
         }
         // A strategy that comes back starts from what it attaches then (as in Neo4j).
         strategy.uses.clear();
@@ -112,10 +136,10 @@ export class MemoryGraph {
       }
       case 'buffering':
         for (const nodeId of operation.nodeIds) {
-          const record = this.nodes.get(nodeId);
-          if (record === undefined) continue;
-          if (operation.since !== null && record.bufferingSince !== null) continue;
-          this.nodes.set(nodeId, { ...record, bufferingSince: operation.since });
+          const node = this.nodes.get(nodeId);
+          if (node === undefined) continue;
+          if (operation.since !== null && node.record.bufferingSince !== null) continue;
+          node.record = { ...node.record, bufferingSince: operation.since };
         }
         return;
       case 'orphaned':
@@ -125,33 +149,62 @@ export class MemoryGraph {
         const nodeId = this.topics.get(operation.topic);
         if (nodeId === undefined) return;
         this.topics.delete(operation.topic);
-        const record = this.nodes.get(nodeId);
-        if (record !== undefined) {
-          this.lineages.get(lineageKey(record.nodeType, record.configHash))?.delete(nodeId);
-          for (const tag of record.tags) {
+        const node = this.nodes.get(nodeId);
+        if (node !== undefined) {
+          this.forgetConfigHash(node.record.configHash, nodeId);
+          for (const tag of node.record.tags) {
             const nodeIds = this.tagged.get(tag);
             nodeIds?.delete(nodeId);
             if (nodeIds?.size === 0) this.tagged.delete(tag);
           }
         }
         this.nodes.delete(nodeId);
-        this.producers.delete(nodeId);
-        this.users.delete(nodeId);
         this.orphanedAt.delete(nodeId);
         return;
       }
     }
   }
 
-  /** True when an active strategy uses the node (produces or consumes it). */
-  isUsed(nodeId: string): boolean {
-    return (this.users.get(nodeId)?.size ?? 0) > 0;
+  /** The stored record of a node, or undefined. */
+  record(nodeId: string): NodeRecord | undefined {
+    return this.nodes.get(nodeId)?.record;
   }
 
-  /** True when an active strategy produces the node. */
-  hasLiveProducer(nodeId: string): boolean {
-    const producer = this.producers.get(nodeId);
-    return producer !== undefined && this.strategies.get(producer)?.active === true;
+  hasNode(nodeId: string): boolean {
+    return this.nodes.has(nodeId);
+  }
+
+  /** Every stored record, in the order the nodes were stored. */
+  *records(): IterableIterator<NodeRecord> {
+    for (const node of this.nodes.values()) yield node.record;
+  }
+
+  /** The strategy producing the node (possibly released since), or undefined. */
+  producer(nodeId: string): string | undefined {
+    return this.nodes.get(nodeId)?.producer ?? undefined;
+  }
+
+  /**
+   * For an attach: undefined for an unknown node, otherwise whether the node has a producer that
+   * is an active strategy (one lookup for both questions).
+   */
+  hasLiveProducerIfKnown(nodeId: string): boolean | undefined {
+    const node = this.nodes.get(nodeId);
+    if (node === undefined) return undefined;
+    return node.producer !== null && this.strategies.get(node.producer)?.active === true;
+  }
+
+  /** True when an active strategy uses the node (produces or consumes it). */
+  isUsed(nodeId: string): boolean {
+    return (this.nodes.get(nodeId)?.users ?? null) !== null;
+  }
+
+  /** Ids of the stored nodes of one lineage (same node_type and config_hash), oldest first. */
+  lineage(nodeType: string, configHash: string): readonly string[] {
+    const ids = this.byConfigHash.get(configHash);
+    if (ids === undefined) return NO_IDS;
+    if (typeof ids === 'string') return this.record(ids)?.nodeType === nodeType ? [ids] : NO_IDS;
+    return ids.filter((id) => this.record(id)?.nodeType === nodeType);
   }
 
   /**
@@ -169,7 +222,7 @@ export class MemoryGraph {
     }
     const topics: string[] = [];
     for (const nodeId of candidates) {
-      const record = this.nodes.get(nodeId)!;
+      const record = this.record(nodeId)!;
       if (record.interval === query.interval && record.nodeType !== TAG_QUERY_NODE_TYPE)
         topics.push(record.topic);
     }
@@ -178,8 +231,8 @@ export class MemoryGraph {
 
   orphans(): OrphanQueue[] {
     const orphans: OrphanQueue[] = [];
-    for (const record of this.nodes.values()) {
-      if ((this.users.get(record.nodeId)?.size ?? 0) > 0) continue;
+    for (const { record, users } of this.nodes.values()) {
+      if (users !== null) continue;
       orphans.push({
         topic: record.topic,
         nodeId: record.nodeId,
@@ -195,10 +248,10 @@ export class MemoryGraph {
 
   /** Operations that rebuild this graph from empty: the journal's compacted form. */
   snapshot(): GraphOperation[] {
-    const operations: GraphOperation[] = [{ op: 'nodes', records: [...this.nodes.values()] }];
+    const operations: GraphOperation[] = [{ op: 'nodes', records: [...this.records()] }];
     for (const [strategyId, strategy] of this.strategies) {
       const nodeIds = [...strategy.uses].filter((id) => this.nodes.has(id));
-      const claimed = nodeIds.filter((id) => this.producers.get(id) === strategyId);
+      const claimed = nodeIds.filter((id) => this.nodes.get(id)?.producer === strategyId);
       operations.push({ op: 'attach', strategyId, nodeIds, claimed, now: 0 });
       if (!strategy.active) operations.push({ op: 'release', strategyId, now: 0 });
     }
@@ -207,10 +260,42 @@ export class MemoryGraph {
     return operations;
   }
 
+  private forgetConfigHash(configHash: string, nodeId: string): void {
+    const ids = this.byConfigHash.get(configHash);
+    if (ids === nodeId) this.byConfigHash.delete(configHash);
+    else if (Array.isArray(ids)) {
+      const index = ids.indexOf(nodeId);
+      if (index >= 0) ids.splice(index, 1);
+      if (ids.length === 1) this.byConfigHash.set(configHash, ids[0]!);
+    }
+  }
+
   private strategy(strategyId: string): StrategyState {
     let strategy = this.strategies.get(strategyId);
     if (strategy === undefined)
       this.strategies.set(strategyId, (strategy = { active: true, uses: new Set() }));
     return strategy;
   }
+}
+
+function addUser(node: NodeState, strategyId: string): void {
+  const users = node.users;
+  if (users === null) node.users = strategyId;
+  else if (typeof users !== 'string') users.add(strategyId);
+  else if (users !== strategyId) node.users = new Set([users, strategyId]);
+}
+
+/** Removes one user of the node; true when the node had users and now has none. */
+function removeUser(node: NodeState, strategyId: string): boolean {
+  const users = node.users;
+  if (users === null) return false;
+  if (typeof users === 'string') {
+    if (users !== strategyId) return false;
+    node.users = null;
+    return true;
+  }
+  users.delete(strategyId);
+  if (users.size > 0) return false;
+  node.users = null;
+  return true;
 }

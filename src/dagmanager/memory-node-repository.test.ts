@@ -62,6 +62,36 @@ describe('MemoryNodeRepository journal', () => {
     expect(await reopened.getNodes(ids)).toEqual(await repo.getNodes(ids));
   });
 
+  it('keeps lineages and users right through drops, shared nodes and a restart', async () => {
+    const path = freshJournal();
+    const repo = MemoryNodeRepository.open(path);
+    const [v1, v2, v3] = [1, 2, 3].map((version) =>
+      testRecord(`v${version}`, { configHash: 'cfg', version, topic: `asset_EMA_v${version}` }),
+    );
+    const other = testRecord('other', { nodeType: 'SMA', configHash: 'cfg', topic: 'asset_SMA_v1' });
+    await repo.createNodes([v1!, v2!, v3!, other]);
+    const lineage = async (r: MemoryNodeRepository): Promise<number[]> =>
+      (await r.getLineages([{ nodeType: 'EMA', configHash: 'cfg' }])).map((record) => record.version);
+    expect(await lineage(repo)).toEqual([1, 2, 3]);
+    // v2 used by two strategies, then by one, then by none: dropped only then.
+    await repo.attachStrategy('a', [v2!.nodeId], 1);
+    await repo.attachStrategy('b', [v2!.nodeId, v2!.nodeId], 2);
+    await repo.releaseStrategy('a', 3);
+    expect(await repo.dropQueue(v2!.topic)).toBe(false);
+    await repo.releaseStrategy('b', 4);
+    expect((await repo.listOrphanQueues()).find((q) => q.nodeId === v2!.nodeId)?.orphanedSince).toBe(4);
+    expect(await repo.dropQueue(v2!.topic)).toBe(true);
+    expect(await repo.dropQueue(v1!.topic)).toBe(true);
+    expect(await lineage(repo)).toEqual([3]);
+    expect(await repo.getLineages([{ nodeType: 'SMA', configHash: 'cfg' }])).toEqual([other]);
+    expect(await lineage(MemoryNodeRepository.open(path))).toEqual([3]);
+    await repo.createNodes([v1!]);
+    expect(await lineage(repo)).toEqual([3, 1]);
+    expect(await repo.dropQueue(v3!.topic)).toBe(true);
+    expect(await repo.dropQueue(v1!.topic)).toBe(true);
+    expect(await lineage(repo)).toEqual([]);
+  });
+
   it('drops a torn last line (a crash mid-append) and keeps everything before it', async () => {
     const path = freshJournal();
     const repo = MemoryNodeRepository.open(path);

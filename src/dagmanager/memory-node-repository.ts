@@ -14,7 +14,6 @@ import { ErrorCode, QmtlError, quote } from '../common/errors.js';
 import { lockJournal } from './journal-lock.js';
 import { MemoryGraph, type GraphOperation } from './memory-graph.js';
 import {
-  lineageKey,
   type NewSentinel,
   type NodeRecord,
   type NodeRole,
@@ -46,6 +45,7 @@ export interface MemoryNodeRepositoryOptions {
  * const repo = MemoryNodeRepository.open('./dagmanager.journal');
  */
 export class MemoryNodeRepository implements NodeRepository {
+  readonly inProcess = true;
   private readonly graph = new MemoryGraph();
   private readonly path: string | null;
   private readonly compactAfterBytes: number;
@@ -82,7 +82,7 @@ export class MemoryNodeRepository implements NodeRepository {
   getNodes(nodeIds: readonly string[]): Promise<Map<string, NodeRecord>> {
     const found = new Map<string, NodeRecord>();
     for (const id of nodeIds) {
-      const record = this.graph.nodes.get(id);
+      const record = this.graph.record(id);
       if (record !== undefined) found.set(id, record);
     }
     return Promise.resolve(found);
@@ -91,26 +91,41 @@ export class MemoryNodeRepository implements NodeRepository {
   getLineages(keys: readonly LineageKey[]): Promise<NodeRecord[]> {
     const ids = new Set<string>();
     for (const key of keys) {
-      for (const id of this.graph.lineages.get(lineageKey(key.nodeType, key.configHash)) ?? []) ids.add(id);
+      for (const id of this.graph.lineage(key.nodeType, key.configHash)) ids.add(id);
     }
-    return Promise.resolve([...ids].map((id) => this.graph.nodes.get(id)!));
+    return Promise.resolve([...ids].map((id) => this.graph.record(id)!));
   }
 
   takenTopics(topics: readonly string[]): Promise<Set<string>> {
-    return Promise.resolve(new Set(topics.filter((t) => this.graph.topics.has(t))));
+    const taken = new Set<string>();
+    for (const topic of topics) if (this.graph.topics.has(topic)) taken.add(topic);
+    return Promise.resolve(taken);
   }
 
   getNodeByTopic(topic: string): Promise<NodeRecord | null> {
     const nodeId = this.graph.topics.get(topic);
-    return Promise.resolve(nodeId === undefined ? null : (this.graph.nodes.get(nodeId) ?? null));
+    return Promise.resolve(nodeId === undefined ? null : (this.graph.record(nodeId) ?? null));
   }
 
   createNodes(records: readonly NodeRecord[], sentinel?: NewSentinel): Promise<Map<string, NodeRecord>> {
-    const fresh = records.filter((r) => !this.graph.nodes.has(r.nodeId));
+    // One pass: the answer is each id's stored record, which for a fresh id is the first record
+    // given for it (as applying the operation keeps the first).
+    const answer = new Map<string, NodeRecord>();
+    const fresh: NodeRecord[] = [];
+    for (const record of records) {
+      const stored = this.graph.record(record.nodeId);
+      if (stored !== undefined) {
+        answer.set(record.nodeId, stored);
+        continue;
+      }
+      fresh.push(record);
+      if (!answer.has(record.nodeId)) answer.set(record.nodeId, record);
+    }
+    // The sentinel goes in the same journal line as the nodes.
     if (sentinel !== undefined)
       this.write({ op: 'nodes', records: fresh, sentinel: this.sentinelRecord(sentinel) });
     else if (fresh.length > 0) this.write({ op: 'nodes', records: fresh });
-    return this.getNodes(records.map((r) => r.nodeId));
+    return Promise.resolve(answer);
   }
 
   getQueuesByTags(query: TagQuery): Promise<string[]> {
@@ -118,18 +133,27 @@ export class MemoryNodeRepository implements NodeRepository {
   }
 
   attachStrategy(strategyId: string, nodeIds: readonly string[], now: number): Promise<ProducerMap> {
-    const known = [...new Set(nodeIds)].filter((id) => this.graph.nodes.has(id));
-    const claimed = known.filter((id) => !this.graph.hasLiveProducer(id));
+    const seen = new Set<string>();
+    const known: string[] = [];
+    const claimed: string[] = [];
+    for (const id of nodeIds) {
+      if (seen.has(id)) continue;
+      seen.add(id);
+      const produced = this.graph.hasLiveProducerIfKnown(id);
+      if (produced === undefined) continue;
+      known.push(id);
+      if (!produced) claimed.push(id);
+    }
     this.write({ op: 'attach', strategyId, nodeIds: known, claimed, now });
     const producers = new Map<string, string>();
-    for (const id of known) producers.set(id, this.graph.producers.get(id)!);
+    for (const id of known) producers.set(id, this.graph.producer(id)!);
     return Promise.resolve(producers);
   }
 
   releaseStrategy(strategyId: string, now: number): Promise<string[]> {
     const strategy = this.graph.strategies.get(strategyId);
     if (strategy?.active !== true) return Promise.resolve([]);
-    const produced = [...strategy.uses].filter((id) => this.graph.producers.get(id) === strategyId);
+    const produced = [...strategy.uses].filter((id) => this.graph.producer(id) === strategyId);
     this.write({ op: 'release', strategyId, now });
     return Promise.resolve(produced);
   }
@@ -139,8 +163,8 @@ export class MemoryNodeRepository implements NodeRepository {
     const strategy = this.graph.strategies.get(strategyId);
     if (strategy?.active !== true) return Promise.resolve(roles);
     for (const id of strategy.uses) {
-      if (!this.graph.nodes.has(id)) continue;
-      roles.set(id, this.graph.producers.get(id) === strategyId ? 'producer' : 'consumer');
+      if (!this.graph.hasNode(id)) continue;
+      roles.set(id, this.graph.producer(id) === strategyId ? 'producer' : 'consumer');
     }
     return Promise.resolve(roles);
   }
@@ -171,7 +195,7 @@ export class MemoryNodeRepository implements NodeRepository {
 
   getBufferingNodes(cutoff: number): Promise<NodeRecord[]> {
     return Promise.resolve(
-      [...this.graph.nodes.values()].filter((r) => r.bufferingSince !== null && r.bufferingSince < cutoff),
+      [...this.graph.records()].filter((r) => r.bufferingSince !== null && r.bufferingSince < cutoff),
     );
   }
 
@@ -188,7 +212,7 @@ export class MemoryNodeRepository implements NodeRepository {
 
   /** Every stored node (embedded mode gives the in-process queues their topics back at start). */
   records(): IterableIterator<NodeRecord> {
-    return this.graph.nodes.values();
+    return this.graph.records();
   }
 
   health(): Promise<'ok' | 'error'> {

@@ -24,6 +24,12 @@ export type ProducerMap = ReadonlyMap<string, string>;
  * calls give every node exactly one producer.
  */
 export interface NodeRepository {
+  /**
+   * True when reads are lookups in this process's memory (the memory repository): the diff then
+   * keeps no cache of node records in front of it, which would only add a lookup and an entry
+   * per node.
+   */
+  readonly inProcess?: boolean;
   /** The stored records among `nodeIds` (missing ids are absent from the map). */
   getNodes(nodeIds: readonly string[]): Promise<Map<string, NodeRecord>>;
   /** Every stored version of each lineage (same node_type and config_hash), any order. */

@@ -64,8 +64,15 @@ export const TOPIC_HASH_PREFIX = 6;
  * @example topicName({ asset: 'btc', nodeType: 'EMA', codeHash: 'abcdef12…', version: 1 }) // 'btc_EMA_abcdef_v1'
  */
 export function topicName(parts: TopicNameParts, hashLength = TOPIC_HASH_PREFIX): string {
-  const safe = (s: string): string => s.replace(/[^A-Za-z0-9._-]/g, '-');
   const suffix = `_v${parts.version}${parts.dryRun === true ? '_sim' : ''}`;
   const hash = parts.codeHash.slice(0, TOPIC_HASH_PREFIX) + parts.nodeId;
   return `${safe(parts.asset)}_${safe(parts.nodeType)}_${hash.slice(0, hashLength)}${suffix}`;
 }
+
+/** `s` with the characters Kafka does not allow in topic names replaced by `-`. */
+function safe(s: string): string {
+  return UNSAFE.test(s) ? s.replace(UNSAFE_ALL, '-') : s;
+}
+
+const UNSAFE = /[^A-Za-z0-9._-]/;
+const UNSAFE_ALL = /[^A-Za-z0-9._-]/g;
