@@ -213,6 +213,23 @@ describe('BackfillEngine', () => {
     );
   });
 
+  it('stops retrying an abandoned fetchRows and does not count it as a failed job', async () => {
+    const fetcher = flakyFetcher(Infinity);
+    const abandon = new AbortController();
+    const reason = new Error('abandoned');
+    const engine = new BackfillEngine(fetcher, {
+      maxRetries: 5,
+      sleep: (_ms, signal) => {
+        abandon.abort(reason);
+        return signal?.aborted === true ? Promise.reject(signal.reason as Error) : Promise.resolve();
+      },
+    });
+    await expect(engine.fetchRows(key, 0, 60, { signal: abandon.signal })).rejects.toBe(reason);
+    expect(fetcher.tries).toBe(1);
+    expect(await metricValue(sdkMetrics.backfillFailureTotal, labels)).toBe(0);
+    expect(await metricValue(sdkMetrics.backfillJobsInProgress)).toBe(0);
+  });
+
   it('rejects invalid options and ranges with InvalidArgument', () => {
     const invalid = expect.objectContaining({ code: ErrorCode.InvalidArgument });
     expect(() => new BackfillEngine(flakyFetcher(0), { concurrency: 0 })).toThrow(invalid);

@@ -101,13 +101,28 @@ export class BackfillEngine {
     return job;
   }
 
-  /** Fetches `[start, end)` of `key` like a job (retries, metrics, concurrency) but returns the rows. */
-  async fetchRows(key: StreamKey, start: number, end: number): Promise<readonly HistoryRow[]> {
+  /**
+   * Fetches `[start, end)` of `key` like a job (retries, metrics, concurrency) but returns the rows.
+   * Aborting `signal` abandons the fetch: no further tries, and it rejects with the signal's reason
+   * without counting as a failed job (a try already running cannot be taken back).
+   */
+  async fetchRows(
+    key: StreamKey,
+    start: number,
+    end: number,
+    options: { readonly signal?: AbortSignal } = {},
+  ): Promise<readonly HistoryRow[]> {
     validateJob(key, start, end);
     let fetched: readonly HistoryRow[] = [];
-    await this.run(key, start, end, (rows) => {
-      fetched = rows;
-    });
+    await this.run(
+      key,
+      start,
+      end,
+      (rows) => {
+        fetched = rows;
+      },
+      options.signal,
+    );
     return fetched;
   }
 
@@ -128,13 +143,14 @@ export class BackfillEngine {
     start: number,
     end: number,
     deliver: (rows: readonly HistoryRow[]) => void,
+    signal?: AbortSignal,
   ): Promise<BackfillJobResult> {
     this.progress?.jobAdded();
     await this.acquire();
     let rows = 0;
     let ok = false;
     try {
-      const result = await this.execute(key, start, end, deliver);
+      const result = await this.execute(key, start, end, deliver, signal);
       rows = result.rows;
       ok = true;
       return result;
@@ -149,6 +165,7 @@ export class BackfillEngine {
     start: number,
     end: number,
     deliver: (rows: readonly HistoryRow[]) => void,
+    signal?: AbortSignal,
   ): Promise<BackfillJobResult> {
     const labels = { node_id: key.nodeId, interval: String(key.interval) };
     const context = { node_id: key.nodeId, interval: key.interval, start, end };
@@ -168,7 +185,7 @@ export class BackfillEngine {
             throw error;
           }
         },
-        { ...this.retryOptions, maxRetries: this.maxRetries },
+        { ...this.retryOptions, maxRetries: this.maxRetries, ...(signal && { signal }) },
       );
       fetched = true;
       deliver(rows);
@@ -176,6 +193,10 @@ export class BackfillEngine {
       logger.info({ ...context, rows: rows.length, attempts }, 'backfill.complete');
       return { nodeId: key.nodeId, interval: key.interval, start, end, rows: rows.length, attempts };
     } catch (error) {
+      if (signal?.aborted === true && !fetched) {
+        logger.debug({ ...context, attempts }, 'backfill.abandoned');
+        throw signal.reason;
+      }
       sdkMetrics.backfillFailureTotal.inc(labels);
       logger.error({ ...context, attempts, err: error }, 'backfill.failed');
       throw failure(key, start, end, attempts, fetched, error);

@@ -96,13 +96,17 @@ export async function coveredSpan(sources: readonly HistorySource[]): Promise<Co
   return start <= end ? [start, end] : null;
 }
 
-/** Fetches `[start, end)` of one source with retries, checked: finite `ts`, ascending (sorted if not). */
+/**
+ * Fetches `[start, end)` of one source with retries, checked: finite `ts`, ascending (sorted if
+ * not). Aborting `signal` abandons it (see {@link BackfillEngine.fetchRows}).
+ */
 export async function fetchWindow(
   source: HistorySource,
   start: number,
   end: number,
+  signal?: AbortSignal,
 ): Promise<readonly HistoryRow[]> {
-  const rows = await source.engine.fetchRows(source.key, start, end);
+  const rows = await source.engine.fetchRows(source.key, start, end, signal && { signal });
   let sorted = true;
   for (let i = 0; i < rows.length; i++) {
     const ts = rows[i]?.ts;

@@ -439,6 +439,47 @@ describe('history loading', () => {
     ).rejects.toThrow(/flaky|failed/);
   }, 20_000);
 
+  it('abandons the prefetch of the next window when the replay fails, leaving no unhandled rejection', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      // The first window (bars 60 … 600) replays while the second is fetched; that fetch fails
+      // after the replay has thrown, so nothing awaits it.
+      let laterFetches = 0;
+      const provider = new (class extends MemoryHistoryProvider {
+        override async fetch(start: number, end: number, key: StreamKey) {
+          if (start < 600) return super.fetch(start, end, key);
+          laterFetches += 1;
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          throw new Error('window 2 unavailable');
+        }
+      })(bars(Array.from({ length: 30 }, (_, i) => i)));
+      const thrower = (s: Strategy) => {
+        const input = stream(provider);
+        s.addNodes([
+          input,
+          new ProcessingNode({
+            input,
+            computeFn: (view) => {
+              if (view.time === 300) throw new Error('bad bar');
+              return 1;
+            },
+          }),
+        ]);
+      };
+      await expect(
+        Runner.backtest(strategyOf(thrower), { startTime: 60, endTime: 1800, windowBars: 10 }),
+      ).rejects.toThrow('bad bar');
+      // Long enough for every retry of the abandoned fetch (backoff 100, 200, 400 ms at most).
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      expect(unhandled).toEqual([]);
+      expect(laterFetches).toBe(1);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
   it('lets timers run during a long replay of a provider that answers at once', async () => {
     const provider = new MemoryHistoryProvider(bars([1, 2], 1, 0));
     let timerFired = false;
