@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it, vi, type MockInstance } fr
 import { ErrorCode, QmtlError } from '../../common/errors.js';
 import { logger } from '../../common/logger.js';
 import { resetMetrics, sdkMetrics, sdkRegistry } from '../metrics.js';
+import { NodeCache } from '../cache/node-cache.js';
 import { BackfillEngine, type BackfillTarget } from './backfill-engine.js';
 import { MemoryHistoryProvider } from './memory-history-provider.js';
 import type { DataFetcher, HistoryRow, StreamKey } from './protocols.js';
@@ -201,6 +202,37 @@ describe('BackfillEngine', () => {
     expect(await metricValue(sdkMetrics.backfillRetryTotal, labels)).toBe(1);
     expect(await metricValue(sdkMetrics.backfillLastTimestamp, labels)).toBe(180);
     await expect(engine.wait()).resolves.toBeUndefined();
+  });
+
+  it('drops rows outside the asked [start, end), warning once per stream', async () => {
+    // A provider that ignores the range and returns everything it holds.
+    const all: HistoryRow[] = Array.from({ length: 10 }, (_, i) => ({ ts: i * 60, close: i }));
+    const engine = new BackfillEngine({ fetch: () => Promise.resolve([...all].reverse()) });
+    const target = recordingTarget();
+    const result = await engine.submit(key, 120, 300, target);
+    expect(result.rows).toBe(3);
+    expect(target.calls[0]?.items.map(([ts]) => ts)).toEqual([240, 180, 120]);
+    expect((await engine.fetchRows(key, 300, 360)).map((r) => r.ts)).toEqual([300]);
+    const warnings = logs.warn.mock.calls.filter(([, message]) =>
+      String(message).startsWith('backfill.outside_range'),
+    );
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]?.[0]).toMatchObject({ node_id: 'node-a', start: 120, end: 300, dropped: 7, rows: 10 });
+    // A row without a numeric ts is not dropped here: the caller reports it.
+    const odd = new BackfillEngine({ fetch: () => Promise.resolve([{ ts: 'x' } as never]) });
+    expect(await odd.fetchRows(key, 0, 60)).toHaveLength(1);
+  });
+
+  it('marks only the asked range as backfilled in a NodeCache', async () => {
+    const all: HistoryRow[] = Array.from({ length: 30 }, (_, i) => ({ ts: i * 60, close: i }));
+    const cache = new NodeCache(100);
+    await new BackfillEngine({ fetch: () => Promise.resolve(all) }).submit(
+      { nodeId: 'u', interval: 60 },
+      600,
+      1200,
+      cache,
+    );
+    expect(cache.backfillState.ranges('u', 60)).toEqual([[600, 1140]]);
   });
 
   it('rejects fetchRows with BackfillFailed after every try fails', async () => {

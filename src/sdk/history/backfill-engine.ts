@@ -40,8 +40,8 @@ export interface BackfillJobResult {
 
 /**
  * Loads history into caches (SPEC §3.7, reference §1.13): each job fetches `[start, end)` from a
- * provider or fetcher with retries and backoff, then hands the rows to its target's
- * `backfillBulk`. Jobs run concurrently up to a limit and report the metrics
+ * provider or fetcher with retries and backoff, drops rows outside `[start, end)` (warning once
+ * per stream), then hands the rows to its target's `backfillBulk`. Jobs run concurrently up to a limit and report the metrics
  * `backfill_jobs_in_progress`, `backfill_last_timestamp`, `backfill_retry_total` (every failed
  * try) and `backfill_failure_total` (jobs that failed after every try).
  *
@@ -57,6 +57,8 @@ export class BackfillEngine {
   private readonly progress: BackfillProgress | null;
   private readonly pending = new Set<Promise<BackfillJobResult>>();
   private readonly queue: (() => void)[] = [];
+  /** Streams whose provider returned rows outside the asked range (warned about once each). */
+  private readonly warnedOutside = new Set<string>();
   private running = 0;
   private failures: unknown[] = [];
 
@@ -174,7 +176,7 @@ export class BackfillEngine {
     let attempts = 0;
     let fetched = false;
     try {
-      const rows = await retry(
+      const fetchedRows = await retry(
         async () => {
           attempts += 1;
           try {
@@ -188,6 +190,7 @@ export class BackfillEngine {
         { ...this.retryOptions, maxRetries: this.maxRetries, ...(signal && { signal }) },
       );
       fetched = true;
+      const rows = this.withinRange(key, start, end, fetchedRows, context);
       deliver(rows);
       sdkMetrics.backfillLastTimestamp.set(labels, end);
       logger.info({ ...context, rows: rows.length, attempts }, 'backfill.complete');
@@ -203,6 +206,36 @@ export class BackfillEngine {
     } finally {
       sdkMetrics.backfillJobsInProgress.dec();
     }
+  }
+
+  /**
+   * The rows with `start <= ts < end`: a provider that returns more (one ignoring `end`, say) must
+   * not put rows of another window into this one, or results would depend on the window size.
+   * Rows without a numeric `ts` are kept for the caller to report. Warns once per stream.
+   */
+  private withinRange(
+    key: StreamKey,
+    start: number,
+    end: number,
+    rows: readonly HistoryRow[],
+    context: object,
+  ): readonly HistoryRow[] {
+    const outside = (row: HistoryRow | null | undefined): boolean => {
+      const ts = row?.ts;
+      return typeof ts === 'number' && (ts < start || ts >= end);
+    };
+    let dropped = 0;
+    for (const row of rows) if (outside(row)) dropped += 1;
+    if (dropped === 0) return rows;
+    const stream = `${key.nodeId}\u0000${key.interval}`;
+    if (!this.warnedOutside.has(stream)) {
+      this.warnedOutside.add(stream);
+      logger.warn(
+        { ...context, dropped, rows: rows.length },
+        'backfill.outside_range: the provider returned rows outside the asked [start, end); they were dropped (logged once per stream)',
+      );
+    }
+    return rows.filter((row) => !outside(row));
   }
 
   private acquire(): Promise<void> {

@@ -234,6 +234,49 @@ describe('Runner.backtest', () => {
     expect(() => all.outputs('f'.repeat(64))).toThrow(/is not part of this run/);
   });
 
+  it('gives the same result for any window size when a provider returns rows outside the asked range', async () => {
+    vi.spyOn(logger, 'warn').mockImplementation(() => undefined);
+    // One provider ignores `end` (returns everything from `start`), the other is correct.
+    class IgnoresEnd extends MemoryHistoryProvider {
+      override fetch(start: number, _end: number, key: StreamKey) {
+        return super.fetch(start, Infinity, key);
+      }
+    }
+    const values = Array.from({ length: 100 }, (_, i) => i);
+    const run = async (windowBars: number) => {
+      const sloppy = new IgnoresEnd(bars(values), { sourceId: 'a' });
+      const exact = new MemoryHistoryProvider(bars(values.map((v) => 1000 + v)), { sourceId: 'b' });
+      const result = await Runner.backtest(
+        strategyOf((s) => {
+          const [a, b] = [stream(sloppy, ['a']), stream(exact, ['b'])];
+          s.addNodes([
+            a,
+            b,
+            new ProcessingNode({ input: [a, b], computeFn: (v) => [value(v, 0), value(v, 1)] }),
+          ]);
+        }),
+        { startTime: 60, endTime: 6000, windowBars, keepOutputs: 'all' },
+      );
+      const [a, , pair] = result.strategy.nodes;
+      return {
+        bars: result.bars,
+        ticks: result.ticks,
+        outputs: result.outputs(pair!).toArray(),
+        a: result.stats(a!),
+        pair: result.stats(pair!),
+      };
+    };
+    const [small, large] = [await run(7), await run(1000)];
+    expect(small).toEqual(large);
+    expect(large.bars).toBe(200);
+    expect(large.outputs).toHaveLength(100);
+    const aligned = large.outputs.every(([t, pair]) => {
+      const [a, b] = pair as [number, number];
+      return a === t / 60 - 1 && b === 1000 + a;
+    });
+    expect(aligned).toBe(true);
+  });
+
   it('warns once when one stream has different history providers, whose data would be ignored', async () => {
     const warn = vi.spyOn(logger, 'warn').mockImplementation(() => undefined);
     const [a, b] = [new MemoryHistoryProvider(bars([1, 2])), new MemoryHistoryProvider(bars([9, 9]))];
