@@ -262,6 +262,38 @@ describe('BackfillEngine', () => {
     expect(await metricValue(sdkMetrics.backfillJobsInProgress)).toBe(0);
   });
 
+  it('retries a failing fillMissing with backoff and counts the retries', async () => {
+    const provider = new MemoryHistoryProvider([], { fetcher: flakyFetcher(2) });
+    const clock = recordingSleep();
+    const engine = new BackfillEngine(provider, { sleep: clock.sleep, baseDelayMs: 10 });
+    await engine.fillMissing(key, 0, 120);
+    expect(await provider.coverage(key)).toEqual([[0, 120]]);
+    expect(clock.delays).toHaveLength(2);
+    expect(await metricValue(sdkMetrics.backfillRetryTotal, labels)).toBe(2);
+    expect(await metricValue(sdkMetrics.backfillFailureTotal, labels)).toBe(0);
+    expect(await metricValue(sdkMetrics.backfillJobsInProgress)).toBe(0);
+  });
+
+  it('fails fillMissing with HistoryUnavailable naming the stream and range after every try', async () => {
+    const fetcher = flakyFetcher(Infinity);
+    const provider = new MemoryHistoryProvider([], { fetcher });
+    const engine = new BackfillEngine(provider, { maxRetries: 2, sleep: recordingSleep().sleep });
+    const error = await engine
+      .fillMissing(key, 0, 120, { label: 'StreamInput "price"' })
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      code: ErrorCode.HistoryUnavailable,
+      message:
+        'history provider of StreamInput "price" failed in fillMissing for [0, 120] after 3 attempt(s): unavailable 3',
+    });
+    expect(fetcher.tries).toBe(3);
+    expect(await metricValue(sdkMetrics.backfillRetryTotal, labels)).toBe(3);
+    expect(await metricValue(sdkMetrics.backfillFailureTotal, labels)).toBe(1);
+    await expect(new BackfillEngine(flakyFetcher(0)).fillMissing(key, 0, 60)).rejects.toThrow(
+      /needs a HistoryProvider/,
+    );
+  });
+
   it('rejects invalid options and ranges with InvalidArgument', () => {
     const invalid = expect.objectContaining({ code: ErrorCode.InvalidArgument });
     expect(() => new BackfillEngine(flakyFetcher(0), { concurrency: 0 })).toThrow(invalid);

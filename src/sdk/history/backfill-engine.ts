@@ -129,6 +129,57 @@ export class BackfillEngine {
   }
 
   /**
+   * Has the provider fill `[start, end]` (inclusive, as `HistoryProvider.fillMissing`) with the
+   * same retries, backoff, metrics (`backfill_retry_total` per failed try,
+   * `backfill_failure_total` when every try failed) and concurrency as a fetch: filling only adds
+   * rows a provider lacks, so trying again is safe. Rejects with `QMTL_HISTORY_UNAVAILABLE` naming
+   * `label` (default: the node id and interval), the range and the last error when every try fails.
+   */
+  async fillMissing(
+    key: StreamKey,
+    start: number,
+    end: number,
+    options: { readonly signal?: AbortSignal; readonly label?: string } = {},
+  ): Promise<void> {
+    validateJob(key, start, end);
+    const source = this.source;
+    if (!('fillMissing' in source) || typeof source.fillMissing !== 'function') {
+      throw new QmtlError(
+        ErrorCode.InvalidArgument,
+        'BackfillEngine.fillMissing needs a HistoryProvider (an object with fillMissing), got a DataFetcher',
+      );
+    }
+    const labels = { node_id: key.nodeId, interval: String(key.interval) };
+    const context = { node_id: key.nodeId, interval: key.interval, start, end, call: 'fillMissing' };
+    const tries = { count: 0 };
+    await this.acquire();
+    sdkMetrics.backfillJobsInProgress.inc();
+    try {
+      await this.withRetries(
+        () => source.fillMissing(start, end, key),
+        tries,
+        labels,
+        context,
+        options.signal,
+      );
+    } catch (error) {
+      if (options.signal?.aborted === true) throw options.signal.reason;
+      sdkMetrics.backfillFailureTotal.inc(labels);
+      logger.error({ ...context, attempts: tries.count, err: error }, 'backfill.failed');
+      const label = options.label ?? `node ${quote(key.nodeId)} (interval ${key.interval})`;
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new QmtlError(
+        ErrorCode.HistoryUnavailable,
+        `history provider of ${label} failed in fillMissing for [${start}, ${end}] after ${tries.count} attempt(s): ${reason}`,
+        { cause: error },
+      );
+    } finally {
+      sdkMetrics.backfillJobsInProgress.dec();
+      this.release();
+    }
+  }
+
+  /**
    * Resolves once every submitted job (including jobs submitted meanwhile) has settled; rejects
    * with the first failure, if any. Each failure is reported by one `wait()` only.
    */
@@ -173,39 +224,67 @@ export class BackfillEngine {
     const context = { node_id: key.nodeId, interval: key.interval, start, end };
     sdkMetrics.backfillJobsInProgress.inc();
     logger.info(context, 'backfill.start');
-    let attempts = 0;
+    const tries = { count: 0 };
     let fetched = false;
     try {
-      const fetchedRows = await retry(
-        async () => {
-          attempts += 1;
-          try {
-            return (await this.source.fetch(start, end, key)) ?? [];
-          } catch (error) {
-            sdkMetrics.backfillRetryTotal.inc(labels);
-            logger.warn({ ...context, attempt: attempts, err: error }, 'backfill.retry');
-            throw error;
-          }
-        },
-        { ...this.retryOptions, maxRetries: this.maxRetries, ...(signal && { signal }) },
+      const fetchedRows = await this.withRetries(
+        async () => (await this.source.fetch(start, end, key)) ?? [],
+        tries,
+        labels,
+        context,
+        signal,
       );
       fetched = true;
       const rows = this.withinRange(key, start, end, fetchedRows, context);
       deliver(rows);
       sdkMetrics.backfillLastTimestamp.set(labels, end);
-      logger.info({ ...context, rows: rows.length, attempts }, 'backfill.complete');
-      return { nodeId: key.nodeId, interval: key.interval, start, end, rows: rows.length, attempts };
+      logger.info({ ...context, rows: rows.length, attempts: tries.count }, 'backfill.complete');
+      return {
+        nodeId: key.nodeId,
+        interval: key.interval,
+        start,
+        end,
+        rows: rows.length,
+        attempts: tries.count,
+      };
     } catch (error) {
       if (signal?.aborted === true && !fetched) {
-        logger.debug({ ...context, attempts }, 'backfill.abandoned');
+        logger.debug({ ...context, attempts: tries.count }, 'backfill.abandoned');
         throw signal.reason;
       }
       sdkMetrics.backfillFailureTotal.inc(labels);
-      logger.error({ ...context, attempts, err: error }, 'backfill.failed');
-      throw failure(key, start, end, attempts, fetched, error);
+      logger.error({ ...context, attempts: tries.count, err: error }, 'backfill.failed');
+      throw failure(key, start, end, tries.count, fetched, error);
     } finally {
       sdkMetrics.backfillJobsInProgress.dec();
     }
+  }
+
+  /**
+   * Calls `call` until it resolves, at most `maxRetries + 1` times, with the engine's backoff;
+   * every failed try counts in `backfill_retry_total` and is logged. `tries.count` is the number
+   * of tries made, also when it throws.
+   */
+  private withRetries<T>(
+    call: () => Promise<T>,
+    tries: { count: number },
+    labels: { node_id: string; interval: string },
+    context: object,
+    signal: AbortSignal | undefined,
+  ): Promise<T> {
+    return retry(
+      async () => {
+        tries.count += 1;
+        try {
+          return await call();
+        } catch (error) {
+          sdkMetrics.backfillRetryTotal.inc(labels);
+          logger.warn({ ...context, attempt: tries.count, err: error }, 'backfill.retry');
+          throw error;
+        }
+      },
+      { ...this.retryOptions, maxRetries: this.maxRetries, ...(signal && { signal }) },
+    );
   }
 
   /**

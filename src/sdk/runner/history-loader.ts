@@ -42,8 +42,9 @@ export function historySources(sources: readonly NodeRuntime[], maxRetries: numb
 
 /**
  * Makes each provider cover `[start, end]` (SPEC §3.5): coverage → gaps → `fillMissing` for each
- * gap → coverage again. It asks once and never loops: gaps that remain are returned (the replay
- * then sees them as missing buckets, handled by `onMissing`).
+ * gap (retried with backoff when it throws) → coverage again. It asks once and never loops: gaps
+ * that remain are returned (the replay then sees them as missing buckets, handled by
+ * `onMissing`); a `fillMissing` that throws on every try fails with QMTL_HISTORY_UNAVAILABLE.
  */
 export async function ensureHistory(
   sources: readonly HistorySource[],
@@ -63,8 +64,9 @@ async function ensureOne(source: HistorySource, start: number, end: number): Pro
     key.interval,
   );
   if (gaps.length === 0) return null;
+  // Retried like a fetch; still failing after the retries fails the run (QMTL_HISTORY_UNAVAILABLE).
   for (const [gapStart, gapEnd] of gaps)
-    await call(() => provider.fillMissing(gapStart, gapEnd, key), runtime, 'fillMissing');
+    await source.engine.fillMissing(key, gapStart, gapEnd, { label: runtime.node.label });
   const remaining = missingRanges(
     await call(() => provider.coverage(key), runtime, 'coverage'),
     start,

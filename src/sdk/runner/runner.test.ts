@@ -523,6 +523,34 @@ describe('history loading', () => {
     }
   });
 
+  it('retries a fillMissing whose fetcher fails for a while, and fails naming the stream when it keeps failing', async () => {
+    vi.spyOn(logger, 'warn').mockImplementation(() => undefined);
+    vi.spyOn(logger, 'error').mockImplementation(() => undefined);
+    let failures = 2;
+    const fetcher: DataFetcher = {
+      fetch: (start, end) =>
+        failures-- > 0
+          ? Promise.reject(new Error('ECONNRESET'))
+          : Promise.resolve(bars([7, 8, 9], 60, 60).filter((r) => r.ts >= start && r.ts < end)),
+    };
+    const provider = new MemoryHistoryProvider([], { fetcher });
+    const ok = await Runner.backtest(
+      strategyOf((s) => s.addNodes(stream(provider))),
+      { startTime: 60, endTime: 180, keepOutputs: 'all' },
+    );
+    expect([ok.bars, ok.historyGaps]).toEqual([3, []]);
+    failures = Infinity;
+    const error = await Runner.backtest(
+      strategyOf((s) => s.addNodes(stream(new MemoryHistoryProvider([], { fetcher })))),
+      { startTime: 60, endTime: 180, maxRetries: 1 },
+    ).catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      code: 'QMTL_HISTORY_UNAVAILABLE',
+      message:
+        'history provider of StreamInput "stream_input" failed in fillMissing for [60, 180] after 2 attempt(s): ECONNRESET',
+    });
+  });
+
   it('lets timers run during a long replay of a provider that answers at once', async () => {
     const provider = new MemoryHistoryProvider(bars([1, 2], 1, 0));
     let timerFired = false;
