@@ -294,6 +294,43 @@ describe('BackfillEngine', () => {
     );
   });
 
+  it('fails a provider call that never settles with a Timeout naming the call, stream and range, without retrying', async () => {
+    let calls = 0;
+    const hung = {
+      fetch: () => (calls++, new Promise<never>(() => undefined)),
+      coverage: () => Promise.resolve([]),
+      fillMissing: () => (calls++, new Promise<never>(() => undefined)),
+    };
+    const engine = new BackfillEngine(hung, { timeoutMs: 20, sleep: recordingSleep().sleep });
+    await expect(engine.fetchRows(key, 0, 120)).rejects.toMatchObject({
+      code: ErrorCode.Timeout,
+      message: expect.stringContaining(
+        'history provider of node "node-a" (interval 60) did not answer fetch of [0, 120) within 20 ms',
+      ) as string,
+    });
+    await expect(engine.fillMissing(key, 0, 120, { label: 'StreamInput "price"' })).rejects.toMatchObject({
+      code: ErrorCode.Timeout,
+      message: expect.stringContaining(
+        'history provider of StreamInput "price" did not answer fillMissing of [0, 120] within 20 ms',
+      ) as string,
+    });
+    expect(calls).toBe(2);
+    expect(await metricValue(sdkMetrics.backfillFailureTotal, labels)).toBe(2);
+    expect(await metricValue(sdkMetrics.backfillJobsInProgress)).toBe(0);
+    // Its timer is cleared when an abandoned call is aborted, so it keeps nothing alive.
+    const abandon = new AbortController();
+    const clearTimeoutSpy = vi.spyOn(globalThis, 'clearTimeout');
+    const pending = engine.fetchRows(key, 0, 60, { signal: abandon.signal });
+    await new Promise((resolve) => setImmediate(resolve));
+    abandon.abort(new Error('abandoned'));
+    await expect(pending).rejects.toThrow('abandoned');
+    expect(clearTimeoutSpy).toHaveBeenCalled();
+    expect(() => new BackfillEngine(hung, { timeoutMs: 0 })).toThrow(/timeoutMs must be a positive number/);
+    expect(() => new BackfillEngine(hung, { timeoutMs: 2 ** 31 })).toThrow(/or Infinity/);
+    expect(new BackfillEngine(hung, { timeoutMs: Infinity }).timeoutMs).toBe(Infinity);
+    expect(new BackfillEngine(hung).timeoutMs).toBe(300_000);
+  });
+
   it('rejects invalid options and ranges with InvalidArgument', () => {
     const invalid = expect.objectContaining({ code: ErrorCode.InvalidArgument });
     expect(() => new BackfillEngine(flakyFetcher(0), { concurrency: 0 })).toThrow(invalid);

@@ -18,6 +18,13 @@ export interface BackfillEngineOptions {
   readonly baseDelayMs?: number;
   /** Upper bound of a retry delay in ms. Default 5000. */
   readonly maxDelayMs?: number;
+  /**
+   * How long one provider call (a `fetch` or `fillMissing` try) may take, in ms, before it fails
+   * with `QMTL_TIMEOUT` naming the call, the stream and the range. A timed-out call is not retried:
+   * it cannot be cancelled, and trying again would only pile calls onto a provider that stopped
+   * answering. `Infinity` waits forever. Default {@link DEFAULT_HISTORY_TIMEOUT_MS} (300 s).
+   */
+  readonly timeoutMs?: number;
   /** How to wait between tries (inject one in tests). Default setTimeout-based. */
   readonly sleep?: SleepFn;
   /** Jobs fetching at the same time. Default 4. */
@@ -25,6 +32,12 @@ export interface BackfillEngineOptions {
   /** `true`: a progress line on stderr when it is a TTY; a stream: always there. Default off. */
   readonly progress?: boolean | NodeJS.WritableStream;
 }
+
+/** Default of {@link BackfillEngineOptions.timeoutMs} and `RunOptions.historyTimeoutMs`: 300 s. */
+export const DEFAULT_HISTORY_TIMEOUT_MS = 300_000;
+
+/** The longest delay setTimeout takes (2^31 - 1 ms, about 24.8 days); longer ones fire at once. */
+const MAX_TIMER_MS = 2_147_483_647;
 
 /** What a finished job did. */
 export interface BackfillJobResult {
@@ -51,6 +64,8 @@ export interface BackfillJobResult {
  * await engine.wait();
  */
 export class BackfillEngine {
+  /** How long one provider call may take, in ms (see {@link BackfillEngineOptions.timeoutMs}). */
+  readonly timeoutMs: number;
   private readonly maxRetries: number;
   private readonly concurrency: number;
   private readonly retryOptions: { baseDelayMs?: number; maxDelayMs?: number; sleep?: SleepFn };
@@ -68,7 +83,9 @@ export class BackfillEngine {
   ) {
     this.maxRetries = options.maxRetries ?? 3;
     this.concurrency = options.concurrency ?? 4;
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_HISTORY_TIMEOUT_MS;
     validateOptions(this.maxRetries, this.concurrency);
+    validateTimeout(this.timeoutMs, 'BackfillEngine timeoutMs');
     const { baseDelayMs, maxDelayMs, sleep } = options;
     this.retryOptions = {
       ...(baseDelayMs === undefined ? {} : { baseDelayMs }),
@@ -106,13 +123,14 @@ export class BackfillEngine {
   /**
    * Fetches `[start, end)` of `key` like a job (retries, metrics, concurrency) but returns the rows.
    * Aborting `signal` abandons the fetch: no further tries, and it rejects with the signal's reason
-   * without counting as a failed job (a try already running cannot be taken back).
+   * without counting as a failed job (a try already running cannot be taken back). `label` names
+   * the stream in a timeout (default: its node id and interval).
    */
   async fetchRows(
     key: StreamKey,
     start: number,
     end: number,
-    options: { readonly signal?: AbortSignal } = {},
+    options: { readonly signal?: AbortSignal; readonly label?: string } = {},
   ): Promise<readonly HistoryRow[]> {
     validateJob(key, start, end);
     let fetched: readonly HistoryRow[] = [];
@@ -124,6 +142,7 @@ export class BackfillEngine {
         fetched = rows;
       },
       options.signal,
+      options.label,
     );
     return fetched;
   }
@@ -133,7 +152,8 @@ export class BackfillEngine {
    * same retries, backoff, metrics (`backfill_retry_total` per failed try,
    * `backfill_failure_total` when every try failed) and concurrency as a fetch: filling only adds
    * rows a provider lacks, so trying again is safe. Rejects with `QMTL_HISTORY_UNAVAILABLE` naming
-   * `label` (default: the node id and interval), the range and the last error when every try fails.
+   * `label` (default: the node id and interval), the range and the last error when every try fails,
+   * and with `QMTL_TIMEOUT` when a try takes longer than `timeoutMs`.
    */
   async fillMissing(
     key: StreamKey,
@@ -154,9 +174,13 @@ export class BackfillEngine {
     const tries = { count: 0 };
     await this.acquire();
     sdkMetrics.backfillJobsInProgress.inc();
+    const label = options.label ?? streamLabel(key);
     try {
       await this.withRetries(
-        () => source.fillMissing(start, end, key),
+        () =>
+          this.deadline(source.fillMissing(start, end, key), options.signal, () =>
+            this.timeout(label, 'fillMissing', `[${start}, ${end}]`),
+          ),
         tries,
         labels,
         context,
@@ -166,7 +190,7 @@ export class BackfillEngine {
       if (options.signal?.aborted === true) throw options.signal.reason;
       sdkMetrics.backfillFailureTotal.inc(labels);
       logger.error({ ...context, attempts: tries.count, err: error }, 'backfill.failed');
-      const label = options.label ?? `node ${quote(key.nodeId)} (interval ${key.interval})`;
+      if (timeouts.has(error as object)) throw error;
       const reason = error instanceof Error ? error.message : String(error);
       throw new QmtlError(
         ErrorCode.HistoryUnavailable,
@@ -197,13 +221,14 @@ export class BackfillEngine {
     end: number,
     deliver: (rows: readonly HistoryRow[]) => void,
     signal?: AbortSignal,
+    label?: string,
   ): Promise<BackfillJobResult> {
     this.progress?.jobAdded();
     await this.acquire();
     let rows = 0;
     let ok = false;
     try {
-      const result = await this.execute(key, start, end, deliver, signal);
+      const result = await this.execute(key, start, end, deliver, signal, label);
       rows = result.rows;
       ok = true;
       return result;
@@ -219,6 +244,7 @@ export class BackfillEngine {
     end: number,
     deliver: (rows: readonly HistoryRow[]) => void,
     signal?: AbortSignal,
+    label = streamLabel(key),
   ): Promise<BackfillJobResult> {
     const labels = { node_id: key.nodeId, interval: String(key.interval) };
     const context = { node_id: key.nodeId, interval: key.interval, start, end };
@@ -228,7 +254,10 @@ export class BackfillEngine {
     let fetched = false;
     try {
       const fetchedRows = await this.withRetries(
-        async () => (await this.source.fetch(start, end, key)) ?? [],
+        async () =>
+          (await this.deadline(this.source.fetch(start, end, key), signal, () =>
+            this.timeout(label, 'fetch', `[${start}, ${end})`),
+          )) ?? [],
         tries,
         labels,
         context,
@@ -254,6 +283,7 @@ export class BackfillEngine {
       }
       sdkMetrics.backfillFailureTotal.inc(labels);
       logger.error({ ...context, attempts: tries.count, err: error }, 'backfill.failed');
+      if (timeouts.has(error as object)) throw error;
       throw failure(key, start, end, tries.count, fetched, error);
     } finally {
       sdkMetrics.backfillJobsInProgress.dec();
@@ -283,8 +313,31 @@ export class BackfillEngine {
           throw error;
         }
       },
-      { ...this.retryOptions, maxRetries: this.maxRetries, ...(signal && { signal }) },
+      {
+        ...this.retryOptions,
+        maxRetries: this.maxRetries,
+        retryIf: (error) => !timeouts.has(error as object),
+        ...(signal && { signal }),
+      },
     );
+  }
+
+  /**
+   * `call` limited to {@link timeoutMs} (rejecting with `timeout()` then) and cut short by `signal`
+   * (rejecting with its reason). The timer is cleared once either settles.
+   */
+  deadline<T>(call: Promise<T>, signal: AbortSignal | undefined, timeout: () => Error): Promise<T> {
+    return withDeadline(call, this.timeoutMs, timeout, signal);
+  }
+
+  /** The error of a provider call that took longer than {@link timeoutMs}. */
+  timeout(label: string, call: string, range: string): QmtlError {
+    const error = new QmtlError(
+      ErrorCode.Timeout,
+      `history provider of ${label} did not answer ${call}${range === '' ? '' : ` of ${range}`} within ${this.timeoutMs} ms (timeoutMs / historyTimeoutMs; a provider call that never settles would hang the run)`,
+    );
+    timeouts.add(error);
+    return error;
   }
 
   /**
@@ -331,6 +384,68 @@ export class BackfillEngine {
     if (next === undefined) this.running -= 1;
     else next();
   }
+}
+
+/** Timeouts raised by engines: never retried (the call they gave up on may still be running). */
+const timeouts = new WeakSet<object>();
+
+function streamLabel(key: StreamKey): string {
+  return `node ${quote(key.nodeId)} (interval ${key.interval})`;
+}
+
+/**
+ * `promise`, or a rejection with `timeout()` when it has not settled within `ms` (Infinity: never),
+ * or with `signal.reason` when the signal aborts first. The timer is cleared once it settles, so it
+ * keeps the process alive only while the call is awaited.
+ */
+export function withDeadline<T>(
+  promise: Promise<T>,
+  ms: number,
+  timeout: () => Error,
+  signal?: AbortSignal,
+): Promise<T> {
+  if (ms === Infinity && signal === undefined) return promise;
+  return new Promise<T>((resolve, reject) => {
+    let timer: NodeJS.Timeout | undefined;
+    const settle = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    };
+    const onAbort = (): void => {
+      settle();
+      reject(signal?.reason as Error);
+    };
+    if (signal?.aborted === true) {
+      onAbort();
+      return;
+    }
+    signal?.addEventListener('abort', onAbort, { once: true });
+    if (ms !== Infinity)
+      timer = setTimeout(() => {
+        settle();
+        reject(timeout());
+      }, ms);
+    promise.then(
+      (value) => {
+        settle();
+        resolve(value);
+      },
+      (error: unknown) => {
+        settle();
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passes on whatever the call rejected with
+        reject(error);
+      },
+    );
+  });
+}
+
+/** A timeout in ms: a positive number up to what setTimeout takes, or Infinity. */
+export function validateTimeout(ms: unknown, name: string): void {
+  if (ms === Infinity || (typeof ms === 'number' && ms > 0 && ms <= MAX_TIMER_MS)) return;
+  throw new QmtlError(
+    ErrorCode.InvalidArgument,
+    `${name} must be a positive number of ms up to ${MAX_TIMER_MS}, or Infinity, got ${quote(ms)}`,
+  );
 }
 
 function failure(

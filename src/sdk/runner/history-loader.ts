@@ -22,8 +22,19 @@ export interface HistoryGap {
   readonly ranges: readonly CoverageRange[];
 }
 
+/** How history provider calls are retried and bounded (RunOptions `maxRetries`, `historyTimeoutMs`). */
+export interface HistoryCallOptions {
+  /** Retries of a failing fetch or fillMissing. */
+  readonly maxRetries: number;
+  /** How long one provider call (fetch, coverage, fillMissing) may take, in ms. */
+  readonly timeoutMs: number;
+}
+
 /** The stream inputs of the run that have a history provider; a warning for each that has none. */
-export function historySources(sources: readonly NodeRuntime[], maxRetries: number): HistorySource[] {
+export function historySources(
+  sources: readonly NodeRuntime[],
+  { maxRetries, timeoutMs }: HistoryCallOptions,
+): HistorySource[] {
   const result: HistorySource[] = [];
   for (const runtime of sources) {
     const provider = (runtime.node as StreamInput).historyProvider;
@@ -34,7 +45,7 @@ export function historySources(sources: readonly NodeRuntime[], maxRetries: numb
       );
       continue;
     }
-    const engine = new BackfillEngine(provider, { maxRetries });
+    const engine = new BackfillEngine(provider, { maxRetries, timeoutMs });
     result.push({ runtime, provider, key: { nodeId: runtime.id, interval: runtime.interval }, engine });
   }
   return result;
@@ -56,23 +67,13 @@ export async function ensureHistory(
 }
 
 async function ensureOne(source: HistorySource, start: number, end: number): Promise<HistoryGap | null> {
-  const { provider, key, runtime } = source;
-  const gaps = missingRanges(
-    await call(() => provider.coverage(key), runtime, 'coverage'),
-    start,
-    end,
-    key.interval,
-  );
+  const { key, runtime } = source;
+  const gaps = missingRanges(await coverage(source), start, end, key.interval);
   if (gaps.length === 0) return null;
   // Retried like a fetch; still failing after the retries fails the run (QMTL_HISTORY_UNAVAILABLE).
   for (const [gapStart, gapEnd] of gaps)
     await source.engine.fillMissing(key, gapStart, gapEnd, { label: runtime.node.label });
-  const remaining = missingRanges(
-    await call(() => provider.coverage(key), runtime, 'coverage'),
-    start,
-    end,
-    key.interval,
-  );
+  const remaining = missingRanges(await coverage(source), start, end, key.interval);
   if (remaining.length === 0) return null;
   logger.warn(
     {
@@ -90,7 +91,7 @@ export async function coveredSpan(sources: readonly HistorySource[]): Promise<Co
   let start = Infinity;
   let end = -Infinity;
   for (const source of sources) {
-    for (const [s, e] of await call(() => source.provider.coverage(source.key), source.runtime, 'coverage')) {
+    for (const [s, e] of await coverage(source)) {
       start = Math.min(start, s);
       end = Math.max(end, e);
     }
@@ -108,7 +109,10 @@ export async function fetchWindow(
   end: number,
   signal?: AbortSignal,
 ): Promise<readonly HistoryRow[]> {
-  const rows = await source.engine.fetchRows(source.key, start, end, signal && { signal });
+  const rows = await source.engine.fetchRows(source.key, start, end, {
+    label: source.runtime.node.label,
+    ...(signal && { signal }),
+  });
   let sorted = true;
   for (let i = 0; i < rows.length; i++) {
     const ts = rows[i]?.ts;
@@ -121,6 +125,19 @@ export async function fetchWindow(
     if (i > 0 && ts < rows[i - 1]!.ts) sorted = false;
   }
   return sorted ? rows : [...rows].sort((a, b) => a.ts - b.ts);
+}
+
+/** The provider's coverage of the source's stream, within the engine's timeout. */
+function coverage(source: HistorySource): Promise<readonly CoverageRange[]> {
+  const { engine, provider, key, runtime } = source;
+  return call(
+    () =>
+      engine.deadline(provider.coverage(key), undefined, () =>
+        engine.timeout(runtime.node.label, 'coverage', ''),
+      ),
+    runtime,
+    'coverage',
+  );
 }
 
 async function call<T>(fn: () => Promise<T>, runtime: NodeRuntime, what: string): Promise<T> {

@@ -551,6 +551,45 @@ describe('history loading', () => {
     });
   });
 
+  it('fails a run whose provider never answers with a Timeout naming the call, stream and range', async () => {
+    vi.spyOn(logger, 'error').mockImplementation(() => undefined);
+    const never = () => new Promise<never>(() => undefined);
+    const held = new MemoryHistoryProvider(bars([1, 2, 3]));
+    const provider = (hang: 'fetch' | 'coverage' | 'fillMissing'): HistoryProvider => ({
+      fetch: hang === 'fetch' ? never : (s, e, k) => held.fetch(s, e, k),
+      coverage: hang === 'coverage' ? never : (k) => held.coverage(k),
+      fillMissing: hang === 'fillMissing' ? never : () => Promise.resolve(),
+    });
+    const run = (hang: 'fetch' | 'coverage' | 'fillMissing') =>
+      Runner.backtest(
+        strategyOf((s) => s.addNodes(stream(provider(hang)))),
+        { startTime: hang === 'fillMissing' ? 0 : 60, endTime: 180, historyTimeoutMs: 30 },
+      );
+    const prefix = 'history provider of StreamInput "stream_input" did not answer';
+    await expect(run('fetch')).rejects.toMatchObject({
+      code: 'QMTL_TIMEOUT',
+      message: expect.stringContaining(`${prefix} fetch of [60, 181) within 30 ms`) as string,
+    });
+    await expect(run('coverage')).rejects.toMatchObject({
+      code: 'QMTL_TIMEOUT',
+      message: expect.stringContaining(`${prefix} coverage within 30 ms`) as string,
+    });
+    await expect(run('fillMissing')).rejects.toMatchObject({
+      code: 'QMTL_TIMEOUT',
+      message: expect.stringContaining(`${prefix} fillMissing of [0, 0] within 30 ms`) as string,
+    });
+    await expect(
+      Runner.backtest(
+        strategyOf((s) => s.addNodes(stream(held))),
+        {
+          startTime: 60,
+          endTime: 180,
+          historyTimeoutMs: -1,
+        },
+      ),
+    ).rejects.toThrow(/historyTimeoutMs must be a positive number of ms/);
+  });
+
   it('lets timers run during a long replay of a provider that answers at once', async () => {
     const provider = new MemoryHistoryProvider(bars([1, 2], 1, 0));
     let timerFired = false;

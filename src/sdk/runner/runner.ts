@@ -101,7 +101,10 @@ async function replayRun(
   options: ResolvedRunOptions,
 ): Promise<RunResult> {
   const started = performance.now();
-  const sources = historySources(graph.sources, options.maxRetries);
+  const sources = historySources(graph.sources, {
+    maxRetries: options.maxRetries,
+    timeoutMs: options.historyTimeoutMs,
+  });
   const span = await resolveSpan(sources, options);
   logger.info(
     {
