@@ -14,9 +14,13 @@ export interface BackfillTarget {
 export interface BackfillEngineOptions {
   /** Retries after a failed fetch; total tries = `maxRetries + 1`. Default 3. */
   readonly maxRetries?: number;
-  /** Delay before the first retry in ms, doubling after each. Default 100. */
+  /**
+   * Scale of the retry delays in ms, with full jitter: the delay before retry n is drawn uniformly
+   * from `[0, min(maxDelayMs, baseDelayMs * 2^(n-1)))`, so it is random and often shorter than
+   * the base (50 may give 22, 97, 35 ms). Only the ceiling doubles. Default 100.
+   */
   readonly baseDelayMs?: number;
-  /** Upper bound of a retry delay in ms. Default 5000. */
+  /** Upper bound of the retry delay's ceiling in ms. Default 5000. */
   readonly maxDelayMs?: number;
   /**
    * How long one provider call (a `fetch` or `fillMissing` try) may take, in ms, before it fails
