@@ -330,7 +330,7 @@ export class BackfillEngine {
    * `call` limited to {@link timeoutMs} (rejecting with `timeout()` then) and cut short by `signal`
    * (rejecting with its reason). The timer is cleared once either settles.
    */
-  deadline<T>(call: Promise<T>, signal: AbortSignal | undefined, timeout: () => Error): Promise<T> {
+  deadline<T>(call: T | PromiseLike<T>, signal: AbortSignal | undefined, timeout: () => Error): Promise<T> {
     return withDeadline(call, this.timeoutMs, timeout, signal);
   }
 
@@ -398,16 +398,18 @@ function streamLabel(key: StreamKey): string {
 }
 
 /**
- * `promise`, or a rejection with `timeout()` when it has not settled within `ms` (Infinity: never),
- * or with `signal.reason` when the signal aborts first. The timer is cleared once it settles, so it
- * keeps the process alive only while the call is awaited.
+ * `call` (a promise, or a plain value from a provider method that is not async), or a rejection
+ * with `timeout()` when it has not settled within `ms` (Infinity: never), or with `signal.reason`
+ * when the signal aborts first. The timer is cleared once it settles, so it keeps the process
+ * alive only while the call is awaited.
  */
 export function withDeadline<T>(
-  promise: Promise<T>,
+  call: T | PromiseLike<T>,
   ms: number,
   timeout: () => Error,
   signal?: AbortSignal,
 ): Promise<T> {
+  const promise = Promise.resolve(call);
   if (ms === Infinity && signal === undefined) return promise;
   return new Promise<T>((resolve, reject) => {
     let timer: NodeJS.Timeout | undefined;

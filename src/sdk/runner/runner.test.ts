@@ -590,6 +590,21 @@ describe('history loading', () => {
     ).rejects.toThrow(/historyTimeoutMs must be a positive number of ms/);
   });
 
+  it('accepts a provider whose methods return plain values instead of promises', async () => {
+    const fills: string[] = [];
+    const plain = {
+      fetch: (start: number, end: number) =>
+        bars([1, 2, 3], 60, 120).filter((r) => r.ts >= start && r.ts < end),
+      coverage: () => [[120, 240]],
+      fillMissing: (start: number, end: number) => void fills.push(`${start}-${end}`),
+    } as unknown as HistoryProvider;
+    const result = await Runner.backtest(
+      strategyOf((s) => s.addNodes(stream(plain))),
+      { startTime: 60, endTime: 240, keepOutputs: 'all' },
+    );
+    expect([result.bars, fills]).toEqual([3, ['60-60']]);
+  });
+
   it('lets timers run during a long replay of a provider that answers at once', async () => {
     const provider = new MemoryHistoryProvider(bars([1, 2], 1, 0));
     let timerFired = false;
