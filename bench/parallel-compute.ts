@@ -10,6 +10,7 @@ import { heavyOscillator, MODULE_URL } from '../tests/fixtures/compute/pure-func
 import { GarchGenerator } from '../src/generators/garch.js';
 import { createComputePool, type ComputePool } from '../src/sdk/parallel/compute-pool.js';
 import { replayParallel } from '../src/sdk/parallel/parallel-replay.js';
+import { DEFAULT_HISTORY_TIMEOUT_MS } from '../src/sdk/history/backfill-engine.js';
 import { MemoryHistoryProvider } from '../src/sdk/history/memory-history-provider.js';
 import { ProcessingNode } from '../src/sdk/processing-node.js';
 import { ExecutionGraph } from '../src/sdk/runner/execution-graph.js';
@@ -63,7 +64,7 @@ class HeavyChain extends Strategy {
 /** One replay of the whole range; the outputs of `heavy` and `signal` as bytes, and every node's stats. */
 async function run(pool: ComputePool | null, last = end): Promise<{ ms: number; fingerprint: string }> {
   const graph = new ExecutionGraph([new HeavyChain().prepare()], 'all');
-  const sources = historySources(graph.sources, 0);
+  const sources = historySources(graph.sources, { maxRetries: 0, timeoutMs: DEFAULT_HISTORY_TIMEOUT_MS });
   const t0 = performance.now();
   if (pool === null) await replay(new TickEngine(graph.order, 'skip'), sources, start, last);
   else await replayParallel(graph, sources, start, last, { pool, onMissing: 'skip' });

@@ -96,4 +96,29 @@ function isEntryPoint(): boolean {
   }
 }
 
-if (isEntryPoint()) process.exitCode = await main(process.argv.slice(2));
+/**
+ * Runs {@link main} as the process's command. When Node's event loop runs dry while the command
+ * is still pending, no callback is left that could ever settle it (a strategy, provider or fetcher
+ * awaiting a promise that never resolves): Node would then end the process silently with code 13
+ * (unsettled top-level await). Say so and exit 1 instead.
+ */
+async function runAsCommand(): Promise<void> {
+  let settled = false;
+  const onIdle = (): void => {
+    if (settled) return;
+    process.stderr.write(
+      'qmtl: the run never finished: a promise never settled and nothing was left to wait for ' +
+        '(a strategy, history provider or fetcher awaiting something that never answers)\n',
+    );
+    process.exit(1);
+  };
+  process.on('beforeExit', onIdle);
+  try {
+    process.exitCode = await main(process.argv.slice(2));
+  } finally {
+    settled = true;
+    process.off('beforeExit', onIdle);
+  }
+}
+
+if (isEntryPoint()) await runAsCommand();

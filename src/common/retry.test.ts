@@ -107,6 +107,15 @@ describe('retry', () => {
     expect(attempts).toEqual([1]);
   });
 
+  it('rethrows at once an error retryIf refuses to retry', async () => {
+    const clock = recordingSleep();
+    const { fn, attempts } = failingTimes(Infinity);
+    const retryIf = (error: unknown) => (error as Error).message !== 'boom 2';
+    await expect(retry(fn, { sleep: clock.sleep, retryIf })).rejects.toThrow('boom 2');
+    expect(attempts).toEqual([1, 2]);
+    expect(clock.delays).toHaveLength(1);
+  });
+
   it('does not call fn when the signal is already aborted', async () => {
     const fn = vi.fn(() => Promise.resolve(1));
     await expect(retry(fn, { signal: AbortSignal.abort(new Error('early')) })).rejects.toThrow('early');

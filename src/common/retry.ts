@@ -27,6 +27,8 @@ export interface RetryOptions extends BackoffOptions {
   readonly onRetry?: (error: unknown, attempt: number, delayMs: number) => void;
   /** Stops retrying: an abort rejects with `signal.reason`, also during a wait. */
   readonly signal?: AbortSignal;
+  /** Whether a failed try may be retried; false rethrows its error at once. Default: always. */
+  readonly retryIf?: (error: unknown) => boolean;
 }
 
 /**
@@ -77,14 +79,14 @@ export function backoffDelay(retryNumber: number, options: BackoffOptions = {}):
  * });
  */
 export async function retry<T>(fn: (attempt: number) => Promise<T>, options: RetryOptions = {}): Promise<T> {
-  const { maxRetries = 3, sleep: wait = sleep, onRetry, signal } = options;
+  const { maxRetries = 3, sleep: wait = sleep, onRetry, signal, retryIf } = options;
   validateRetryOptions(options, maxRetries);
   for (let attempt = 1; ; attempt += 1) {
     signal?.throwIfAborted();
     try {
       return await fn(attempt);
     } catch (error) {
-      if (attempt > maxRetries) throw error;
+      if (attempt > maxRetries || (retryIf !== undefined && !retryIf(error))) throw error;
       signal?.throwIfAborted();
       const delayMs = backoffDelay(attempt, options);
       onRetry?.(error, attempt, delayMs);

@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it, vi, type MockInstance } fr
 import { ErrorCode, QmtlError } from '../../common/errors.js';
 import { logger } from '../../common/logger.js';
 import { resetMetrics, sdkMetrics, sdkRegistry } from '../metrics.js';
+import { NodeCache } from '../cache/node-cache.js';
 import { BackfillEngine, type BackfillTarget } from './backfill-engine.js';
 import { MemoryHistoryProvider } from './memory-history-provider.js';
 import type { DataFetcher, HistoryRow, StreamKey } from './protocols.js';
@@ -203,6 +204,37 @@ describe('BackfillEngine', () => {
     await expect(engine.wait()).resolves.toBeUndefined();
   });
 
+  it('drops rows outside the asked [start, end), warning once per stream', async () => {
+    // A provider that ignores the range and returns everything it holds.
+    const all: HistoryRow[] = Array.from({ length: 10 }, (_, i) => ({ ts: i * 60, close: i }));
+    const engine = new BackfillEngine({ fetch: () => Promise.resolve([...all].reverse()) });
+    const target = recordingTarget();
+    const result = await engine.submit(key, 120, 300, target);
+    expect(result.rows).toBe(3);
+    expect(target.calls[0]?.items.map(([ts]) => ts)).toEqual([240, 180, 120]);
+    expect((await engine.fetchRows(key, 300, 360)).map((r) => r.ts)).toEqual([300]);
+    const warnings = logs.warn.mock.calls.filter(([, message]) =>
+      String(message).startsWith('backfill.outside_range'),
+    );
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]?.[0]).toMatchObject({ node_id: 'node-a', start: 120, end: 300, dropped: 7, rows: 10 });
+    // A row without a numeric ts is not dropped here: the caller reports it.
+    const odd = new BackfillEngine({ fetch: () => Promise.resolve([{ ts: 'x' } as never]) });
+    expect(await odd.fetchRows(key, 0, 60)).toHaveLength(1);
+  });
+
+  it('marks only the asked range as backfilled in a NodeCache', async () => {
+    const all: HistoryRow[] = Array.from({ length: 30 }, (_, i) => ({ ts: i * 60, close: i }));
+    const cache = new NodeCache(100);
+    await new BackfillEngine({ fetch: () => Promise.resolve(all) }).submit(
+      { nodeId: 'u', interval: 60 },
+      600,
+      1200,
+      cache,
+    );
+    expect(cache.backfillState.ranges('u', 60)).toEqual([[600, 1140]]);
+  });
+
   it('rejects fetchRows with BackfillFailed after every try fails', async () => {
     const engine = new BackfillEngine(flakyFetcher(Infinity), {
       maxRetries: 1,
@@ -211,6 +243,92 @@ describe('BackfillEngine', () => {
     await expect(engine.fetchRows(key, 0, 60)).rejects.toThrow(
       expect.objectContaining({ code: ErrorCode.BackfillFailed }),
     );
+  });
+
+  it('stops retrying an abandoned fetchRows and does not count it as a failed job', async () => {
+    const fetcher = flakyFetcher(Infinity);
+    const abandon = new AbortController();
+    const reason = new Error('abandoned');
+    const engine = new BackfillEngine(fetcher, {
+      maxRetries: 5,
+      sleep: (_ms, signal) => {
+        abandon.abort(reason);
+        return signal?.aborted === true ? Promise.reject(signal.reason as Error) : Promise.resolve();
+      },
+    });
+    await expect(engine.fetchRows(key, 0, 60, { signal: abandon.signal })).rejects.toBe(reason);
+    expect(fetcher.tries).toBe(1);
+    expect(await metricValue(sdkMetrics.backfillFailureTotal, labels)).toBe(0);
+    expect(await metricValue(sdkMetrics.backfillJobsInProgress)).toBe(0);
+  });
+
+  it('retries a failing fillMissing with backoff and counts the retries', async () => {
+    const provider = new MemoryHistoryProvider([], { fetcher: flakyFetcher(2) });
+    const clock = recordingSleep();
+    const engine = new BackfillEngine(provider, { sleep: clock.sleep, baseDelayMs: 10 });
+    await engine.fillMissing(key, 0, 120);
+    expect(await provider.coverage(key)).toEqual([[0, 120]]);
+    expect(clock.delays).toHaveLength(2);
+    expect(await metricValue(sdkMetrics.backfillRetryTotal, labels)).toBe(2);
+    expect(await metricValue(sdkMetrics.backfillFailureTotal, labels)).toBe(0);
+    expect(await metricValue(sdkMetrics.backfillJobsInProgress)).toBe(0);
+  });
+
+  it('fails fillMissing with HistoryUnavailable naming the stream and range after every try', async () => {
+    const fetcher = flakyFetcher(Infinity);
+    const provider = new MemoryHistoryProvider([], { fetcher });
+    const engine = new BackfillEngine(provider, { maxRetries: 2, sleep: recordingSleep().sleep });
+    const error = await engine
+      .fillMissing(key, 0, 120, { label: 'StreamInput "price"' })
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      code: ErrorCode.HistoryUnavailable,
+      message:
+        'history provider of StreamInput "price" failed in fillMissing for [0, 120] after 3 attempt(s): unavailable 3',
+    });
+    expect(fetcher.tries).toBe(3);
+    expect(await metricValue(sdkMetrics.backfillRetryTotal, labels)).toBe(3);
+    expect(await metricValue(sdkMetrics.backfillFailureTotal, labels)).toBe(1);
+    await expect(new BackfillEngine(flakyFetcher(0)).fillMissing(key, 0, 60)).rejects.toThrow(
+      /needs a HistoryProvider/,
+    );
+  });
+
+  it('fails a provider call that never settles with a Timeout naming the call, stream and range, without retrying', async () => {
+    let calls = 0;
+    const hung = {
+      fetch: () => (calls++, new Promise<never>(() => undefined)),
+      coverage: () => Promise.resolve([]),
+      fillMissing: () => (calls++, new Promise<never>(() => undefined)),
+    };
+    const engine = new BackfillEngine(hung, { timeoutMs: 20, sleep: recordingSleep().sleep });
+    await expect(engine.fetchRows(key, 0, 120)).rejects.toMatchObject({
+      code: ErrorCode.Timeout,
+      message: expect.stringContaining(
+        'history provider of node "node-a" (interval 60) did not answer fetch of [0, 120) within 20 ms',
+      ) as string,
+    });
+    await expect(engine.fillMissing(key, 0, 120, { label: 'StreamInput "price"' })).rejects.toMatchObject({
+      code: ErrorCode.Timeout,
+      message: expect.stringContaining(
+        'history provider of StreamInput "price" did not answer fillMissing of [0, 120] within 20 ms',
+      ) as string,
+    });
+    expect(calls).toBe(2);
+    expect(await metricValue(sdkMetrics.backfillFailureTotal, labels)).toBe(2);
+    expect(await metricValue(sdkMetrics.backfillJobsInProgress)).toBe(0);
+    // Its timer is cleared when an abandoned call is aborted, so it keeps nothing alive.
+    const abandon = new AbortController();
+    const clearTimeoutSpy = vi.spyOn(globalThis, 'clearTimeout');
+    const pending = engine.fetchRows(key, 0, 60, { signal: abandon.signal });
+    await new Promise((resolve) => setImmediate(resolve));
+    abandon.abort(new Error('abandoned'));
+    await expect(pending).rejects.toThrow('abandoned');
+    expect(clearTimeoutSpy).toHaveBeenCalled();
+    expect(() => new BackfillEngine(hung, { timeoutMs: 0 })).toThrow(/timeoutMs must be a positive number/);
+    expect(() => new BackfillEngine(hung, { timeoutMs: 2 ** 31 })).toThrow(/or Infinity/);
+    expect(new BackfillEngine(hung, { timeoutMs: Infinity }).timeoutMs).toBe(Infinity);
+    expect(new BackfillEngine(hung).timeoutMs).toBe(300_000);
   });
 
   it('rejects invalid options and ranges with InvalidArgument', () => {

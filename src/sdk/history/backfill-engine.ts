@@ -14,10 +14,21 @@ export interface BackfillTarget {
 export interface BackfillEngineOptions {
   /** Retries after a failed fetch; total tries = `maxRetries + 1`. Default 3. */
   readonly maxRetries?: number;
-  /** Delay before the first retry in ms, doubling after each. Default 100. */
+  /**
+   * Scale of the retry delays in ms, with full jitter: the delay before retry n is drawn uniformly
+   * from `[0, min(maxDelayMs, baseDelayMs * 2^(n-1)))`, so it is random and often shorter than
+   * the base (50 may give 22, 97, 35 ms). Only the ceiling doubles. Default 100.
+   */
   readonly baseDelayMs?: number;
-  /** Upper bound of a retry delay in ms. Default 5000. */
+  /** Upper bound of the retry delay's ceiling in ms. Default 5000. */
   readonly maxDelayMs?: number;
+  /**
+   * How long one provider call (a `fetch` or `fillMissing` try) may take, in ms, before it fails
+   * with `QMTL_TIMEOUT` naming the call, the stream and the range. A timed-out call is not retried:
+   * it cannot be cancelled, and trying again would only pile calls onto a provider that stopped
+   * answering. `Infinity` waits forever. Default {@link DEFAULT_HISTORY_TIMEOUT_MS} (300 s).
+   */
+  readonly timeoutMs?: number;
   /** How to wait between tries (inject one in tests). Default setTimeout-based. */
   readonly sleep?: SleepFn;
   /** Jobs fetching at the same time. Default 4. */
@@ -25,6 +36,12 @@ export interface BackfillEngineOptions {
   /** `true`: a progress line on stderr when it is a TTY; a stream: always there. Default off. */
   readonly progress?: boolean | NodeJS.WritableStream;
 }
+
+/** Default of {@link BackfillEngineOptions.timeoutMs} and `RunOptions.historyTimeoutMs`: 300 s. */
+export const DEFAULT_HISTORY_TIMEOUT_MS = 300_000;
+
+/** The longest delay setTimeout takes (2^31 - 1 ms, about 24.8 days); longer ones fire at once. */
+const MAX_TIMER_MS = 2_147_483_647;
 
 /** What a finished job did. */
 export interface BackfillJobResult {
@@ -40,8 +57,8 @@ export interface BackfillJobResult {
 
 /**
  * Loads history into caches (SPEC §3.7, reference §1.13): each job fetches `[start, end)` from a
- * provider or fetcher with retries and backoff, then hands the rows to its target's
- * `backfillBulk`. Jobs run concurrently up to a limit and report the metrics
+ * provider or fetcher with retries and backoff, drops rows outside `[start, end)` (warning once
+ * per stream), then hands the rows to its target's `backfillBulk`. Jobs run concurrently up to a limit and report the metrics
  * `backfill_jobs_in_progress`, `backfill_last_timestamp`, `backfill_retry_total` (every failed
  * try) and `backfill_failure_total` (jobs that failed after every try).
  *
@@ -51,12 +68,16 @@ export interface BackfillJobResult {
  * await engine.wait();
  */
 export class BackfillEngine {
+  /** How long one provider call may take, in ms (see {@link BackfillEngineOptions.timeoutMs}). */
+  readonly timeoutMs: number;
   private readonly maxRetries: number;
   private readonly concurrency: number;
   private readonly retryOptions: { baseDelayMs?: number; maxDelayMs?: number; sleep?: SleepFn };
   private readonly progress: BackfillProgress | null;
   private readonly pending = new Set<Promise<BackfillJobResult>>();
   private readonly queue: (() => void)[] = [];
+  /** Streams whose provider returned rows outside the asked range (warned about once each). */
+  private readonly warnedOutside = new Set<string>();
   private running = 0;
   private failures: unknown[] = [];
 
@@ -66,7 +87,9 @@ export class BackfillEngine {
   ) {
     this.maxRetries = options.maxRetries ?? 3;
     this.concurrency = options.concurrency ?? 4;
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_HISTORY_TIMEOUT_MS;
     validateOptions(this.maxRetries, this.concurrency);
+    validateTimeout(this.timeoutMs, 'BackfillEngine timeoutMs');
     const { baseDelayMs, maxDelayMs, sleep } = options;
     this.retryOptions = {
       ...(baseDelayMs === undefined ? {} : { baseDelayMs }),
@@ -101,14 +124,87 @@ export class BackfillEngine {
     return job;
   }
 
-  /** Fetches `[start, end)` of `key` like a job (retries, metrics, concurrency) but returns the rows. */
-  async fetchRows(key: StreamKey, start: number, end: number): Promise<readonly HistoryRow[]> {
+  /**
+   * Fetches `[start, end)` of `key` like a job (retries, metrics, concurrency) but returns the rows.
+   * Aborting `signal` abandons the fetch: no further tries, and it rejects with the signal's reason
+   * without counting as a failed job (a try already running cannot be taken back). `label` names
+   * the stream in a timeout (default: its node id and interval).
+   */
+  async fetchRows(
+    key: StreamKey,
+    start: number,
+    end: number,
+    options: { readonly signal?: AbortSignal; readonly label?: string } = {},
+  ): Promise<readonly HistoryRow[]> {
     validateJob(key, start, end);
     let fetched: readonly HistoryRow[] = [];
-    await this.run(key, start, end, (rows) => {
-      fetched = rows;
-    });
+    await this.run(
+      key,
+      start,
+      end,
+      (rows) => {
+        fetched = rows;
+      },
+      options.signal,
+      options.label,
+    );
     return fetched;
+  }
+
+  /**
+   * Has the provider fill `[start, end]` (inclusive, as `HistoryProvider.fillMissing`) with the
+   * same retries, backoff, metrics (`backfill_retry_total` per failed try,
+   * `backfill_failure_total` when every try failed) and concurrency as a fetch: filling only adds
+   * rows a provider lacks, so trying again is safe. Rejects with `QMTL_HISTORY_UNAVAILABLE` naming
+   * `label` (default: the node id and interval), the range and the last error when every try fails,
+   * and with `QMTL_TIMEOUT` when a try takes longer than `timeoutMs`.
+   */
+  async fillMissing(
+    key: StreamKey,
+    start: number,
+    end: number,
+    options: { readonly signal?: AbortSignal; readonly label?: string } = {},
+  ): Promise<void> {
+    validateJob(key, start, end);
+    const source = this.source;
+    if (!('fillMissing' in source) || typeof source.fillMissing !== 'function') {
+      throw new QmtlError(
+        ErrorCode.InvalidArgument,
+        'BackfillEngine.fillMissing needs a HistoryProvider (an object with fillMissing), got a DataFetcher',
+      );
+    }
+    const labels = { node_id: key.nodeId, interval: String(key.interval) };
+    const context = { node_id: key.nodeId, interval: key.interval, start, end, call: 'fillMissing' };
+    const tries = { count: 0 };
+    await this.acquire();
+    sdkMetrics.backfillJobsInProgress.inc();
+    const label = options.label ?? streamLabel(key);
+    try {
+      await this.withRetries(
+        () =>
+          this.deadline(source.fillMissing(start, end, key), options.signal, () =>
+            this.timeout(label, 'fillMissing', `[${start}, ${end}]`),
+          ),
+        tries,
+        labels,
+        context,
+        options.signal,
+      );
+    } catch (error) {
+      if (options.signal?.aborted === true) throw options.signal.reason;
+      sdkMetrics.backfillFailureTotal.inc(labels);
+      logger.error({ ...context, attempts: tries.count, err: error }, 'backfill.failed');
+      if (timeouts.has(error as object)) throw error;
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new QmtlError(
+        ErrorCode.HistoryUnavailable,
+        `history provider of ${label} failed in fillMissing for [${start}, ${end}] after ${tries.count} attempt(s): ${reason}`,
+        { cause: error },
+      );
+    } finally {
+      sdkMetrics.backfillJobsInProgress.dec();
+      this.release();
+    }
   }
 
   /**
@@ -128,13 +224,15 @@ export class BackfillEngine {
     start: number,
     end: number,
     deliver: (rows: readonly HistoryRow[]) => void,
+    signal?: AbortSignal,
+    label?: string,
   ): Promise<BackfillJobResult> {
     this.progress?.jobAdded();
     await this.acquire();
     let rows = 0;
     let ok = false;
     try {
-      const result = await this.execute(key, start, end, deliver);
+      const result = await this.execute(key, start, end, deliver, signal, label);
       rows = result.rows;
       ok = true;
       return result;
@@ -149,39 +247,131 @@ export class BackfillEngine {
     start: number,
     end: number,
     deliver: (rows: readonly HistoryRow[]) => void,
+    signal?: AbortSignal,
+    label = streamLabel(key),
   ): Promise<BackfillJobResult> {
     const labels = { node_id: key.nodeId, interval: String(key.interval) };
     const context = { node_id: key.nodeId, interval: key.interval, start, end };
     sdkMetrics.backfillJobsInProgress.inc();
     logger.info(context, 'backfill.start');
-    let attempts = 0;
+    const tries = { count: 0 };
     let fetched = false;
     try {
-      const rows = await retry(
-        async () => {
-          attempts += 1;
-          try {
-            return (await this.source.fetch(start, end, key)) ?? [];
-          } catch (error) {
-            sdkMetrics.backfillRetryTotal.inc(labels);
-            logger.warn({ ...context, attempt: attempts, err: error }, 'backfill.retry');
-            throw error;
-          }
-        },
-        { ...this.retryOptions, maxRetries: this.maxRetries },
+      const fetchedRows = await this.withRetries(
+        async () =>
+          (await this.deadline(this.source.fetch(start, end, key), signal, () =>
+            this.timeout(label, 'fetch', `[${start}, ${end})`),
+          )) ?? [],
+        tries,
+        labels,
+        context,
+        signal,
       );
       fetched = true;
+      const rows = this.withinRange(key, start, end, fetchedRows, context);
       deliver(rows);
       sdkMetrics.backfillLastTimestamp.set(labels, end);
-      logger.info({ ...context, rows: rows.length, attempts }, 'backfill.complete');
-      return { nodeId: key.nodeId, interval: key.interval, start, end, rows: rows.length, attempts };
+      logger.info({ ...context, rows: rows.length, attempts: tries.count }, 'backfill.complete');
+      return {
+        nodeId: key.nodeId,
+        interval: key.interval,
+        start,
+        end,
+        rows: rows.length,
+        attempts: tries.count,
+      };
     } catch (error) {
+      if (signal?.aborted === true && !fetched) {
+        logger.debug({ ...context, attempts: tries.count }, 'backfill.abandoned');
+        throw signal.reason;
+      }
       sdkMetrics.backfillFailureTotal.inc(labels);
-      logger.error({ ...context, attempts, err: error }, 'backfill.failed');
-      throw failure(key, start, end, attempts, fetched, error);
+      logger.error({ ...context, attempts: tries.count, err: error }, 'backfill.failed');
+      if (timeouts.has(error as object)) throw error;
+      throw failure(key, start, end, tries.count, fetched, error);
     } finally {
       sdkMetrics.backfillJobsInProgress.dec();
     }
+  }
+
+  /**
+   * Calls `call` until it resolves, at most `maxRetries + 1` times, with the engine's backoff;
+   * every failed try counts in `backfill_retry_total` and is logged. `tries.count` is the number
+   * of tries made, also when it throws.
+   */
+  private withRetries<T>(
+    call: () => Promise<T>,
+    tries: { count: number },
+    labels: { node_id: string; interval: string },
+    context: object,
+    signal: AbortSignal | undefined,
+  ): Promise<T> {
+    return retry(
+      async () => {
+        tries.count += 1;
+        try {
+          return await call();
+        } catch (error) {
+          sdkMetrics.backfillRetryTotal.inc(labels);
+          logger.warn({ ...context, attempt: tries.count, err: error }, 'backfill.retry');
+          throw error;
+        }
+      },
+      {
+        ...this.retryOptions,
+        maxRetries: this.maxRetries,
+        retryIf: (error) => !timeouts.has(error as object),
+        ...(signal && { signal }),
+      },
+    );
+  }
+
+  /**
+   * `call` limited to {@link timeoutMs} (rejecting with `timeout()` then) and cut short by `signal`
+   * (rejecting with its reason). The timer is cleared once either settles.
+   */
+  deadline<T>(call: T | PromiseLike<T>, signal: AbortSignal | undefined, timeout: () => Error): Promise<T> {
+    return withDeadline(call, this.timeoutMs, timeout, signal);
+  }
+
+  /** The error of a provider call that took longer than {@link timeoutMs}. */
+  timeout(label: string, call: string, range: string): QmtlError {
+    const error = new QmtlError(
+      ErrorCode.Timeout,
+      `history provider of ${label} did not answer ${call}${range === '' ? '' : ` of ${range}`} within ${this.timeoutMs} ms (timeoutMs / historyTimeoutMs; a provider call that never settles would hang the run)`,
+    );
+    timeouts.add(error);
+    return error;
+  }
+
+  /**
+   * The rows with `start <= ts < end`: a provider that returns more (one ignoring `end`, say) must
+   * not put rows of another window into this one, or results would depend on the window size.
+   * Rows without a numeric `ts` are kept for the caller to report. Warns once per stream.
+   */
+  private withinRange(
+    key: StreamKey,
+    start: number,
+    end: number,
+    rows: readonly HistoryRow[],
+    context: object,
+  ): readonly HistoryRow[] {
+    const outside = (row: HistoryRow | null | undefined): boolean => {
+      const ts = row?.ts;
+      return typeof ts === 'number' && (ts < start || ts >= end);
+    };
+    let dropped = 0;
+    for (const row of rows) if (outside(row)) dropped += 1;
+    if (dropped === 0) return rows;
+    const stream = `${key.nodeId}\u0000${key.interval}`;
+    if (!this.warnedOutside.has(stream)) {
+      this.warnedOutside.add(stream);
+      logger.warn(
+        { ...context, dropped, rows: rows.length },
+        'backfill.outside_range: the provider returned rows outside the asked [start, end); they were dropped (logged once per stream)',
+      );
+    }
+    return rows.filter((row) => !outside(row));
   }
 
   private acquire(): Promise<void> {
@@ -198,6 +388,70 @@ export class BackfillEngine {
     if (next === undefined) this.running -= 1;
     else next();
   }
+}
+
+/** Timeouts raised by engines: never retried (the call they gave up on may still be running). */
+const timeouts = new WeakSet<object>();
+
+function streamLabel(key: StreamKey): string {
+  return `node ${quote(key.nodeId)} (interval ${key.interval})`;
+}
+
+/**
+ * `call` (a promise, or a plain value from a provider method that is not async), or a rejection
+ * with `timeout()` when it has not settled within `ms` (Infinity: never), or with `signal.reason`
+ * when the signal aborts first. The timer is cleared once it settles, so it keeps the process
+ * alive only while the call is awaited.
+ */
+export function withDeadline<T>(
+  call: T | PromiseLike<T>,
+  ms: number,
+  timeout: () => Error,
+  signal?: AbortSignal,
+): Promise<T> {
+  const promise = Promise.resolve(call);
+  if (ms === Infinity && signal === undefined) return promise;
+  return new Promise<T>((resolve, reject) => {
+    let timer: NodeJS.Timeout | undefined;
+    const settle = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    };
+    const onAbort = (): void => {
+      settle();
+      reject(signal?.reason as Error);
+    };
+    if (signal?.aborted === true) {
+      onAbort();
+      return;
+    }
+    signal?.addEventListener('abort', onAbort, { once: true });
+    if (ms !== Infinity)
+      timer = setTimeout(() => {
+        settle();
+        reject(timeout());
+      }, ms);
+    promise.then(
+      (value) => {
+        settle();
+        resolve(value);
+      },
+      (error: unknown) => {
+        settle();
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passes on whatever the call rejected with
+        reject(error);
+      },
+    );
+  });
+}
+
+/** A timeout in ms: a positive number up to what setTimeout takes, or Infinity. */
+export function validateTimeout(ms: unknown, name: string): void {
+  if (ms === Infinity || (typeof ms === 'number' && ms > 0 && ms <= MAX_TIMER_MS)) return;
+  throw new QmtlError(
+    ErrorCode.InvalidArgument,
+    `${name} must be a positive number of ms up to ${MAX_TIMER_MS}, or Infinity, got ${quote(ms)}`,
+  );
 }
 
 function failure(

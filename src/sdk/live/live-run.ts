@@ -124,6 +124,7 @@ export async function startLiveRun(
         from,
         until: options.end,
         maxRetries: options.maxRetries,
+        historyTimeoutMs: options.historyTimeoutMs,
         bus,
         consumerGroup: options.consumerGroup ?? consumerGroupOf(strategies),
         ...(routing && { onLive: () => routing.attach(from) }),

@@ -4,6 +4,7 @@ import { formatTime } from '../../common/time.js';
 import type { ReceivedMessage, Subscription, TopicBus } from '../../transport/topic-bus.js';
 import type { HistoryRow } from '../history/protocols.js';
 import type { ExecutionGraph } from '../runner/execution-graph.js';
+import type { HistoryCallOptions } from '../runner/history-loader.js';
 import type { Edge, NodeRuntime } from '../runner/node-runtime.js';
 import type { TickEngine } from '../runner/tick-engine.js';
 import type { StreamInput } from '../stream-input.js';
@@ -24,6 +25,8 @@ export interface LiveSessionOptions {
   /** Last bucket: the session ends once every live input has passed it. Null = until stopped. */
   readonly until: number | null;
   readonly maxRetries: number;
+  /** How long one history provider call of the warm-up may take, in ms. */
+  readonly historyTimeoutMs: number;
   /** Where outputs are published and consumed nodes read; null when every node is local. */
   readonly bus: TopicBus | null;
   /** Consumer group of this process's subscriptions (stable across restarts of the same strategies). */
@@ -117,7 +120,7 @@ export class LiveSession {
     const warmed = this.#graph.sources.filter(
       (runtime) => (runtime.node as StreamInput).historyProvider !== null,
     );
-    await warmUp(this.#engine, this.#graph, warmed, this.#options.from - 1, this.#options.maxRetries);
+    await warmUp(this.#engine, this.#graph, warmed, this.#options.from - 1, this.#history());
     // What a consumed stream's topic holds before the live start is covered by that warm-up.
     for (const runtime of warmed)
       if (this.#roles.consumed.has(runtime.id)) this.#lastReceived.set(runtime.id, this.#options.from - 1);
@@ -187,7 +190,7 @@ export class LiveSession {
         new Set(runtimes),
         streams,
         resumeAt - 1,
-        this.#options.maxRetries,
+        this.#history(),
       );
       for (const stream of streams)
         await this.#startFeed(
@@ -261,6 +264,11 @@ export class LiveSession {
         'stopped with outputs the topic bus did not take (it stayed unavailable)',
       );
     this.#finish(null);
+  }
+
+  /** How the warm-ups call history providers. */
+  #history(): HistoryCallOptions {
+    return { maxRetries: this.#options.maxRetries, timeoutMs: this.#options.historyTimeoutMs };
   }
 
   #runtime(nodeId: string): NodeRuntime {

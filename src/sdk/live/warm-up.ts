@@ -2,7 +2,7 @@ import { logger } from '../../common/logger.js';
 import { formatTime } from '../../common/time.js';
 import { listenToEmits } from '../runner/emit-listeners.js';
 import type { ExecutionGraph } from '../runner/execution-graph.js';
-import { ensureHistory, historySources } from '../runner/history-loader.js';
+import { ensureHistory, historySources, type HistoryCallOptions } from '../runner/history-loader.js';
 import type { Edge, NodeRuntime } from '../runner/node-runtime.js';
 import { replay } from '../runner/replay.js';
 import type { TickEngine } from '../runner/tick-engine.js';
@@ -16,9 +16,9 @@ export async function warmUp(
   graph: ExecutionGraph,
   streams: readonly NodeRuntime[],
   end: number,
-  maxRetries: number,
+  history: HistoryCallOptions,
 ): Promise<void> {
-  const sources = historySources(streams, maxRetries);
+  const sources = historySources(streams, history);
   if (sources.length === 0) return;
   const longest = Math.max(...sources.map((s) => s.key.interval));
   const start = end + 1 - warmupBars(graph.order) * longest;
@@ -42,7 +42,7 @@ export async function warmUpPromoted(
   promoted: ReadonlySet<NodeRuntime>,
   streams: readonly NodeRuntime[],
   end: number,
-  maxRetries: number,
+  history: HistoryCallOptions,
 ): Promise<void> {
   const held: { parent: NodeRuntime; edge: Edge; missed: [number, unknown][] }[] = [];
   const restore: (() => void)[] = [];
@@ -62,7 +62,7 @@ export async function warmUpPromoted(
     }
   }
   try {
-    await warmUp(engine, graph, streams, end, maxRetries);
+    await warmUp(engine, graph, streams, end, history);
   } finally {
     for (const undo of restore.reverse()) undo();
     for (const { parent, edge } of held) parent.children.push(edge);

@@ -1,3 +1,4 @@
+import { DEFAULT_HISTORY_TIMEOUT_MS } from '../history/backfill-engine.js';
 import { QmtlError } from '../../common/errors.js';
 import { ExecutionGraph, type DedupReport, type KeepOutputs } from '../runner/execution-graph.js';
 import { historySources, type HistorySource } from '../runner/history-loader.js';
@@ -49,7 +50,7 @@ export async function replayOutcome(
     strategies.map((strategy) => strategy.prepare()),
     replayCase.keepOutputs ?? 'all',
   );
-  const sources = historySources(graph.sources, 0);
+  const sources = historySources(graph.sources, { maxRetries: 0, timeoutMs: DEFAULT_HISTORY_TIMEOUT_MS });
   const published: Record<string, [number, unknown][]> = {};
   for (const runtime of graph.order) {
     const series: [number, unknown][] = (published[label(runtime)] = []);

@@ -22,8 +22,19 @@ export interface HistoryGap {
   readonly ranges: readonly CoverageRange[];
 }
 
+/** How history provider calls are retried and bounded (RunOptions `maxRetries`, `historyTimeoutMs`). */
+export interface HistoryCallOptions {
+  /** Retries of a failing fetch or fillMissing. */
+  readonly maxRetries: number;
+  /** How long one provider call (fetch, coverage, fillMissing) may take, in ms. */
+  readonly timeoutMs: number;
+}
+
 /** The stream inputs of the run that have a history provider; a warning for each that has none. */
-export function historySources(sources: readonly NodeRuntime[], maxRetries: number): HistorySource[] {
+export function historySources(
+  sources: readonly NodeRuntime[],
+  { maxRetries, timeoutMs }: HistoryCallOptions,
+): HistorySource[] {
   const result: HistorySource[] = [];
   for (const runtime of sources) {
     const provider = (runtime.node as StreamInput).historyProvider;
@@ -34,7 +45,7 @@ export function historySources(sources: readonly NodeRuntime[], maxRetries: numb
       );
       continue;
     }
-    const engine = new BackfillEngine(provider, { maxRetries });
+    const engine = new BackfillEngine(provider, { maxRetries, timeoutMs });
     result.push({ runtime, provider, key: { nodeId: runtime.id, interval: runtime.interval }, engine });
   }
   return result;
@@ -42,8 +53,9 @@ export function historySources(sources: readonly NodeRuntime[], maxRetries: numb
 
 /**
  * Makes each provider cover `[start, end]` (SPEC §3.5): coverage → gaps → `fillMissing` for each
- * gap → coverage again. It asks once and never loops: gaps that remain are returned (the replay
- * then sees them as missing buckets, handled by `onMissing`).
+ * gap (retried with backoff when it throws) → coverage again. It asks once and never loops: gaps
+ * that remain are returned (the replay then sees them as missing buckets, handled by
+ * `onMissing`); a `fillMissing` that throws on every try fails with QMTL_HISTORY_UNAVAILABLE.
  */
 export async function ensureHistory(
   sources: readonly HistorySource[],
@@ -55,22 +67,13 @@ export async function ensureHistory(
 }
 
 async function ensureOne(source: HistorySource, start: number, end: number): Promise<HistoryGap | null> {
-  const { provider, key, runtime } = source;
-  const gaps = missingRanges(
-    await call(() => provider.coverage(key), runtime, 'coverage'),
-    start,
-    end,
-    key.interval,
-  );
+  const { key, runtime } = source;
+  const gaps = missingRanges(await coverage(source), start, end, key.interval);
   if (gaps.length === 0) return null;
+  // Retried like a fetch; still failing after the retries fails the run (QMTL_HISTORY_UNAVAILABLE).
   for (const [gapStart, gapEnd] of gaps)
-    await call(() => provider.fillMissing(gapStart, gapEnd, key), runtime, 'fillMissing');
-  const remaining = missingRanges(
-    await call(() => provider.coverage(key), runtime, 'coverage'),
-    start,
-    end,
-    key.interval,
-  );
+    await source.engine.fillMissing(key, gapStart, gapEnd, { label: runtime.node.label });
+  const remaining = missingRanges(await coverage(source), start, end, key.interval);
   if (remaining.length === 0) return null;
   logger.warn(
     {
@@ -88,7 +91,7 @@ export async function coveredSpan(sources: readonly HistorySource[]): Promise<Co
   let start = Infinity;
   let end = -Infinity;
   for (const source of sources) {
-    for (const [s, e] of await call(() => source.provider.coverage(source.key), source.runtime, 'coverage')) {
+    for (const [s, e] of await coverage(source)) {
       start = Math.min(start, s);
       end = Math.max(end, e);
     }
@@ -96,13 +99,20 @@ export async function coveredSpan(sources: readonly HistorySource[]): Promise<Co
   return start <= end ? [start, end] : null;
 }
 
-/** Fetches `[start, end)` of one source with retries, checked: finite `ts`, ascending (sorted if not). */
+/**
+ * Fetches `[start, end)` of one source with retries, checked: finite `ts`, ascending (sorted if
+ * not). Aborting `signal` abandons it (see {@link BackfillEngine.fetchRows}).
+ */
 export async function fetchWindow(
   source: HistorySource,
   start: number,
   end: number,
+  signal?: AbortSignal,
 ): Promise<readonly HistoryRow[]> {
-  const rows = await source.engine.fetchRows(source.key, start, end);
+  const rows = await source.engine.fetchRows(source.key, start, end, {
+    label: source.runtime.node.label,
+    ...(signal && { signal }),
+  });
   let sorted = true;
   for (let i = 0; i < rows.length; i++) {
     const ts = rows[i]?.ts;
@@ -115,6 +125,19 @@ export async function fetchWindow(
     if (i > 0 && ts < rows[i - 1]!.ts) sorted = false;
   }
   return sorted ? rows : [...rows].sort((a, b) => a.ts - b.ts);
+}
+
+/** The provider's coverage of the source's stream, within the engine's timeout. */
+function coverage(source: HistorySource): Promise<readonly CoverageRange[]> {
+  const { engine, provider, key, runtime } = source;
+  return call(
+    () =>
+      engine.deadline(provider.coverage(key), undefined, () =>
+        engine.timeout(runtime.node.label, 'coverage', ''),
+      ),
+    runtime,
+    'coverage',
+  );
 }
 
 async function call<T>(fn: () => Promise<T>, runtime: NodeRuntime, what: string): Promise<T> {

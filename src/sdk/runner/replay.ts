@@ -1,3 +1,4 @@
+import { ErrorCode, QmtlError } from '../../common/errors.js';
 import type { HistoryRow } from '../history/protocols.js';
 import { fetchWindow, type HistorySource } from './history-loader.js';
 import type { NodeRuntime } from './node-runtime.js';
@@ -78,21 +79,35 @@ export async function* historyWindows(
     windowBars,
   );
   const windowEnd = (from: number): number => Math.min((Math.floor(from / span) + 1) * span, end + 1);
-  const fetchAll = (from: number): Promise<(readonly HistoryRow[])[]> =>
-    Promise.all(sources.map((source) => fetchWindow(source, from, windowEnd(from))));
+  // Aborted when the consumer stops (a compute error, onMissing 'fail', a break): the prefetch of
+  // the next window is then abandoned and makes no further tries.
+  const abandon = new AbortController();
+  const fetchAll = (from: number): Promise<(readonly HistoryRow[])[]> => {
+    const fetched = Promise.all(
+      sources.map((source) => fetchWindow(source, from, windowEnd(from), abandon.signal)),
+    );
+    // A prefetch nobody awaits any more must not fail as an unhandled rejection (which ends the
+    // process after the caller has already handled the run's error); awaiting it still throws.
+    fetched.catch(() => undefined);
+    return fetched;
+  };
   let next = fetchAll(start);
   let yielded = performance.now();
-  for (let from = start; from <= end; from = windowEnd(from)) {
-    const windows = await next;
-    const to = windowEnd(from);
-    if (to <= end) next = fetchAll(to);
-    yield { windows, progress: { time: to - 1, fraction: Math.min(1, (to - start) / (end + 1 - start)) } };
-    // Providers that answer at once (in memory) resolve in microtasks only: let timers, signal
-    // handlers and servers (metrics, health) run between windows.
-    if (performance.now() - yielded > YIELD_EVERY_MS) {
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      yielded = performance.now();
+  try {
+    for (let from = start; from <= end; from = windowEnd(from)) {
+      const windows = await next;
+      const to = windowEnd(from);
+      if (to <= end) next = fetchAll(to);
+      yield { windows, progress: { time: to - 1, fraction: Math.min(1, (to - start) / (end + 1 - start)) } };
+      // Providers that answer at once (in memory) resolve in microtasks only: let timers, signal
+      // handlers and servers (metrics, health) run between windows.
+      if (performance.now() - yielded > YIELD_EVERY_MS) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        yielded = performance.now();
+      }
     }
+  } finally {
+    abandon.abort(new QmtlError(ErrorCode.Unavailable, 'history window abandoned: the replay stopped'));
   }
 }
 

@@ -1,5 +1,6 @@
 import { ErrorCode, QmtlError, quote } from '../../common/errors.js';
 import { parseTime, type TimeLike } from '../../common/time.js';
+import { DEFAULT_HISTORY_TIMEOUT_MS, validateTimeout } from '../history/backfill-engine.js';
 import type { TopicBus } from '../../transport/topic-bus.js';
 import type { Broker } from '../execution/broker.js';
 import type { PaperBrokerOptions } from '../execution/paper-broker.js';
@@ -65,8 +66,14 @@ export interface RunOptions {
   readonly consumerGroup?: string;
   /** Count CacheView reads in `cache_read_total` (slower; default false). */
   readonly trackReads?: boolean;
-  /** Retries of a failing history fetch (default 3). */
+  /** Retries of a failing history fetch or fillMissing (default 3). */
   readonly maxRetries?: number;
+  /**
+   * How long one history provider call (`fetch`, `coverage`, `fillMissing`) may take, in ms,
+   * before the run fails with `QMTL_TIMEOUT` naming the call, the stream and the range (not
+   * retried). Default 300,000 (5 min); `Infinity` waits forever.
+   */
+  readonly historyTimeoutMs?: number;
   /** Bars of the finest interval fetched per history window (default 65,536). */
   readonly windowBars?: number;
   /** Called once per history window with the progress of the replay. */
@@ -93,6 +100,7 @@ export interface ResolvedRunOptions {
   readonly outputLimit: number;
   readonly trackReads: boolean;
   readonly maxRetries: number;
+  readonly historyTimeoutMs: number;
   readonly windowBars: number;
   readonly onProgress: ((progress: ReplayProgress) => void) | null;
 }
@@ -115,6 +123,7 @@ const KEYS = [
   'priceStreams',
   'trackReads',
   'maxRetries',
+  'historyTimeoutMs',
   'windowBars',
   'onProgress',
 ];
@@ -177,9 +186,16 @@ export function resolveRunOptions(mode: RunMode, options: RunOptions): ResolvedR
     outputLimit: outputLimitOf(mode, options.outputLimit),
     trackReads: optionalBoolean(options.trackReads, 'trackReads'),
     maxRetries: nonNegativeInteger(options.maxRetries ?? 3, 'maxRetries'),
+    historyTimeoutMs: historyTimeoutOf(options.historyTimeoutMs),
     windowBars: nonNegativeInteger(options.windowBars ?? 65_536, 'windowBars') || 1,
     onProgress: optionalFunction(options.onProgress, 'onProgress'),
   };
+}
+
+function historyTimeoutOf(ms: unknown): number {
+  if (ms === undefined) return DEFAULT_HISTORY_TIMEOUT_MS;
+  validateTimeout(ms, 'historyTimeoutMs');
+  return ms as number;
 }
 
 function optionalBoolean(value: unknown, name: string): boolean {

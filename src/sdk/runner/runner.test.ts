@@ -234,6 +234,49 @@ describe('Runner.backtest', () => {
     expect(() => all.outputs('f'.repeat(64))).toThrow(/is not part of this run/);
   });
 
+  it('gives the same result for any window size when a provider returns rows outside the asked range', async () => {
+    vi.spyOn(logger, 'warn').mockImplementation(() => undefined);
+    // One provider ignores `end` (returns everything from `start`), the other is correct.
+    class IgnoresEnd extends MemoryHistoryProvider {
+      override fetch(start: number, _end: number, key: StreamKey) {
+        return super.fetch(start, Infinity, key);
+      }
+    }
+    const values = Array.from({ length: 100 }, (_, i) => i);
+    const run = async (windowBars: number) => {
+      const sloppy = new IgnoresEnd(bars(values), { sourceId: 'a' });
+      const exact = new MemoryHistoryProvider(bars(values.map((v) => 1000 + v)), { sourceId: 'b' });
+      const result = await Runner.backtest(
+        strategyOf((s) => {
+          const [a, b] = [stream(sloppy, ['a']), stream(exact, ['b'])];
+          s.addNodes([
+            a,
+            b,
+            new ProcessingNode({ input: [a, b], computeFn: (v) => [value(v, 0), value(v, 1)] }),
+          ]);
+        }),
+        { startTime: 60, endTime: 6000, windowBars, keepOutputs: 'all' },
+      );
+      const [a, , pair] = result.strategy.nodes;
+      return {
+        bars: result.bars,
+        ticks: result.ticks,
+        outputs: result.outputs(pair!).toArray(),
+        a: result.stats(a!),
+        pair: result.stats(pair!),
+      };
+    };
+    const [small, large] = [await run(7), await run(1000)];
+    expect(small).toEqual(large);
+    expect(large.bars).toBe(200);
+    expect(large.outputs).toHaveLength(100);
+    const aligned = large.outputs.every(([t, pair]) => {
+      const [a, b] = pair as [number, number];
+      return a === t / 60 - 1 && b === 1000 + a;
+    });
+    expect(aligned).toBe(true);
+  });
+
   it('warns once when one stream has different history providers, whose data would be ignored', async () => {
     const warn = vi.spyOn(logger, 'warn').mockImplementation(() => undefined);
     const [a, b] = [new MemoryHistoryProvider(bars([1, 2])), new MemoryHistoryProvider(bars([9, 9]))];
@@ -473,6 +516,129 @@ describe('history loading', () => {
       ),
     ).rejects.toThrow(/flaky|failed/);
   }, 20_000);
+
+  it('abandons the prefetch of the next window when the replay fails, leaving no unhandled rejection', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      // The first window (bars 60 … 600) replays while the second is fetched; that fetch fails
+      // after the replay has thrown, so nothing awaits it.
+      let laterFetches = 0;
+      const provider = new (class extends MemoryHistoryProvider {
+        override async fetch(start: number, end: number, key: StreamKey) {
+          if (start < 600) return super.fetch(start, end, key);
+          laterFetches += 1;
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          throw new Error('window 2 unavailable');
+        }
+      })(bars(Array.from({ length: 30 }, (_, i) => i)));
+      const thrower = (s: Strategy) => {
+        const input = stream(provider);
+        s.addNodes([
+          input,
+          new ProcessingNode({
+            input,
+            computeFn: (view) => {
+              if (view.time === 300) throw new Error('bad bar');
+              return 1;
+            },
+          }),
+        ]);
+      };
+      await expect(
+        Runner.backtest(strategyOf(thrower), { startTime: 60, endTime: 1800, windowBars: 10 }),
+      ).rejects.toThrow('bad bar');
+      // Long enough for every retry of the abandoned fetch (backoff 100, 200, 400 ms at most).
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      expect(unhandled).toEqual([]);
+      expect(laterFetches).toBe(1);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
+  it('retries a fillMissing whose fetcher fails for a while, and fails naming the stream when it keeps failing', async () => {
+    vi.spyOn(logger, 'warn').mockImplementation(() => undefined);
+    vi.spyOn(logger, 'error').mockImplementation(() => undefined);
+    let failures = 2;
+    const fetcher: DataFetcher = {
+      fetch: (start, end) =>
+        failures-- > 0
+          ? Promise.reject(new Error('ECONNRESET'))
+          : Promise.resolve(bars([7, 8, 9], 60, 60).filter((r) => r.ts >= start && r.ts < end)),
+    };
+    const provider = new MemoryHistoryProvider([], { fetcher });
+    const ok = await Runner.backtest(
+      strategyOf((s) => s.addNodes(stream(provider))),
+      { startTime: 60, endTime: 180, keepOutputs: 'all' },
+    );
+    expect([ok.bars, ok.historyGaps]).toEqual([3, []]);
+    failures = Infinity;
+    const error = await Runner.backtest(
+      strategyOf((s) => s.addNodes(stream(new MemoryHistoryProvider([], { fetcher })))),
+      { startTime: 60, endTime: 180, maxRetries: 1 },
+    ).catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      code: 'QMTL_HISTORY_UNAVAILABLE',
+      message:
+        'history provider of StreamInput "stream_input" failed in fillMissing for [60, 180] after 2 attempt(s): ECONNRESET',
+    });
+  });
+
+  it('fails a run whose provider never answers with a Timeout naming the call, stream and range', async () => {
+    vi.spyOn(logger, 'error').mockImplementation(() => undefined);
+    const never = () => new Promise<never>(() => undefined);
+    const held = new MemoryHistoryProvider(bars([1, 2, 3]));
+    const provider = (hang: 'fetch' | 'coverage' | 'fillMissing'): HistoryProvider => ({
+      fetch: hang === 'fetch' ? never : (s, e, k) => held.fetch(s, e, k),
+      coverage: hang === 'coverage' ? never : (k) => held.coverage(k),
+      fillMissing: hang === 'fillMissing' ? never : () => Promise.resolve(),
+    });
+    const run = (hang: 'fetch' | 'coverage' | 'fillMissing') =>
+      Runner.backtest(
+        strategyOf((s) => s.addNodes(stream(provider(hang)))),
+        { startTime: hang === 'fillMissing' ? 0 : 60, endTime: 180, historyTimeoutMs: 30 },
+      );
+    const prefix = 'history provider of StreamInput "stream_input" did not answer';
+    await expect(run('fetch')).rejects.toMatchObject({
+      code: 'QMTL_TIMEOUT',
+      message: expect.stringContaining(`${prefix} fetch of [60, 181) within 30 ms`) as string,
+    });
+    await expect(run('coverage')).rejects.toMatchObject({
+      code: 'QMTL_TIMEOUT',
+      message: expect.stringContaining(`${prefix} coverage within 30 ms`) as string,
+    });
+    await expect(run('fillMissing')).rejects.toMatchObject({
+      code: 'QMTL_TIMEOUT',
+      message: expect.stringContaining(`${prefix} fillMissing of [0, 0] within 30 ms`) as string,
+    });
+    await expect(
+      Runner.backtest(
+        strategyOf((s) => s.addNodes(stream(held))),
+        {
+          startTime: 60,
+          endTime: 180,
+          historyTimeoutMs: -1,
+        },
+      ),
+    ).rejects.toThrow(/historyTimeoutMs must be a positive number of ms/);
+  });
+
+  it('accepts a provider whose methods return plain values instead of promises', async () => {
+    const fills: string[] = [];
+    const plain = {
+      fetch: (start: number, end: number) =>
+        bars([1, 2, 3], 60, 120).filter((r) => r.ts >= start && r.ts < end),
+      coverage: () => [[120, 240]],
+      fillMissing: (start: number, end: number) => void fills.push(`${start}-${end}`),
+    } as unknown as HistoryProvider;
+    const result = await Runner.backtest(
+      strategyOf((s) => s.addNodes(stream(plain))),
+      { startTime: 60, endTime: 240, keepOutputs: 'all' },
+    );
+    expect([result.bars, fills]).toEqual([3, ['60-60']]);
+  });
 
   it('lets timers run during a long replay of a provider that answers at once', async () => {
     const provider = new MemoryHistoryProvider(bars([1, 2], 1, 0));

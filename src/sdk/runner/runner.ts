@@ -104,7 +104,10 @@ async function replayRun(
 ): Promise<RunResult> {
   const started = performance.now();
   warnOfIdleTagQueries(graph);
-  const sources = historySources(graph.sources, options.maxRetries);
+  const sources = historySources(graph.sources, {
+    maxRetries: options.maxRetries,
+    timeoutMs: options.historyTimeoutMs,
+  });
   const span = await resolveSpan(sources, options);
   logger.info(
     {
