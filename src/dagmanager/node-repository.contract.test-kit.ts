@@ -193,7 +193,7 @@ export function testNodeRepositoryContract(name: string, options: NodeRepository
       expect(await repo.getSentinel('missing')).toBeNull();
     });
 
-    it('stores the sentinel given to createNodes with the nodes, its HAS edges to old and new nodes', async () => {
+    it('stores the sentinel given to createNodes with the nodes, listing old and new nodes', async () => {
       const old = testRecord('old');
       const buffering = testRecord('new', { bufferingSince: 7 });
       await repo.createNodes([old]);

@@ -41,8 +41,9 @@ export interface NodeRepository {
   /**
    * Stores nodes with their Queue and EMITS edge, keeping any record already stored under the
    * same node_id (first writer wins). Returns the stored record of every given node_id. With a
-   * `sentinel`, it is stored (as {@link upsertSentinel} does) in the same write: a crash cannot
-   * leave the nodes of a new version without their sentinel.
+   * `sentinel`, it is stored in the same write, its HAS edges to the given nodes (the ones its
+   * version created, as the original's `insert_sentinel`): a crash cannot leave the nodes of a new
+   * version without their sentinel.
    */
   createNodes(records: readonly NodeRecord[], sentinel?: NewSentinel): Promise<Map<string, NodeRecord>>;
   /** Topics of nodes with `interval` whose tags match (`any`: intersect; `all`: query ⊆ node tags). */
