@@ -668,6 +668,24 @@ describe('history loading', () => {
     );
     expect([result.startTime, result.endTime, result.bars]).toEqual([600, 780, 4]);
   });
+
+  it('offline warns when a start time lies after all the data, instead of replaying nothing silently', async () => {
+    const provider = new MemoryHistoryProvider(bars([1, 2], 60, 600));
+    const warn = vi.spyOn(logger, 'warn');
+    const result = await Runner.offline(
+      strategyOf((s) => s.addNodes(stream(provider))),
+      { startTime: 3600 },
+    );
+    expect([result.startTime, result.bars]).toEqual([null, 0]);
+    expect(warn).toHaveBeenCalledWith(
+      expect.objectContaining({
+        start: '1970-01-01T01:00:00Z',
+        held: ['1970-01-01T00:10:00Z', '1970-01-01T00:11:00Z'],
+      }),
+      expect.stringContaining('the providers hold no data in the asked span'),
+    );
+    warn.mockRestore();
+  });
 });
 
 describe('Runner arguments', () => {

@@ -176,7 +176,12 @@ async function resolveSpan(
   }
   const start = options.start ?? covered[0];
   const end = options.end ?? covered[1];
-  return start <= end ? [start, end] : null;
+  if (start <= end) return [start, end];
+  logger.warn(
+    { start: formatTime(start), end: formatTime(end), held: covered.map(formatTime) },
+    "the providers hold no data in the asked span (it ends before it starts once open ends take the data's bounds); nothing to replay",
+  );
+  return null;
 }
 
 function instantiate(input: StrategyInput, index: number): Strategy {
