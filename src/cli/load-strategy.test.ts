@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { QmtlError } from '../common/errors.js';
 import { Strategy } from '../sdk/strategy.js';
-import { isStrategyClass, parseStrategyTarget, selectStrategy } from './load-strategy.js';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import {
+  importStrategyModule,
+  isStrategyClass,
+  parseStrategyTarget,
+  selectStrategy,
+} from './load-strategy.js';
 
 class Alpha extends Strategy {
   setup(): void {}
@@ -41,6 +48,18 @@ describe('parseStrategyTarget', () => {
       file: 'C:\\work\\strategy.ts',
       exportName: '$Main',
     });
+  });
+});
+
+describe('importStrategyModule', () => {
+  it('says a suffix after ":" is not an export name when the file before it exists', async () => {
+    const dir = path.dirname(fileURLToPath(import.meta.url));
+    await expect(importStrategyModule('load-strategy.ts:1bad', dir)).rejects.toThrow(
+      /strategy file "load-strategy.ts:1bad" not found \(resolved to .*\); "1bad" after ':' is not an export name/,
+    );
+    await expect(importStrategyModule('missing.ts:1bad', dir)).rejects.toThrow(
+      /not found \(resolved to [^)]*\)$/,
+    );
   });
 });
 

@@ -53,8 +53,15 @@ export async function loadStrategy(target: string, cwd: string): Promise<LoadedS
  */
 export async function importStrategyModule(file: string, cwd: string): Promise<Record<string, unknown>> {
   const resolved = path.resolve(cwd, file);
-  if (!existsSync(resolved))
-    throw invalidArgument(`strategy file ${quote(file)} not found (resolved to ${resolved})`);
+  if (!existsSync(resolved)) {
+    // `file.ts:1bad` kept its suffix, which is not an export name: say so rather than only "not found".
+    const suffix = /^(.+):([^:/\\]+)$/.exec(file);
+    const hint =
+      suffix !== null && existsSync(path.resolve(cwd, suffix[1]!))
+        ? `; ${quote(suffix[2])} after ':' is not an export name (a JavaScript identifier)`
+        : '';
+    throw invalidArgument(`strategy file ${quote(file)} not found (resolved to ${resolved})${hint}`);
+  }
   const extension = path.extname(resolved).toLowerCase();
   if (
     statSync(resolved).isDirectory() ||
