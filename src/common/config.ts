@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
+import { MAX_TIMER_MS } from './deadline.js';
 import { ErrorCode, QmtlError, quote, type Problem } from './errors.js';
 
 /** A connection string (`*_dsn`): a string, or null for "use the embedded backend". */
@@ -11,7 +12,6 @@ const positiveInteger = z.number().int().min(1);
 /** bolt://host[:port] or neo4j://host[:port] (with +s / +ssc), nothing after but an optional path. */
 const NEO4J_URI = /^(bolt|neo4j)(\+s|\+ssc)?:\/\/(\[[0-9a-fA-F:.]+\]|[^:/?#\s]+)(:\d{1,5})?\/?$/;
 /** The longest delay a Node.js timer takes (2^31 − 1 ms); a longer one fires at once, in a loop. */
-const MAX_TIMER_MS = 2_147_483_647;
 const MAX_TIMER_SECONDS = Math.floor(MAX_TIMER_MS / 1000);
 const timerMs = (min: number) => z.number().int().min(min).max(MAX_TIMER_MS);
 const timerSeconds = (min: number) => z.number().int().min(min).max(MAX_TIMER_SECONDS);

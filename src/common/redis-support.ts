@@ -1,25 +1,6 @@
 import type * as Redis from 'redis';
 import { ErrorCode, QmtlError } from './errors.js';
 
-/** A reply that did not come within its deadline (see {@link withDeadline}). */
-export class DeadlineError extends Error {}
-
-/**
- * `promise`, or a {@link DeadlineError} after `ms` (the promise keeps running; its outcome is
- * ignored). node-redis only times out commands not yet sent; this bounds the ones on the wire.
- */
-export async function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new DeadlineError(`no reply within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /**
  * `host:port` of a `redis://` or `rediss://` DSN, for messages (the DSN itself may carry a
  * password, so it is never echoed).

@@ -7,8 +7,7 @@ import type { BufferInstruction, DiffOutcome, DiffRequest } from './diff-types.j
 import { dagManagerMetrics, observeDiffDuration } from './metrics.js';
 import { lineageKey, type NewSentinel, type NodeRecord } from './node-record.js';
 import type { NodeRepository } from './node-repository.js';
-import { topicNameProblem } from './memory-queue-admin.js';
-import { TopicNameTakenError, type TopicSpec } from './queue-admin.js';
+import { topicNameProblem, TopicNameTakenError, type TopicSpec } from './queue-admin.js';
 import { TOPIC_HASH_PREFIX, topicKindOf, topicName, topicSpec, type TopicNameParts } from './topics.js';
 
 /** Creates topics idempotently (the `TopicCreator`, or a plain admin in tests). */

@@ -1,8 +1,8 @@
 import type { Admin } from '@platformatic/kafka';
 import { ErrorCode, QmtlError, quote } from '../common/errors.js';
 import { brokerErrorIds, kafkaErrorTree } from '../common/kafka-errors.js';
-import { topicNameProblem } from './memory-queue-admin.js';
 import {
+  topicNameProblem,
   TopicNameTakenError,
   type CreatedTopic,
   type QueueAdmin,

@@ -1,6 +1,7 @@
 import { ErrorCode, QmtlError, quote } from '../common/errors.js';
 import {
   collisionKey,
+  topicNameProblem,
   TopicNameTakenError,
   type CreatedTopic,
   type QueueAdmin,
@@ -109,17 +110,4 @@ export class MemoryQueueAdmin implements QueueAdmin {
     if (topic === undefined) throw new QmtlError(ErrorCode.NotFound, `topic ${quote(name)} does not exist`);
     topic.size += messages;
   }
-}
-
-/**
- * Kafka's topic-name rule, applied by every adapter: 1–249 characters of `[A-Za-z0-9._-]`, not
- * `.` or `..`. Returns the `QMTL_INVALID_ARGUMENT` error for a bad name, or null.
- */
-export function topicNameProblem(name: unknown): QmtlError | null {
-  if (typeof name === 'string' && /^[A-Za-z0-9._-]{1,249}$/.test(name) && name !== '.' && name !== '..')
-    return null;
-  return new QmtlError(
-    ErrorCode.InvalidArgument,
-    `topic name must be 1–249 characters of letters, digits, '.', '_' or '-', got ${quote(name)}`,
-  );
 }

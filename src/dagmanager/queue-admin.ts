@@ -69,3 +69,16 @@ export class TopicNameTakenError extends QmtlError {
 export function collisionKey(name: string): string {
   return name.replaceAll('.', '_');
 }
+
+/**
+ * Kafka's topic-name rule, applied by every adapter: 1–249 characters of `[A-Za-z0-9._-]`, not
+ * `.` or `..`. Returns the `QMTL_INVALID_ARGUMENT` error for a bad name, or null.
+ */
+export function topicNameProblem(name: unknown): QmtlError | null {
+  if (typeof name === 'string' && /^[A-Za-z0-9._-]{1,249}$/.test(name) && name !== '.' && name !== '..')
+    return null;
+  return new QmtlError(
+    ErrorCode.InvalidArgument,
+    `topic name must be 1–249 characters of letters, digits, '.', '_' or '-', got ${quote(name)}`,
+  );
+}

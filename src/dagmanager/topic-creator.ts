@@ -2,9 +2,9 @@ import { CircuitBreaker } from '../common/circuit-breaker.js';
 import { ErrorCode, QmtlError, quote } from '../common/errors.js';
 import { logger as defaultLogger, type Logger } from '../common/logger.js';
 import { backoffDelay, sleep as realSleep, type BackoffOptions, type SleepFn } from '../common/retry.js';
-import { topicNameProblem } from './memory-queue-admin.js';
 import { dagManagerMetrics } from './metrics.js';
 import {
+  topicNameProblem,
   TopicNameTakenError,
   type QueueAdmin,
   type TopicDescription,

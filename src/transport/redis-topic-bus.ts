@@ -2,13 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { ErrorCode, QmtlError, quote } from '../common/errors.js';
 import { logger } from '../common/logger.js';
-import {
-  createRedisClient,
-  DeadlineError,
-  redisAddress,
-  withDeadline,
-  type RedisClient,
-} from '../common/redis-support.js';
+import { createRedisClient, redisAddress, type RedisClient } from '../common/redis-support.js';
+import { DeadlineError, withDeadline } from '../common/deadline.js';
 import { backoffDelay, sleep } from '../common/retry.js';
 import {
   decodeTopicValue,

@@ -3,12 +3,11 @@ import { ErrorCode, QmtlError, quote } from '../../common/errors.js';
 import { logger } from '../../common/logger.js';
 import {
   createRedisClient,
-  DeadlineError,
   invalidRedisDsn,
   redisAddress,
-  withDeadline,
   type RedisClient,
 } from '../../common/redis-support.js';
+import { DeadlineError, withDeadline } from '../../common/deadline.js';
 import { isStrategyStatus, type StrategyStatus } from '../strategy-status.js';
 import { lockTtlProblem, type StateStore } from './state-store.js';
 

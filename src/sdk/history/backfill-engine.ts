@@ -1,3 +1,4 @@
+import { MAX_TIMER_MS, withDeadline } from '../../common/deadline.js';
 import { ErrorCode, QmtlError, quote } from '../../common/errors.js';
 import { logger } from '../../common/logger.js';
 import { retry, type SleepFn } from '../../common/retry.js';
@@ -39,9 +40,6 @@ export interface BackfillEngineOptions {
 
 /** Default of {@link BackfillEngineOptions.timeoutMs} and `RunOptions.historyTimeoutMs`: 300 s. */
 export const DEFAULT_HISTORY_TIMEOUT_MS = 300_000;
-
-/** The longest delay setTimeout takes (2^31 - 1 ms, about 24.8 days); longer ones fire at once. */
-const MAX_TIMER_MS = 2_147_483_647;
 
 /** What a finished job did. */
 export interface BackfillJobResult {
@@ -395,54 +393,6 @@ const timeouts = new WeakSet<object>();
 
 function streamLabel(key: StreamKey): string {
   return `node ${quote(key.nodeId)} (interval ${key.interval})`;
-}
-
-/**
- * `call` (a promise, or a plain value from a provider method that is not async), or a rejection
- * with `timeout()` when it has not settled within `ms` (Infinity: never), or with `signal.reason`
- * when the signal aborts first. The timer is cleared once it settles, so it keeps the process
- * alive only while the call is awaited.
- */
-export function withDeadline<T>(
-  call: T | PromiseLike<T>,
-  ms: number,
-  timeout: () => Error,
-  signal?: AbortSignal,
-): Promise<T> {
-  const promise = Promise.resolve(call);
-  if (ms === Infinity && signal === undefined) return promise;
-  return new Promise<T>((resolve, reject) => {
-    let timer: NodeJS.Timeout | undefined;
-    const settle = (): void => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-    };
-    const onAbort = (): void => {
-      settle();
-      reject(signal?.reason as Error);
-    };
-    if (signal?.aborted === true) {
-      onAbort();
-      return;
-    }
-    signal?.addEventListener('abort', onAbort, { once: true });
-    if (ms !== Infinity)
-      timer = setTimeout(() => {
-        settle();
-        reject(timeout());
-      }, ms);
-    promise.then(
-      (value) => {
-        settle();
-        resolve(value);
-      },
-      (error: unknown) => {
-        settle();
-        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passes on whatever the call rejected with
-        reject(error);
-      },
-    );
-  });
 }
 
 /** A timeout in ms: a positive number up to what setTimeout takes, or Infinity. */
