@@ -23,6 +23,7 @@ export type GraphOperation =
   | { readonly op: 'release'; readonly strategyId: string; readonly now: number }
   | { readonly op: 'sentinel'; readonly sentinel: SentinelRecord }
   | { readonly op: 'weight'; readonly sentinelId: string; readonly weight: number }
+  // Written with `since: null` (buffering cleared); journals of earlier versions also hold marks.
   | { readonly op: 'buffering'; readonly nodeIds: readonly string[]; readonly since: number | null }
   | { readonly op: 'drop'; readonly topic: string }
   | { readonly op: 'orphaned'; readonly since: readonly (readonly [nodeId: string, time: number])[] };

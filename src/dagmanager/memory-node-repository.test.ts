@@ -31,8 +31,7 @@ describe('MemoryNodeRepository journal', () => {
     const repo = MemoryNodeRepository.open(path);
     const a = testRecord('a');
     await repo.createNodes([a]);
-    for (let i = 0; i < 50; i++) await repo.markBuffering([a.nodeId], i);
-    for (let i = 0; i < 50; i++) await repo.clearBuffering([a.nodeId]);
+    for (let i = 0; i < 101; i++) await repo.clearBuffering([a.nodeId]);
     expect(readFileSync(path, 'utf8').trim().split('\n').length).toBeGreaterThan(100);
     const reopened = MemoryNodeRepository.open(path);
     expect(readFileSync(path, 'utf8').trim().split('\n').length).toBeLessThan(5);

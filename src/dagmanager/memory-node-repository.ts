@@ -183,11 +183,6 @@ export class MemoryNodeRepository implements NodeRepository {
     return Promise.resolve();
   }
 
-  markBuffering(nodeIds: readonly string[], now: number): Promise<void> {
-    if (nodeIds.length > 0) this.write({ op: 'buffering', nodeIds, since: now });
-    return Promise.resolve();
-  }
-
   clearBuffering(nodeIds: readonly string[]): Promise<void> {
     if (nodeIds.length > 0) this.write({ op: 'buffering', nodeIds, since: null });
     return Promise.resolve();

@@ -27,11 +27,9 @@ function recorder(): EventPublisher & { events: { type: string; data: unknown }[
 describe('recomputeStaleBuffering', () => {
   it('switches nodes buffering for 7 days to a full recompute and tells consumers', async () => {
     const repo = MemoryNodeRepository.open();
-    const fresh = testRecord('fresh', { topic: 't_fresh' });
-    const stale = testRecord('stale', { topic: 't_stale', tags: ['a'] });
+    const fresh = testRecord('fresh', { topic: 't_fresh', bufferingSince: 5 * DAY });
+    const stale = testRecord('stale', { topic: 't_stale', tags: ['a'], bufferingSince: 0 });
     await repo.createNodes([fresh, stale]);
-    await repo.markBuffering([stale.nodeId], 0);
-    await repo.markBuffering([fresh.nodeId], 5 * DAY);
     const events = recorder();
     expect((await recomputeStaleBuffering(repo, events, 7 * DAY + 1)).map((r) => r.topic)).toEqual([
       't_stale',

@@ -291,14 +291,6 @@ MERGE (v:VersionSentinel {version: $sentinelId})
   ON CREATE SET v.strategy_id = '', v.created_at = 0, v.node_ids = []
 SET v.traffic_weight = $weight`;
 
-/** Locked first so that of two concurrent marks the first committed time stays. */
-export const MARK_BUFFERING = `
-UNWIND $nodeIds AS nodeId
-MATCH (c:ComputeNode {node_id: nodeId})
-USING INDEX SEEK c:ComputeNode(node_id)
-${LOCK_C}
-SET c.buffering_since = coalesce(c.buffering_since, $now)`;
-
 export const CLEAR_BUFFERING = `
 UNWIND $nodeIds AS nodeId
 MATCH (c:ComputeNode {node_id: nodeId})

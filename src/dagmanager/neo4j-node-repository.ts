@@ -9,7 +9,6 @@ import {
   GET_LINEAGES,
   GET_NODES,
   GET_SENTINEL,
-  MARK_BUFFERING,
   NODE_BY_TOPIC,
   ORPHAN_QUEUES,
   QUEUES_MATCHING_ALL_TAGS,
@@ -276,14 +275,6 @@ export class Neo4jNodeRepository implements NodeRepository {
 
   async setSentinelWeight(sentinelId: string, weight: number): Promise<void> {
     await this.query('WRITE', 'storing a sentinel weight', SET_SENTINEL_WEIGHT, { sentinelId, weight });
-  }
-
-  async markBuffering(nodeIds: readonly string[], now: number): Promise<void> {
-    if (nodeIds.length === 0) return;
-    await this.query('WRITE', 'marking nodes buffering', MARK_BUFFERING, {
-      nodeIds: [...new Set(nodeIds)].sort(compare),
-      now: this.integer(now),
-    });
   }
 
   async clearBuffering(nodeIds: readonly string[]): Promise<void> {

@@ -206,16 +206,14 @@ export function testNodeRepositoryContract(name: string, options: NodeRepository
       expect((await repo.getBufferingNodes(8)).map((r) => r.nodeId)).toEqual([buffering.nodeId]);
     });
 
-    it('marks buffering once (earliest time kept), lists it by cutoff, and clears it', async () => {
-      const a = testRecord('a');
-      const b = testRecord('b');
-      await repo.createNodes([a, b]);
-      await repo.markBuffering([a.nodeId], 1000);
-      await repo.markBuffering([a.nodeId, b.nodeId], 5000);
-      expect((await repo.getNodes([a.nodeId])).get(a.nodeId)?.bufferingSince).toBe(1000);
+    it('lists nodes stored buffering by cutoff, and clears them', async () => {
+      const a = testRecord('a', { bufferingSince: 1000 });
+      const b = testRecord('b', { bufferingSince: 5000 });
+      await repo.createNodes([a, b, testRecord('c')]);
       expect((await repo.getBufferingNodes(2000)).map((r) => r.nodeId)).toEqual([a.nodeId]);
       expect((await repo.getBufferingNodes(6000)).length).toBe(2);
       await repo.clearBuffering([a.nodeId]);
+      expect((await repo.getNodes([a.nodeId])).get(a.nodeId)?.bufferingSince).toBeNull();
       expect((await repo.getBufferingNodes(6000)).map((r) => r.nodeId)).toEqual([b.nodeId]);
     });
 
@@ -307,7 +305,7 @@ export function testNodeRepositoryContract(name: string, options: NodeRepository
       const reopen = options.reopen;
       it('keeps everything across a restart', async () => {
         const a = testRecord('a');
-        const b = testRecord('b');
+        const b = testRecord('b', { bufferingSince: 1200 });
         await repo.createNodes([a, b]);
         await repo.attachStrategy('s1', [a.nodeId, b.nodeId], 1000);
         await repo.attachStrategy('s2', [a.nodeId], 1000);
@@ -319,7 +317,7 @@ export function testNodeRepositoryContract(name: string, options: NodeRepository
           nodeIds: [a.nodeId],
         });
         await repo.setSentinelWeight('s1-sentinel', 0.5);
-        await repo.markBuffering([b.nodeId], 1200);
+        await repo.clearBuffering([b.nodeId]);
         const c = testRecord('c', { bufferingSince: 1300 });
         await repo.createNodes([c], {
           sentinelId: 's4-sentinel',
@@ -331,7 +329,7 @@ export function testNodeRepositoryContract(name: string, options: NodeRepository
         try {
           expect((await again.getNodes([a.nodeId, b.nodeId])).get(b.nodeId)).toEqual({
             ...b,
-            bufferingSince: 1200,
+            bufferingSince: null,
           });
           expect(await again.strategyRoles('s1')).toEqual(
             new Map([

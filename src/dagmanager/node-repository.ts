@@ -68,11 +68,7 @@ export interface NodeRepository {
   /** Stores a canary weight on the sentinel, creating a bare sentinel if it does not exist. */
   setSentinelWeight(sentinelId: string, weight: number): Promise<void>;
 
-  /**
-   * Sets `bufferingSince` to `now` on each node not already buffering. (The diff stores a
-   * buffering node with its `bufferingSince` instead; this is the original's `mark_buffering`.)
-   */
-  markBuffering(nodeIds: readonly string[], now: number): Promise<void>;
+  /** Ends buffering: a node is stored buffering (`bufferingSince`) and only ever cleared. */
   clearBuffering(nodeIds: readonly string[]): Promise<void>;
   /** Nodes buffering since before `cutoff`. */
   getBufferingNodes(cutoff: number): Promise<NodeRecord[]>;
