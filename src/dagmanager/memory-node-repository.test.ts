@@ -1,6 +1,15 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmdirSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -49,6 +58,7 @@ describe('MemoryNodeRepository journal', () => {
     for (let i = 0; i < 300; i++) {
       await repo.attachStrategy(`s${i % 7}`, ids, i);
       if (i % 3 === 0) await repo.releaseStrategy(`s${(i + 3) % 7}`, i);
+      await repo.idle();
       largest = Math.max(largest, statSync(path).size);
     }
     const appendedAtLeast = 300 * 3 * 64;
@@ -59,6 +69,58 @@ describe('MemoryNodeRepository journal', () => {
       expect(await reopened.strategyRoles(`s${k}`)).toEqual(await repo.strategyRoles(`s${k}`));
     expect(await reopened.listOrphanQueues()).toEqual(await repo.listOrphanQueues());
     expect(await reopened.getNodes(ids)).toEqual(await repo.getNodes(ids));
+  });
+
+  it('compacts in the background: the write returns first, and what is written meanwhile is kept', async () => {
+    const path = freshJournal();
+    const repo = MemoryNodeRepository.open(path, { compactAfterBytes: 16_384 });
+    const lines = (): number => readFileSync(path, 'utf8').trim().split('\n').length;
+    const first = Array.from({ length: 5 }, (_, i) => testRecord(`a${i}`));
+    await repo.createNodes(first);
+    for (let i = 0; i < 60; i++) await repo.clearBuffering([first[0]!.nodeId]);
+    // This write crosses the threshold; no await below lets the compaction's file I/O run.
+    const second = Array.from({ length: 30 }, (_, i) => testRecord(`b${i}`));
+    await repo.createNodes(second);
+    const late = [testRecord('late-1'), testRecord('late-2')];
+    await repo.createNodes(late);
+    await repo.attachStrategy('s1', [first[0]!.nodeId], 1);
+    await repo.attachStrategy('s2', [late[0]!.nodeId], 2);
+    await repo.releaseStrategy('s1', 3);
+    expect(lines()).toBeGreaterThan(60);
+    await repo.idle();
+    expect(lines()).toBeLessThan(12);
+    const ids = [...first, ...second, ...late].map((r) => r.nodeId);
+    await repo.close();
+    const reopened = MemoryNodeRepository.open(path);
+    expect(await reopened.getNodes(ids)).toEqual(await repo.getNodes(ids));
+    expect(await reopened.strategyRoles('s2')).toEqual(new Map([[late[0]!.nodeId, 'producer']]));
+    expect(await reopened.strategyRoles('s1')).toEqual(new Map());
+    expect(await reopened.listOrphanQueues()).toEqual(await repo.listOrphanQueues());
+  });
+
+  it('keeps serving when a compaction fails, and compacts once it can', async () => {
+    const path = freshJournal();
+    const repo = MemoryNodeRepository.open(path, { compactAfterBytes: 4096 });
+    const lines = (): number => readFileSync(path, 'utf8').trim().split('\n').length;
+    mkdirSync(`${path}.compact`); // the compaction's file cannot be opened
+    const records = Array.from({ length: 10 }, (_, i) => testRecord(`n${i}`));
+    const ids = records.map((r) => r.nodeId);
+    await repo.createNodes(records);
+    const churn = async (times: number): Promise<void> => {
+      for (let i = 0; i < times; i++) {
+        await repo.attachStrategy('s', ids, i);
+        await repo.releaseStrategy('s', i);
+        await repo.idle();
+      }
+    };
+    await churn(20);
+    expect(lines()).toBeGreaterThan(40);
+    expect((await repo.strategyRoles('s')).size).toBe(0);
+    rmdirSync(`${path}.compact`);
+    await churn(20);
+    expect(lines()).toBeLessThan(40);
+    const reopened = MemoryNodeRepository.open(path);
+    expect((await reopened.getNodes(ids)).size).toBe(10);
   });
 
   it('keeps lineages and users right through drops, shared nodes and a restart', async () => {

@@ -1,16 +1,6 @@
-import {
-  appendFileSync,
-  closeSync,
-  existsSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  writeSync,
-} from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { ErrorCode, QmtlError, quote } from '../common/errors.js';
+import { GraphJournal } from './graph-journal.js';
 import { lockJournal } from './journal-lock.js';
 import { MemoryGraph, type GraphOperation } from './memory-graph.js';
 import {
@@ -35,11 +25,10 @@ export interface MemoryNodeRepositoryOptions {
 /**
  * The embedded {@link NodeRepository}: the global DAG in memory, optionally persisted to `path`
  * as a journal of operations (one JSON line each, appended synchronously before a write
- * returns). Opening replays the journal and compacts it into a snapshot, and so does a write that
- * has grown the journal past the snapshot's size (and `compactAfterBytes`): the DAG survives
- * restarts, and the file stays within a small multiple of the DAG's size, however long the
- * service runs. Compacting writes a temporary file, syncs it and renames it over the journal, so
- * a crash at any point leaves a readable journal.
+ * returns; see {@link GraphJournal}). Opening replays the journal and compacts it into a
+ * snapshot; while serving, a write that has grown the journal past the snapshot's size (and
+ * `compactAfterBytes`) starts a compaction in the background. The DAG survives restarts, and the
+ * file stays within a small multiple of the DAG's size however long the service runs.
  *
  * @example
  * const repo = MemoryNodeRepository.open('./dagmanager.journal');
@@ -47,18 +36,15 @@ export interface MemoryNodeRepositoryOptions {
 export class MemoryNodeRepository implements NodeRepository {
   readonly inProcess = true;
   private readonly graph = new MemoryGraph();
-  private readonly path: string | null;
-  private readonly compactAfterBytes: number;
-  /** Size of the journal's snapshot, and bytes appended after it. */
-  private snapshotBytes = 0;
-  private appendedBytes = 0;
+  private readonly journal: GraphJournal | null;
 
   /** Releases the journal lock ({@link lockJournal}); nothing for a repository without a journal. */
   private unlock: () => void = () => undefined;
 
   private constructor(path: string | null, options: MemoryNodeRepositoryOptions) {
-    this.path = path;
-    this.compactAfterBytes = options.compactAfterBytes ?? 16 * 1024 * 1024;
+    const compactAfterBytes = options.compactAfterBytes ?? 16 * 1024 * 1024;
+    this.journal =
+      path === null ? null : new GraphJournal(path, () => this.graph.snapshot(), compactAfterBytes);
   }
 
   /**
@@ -71,7 +57,8 @@ export class MemoryNodeRepository implements NodeRepository {
     mkdirSync(dirname(path), { recursive: true });
     repo.unlock = lockJournal(path);
     try {
-      repo.load(path);
+      GraphJournal.replay(path, (operation) => repo.graph.apply(operation));
+      repo.journal!.compactNow();
     } catch (error) {
       repo.unlock();
       throw error;
@@ -214,10 +201,15 @@ export class MemoryNodeRepository implements NodeRepository {
     return Promise.resolve('ok');
   }
 
-  /** Releases the journal's lock; the repository is not used afterwards. */
-  close(): Promise<void> {
+  /** Resolves once the journal is not being compacted in the background. */
+  async idle(): Promise<void> {
+    await this.journal?.idle();
+  }
+
+  /** Waits for a running compaction, then releases the journal's lock; the repository is not used afterwards. */
+  async close(): Promise<void> {
+    await this.idle();
     this.unlock();
-    return Promise.resolve();
   }
 
   /** The sentinel as stored: a weight already set on it is kept. */
@@ -227,74 +219,8 @@ export class MemoryNodeRepository implements NodeRepository {
   }
 
   private write(operation: GraphOperation): void {
-    if (this.path === null) {
-      this.graph.apply(operation);
-      return;
-    }
-    const line = `${JSON.stringify(operation)}\n`;
-    appendFileSync(this.path, line);
+    this.journal?.append(operation);
     this.graph.apply(operation);
-    this.appendedBytes += Buffer.byteLength(line);
-    if (this.appendedBytes >= Math.max(this.compactAfterBytes, this.snapshotBytes)) this.compact(this.path);
-  }
-
-  private load(path: string): void {
-    if (existsSync(path)) {
-      let text: string;
-      try {
-        text = readFileSync(path, 'utf8');
-      } catch (error) {
-        throw new QmtlError(
-          ErrorCode.InvalidConfig,
-          `DAG Manager journal ${quote(path)} (memory_repo_path) cannot be read: ${(error as Error).message}`,
-          { cause: error },
-        );
-      }
-      const lines = text.split('\n');
-      lines.forEach((line, index) => {
-        if (line.trim() === '') return;
-        let operation: GraphOperation;
-        try {
-          operation = JSON.parse(line) as GraphOperation;
-        } catch (error) {
-          // A torn last line (crash mid-append) is dropped; anything else is corruption.
-          if (index === lines.length - 1 || lines.slice(index + 1).every((l) => l.trim() === '')) return;
-          throw new QmtlError(
-            ErrorCode.InvalidConfig,
-            `DAG Manager journal ${quote(path)} is corrupt at line ${index + 1}`,
-            { cause: error },
-          );
-        }
-        try {
-          this.graph.apply(operation);
-        } catch (error) {
-          throw new QmtlError(
-            ErrorCode.InvalidConfig,
-            `DAG Manager journal ${quote(path)} is corrupt at line ${index + 1}: ${(error as Error).message}`,
-            { cause: error },
-          );
-        }
-      });
-    }
-    this.compact(path);
-  }
-
-  /** Replaces the journal with a snapshot of the graph: a synced temporary file renamed over it. */
-  private compact(path: string): void {
-    const text = this.graph
-      .snapshot()
-      .map((op) => `${JSON.stringify(op)}\n`)
-      .join('');
-    const temporary = `${path}.compact`;
-    const fd = openSync(temporary, 'w');
-    try {
-      writeSync(fd, text);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(temporary, path);
-    this.snapshotBytes = Buffer.byteLength(text);
-    this.appendedBytes = 0;
+    this.journal?.compactIfDue();
   }
 }
