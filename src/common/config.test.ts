@@ -85,6 +85,8 @@ describe('parseConfig', () => {
       archive_dir: './qmtl-archive',
       buffering_check_interval: 3600,
       queue_monitor_interval: 60,
+      pending_weight_limit: 1000,
+      pending_weight_ttl: 3600,
       slack_webhook_url: null,
       pagerduty_webhook_url: null,
     });
@@ -185,6 +187,12 @@ describe('parseConfig', () => {
     ]);
     expect(problems(configError('dagmanager:\n  diff_ack_window: 0\n'))).toEqual([
       'dagmanager.diff_ack_window: expected at least 1, got 0',
+    ]);
+    expect(
+      problems(configError('dagmanager:\n  pending_weight_limit: -1\n  pending_weight_ttl: 0\n')),
+    ).toEqual([
+      'dagmanager.pending_weight_limit: expected at least 0, got -1',
+      'dagmanager.pending_weight_ttl: expected at least 1, got 0',
     ]);
     expect(problems(configError('dagmanager:\n  grpc_port: 1.5\n'))).toEqual([
       'dagmanager.grpc_port: expected an integer, got 1.5',

@@ -104,6 +104,13 @@ export const dagManagerConfigSchema = z
     buffering_check_interval: timerSeconds(0).default(3600),
     /** Seconds between queue-completion checks; 0 disables the monitor. */
     queue_monitor_interval: timerSeconds(0).default(60),
+    /**
+     * Most sentinel weights held at once for versions no diff has written yet (POST
+     * /callbacks/sentinel-traffic; more are refused with 429); 0: a weight needs its sentinel.
+     */
+    pending_weight_limit: z.number().int().min(0).default(1000),
+    /** Seconds such a weight waits for the diff that writes its sentinel before it is dropped. */
+    pending_weight_ttl: timerSeconds(1).default(3600),
     slack_webhook_url: z.string().nullable().default(null),
     pagerduty_webhook_url: z.string().nullable().default(null),
   })

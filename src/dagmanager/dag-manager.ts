@@ -6,6 +6,7 @@ import type { TagQuery } from './node-record.js';
 import type { NodeRepository } from './node-repository.js';
 import type { QueueAdmin } from './queue-admin.js';
 import { parseQueueStatsFilter } from './queue-stats-filter.js';
+import { SentinelWeights } from './sentinel-weights.js';
 
 /** What a {@link DagManager} is built from. */
 export interface DagManagerParts {
@@ -15,6 +16,11 @@ export interface DagManagerParts {
   readonly topics: TopicEnsurer;
   readonly now?: () => number;
   readonly listener?: DiffListener;
+  /**
+   * Bounds of the weights held for sentinels no diff wrote yet (`pending_weight_limit`,
+   * `pending_weight_ttl`); defaults in {@link SentinelWeights}.
+   */
+  readonly pendingWeights?: { readonly limit?: number; readonly ttlMs?: number };
 }
 
 /** Health as `HealthCheck.Status` and `/status` report it. */
@@ -33,6 +39,8 @@ export class DagManager {
   readonly repo: NodeRepository;
   readonly admin: QueueAdmin;
   readonly diffService: DiffService;
+  /** Canary weights of version sentinels (`POST /callbacks/sentinel-traffic`). */
+  readonly sentinelWeights: SentinelWeights;
   private readonly now: () => number;
 
   constructor(parts: DagManagerParts) {
@@ -44,6 +52,13 @@ export class DagManager {
       topics: parts.topics,
       now: this.now,
       ...(parts.listener !== undefined && { listener: parts.listener }),
+    });
+    const pending = parts.pendingWeights;
+    this.sentinelWeights = new SentinelWeights({
+      repo: parts.repo,
+      now: this.now,
+      ...(pending?.limit !== undefined && { pendingLimit: pending.limit }),
+      ...(pending?.ttlMs !== undefined && { pendingTtlMs: pending.ttlMs }),
     });
   }
 

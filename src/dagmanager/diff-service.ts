@@ -5,7 +5,7 @@ import { identityProblems, validateDag } from '../dag/validate-dag.js';
 import { VERSION_SENTINEL, type NodeJson } from '../dag/node-json.js';
 import type { BufferInstruction, DiffOutcome, DiffRequest } from './diff-types.js';
 import { dagManagerMetrics, observeDiffDuration } from './metrics.js';
-import { lineageKey, type NewSentinel, type NodeRecord } from './node-record.js';
+import { MAX_STRATEGY_ID_LENGTH, lineageKey, type NewSentinel, type NodeRecord } from './node-record.js';
 import type { NodeRepository } from './node-repository.js';
 import { topicNameProblem, TopicNameTakenError, type TopicSpec } from './queue-admin.js';
 import { TOPIC_HASH_PREFIX, topicKindOf, topicName, topicSpec, type TopicNameParts } from './topics.js';
@@ -497,11 +497,15 @@ function assetOf(node: NodeJson): string {
 }
 
 function checkStrategyId(strategyId: unknown): string {
-  if (typeof strategyId === 'string' && strategyId.trim() !== '' && strategyId.length <= 256)
+  if (
+    typeof strategyId === 'string' &&
+    strategyId.trim() !== '' &&
+    strategyId.length <= MAX_STRATEGY_ID_LENGTH
+  )
     return strategyId;
   throw new QmtlError(
     ErrorCode.InvalidArgument,
-    `strategy_id must be a non-empty string of at most 256 characters, got ${quote(strategyId)}`,
+    `strategy_id must be a non-empty string of at most ${MAX_STRATEGY_ID_LENGTH} characters, got ${quote(strategyId)}`,
   );
 }
 

@@ -6,7 +6,8 @@ import { GarbageCollector } from './gc.js';
 import { buildHttpApp } from './http-app.js';
 import { MemoryNodeRepository } from './memory-node-repository.js';
 import { MemoryQueueAdmin } from './memory-queue-admin.js';
-import { resetDagManagerMetrics } from './metrics.js';
+import { chainDag } from './dag.test-kit.js';
+import { dagManagerMetrics, resetDagManagerMetrics } from './metrics.js';
 import { testRecord } from './node-repository.contract.test-kit.js';
 
 const DAY = 24 * 3600 * 1000;
@@ -16,8 +17,12 @@ describe('DAG Manager HTTP app', () => {
   let app: ReturnType<typeof buildHttpApp>;
   let repo: MemoryNodeRepository;
   let admin: MemoryQueueAdmin;
+  /** The DAG Manager's clock (epoch ms). */
+  let now: number;
+  let dagManager: DagManager;
 
   beforeEach(async () => {
+    now = 100 * DAY;
     resetDagManagerMetrics();
     repo = MemoryNodeRepository.open();
     admin = new MemoryQueueAdmin();
@@ -26,9 +31,14 @@ describe('DAG Manager HTTP app', () => {
       publish: (type, data) => void events.push({ type, data }),
       flush: () => Promise.resolve(),
     };
-    const manager = new DagManager({ repo, admin, topics: { ensure: (s) => admin.createTopic(s) } });
+    dagManager = new DagManager({
+      repo,
+      admin,
+      topics: { ensure: (s) => admin.createTopic(s) },
+      now: () => now,
+    });
     const gc = new GarbageCollector({ repo, admin, now: () => 100 * DAY });
-    app = buildHttpApp({ manager, gc, events: publisher });
+    app = buildHttpApp({ manager: dagManager, gc, events: publisher });
     await app.ready();
   });
   afterEach(async () => {
@@ -95,6 +105,86 @@ describe('DAG Manager HTTP app', () => {
       expect(bad.statusCode, JSON.stringify(payload)).toBe(422);
     }
     expect((await repo.getSentinel('v2'))?.weight).toBe(0.3);
+  });
+
+  describe('sentinel-traffic for versions no diff stored', () => {
+    const postWeight = (version: unknown, weight: unknown = 0.5) =>
+      app.inject({ method: 'POST', url: '/callbacks/sentinel-traffic', payload: { version, weight } });
+    const gaugeVersions = async (): Promise<string[]> =>
+      (await dagManagerMetrics.activeVersionWeight.get()).values.map((v) => String(v.labels.version));
+    const storedCount = async (versions: readonly string[]): Promise<number> =>
+      (await Promise.all(versions.map((v) => repo.getSentinel(v)))).filter((s) => s !== null).length;
+
+    it('keeps weight-only sentinels and gauge labels bounded under 20,000 distinct versions', async () => {
+      const versions = Array.from({ length: 20_000 }, (_, i) => `flood-${i}`);
+      const statuses = new Map<number, number>();
+      for (const version of versions) {
+        const { statusCode } = await postWeight(version);
+        statuses.set(statusCode, (statuses.get(statusCode) ?? 0) + 1);
+      }
+      // 1,000 pending weights are held (the default pending_weight_limit); the rest are refused.
+      expect(statuses).toEqual(
+        new Map([
+          [202, 1_000],
+          [429, 19_000],
+        ]),
+      );
+      expect(await storedCount(versions)).toBe(1_000);
+      expect((await gaugeVersions()).length).toBe(1_000);
+      const refused = await postWeight('flood-late');
+      expect(refused.json()).toMatchObject({
+        code: 'QMTL_RATE_LIMITED',
+        error: expect.stringContaining('"flood-late"'),
+      });
+      expect((await dagManagerMetrics.pendingWeightRefusedTotal.get()).values[0]?.value).toBe(19_001);
+      // A weight for a sentinel a diff stored is never refused.
+      await dagManager.diff('s1', chainDag(1, 's1'));
+      expect((await postWeight('s1-sentinel', 0.7)).statusCode).toBe(202);
+      expect((await repo.getSentinel('s1-sentinel'))?.weight).toBe(0.7);
+      expect(events.filter((e) => e.type === 'sentinel_weight').length).toBe(1_001);
+    }, 120_000);
+
+    it('keeps a weight that arrives before its sentinel for the diff that writes it', async () => {
+      expect((await postWeight('s2-sentinel', 0.4)).statusCode).toBe(202);
+      now += 30 * 60 * 1000;
+      await dagManager.diff('s2', chainDag(2, 's2'));
+      const sentinel = await repo.getSentinel('s2-sentinel');
+      expect(sentinel).toMatchObject({ strategyId: 's2', weight: 0.4 });
+      expect(sentinel?.nodeIds.length).toBe(2);
+      expect(await gaugeVersions()).toEqual(['s2-sentinel']);
+    });
+
+    it('drops pending weights and their gauge labels once expired, when room is needed', async () => {
+      const first = Array.from({ length: 1_000 }, (_, i) => `old-${i}`);
+      for (const version of first) expect((await postWeight(version)).statusCode).toBe(202);
+      await dagManager.diff('s3', chainDag(1, 's3'));
+      expect((await postWeight('s3-sentinel', 0.2)).statusCode).toBe(202);
+      expect((await postWeight('too-soon')).statusCode).toBe(429);
+      now += 3_600_001; // past the default pending_weight_ttl
+      expect((await postWeight('fresh')).statusCode).toBe(202);
+      expect(await storedCount(first)).toBe(0);
+      expect((await gaugeVersions()).sort()).toEqual(['fresh', 's3-sentinel']);
+      expect((await dagManagerMetrics.pendingWeightExpiredTotal.get()).values[0]?.value).toBe(1_000);
+      // A sentinel written by a diff never expires.
+      expect((await repo.getSentinel('s3-sentinel'))?.weight).toBe(0.2);
+    });
+
+    it('refuses a blank, overlong or control-character version with 422 naming it', async () => {
+      const longest = `${'s'.repeat(256)}-sentinel`; // a 256-character strategy id's sentinel
+      expect((await postWeight(longest)).statusCode).toBe(202);
+      for (const version of ['', '   ', `${longest}x`, 'v\n2', 'v2\u0000', 'tab\there', 'lone\ud800']) {
+        const reply = await postWeight(version);
+        expect(reply.statusCode, JSON.stringify(version)).toBe(422);
+        expect(reply.json()).toMatchObject({
+          code: 'QMTL_INVALID_ARGUMENT',
+          error: expect.stringMatching(/^version must be .*, got ".*/),
+        });
+        expect(await repo.getSentinel(version)).toBeNull();
+      }
+      const both = await postWeight('', 2);
+      expect(both.json().error).toMatch(/version must be .*; weight must be a number in \[0, 1\], got 2/);
+      expect(await gaugeVersions()).toEqual([longest]);
+    });
   });
 
   it('never answers a generated body with a 5xx', async () => {

@@ -4,7 +4,7 @@ import { logger } from '../common/logger.js';
 import type { DagManager } from './dag-manager.js';
 import type { EventPublisher } from './event-publisher.js';
 import type { GarbageCollector } from './gc.js';
-import { dagManagerMetrics, dagManagerRegistry } from './metrics.js';
+import { dagManagerRegistry } from './metrics.js';
 
 /** What the DAG Manager's HTTP side serves. */
 export interface DagManagerHttpParts {
@@ -22,18 +22,23 @@ const gcTriggerBody = {
   required: ['id'],
 } as const;
 
-const weightBody = {
-  type: 'object',
-  properties: { version: { type: 'string', minLength: 1, maxLength: 256 }, weight: { type: 'number' } },
-  required: ['version', 'weight'],
-} as const;
+// Fields are checked by SentinelWeights, which names every bad one with its value.
+const weightBody = { type: 'object' } as const;
+
+/** HTTP status of a QmtlError by code; other codes are 422. */
+const statusOf: Partial<Record<ErrorCode, number>> = {
+  [ErrorCode.Unavailable]: 503,
+  [ErrorCode.RateLimited]: 429,
+};
 
 /**
  * The DAG Manager's HTTP app (SPEC §2.8): `GET /status`, `GET /metrics`,
  * `POST /admin/gc-trigger {id}` → 202 `{processed}`, and
- * `POST /callbacks/sentinel-traffic {version, weight∈[0,1]}` → 202 (422 out of range), which
+ * `POST /callbacks/sentinel-traffic {version, weight∈[0,1]}` → 202 (422 for a bad field), which
  * stores the weight on the sentinel, sets `dagmgr_active_version_weight{version}` and posts a
- * `sentinel_weight` CloudEvent to the Gateway. Errors are JSON `{error, code}` without stacks.
+ * `sentinel_weight` CloudEvent to the Gateway; 429 when no diff wrote the sentinel and the
+ * pending weights are at their limit (`sentinel-weights.ts`). Errors are JSON `{error, code}`
+ * without stacks.
  */
 export function buildHttpApp(parts: DagManagerHttpParts): FastifyInstance {
   const app = Fastify({
@@ -50,7 +55,7 @@ export function buildHttpApp(parts: DagManagerHttpParts): FastifyInstance {
   );
   app.setErrorHandler((error, _request, reply) => {
     if (error instanceof QmtlError) {
-      const status = error.code === ErrorCode.Unavailable ? 503 : 422;
+      const status = statusOf[error.code] ?? 422;
       return reply.status(status).send({ error: error.message, code: error.code });
     }
     const status = (error as { statusCode?: number }).statusCode ?? 500;
@@ -88,19 +93,14 @@ export function buildHttpApp(parts: DagManagerHttpParts): FastifyInstance {
     },
   );
 
-  app.post<{ Body: { version: string; weight: number } }>(
+  app.post<{ Body: { version?: unknown; weight?: unknown } }>(
     '/callbacks/sentinel-traffic',
     { schema: { body: weightBody } },
     async (request, reply) => {
-      const { version, weight } = request.body;
-      if (!Number.isFinite(weight) || weight < 0 || weight > 1) {
-        return reply.status(422).send({
-          error: `weight must be a number in [0, 1], got ${weight}`,
-          code: ErrorCode.InvalidArgument,
-        });
-      }
-      await parts.manager.repo.setSentinelWeight(version, weight);
-      dagManagerMetrics.activeVersionWeight.set({ version }, weight);
+      const { version, weight } = await parts.manager.sentinelWeights.set(
+        request.body.version,
+        request.body.weight,
+      );
       parts.events.publish('sentinel_weight', { sentinel_id: version, weight });
       return reply.status(202).send({ version, weight });
     },

@@ -22,7 +22,10 @@ export type GraphOperation =
     }
   | { readonly op: 'release'; readonly strategyId: string; readonly now: number }
   | { readonly op: 'sentinel'; readonly sentinel: SentinelRecord }
-  | { readonly op: 'weight'; readonly sentinelId: string; readonly weight: number }
+  // `at`: when the weight came (a pending weight's createdAt); journals of earlier versions lack it.
+  | { readonly op: 'weight'; readonly sentinelId: string; readonly weight: number; readonly at?: number }
+  // Pending weights expired (bare sentinels deleted).
+  | { readonly op: 'expire'; readonly sentinelIds: readonly string[] }
   // Written with `since: null` (buffering cleared); journals of earlier versions also hold marks.
   | { readonly op: 'buffering'; readonly nodeIds: readonly string[]; readonly since: number | null }
   | { readonly op: 'drop'; readonly topic: string }
@@ -52,6 +55,8 @@ export class MemoryGraph {
   readonly topics = new Map<string, string>();
   readonly strategies = new Map<string, StrategyState>();
   readonly sentinels = new Map<string, SentinelRecord>();
+  /** Ids of the pending weights: sentinels no diff wrote (`strategyId` `''`). */
+  private readonly pending = new Set<string>();
   /**
    * Every node by id, with its users and producer, in the order the nodes were stored. One entry
    * per node instead of one in each of a record, a users and a producer map: a diff looks each
@@ -88,8 +93,7 @@ export class MemoryGraph {
             nodeIds.add(record.nodeId);
           }
         }
-        if (operation.sentinel !== undefined)
-          this.sentinels.set(operation.sentinel.sentinelId, operation.sentinel);
+        if (operation.sentinel !== undefined) this.setSentinel(operation.sentinel);
         return;
       case 'attach': {
         const strategyId = operation.strategyId;
@@ -122,19 +126,27 @@ export class MemoryGraph {
         return;
       }
       case 'sentinel':
-        this.sentinels.set(operation.sentinel.sentinelId, operation.sentinel);
+        this.setSentinel(operation.sentinel);
         return;
       case 'weight': {
         const existing = this.sentinels.get(operation.sentinelId);
-        this.sentinels.set(operation.sentinelId, {
+        const pending = existing === undefined || existing.strategyId === '';
+        this.setSentinel({
           sentinelId: operation.sentinelId,
           strategyId: existing?.strategyId ?? '',
-          createdAt: existing?.createdAt ?? 0,
+          // A pending weight waits from its latest weight on; a written sentinel keeps its time.
+          createdAt: (pending ? operation.at : undefined) ?? existing?.createdAt ?? 0,
           nodeIds: existing?.nodeIds ?? [],
           weight: operation.weight,
         });
         return;
       }
+      case 'expire':
+        for (const sentinelId of operation.sentinelIds) {
+          if (!this.pending.delete(sentinelId)) continue;
+          this.sentinels.delete(sentinelId);
+        }
+        return;
       case 'buffering':
         for (const nodeId of operation.nodeIds) {
           const node = this.nodes.get(nodeId);
@@ -164,6 +176,16 @@ export class MemoryGraph {
         return;
       }
     }
+  }
+
+  /** How many pending weights (sentinels no diff wrote) are held. */
+  pendingCount(): number {
+    return this.pending.size;
+  }
+
+  /** Ids of the pending weights whose latest weight came before `cutoff`. */
+  pendingBefore(cutoff: number): string[] {
+    return [...this.pending].filter((id) => this.sentinels.get(id)!.createdAt < cutoff);
   }
 
   /** The stored record of a node, or undefined. */
@@ -259,6 +281,12 @@ export class MemoryGraph {
     operations.push({ op: 'orphaned', since: [...this.orphanedAt] });
     for (const sentinel of this.sentinels.values()) operations.push({ op: 'sentinel', sentinel });
     return operations;
+  }
+
+  private setSentinel(sentinel: SentinelRecord): void {
+    this.sentinels.set(sentinel.sentinelId, sentinel);
+    if (sentinel.strategyId === '') this.pending.add(sentinel.sentinelId);
+    else this.pending.delete(sentinel.sentinelId);
   }
 
   private forgetConfigHash(configHash: string, nodeId: string): void {

@@ -35,6 +35,23 @@ testNodeRepositoryContract('memory (journal file)', {
 });
 
 describe('MemoryNodeRepository journal', () => {
+  it('replays a weight journalled without its time as pending since 0, and expires it', async () => {
+    const path = freshJournal();
+    // A bare sentinel as earlier versions journalled it: no `at`, and no bound on how many.
+    writeFileSync(path, `${JSON.stringify({ op: 'weight', sentinelId: 'legacy', weight: 0.5 })}\n`);
+    const repo = MemoryNodeRepository.open(path);
+    expect(await repo.getSentinel('legacy')).toEqual({
+      sentinelId: 'legacy',
+      strategyId: '',
+      createdAt: 0,
+      nodeIds: [],
+      weight: 0.5,
+    });
+    expect(await repo.setSentinelWeight('new', 0.1, { now: 5, limit: 1 })).toBe('full');
+    expect(await repo.expirePendingWeights(1)).toEqual(['legacy']);
+    expect(await MemoryNodeRepository.open(path).getSentinel('legacy')).toBeNull();
+  });
+
   it('compacts the journal on open to one snapshot of the current graph', async () => {
     const path = freshJournal();
     const repo = MemoryNodeRepository.open(path);

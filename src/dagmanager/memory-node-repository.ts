@@ -11,7 +11,13 @@ import {
   type SentinelRecord,
   type TagQuery,
 } from './node-record.js';
-import type { LineageKey, NodeRepository, ProducerMap } from './node-repository.js';
+import type {
+  LineageKey,
+  NodeRepository,
+  PendingWeightBounds,
+  ProducerMap,
+  SentinelWeightOutcome,
+} from './node-repository.js';
 
 /** Options of {@link MemoryNodeRepository.open}. */
 export interface MemoryNodeRepositoryOptions {
@@ -165,9 +171,21 @@ export class MemoryNodeRepository implements NodeRepository {
     return Promise.resolve(this.graph.sentinels.get(sentinelId) ?? null);
   }
 
-  setSentinelWeight(sentinelId: string, weight: number): Promise<void> {
-    this.write({ op: 'weight', sentinelId, weight });
-    return Promise.resolve();
+  setSentinelWeight(
+    sentinelId: string,
+    weight: number,
+    bounds: PendingWeightBounds,
+  ): Promise<SentinelWeightOutcome> {
+    const existing = this.graph.sentinels.get(sentinelId);
+    if (existing === undefined && this.graph.pendingCount() >= bounds.limit) return Promise.resolve('full');
+    this.write({ op: 'weight', sentinelId, weight, at: bounds.now });
+    return Promise.resolve(existing !== undefined && existing.strategyId !== '' ? 'stored' : 'pending');
+  }
+
+  expirePendingWeights(cutoff: number): Promise<string[]> {
+    const expired = this.graph.pendingBefore(cutoff);
+    if (expired.length > 0) this.write({ op: 'expire', sentinelIds: expired });
+    return Promise.resolve(expired);
   }
 
   clearBuffering(nodeIds: readonly string[]): Promise<void> {

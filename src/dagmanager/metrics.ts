@@ -54,6 +54,16 @@ export const dagManagerMetrics = {
     labelNames: ['version'] as const,
     registers,
   }),
+  pendingWeightRefusedTotal: new Counter({
+    name: 'dagmgr_pending_weight_refused_total',
+    help: 'Sentinel weights refused because pending_weight_limit weights already wait for their sentinel',
+    registers,
+  }),
+  pendingWeightExpiredTotal: new Counter({
+    name: 'dagmgr_pending_weight_expired_total',
+    help: 'Sentinel weights dropped because no diff wrote their sentinel within pending_weight_ttl',
+    registers,
+  }),
   diffChunkAckTimeoutTotal: new Counter({
     name: 'diff_chunk_ack_timeout_total',
     help: 'Diff streams cancelled because the client stopped acknowledging chunks',

@@ -18,6 +18,10 @@
  *   active strategy (release deletes its edges), also listed in that strategy's `uses`;
  * - `(:VersionSentinel {version, strategy_id, created_at, node_ids, traffic_weight?})-[:HAS]->
  *   (:ComputeNode)`: `version` is the sentinel id; `node_ids` keeps the submitted order.
+ *   A pending weight (a weight that came before its diff) is a VersionSentinel with
+ *   `strategy_id: ''`, no nodes and `created_at` = when its latest weight came; the diff's
+ *   sentinel takes it over. `(:PendingWeightGate {name})`, one node, is locked by the writers
+ *   that add one, so they count the pending weights one at a time.
  *
  * @module
  */
@@ -285,11 +289,64 @@ MATCH (v:VersionSentinel {version: $sentinelId})
 USING INDEX SEEK v:VersionSentinel(version)
 RETURN v { .version, .strategy_id, .created_at, .node_ids, .traffic_weight } AS sentinel`;
 
-/** A bare sentinel (no strategy, no nodes) is created when the weight comes first. */
+/**
+ * A weight for a stored sentinel; a pending one's wait restarts at `$now`. Returns whether it is
+ * pending; no row when no sentinel has the id.
+ */
 export const SET_SENTINEL_WEIGHT = `
+MATCH (v:VersionSentinel {version: $sentinelId})
+USING INDEX SEEK v:VersionSentinel(version)
+SET v.traffic_weight = $weight,
+  v.created_at = CASE WHEN v.strategy_id = '' THEN $now ELSE v.created_at END
+RETURN v.strategy_id = '' AS pending`;
+
+/**
+ * Takes the lock of the one PendingWeightGate node, held until commit (the
+ * `pending_weight_gate_pk` constraint makes concurrent MERGEs find one node): the writers that
+ * add pending weights count them one at a time, so the count never passes the limit.
+ */
+export const LOCK_PENDING_WEIGHTS = `
+MERGE (g:PendingWeightGate {name: 'sentinel-weights'})
+SET g.name = g.name`;
+
+/**
+ * After {@link LOCK_PENDING_WEIGHTS}: adds a pending weight unless `$limit` are held; a sentinel
+ * stored meanwhile takes its weight whatever the count. Returns whether the weight is pending; no
+ * row when refused. Seeks the `sentinel_strategy` index, so counting reads only pending weights.
+ */
+export const ADD_PENDING_WEIGHT = `
+CALL () {
+  MATCH (p:VersionSentinel)
+  USING INDEX SEEK p:VersionSentinel(strategy_id)
+  WHERE p.strategy_id = ''
+  RETURN count(p) AS pending
+}
+OPTIONAL MATCH (known:VersionSentinel {version: $sentinelId})
+USING INDEX SEEK known:VersionSentinel(version)
+WITH known, pending
+WHERE known IS NOT NULL OR pending < $limit
 MERGE (v:VersionSentinel {version: $sentinelId})
-  ON CREATE SET v.strategy_id = '', v.created_at = 0, v.node_ids = []
-SET v.traffic_weight = $weight`;
+  ON CREATE SET v.strategy_id = '', v.node_ids = []
+SET v.traffic_weight = $weight,
+  v.created_at = CASE WHEN v.strategy_id = '' THEN $now ELSE v.created_at END
+RETURN v.strategy_id = '' AS pending`;
+
+/**
+ * Deletes the pending weights whose latest weight came before `$cutoff` and returns their ids.
+ * Each is locked and read again first: one that a new weight or the diff's sentinel took over
+ * meanwhile (committed while this statement ran) is kept.
+ */
+export const EXPIRE_PENDING_WEIGHTS = `
+MATCH (v:VersionSentinel)
+USING INDEX SEEK v:VersionSentinel(strategy_id)
+WHERE v.strategy_id = '' AND v.created_at < $cutoff
+WITH v ORDER BY v.version
+SET v.version = v.version
+WITH v
+WHERE v.strategy_id = '' AND v.created_at < $cutoff
+WITH v, v.version AS version
+DETACH DELETE v
+RETURN version`;
 
 export const CLEAR_BUFFERING = `
 UNWIND $nodeIds AS nodeId

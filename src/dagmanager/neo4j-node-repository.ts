@@ -5,10 +5,13 @@ import {
   BUFFERING_NODES,
   CLEAR_BUFFERING,
   CREATE_NODES,
+  ADD_PENDING_WEIGHT,
   DROP_QUEUE,
+  EXPIRE_PENDING_WEIGHTS,
   GET_LINEAGES,
   GET_NODES,
   GET_SENTINEL,
+  LOCK_PENDING_WEIGHTS,
   NODE_BY_TOPIC,
   ORPHAN_QUEUES,
   QUEUES_MATCHING_ALL_TAGS,
@@ -34,7 +37,13 @@ import type {
   TagQuery,
   TopicKind,
 } from './node-record.js';
-import type { LineageKey, NodeRepository, ProducerMap } from './node-repository.js';
+import type {
+  LineageKey,
+  NodeRepository,
+  PendingWeightBounds,
+  ProducerMap,
+  SentinelWeightOutcome,
+} from './node-repository.js';
 
 /** Options of {@link Neo4jNodeRepository.connect}. */
 export interface Neo4jNodeRepositoryOptions {
@@ -72,8 +81,9 @@ const CONSTRAINT_RACE_ATTEMPTS = 3;
  * The {@link NodeRepository} over Neo4j 5 (SPEC §5). `neo4j-driver` is loaded on first use, so
  * importing this module costs nothing in the embedded mode. Each call is one parameterised
  * statement in one transaction (retried by the driver on transient errors such as deadlocks),
- * except `releaseStrategy`, two statements in one; the Cypher and the graph model are
- * documented in `neo4j-cypher.ts`.
+ * except `releaseStrategy`, two statements in one, and `setSentinelWeight` for a sentinel not
+ * stored yet, which then takes the pending-weight gate and adds it in a second transaction; the
+ * Cypher and the graph model are documented in `neo4j-cypher.ts`.
  *
  * @example
  * const repo = await Neo4jNodeRepository.connect({ uri: 'bolt://127.0.0.1:7687', user: 'neo4j', password: 'secret' });
@@ -273,8 +283,45 @@ export class Neo4jNodeRepository implements NodeRepository {
     };
   }
 
-  async setSentinelWeight(sentinelId: string, weight: number): Promise<void> {
-    await this.query('WRITE', 'storing a sentinel weight', SET_SENTINEL_WEIGHT, { sentinelId, weight });
+  async setSentinelWeight(
+    sentinelId: string,
+    weight: number,
+    bounds: PendingWeightBounds,
+  ): Promise<SentinelWeightOutcome> {
+    const parameters = { sentinelId, weight, now: this.integer(bounds.now) };
+    type Row = { pending: boolean };
+    const stored = await this.query<Row>(
+      'WRITE',
+      'storing a sentinel weight',
+      SET_SENTINEL_WEIGHT,
+      parameters,
+    );
+    if (stored[0] !== undefined) return stored[0].pending ? 'pending' : 'stored';
+    // No sentinel yet: a pending weight, added by one writer at a time (LOCK_PENDING_WEIGHTS).
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const added = await this.transaction('storing a pending sentinel weight', async (run) => {
+          await run(LOCK_PENDING_WEIGHTS, {});
+          return run<Row>(ADD_PENDING_WEIGHT, { ...parameters, limit: this.integer(bounds.limit) });
+        });
+        if (added[0] === undefined) return 'full';
+        return added[0].pending ? 'pending' : 'stored';
+      } catch (error) {
+        // A MERGE (of the gate, or of the sentinel a diff writes at the same time) that lost its
+        // race: running again finds the winner's node.
+        if (attempt >= CONSTRAINT_RACE_ATTEMPTS || !isConstraintRace(error)) throw error;
+      }
+    }
+  }
+
+  async expirePendingWeights(cutoff: number): Promise<string[]> {
+    const rows = await this.query<{ version: string }>(
+      'WRITE',
+      'expiring pending sentinel weights',
+      EXPIRE_PENDING_WEIGHTS,
+      { cutoff: this.integer(cutoff) },
+    );
+    return rows.map((row) => row.version);
   }
 
   async clearBuffering(nodeIds: readonly string[]): Promise<void> {

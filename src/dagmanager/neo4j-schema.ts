@@ -9,11 +9,14 @@ export const SCHEMA_STATEMENTS: readonly string[] = [
   'CREATE CONSTRAINT compute_pk IF NOT EXISTS FOR (c:ComputeNode) REQUIRE c.node_id IS UNIQUE',
   'CREATE CONSTRAINT strategy_pk IF NOT EXISTS FOR (s:Strategy) REQUIRE s.strategy_id IS UNIQUE',
   'CREATE CONSTRAINT sentinel_pk IF NOT EXISTS FOR (v:VersionSentinel) REQUIRE v.version IS UNIQUE',
+  'CREATE CONSTRAINT pending_weight_gate_pk IF NOT EXISTS FOR (g:PendingWeightGate) REQUIRE g.name IS UNIQUE',
   'CREATE INDEX queue_topic IF NOT EXISTS FOR (q:Queue) ON (q.topic)',
   'CREATE INDEX queue_interval IF NOT EXISTS FOR (q:Queue) ON (q.interval)',
   'CREATE INDEX compute_lineage IF NOT EXISTS FOR (c:ComputeNode) ON (c.node_type, c.config_hash)',
   'CREATE INDEX compute_buffering IF NOT EXISTS FOR (c:ComputeNode) ON (c.buffering_since)',
   'CREATE INDEX strategy_active IF NOT EXISTS FOR (s:Strategy) ON (s.active)',
+  // Pending weights are the sentinels with strategy_id '': counted and expired by seeking it.
+  'CREATE INDEX sentinel_strategy IF NOT EXISTS FOR (v:VersionSentinel) ON (v.strategy_id)',
 ];
 
 /** How long {@link applySchema} waits for new indexes to come online. */

@@ -47,12 +47,23 @@ export interface OrphanQueue {
 /** A VersionSentinel: one submitted version of a strategy and the nodes it HAS. */
 export interface SentinelRecord {
   readonly sentinelId: string;
+  /**
+   * `''` for a pending weight: a weight stored before any diff wrote the sentinel (see
+   * `NodeRepository.setSentinelWeight`).
+   */
   readonly strategyId: string;
+  /** When the diff wrote it; for a pending weight, when its latest weight came. */
   readonly createdAt: number;
   /** Canary traffic weight in [0, 1]; null until set. */
   readonly weight: number | null;
   readonly nodeIds: readonly string[];
 }
+
+/** The longest strategy id a diff accepts. */
+export const MAX_STRATEGY_ID_LENGTH = 256;
+
+/** The longest sentinel id a diff writes: `{strategy_id}-sentinel`. */
+export const MAX_SENTINEL_ID_LENGTH = MAX_STRATEGY_ID_LENGTH + '-sentinel'.length;
 
 /** A sentinel as a diff writes it: its weight, if any, is kept. */
 export type NewSentinel = Omit<SentinelRecord, 'weight'>;

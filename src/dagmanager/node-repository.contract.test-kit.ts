@@ -30,6 +30,9 @@ export function testRecord(seed: string, overrides: Partial<NodeRecord> = {}): N
   };
 }
 
+/** Bounds for weights in tests that do not test them: room for every pending weight. */
+const ROOMY = { now: 1, limit: 1_000 } as const;
+
 /** Options of {@link testNodeRepositoryContract}. */
 export interface NodeRepositoryContractOptions {
   /** A repository over an EMPTY store. */
@@ -173,7 +176,7 @@ export function testNodeRepositoryContract(name: string, options: NodeRepository
         createdAt: 5,
         nodeIds: [a.nodeId],
       });
-      await repo.setSentinelWeight('s1-sentinel', 0.25);
+      await repo.setSentinelWeight('s1-sentinel', 0.25, ROOMY);
       expect(await repo.getSentinel('s1-sentinel')).toEqual({
         sentinelId: 's1-sentinel',
         strategyId: 's1',
@@ -188,16 +191,86 @@ export function testNodeRepositoryContract(name: string, options: NodeRepository
         nodeIds: [a.nodeId],
       });
       expect((await repo.getSentinel('s1-sentinel'))?.weight).toBe(0.25);
-      await repo.setSentinelWeight('v2', 1);
-      expect((await repo.getSentinel('v2'))?.weight).toBe(1);
+      expect(await repo.setSentinelWeight('v2', 1, { now: 9, limit: 10 })).toBe('pending');
+      expect(await repo.getSentinel('v2')).toEqual({
+        sentinelId: 'v2',
+        strategyId: '',
+        createdAt: 9,
+        nodeIds: [],
+        weight: 1,
+      });
       expect(await repo.getSentinel('missing')).toBeNull();
+    });
+
+    it('holds at most `limit` pending weights; a sentinel a diff wrote always takes its weight', async () => {
+      await repo.upsertSentinel({ sentinelId: 's1-sentinel', strategyId: 's1', createdAt: 5, nodeIds: [] });
+      const bounds = (now: number) => ({ now, limit: 2 });
+      expect(await repo.setSentinelWeight('p1', 0.1, bounds(10))).toBe('pending');
+      expect(await repo.setSentinelWeight('p2', 0.2, bounds(11))).toBe('pending');
+      expect(await repo.setSentinelWeight('p3', 0.3, bounds(12))).toBe('full');
+      expect(await repo.getSentinel('p3')).toBeNull();
+      // A new weight for a pending version replaces it and restarts its wait.
+      expect(await repo.setSentinelWeight('p1', 0.15, bounds(13))).toBe('pending');
+      expect(await repo.getSentinel('p1')).toEqual({
+        sentinelId: 'p1',
+        strategyId: '',
+        createdAt: 13,
+        nodeIds: [],
+        weight: 0.15,
+      });
+      expect(await repo.setSentinelWeight('s1-sentinel', 0.5, bounds(14))).toBe('stored');
+      expect(await repo.getSentinel('s1-sentinel')).toMatchObject({ createdAt: 5, weight: 0.5 });
+      expect(await repo.setSentinelWeight('s1-sentinel', 0.6, { now: 15, limit: 0 })).toBe('stored');
+      // The diff writing p2's sentinel keeps its weight and frees its place.
+      await repo.upsertSentinel({ sentinelId: 'p2', strategyId: 'p', createdAt: 20, nodeIds: [] });
+      expect(await repo.getSentinel('p2')).toMatchObject({ strategyId: 'p', createdAt: 20, weight: 0.2 });
+      expect(await repo.setSentinelWeight('p3', 0.3, bounds(21))).toBe('pending');
+      expect(await repo.setSentinelWeight('p4', 0.4, bounds(22))).toBe('full');
+      expect(await repo.setSentinelWeight('p2', 0.25, bounds(23))).toBe('stored');
+    });
+
+    it('holds at most `limit` pending weights under concurrent writers', async () => {
+      const versions = Array.from({ length: 20 }, (_, i) => `c${i}`);
+      const outcomes = await Promise.all(
+        versions.map((version) => repo.setSentinelWeight(version, 0.5, { now: 1, limit: 5 })),
+      );
+      expect(outcomes.filter((o) => o === 'pending').length).toBe(5);
+      expect(outcomes.filter((o) => o === 'full').length).toBe(15);
+      const stored = await Promise.all(versions.map((version) => repo.getSentinel(version)));
+      expect(stored.filter((s) => s !== null).length).toBe(5);
+    });
+
+    it('expires the pending weights older than a cutoff, never a sentinel a diff wrote', async () => {
+      const a = testRecord('a');
+      const roomy = (now: number) => ({ now, limit: 10 });
+      await repo.setSentinelWeight('old', 0.1, roomy(100));
+      await repo.setSentinelWeight('new', 0.2, roomy(200));
+      await repo.setSentinelWeight('claimed', 0.3, roomy(100));
+      await repo.createNodes([a], {
+        sentinelId: 'claimed',
+        strategyId: 'c',
+        createdAt: 50,
+        nodeIds: [a.nodeId],
+      });
+      await repo.upsertSentinel({ sentinelId: 'diffed', strategyId: 'd', createdAt: 0, nodeIds: [] });
+      await repo.setSentinelWeight('diffed', 0.4, roomy(100));
+      expect(await repo.expirePendingWeights(150)).toEqual(['old']);
+      expect(await repo.getSentinel('old')).toBeNull();
+      expect((await repo.getSentinel('new'))?.weight).toBe(0.2);
+      expect(await repo.getSentinel('claimed')).toMatchObject({ strategyId: 'c', weight: 0.3 });
+      expect((await repo.getSentinel('diffed'))?.weight).toBe(0.4);
+      expect(await repo.expirePendingWeights(150)).toEqual([]);
+      // Its place is free again: `new` and `old` fill a limit of 2.
+      expect(await repo.setSentinelWeight('old', 0.5, { now: 300, limit: 2 })).toBe('pending');
+      expect(await repo.setSentinelWeight('third', 0.5, { now: 300, limit: 2 })).toBe('full');
+      expect((await repo.expirePendingWeights(1_000)).sort()).toEqual(['new', 'old']);
     });
 
     it('stores the sentinel given to createNodes with the nodes, listing old and new nodes', async () => {
       const old = testRecord('old');
       const buffering = testRecord('new', { bufferingSince: 7 });
       await repo.createNodes([old]);
-      await repo.setSentinelWeight('s1-sentinel', 0.5);
+      expect(await repo.setSentinelWeight('s1-sentinel', 0.5, ROOMY)).toBe('pending');
       const sentinel = { sentinelId: 's1-sentinel', strategyId: 's1', createdAt: 7 };
       const nodeIds = [old.nodeId, buffering.nodeId];
       const stored = await repo.createNodes([buffering], { ...sentinel, nodeIds });
@@ -282,6 +355,8 @@ export function testNodeRepositoryContract(name: string, options: NodeRepository
       ]);
       await repo.attachStrategy(hostile, [a.nodeId], 1);
       expect((await repo.strategyRoles(hostile)).get(a.nodeId)).toBe('producer');
+      expect(await repo.setSentinelWeight(hostile, 0.5, { now: 1, limit: 1 })).toBe('pending');
+      expect(await repo.expirePendingWeights(2)).toEqual([hostile]);
       expect((await repo.getNodes([testRecord('b').nodeId])).size).toBe(1);
     });
 
@@ -316,7 +391,8 @@ export function testNodeRepositoryContract(name: string, options: NodeRepository
           createdAt: 1,
           nodeIds: [a.nodeId],
         });
-        await repo.setSentinelWeight('s1-sentinel', 0.5);
+        await repo.setSentinelWeight('s1-sentinel', 0.5, ROOMY);
+        await repo.setSentinelWeight('early-sentinel', 0.75, { now: 1400, limit: 10 });
         await repo.clearBuffering([b.nodeId]);
         const c = testRecord('c', { bufferingSince: 1300 });
         await repo.createNodes([c], {
@@ -339,6 +415,8 @@ export function testNodeRepositoryContract(name: string, options: NodeRepository
           );
           expect((await again.strategyRoles('s2')).size).toBe(0);
           expect((await again.getSentinel('s1-sentinel'))?.weight).toBe(0.5);
+          expect(await again.getSentinel('early-sentinel')).toMatchObject({ createdAt: 1400, weight: 0.75 });
+          expect(await again.expirePendingWeights(1401)).toEqual(['early-sentinel']);
           expect((await again.getSentinel('s4-sentinel'))?.nodeIds).toEqual([c.nodeId]);
           expect((await again.getNodes([c.nodeId])).get(c.nodeId)).toEqual(c);
           expect((await again.attachStrategy('s3', [a.nodeId], 2000)).get(a.nodeId)).toBe('s1');

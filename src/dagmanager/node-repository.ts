@@ -17,6 +17,21 @@ export interface LineageKey {
 export type ProducerMap = ReadonlyMap<string, string>;
 
 /**
+ * Outcome of {@link NodeRepository.setSentinelWeight}: `stored` on a sentinel a diff wrote,
+ * `pending` as a weight waiting for its sentinel (a sentinel with `strategyId` `''`), `full` when
+ * refused because `limit` weights are already pending (nothing was written).
+ */
+export type SentinelWeightOutcome = 'stored' | 'pending' | 'full';
+
+/** How {@link NodeRepository.setSentinelWeight} holds a weight that comes before its sentinel. */
+export interface PendingWeightBounds {
+  /** Epoch ms: a pending weight's `createdAt`, which {@link NodeRepository.expirePendingWeights} reads. */
+  readonly now: number;
+  /** Most pending weights held at once (0: a weight needs its sentinel). */
+  readonly limit: number;
+}
+
+/**
  * The global DAG store (SPEC §5): ComputeNode, Queue, VersionSentinel and Strategy with EMITS,
  * HAS and USED_BY edges. Adapters: memory (persisted to a file) and Neo4j; both pass
  * `node-repository.contract.test-kit.ts`. Every write is idempotent and safe under concurrent
@@ -65,8 +80,23 @@ export interface NodeRepository {
   /** Creates or replaces the sentinel and its HAS edges. */
   upsertSentinel(sentinel: NewSentinel): Promise<void>;
   getSentinel(sentinelId: string): Promise<SentinelRecord | null>;
-  /** Stores a canary weight on the sentinel, creating a bare sentinel if it does not exist. */
-  setSentinelWeight(sentinelId: string, weight: number): Promise<void>;
+  /**
+   * Stores a canary weight on the sentinel. A weight may come before the diff that writes its
+   * sentinel: it is then held as a pending weight, a bare sentinel (`strategyId` `''`, no nodes,
+   * `createdAt` = `bounds.now`, restarted by each new weight) that the diff's sentinel takes
+   * over, weight included. At most `bounds.limit` are pending at once, also under concurrent
+   * callers; beyond that a weight for an unknown sentinel is refused (`full`).
+   */
+  setSentinelWeight(
+    sentinelId: string,
+    weight: number,
+    bounds: PendingWeightBounds,
+  ): Promise<SentinelWeightOutcome>;
+  /**
+   * Deletes the pending weights (bare sentinels) whose `createdAt` is before `cutoff`, never a
+   * sentinel a diff wrote; returns their sentinel ids.
+   */
+  expirePendingWeights(cutoff: number): Promise<string[]>;
 
   /** Ends buffering: a node is stored buffering (`bufferingSince`) and only ever cleared. */
   clearBuffering(nodeIds: readonly string[]): Promise<void>;

@@ -65,6 +65,7 @@ export async function startDagManagerService(
     repo,
     admin,
     topics,
+    pendingWeights: { limit: config.pending_weight_limit, ttlMs: config.pending_weight_ttl * 1000 },
     listener: {
       onNewNodes: (_strategy, nodes) =>
         void announceQueues(events, repo, nodes).catch((error: unknown) =>
@@ -93,7 +94,11 @@ export async function startDagManagerService(
     new PeriodicTask(
       'gc',
       config.gc_interval * 1000,
-      withAlert('GC', () => gc.collect()),
+      withAlert('GC', async () => {
+        await gc.collect();
+        // Weights whose sentinel never came go too, with their gauge labels.
+        await manager.sentinelWeights.expire();
+      }),
     ),
     new PeriodicTask(
       'buffering',

@@ -21,6 +21,7 @@ writeFileSync(
     '  http_port: 0',
     '  memory_repo_path: ./state/dag.journal',
     '  gc_interval: 0',
+    '  pending_weight_limit: 1',
   ].join('\n'),
 );
 const dagFile = path.join(work, 'dag.json');
@@ -104,6 +105,18 @@ describe('qmtl dagmgr-server and qmtl dagm (separate processes)', () => {
       firstMap = reply.queue_map;
       const status = (await (await fetch(`${first.http}/status`)).json()) as { status: string };
       expect(status.status).toBe('ok');
+      // pending_weight_limit (1 here) holds one weight for a sentinel no diff wrote; s1's is always taken.
+      const weigh = async (version: string): Promise<number> =>
+        (
+          await fetch(`${first.http}/callbacks/sentinel-traffic`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ version, weight: 0.5 }),
+          })
+        ).status;
+      expect(await weigh('early-sentinel')).toBe(202);
+      expect(await weigh('other-sentinel')).toBe(429);
+      expect(await weigh('s1-sentinel')).toBe(202);
       expect(await priceQueues(first)).toHaveLength(1);
     } finally {
       expect(await stopServer(first)).toBe(0);

@@ -149,7 +149,7 @@ describeWithServer('neo4j', reachable, 'Neo4jNodeRepository', () => {
       expect(await hasTargets()).toEqual([b.nodeId, c.nodeId].sort());
       expect((await repo.getSentinel('s-sentinel'))?.nodeIds).toEqual([c.nodeId, b.nodeId]);
       // A weight that came before the sentinel left a bare one: the upsert still links its nodes.
-      await repo.setSentinelWeight('w-sentinel', 0.5);
+      await repo.setSentinelWeight('w-sentinel', 0.5, { now: 1, limit: 10 });
       await repo.upsertSentinel({
         sentinelId: 'w-sentinel',
         strategyId: 'w',
@@ -159,6 +159,52 @@ describeWithServer('neo4j', reachable, 'Neo4jNodeRepository', () => {
       expect(await hasTargets('w-sentinel')).toEqual([a.nodeId, c.nodeId].sort());
       expect((await repo.getSentinel('w-sentinel'))?.weight).toBe(0.5);
     } finally {
+      await driver.close();
+      await repo.close();
+    }
+  });
+
+  it('counts and expires the bare sentinels of earlier versions as pending weights', async () => {
+    const repo = await freshRepository();
+    const driver = neo4j.driver(options.uri, neo4j.auth.basic(options.user, options.password));
+    try {
+      // What SET_SENTINEL_WEIGHT wrote before weights were bounded: no time, and any number of them.
+      await driver.executeQuery(
+        `CREATE (:VersionSentinel {version: 'legacy', strategy_id: '', created_at: 0, node_ids: [],
+          traffic_weight: 0.5})`,
+      );
+      expect(await repo.setSentinelWeight('new', 0.1, { now: 5, limit: 1 })).toBe('full');
+      expect(await repo.expirePendingWeights(1)).toEqual(['legacy']);
+      expect(await repo.setSentinelWeight('new', 0.1, { now: 5, limit: 1 })).toBe('pending');
+    } finally {
+      await driver.close();
+      await repo.close();
+    }
+  });
+
+  it('keeps a pending weight that a new weight took over while it was being expired', async () => {
+    const repo = await freshRepository();
+    const driver = neo4j.driver(options.uri, neo4j.auth.basic(options.user, options.password));
+    const session = driver.session();
+    try {
+      await repo.setSentinelWeight('p', 0.1, { now: 100, limit: 10 });
+      // Another writer refreshes the weight in a transaction it has not committed yet.
+      const refresh = await session.beginTransaction();
+      await refresh.run(cypher.SET_SENTINEL_WEIGHT, { sentinelId: 'p', weight: 0.2, now: 1_000 });
+      const expiring = repo.expirePendingWeights(500);
+      for (let polls = 0; ; polls++) {
+        const { records } = await driver.executeQuery(
+          "SHOW TRANSACTIONS YIELD status WHERE status STARTS WITH 'Blocked' RETURN count(*) AS blocked",
+        );
+        if (records[0]?.get('blocked') > 0) break;
+        if (polls > 500) throw new Error('expirePendingWeights never blocked on the locked sentinel');
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      await refresh.commit();
+      expect(await expiring).toEqual([]);
+      expect(await repo.getSentinel('p')).toMatchObject({ createdAt: 1_000, weight: 0.2 });
+    } finally {
+      await session.close();
       await driver.close();
       await repo.close();
     }
@@ -220,8 +266,9 @@ describeWithServer('neo4j', reachable, 'Neo4jNodeRepository', () => {
     try {
       const statements = await exportSchema(repo);
       expect(statements.length).toBe(SCHEMA_STATEMENTS.length);
-      expect(statements.slice(0, 3).every((s) => s.startsWith('CREATE CONSTRAINT'))).toBe(true);
-      expect(statements.slice(3).every((s) => /^CREATE (RANGE )?INDEX/.test(s))).toBe(true);
+      const constraints = SCHEMA_STATEMENTS.filter((s) => s.startsWith('CREATE CONSTRAINT')).length;
+      expect(statements.slice(0, constraints).every((s) => s.startsWith('CREATE CONSTRAINT'))).toBe(true);
+      expect(statements.slice(constraints).every((s) => /^CREATE (RANGE )?INDEX/.test(s))).toBe(true);
       const computePk = statements.find((s) => s.includes('`compute_pk`'));
       expect(computePk).toMatch(/FOR \(n:`ComputeNode`\) REQUIRE \(n\.`node_id`\) IS UNIQUE/);
       expect(statements.find((s) => s.includes('`queue_topic`'))).toMatch(
