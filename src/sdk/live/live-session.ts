@@ -39,7 +39,11 @@ export interface LiveSessionOptions {
 
 /** Counters of a live session. */
 export interface LiveCounters {
-  /** Bars fed by live feeds. */
+  /**
+   * Bars fed by live feeds: one per stream and bucket. Rows that correct the newest bucket (a
+   * repeated timestamp, or another row inside its interval) or arrive for an older one do not
+   * count again, as the node cache adds no slot for them.
+   */
   bars: number;
   /** Messages consumed from other processes' topics. */
   received: number;
@@ -63,6 +67,8 @@ export class LiveSession {
   #roles: NodeRoles;
   /** Per consumed node: the newest bucket received. */
   readonly #lastReceived = new Map<string, number>();
+  /** Per live stream: the newest bucket counted in `counters.bars`. */
+  readonly #lastBar = new Map<string, number>();
   /** TagQueryNode runtime id → its queues (topics) → the edge that feeds it. */
   readonly #queueEdges = new Map<string, Map<string, Edge>>();
   readonly #feeds: LiveFeedHandle[] = [];
@@ -393,7 +399,10 @@ export class LiveSession {
     }
     this.#engine.emit(runtime, bucket, row);
     this.#engine.runTick(bucket);
-    this.counters.bars++;
+    if (bucket > (this.#lastBar.get(runtime.id) ?? -Infinity)) {
+      this.#lastBar.set(runtime.id, bucket);
+      this.counters.bars++;
+    }
     this.counters.ticks++;
     const recorder = (runtime.node as StreamInput).eventRecorder;
     if (recorder !== null)
