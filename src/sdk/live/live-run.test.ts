@@ -524,4 +524,32 @@ describe('dry-run without a Gateway', () => {
     expect(run.stats(echo).corrections).toBe(2);
     expect(run.bars).toBe(2);
   });
+
+  it("bounds a ReplayFeed's provider calls by the run's historyTimeoutMs", async () => {
+    // Warm-up history answers; the provider the live feed replays stops answering.
+    const stalled = new MemoryHistoryProvider(rows);
+    stalled.fetch = () => new Promise(() => undefined);
+    class Stalled extends Strategy {
+      override setup(): void {
+        this.addNodes([
+          new StreamInput({
+            tags: ['BTC', 'live-stalled-test'],
+            interval: INTERVAL,
+            period: 1,
+            historyProvider: provider,
+            liveFeed: new ReplayFeed({ provider: stalled }),
+          }),
+        ]);
+      }
+    }
+    const run = await Runner.dryrun(Stalled, {
+      startTime: LIVE,
+      endTime: LIVE + INTERVAL,
+      historyTimeoutMs: 50,
+    });
+    await expect(run.done).rejects.toMatchObject({
+      code: 'QMTL_TIMEOUT',
+      message: expect.stringContaining('did not answer fetch of') as unknown,
+    });
+  });
 });

@@ -25,7 +25,7 @@ export interface LiveSessionOptions {
   /** Last bucket: the session ends once every live input has passed it. Null = until stopped. */
   readonly until: number | null;
   readonly maxRetries: number;
-  /** How long one history provider call of the warm-up may take, in ms. */
+  /** How long one history provider call (the warm-up's, a ReplayFeed's) may take, in ms. */
   readonly historyTimeoutMs: number;
   /** Where outputs are published and consumed nodes read; null when every node is local. */
   readonly bus: TopicBus | null;
@@ -375,6 +375,7 @@ export class LiveSession {
       onRow: (row) =>
         row?.ts < skipBefore ? undefined : this.#serial(() => this.#onRow(runtime, row, name)),
       onError: (error) => this.#finish(error),
+      historyTimeoutMs: this.#options.historyTimeoutMs,
     });
     this.#feeds.push(handle);
     void handle.done.then(() => {
