@@ -8,6 +8,7 @@ import type {
   HistoryRow,
   StreamKey,
 } from '../sdk/history/protocols.js';
+import { OutsideRangeFilter } from '../sdk/history/range-filter.js';
 import { appendRows } from './arrow-append.js';
 import { registerArrowCodecs } from './arrow-codecs.js';
 import { cellValue, readTimeColumn, tableFromRows } from './arrow-columns.js';
@@ -59,6 +60,7 @@ export class ArrowHistoryProvider implements HistoryProvider {
   private readonly timeColumnOption: string | undefined;
   private loading: Promise<LoadedArrow> | undefined;
   private writes: Promise<void> = Promise.resolve();
+  private readonly outsideRange = new OutsideRangeFilter('history.fill_outside_range', 'the fetcher');
 
   constructor(
     readonly path: string,
@@ -81,12 +83,18 @@ export class ArrowHistoryProvider implements HistoryProvider {
     return contiguousRanges((await this.load()).ts, key.interval);
   }
 
-  /** Fetches `[start, end + 1)` and rewrites the file with the rows it lacks; without a fetcher, nothing. */
+  /**
+   * Fetches `[start, end + 1)` and rewrites the file with the rows of that range it lacks; rows the
+   * fetcher returns outside it are dropped (`history.fill_outside_range`, warned once per
+   * stream). Without a fetcher, nothing.
+   */
   async fillMissing(start: number, end: number, key: StreamKey): Promise<void> {
     if (this.fetcher === undefined || !(start <= end)) return;
     await this.load();
     const fetched = await this.fetcher.fetch(start, end + 1, key);
-    const write = this.writes.then(() => this.merge(fetched));
+    const context = { file: this.path, node_id: key.nodeId, interval: key.interval };
+    const inRange = this.outsideRange.keep(key, start, end + 1, fetched, context);
+    const write = this.writes.then(() => this.merge(inRange));
     this.writes = write.catch(() => undefined);
     await write;
   }
