@@ -64,9 +64,17 @@ function epochSeconds(value: unknown): number | null {
  * pandas writes for `datetime64[us]`), nanoseconds above.
  */
 export function epochSecondsOfNumber(value: number): number {
+  return seconds(value / epochUnitOf(value));
+}
+
+/**
+ * How many of its units a numeric timestamp counts per second, told by its magnitude as in
+ * {@link epochSecondsOfNumber}: 1 (seconds), 1e3 (ms), 1e6 (µs) or 1e9 (ns). Writers use it to
+ * add times to a file in the unit its times already have.
+ */
+export function epochUnitOf(value: number): 1 | 1e3 | 1e6 | 1e9 {
   const magnitude = Math.abs(value);
-  const divisor = magnitude < 1e11 ? 1 : magnitude < 1e14 ? 1e3 : magnitude < 1e17 ? 1e6 : 1e9;
-  return seconds(value / divisor);
+  return magnitude < 1e11 ? 1 : magnitude < 1e14 ? 1e3 : magnitude < 1e17 ? 1e6 : 1e9;
 }
 
 /** Whole epoch seconds (never -0). */

@@ -3,11 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
+  DateDay,
   DateMillisecond,
+  Dictionary,
+  Float32,
   Float64,
   Int32,
   Int64,
   Table,
+  TimestampMicrosecond,
   TimestampMillisecond,
   Utf8,
   tableFromIPC,
@@ -246,6 +250,119 @@ describe('ArrowHistoryProvider', () => {
     ]);
   });
 
+  it("keeps the file's column types when a fill writes rows: time, integers, floats, dates, dictionaries", async () => {
+    const T = 1_704_067_200;
+    const path = await arrowFile('typed.arrow', {
+      timestamp: vectorFromArray([T * 1000, (T + 60) * 1000], new TimestampMicrosecond()),
+      close: vectorFromArray([1.5, 2.5], new Float32()),
+      volume: vectorFromArray([10, 20], new Int32()),
+      trades: vectorFromArray([7n, 8n], new Int64()),
+      day: vectorFromArray([new Date(T * 1000), new Date(T * 1000)], new DateDay()),
+      symbol: vectorFromArray(['BTC', 'BTC'], new Dictionary(new Utf8(), new Int32())),
+    });
+    const types = async (): Promise<string[]> => tableFromIPC(await readFile(path)).schema.fields.map(String);
+    const before = await types();
+    const fetcher: DataFetcher = {
+      fetch: () =>
+        Promise.resolve([
+          { ts: T + 120, close: 3.5, volume: 30, trades: 9, day: new Date(T * 1000), symbol: 'ETH' },
+          { ts: T + 180, close: 4.5, volume: null, trades: 11, day: null, symbol: 'BTC' },
+        ]),
+    };
+    await new ArrowHistoryProvider(path, { fetcher }).fillMissing(T + 120, T + 180, key);
+    expect(await types()).toEqual(before);
+    const rows = await new ArrowHistoryProvider(path).fetch(T, T + 240, key);
+    expect(rows.map((row) => [row.ts, row['close'], row['volume'], row['trades'], row['symbol']])).toEqual([
+      [T, 1.5, 10, 7, 'BTC'],
+      [T + 60, 2.5, 20, 8, 'BTC'],
+      [T + 120, 3.5, 30, 9, 'ETH'],
+      [T + 180, 4.5, null, 11, 'BTC'],
+    ]);
+    expect(rows[2]?.['day']).toEqual(new Date(T * 1000));
+    // The file's own cells stay as they were; the new ones are in its unit (µs).
+    const micros = (tableFromIPC(await readFile(path)).getChild('timestamp') as Vector).data.flatMap(
+      (data) => [...(data.values as BigInt64Array).subarray(0, data.length)],
+    );
+    expect(micros).toEqual([0, 60, 120, 180].map((s) => BigInt(T + s) * 1_000_000n));
+  });
+
+  it('takes a null or missing value in a column that had none, which becomes nullable', async () => {
+    const path = join(dir, 'written.arrow');
+    await writeArrow(path, [{ ts: 0, close: 1 }]);
+    const fetcher: DataFetcher = { fetch: () => Promise.resolve([{ ts: 60 }, { ts: 120, close: null }]) };
+    await new ArrowHistoryProvider(path, { fetcher }).fillMissing(60, 120, key);
+    expect((await new ArrowHistoryProvider(path).fetch(0, 180, key)).map((row) => row['close'])).toEqual([
+      1,
+      null,
+      null,
+    ]);
+  });
+
+  it('writes filled times in the scale of a numeric time column (epoch milliseconds here)', async () => {
+    const T = 1_704_067_200;
+    const path = await arrowFile('ms.arrow', {
+      ts: vectorFromArray([BigInt(T * 1000)], new Int64()),
+      close: f64([1]),
+    });
+    const fetcher = gridFetcher((ts) => ({ ts, close: 2 }));
+    await new ArrowHistoryProvider(path, { fetcher }).fillMissing(T + 60, T + 60, key);
+    const table = tableFromIPC(await readFile(path));
+    expect(table.schema.fields.map(String)).toEqual(['ts: Int64', 'close: Float64']);
+    expect([...(table.getChild('ts') as Vector)]).toEqual([BigInt(T * 1000), BigInt((T + 60) * 1000)]);
+  });
+
+  it.each<[string, unknown, string]>([
+    [
+      'volume',
+      1.5,
+      'column "volume" (Int32) cannot hold 1.5; it takes integers from -2147483648 to 2147483647',
+    ],
+    [
+      'volume',
+      2 ** 40,
+      'column "volume" (Int32) cannot hold 1099511627776; it takes integers from -2147483648 to 2147483647',
+    ],
+    ['close', '3.5', 'column "close" (Float32) cannot hold "3.5"; it takes numbers within ±3.4e38'],
+    ['close', 1e40, 'column "close" (Float32) cannot hold 1e+40; it takes numbers within ±3.4e38'],
+  ])(
+    'refuses a fetched %s of %s that its column type cannot hold, leaving the file as it was',
+    async (column, value, message) => {
+      const path = await arrowFile('strict.arrow', {
+        ts: f64([0]),
+        close: vectorFromArray([1], new Float32()),
+        volume: vectorFromArray([1], new Int32()),
+      });
+      const before = await readFile(path);
+      const fetcher: DataFetcher = {
+        fetch: () => Promise.resolve([{ ts: 60, close: 1, volume: 1, [column]: value }]),
+      };
+      const error = await errorOf(new ArrowHistoryProvider(path, { fetcher }).fillMissing(60, 60, key));
+      expect(error.code).toBe(ErrorCode.HistoryUnavailable);
+      expect(error.message).toBe(
+        `Arrow history file "${path}" cannot store a fetched row at ts 60 (1970-01-01T00:01:00Z): ${message}`,
+      );
+      expect(await readFile(path)).toEqual(before);
+    },
+  );
+
+  it('stores only fetched rows inside the asked range, warning once per stream of the rest', async () => {
+    const warn = vi.spyOn(logger, 'warn').mockImplementation(() => undefined);
+    // A fetcher that ignores the range and returns every bucket from 0 to 600.
+    const all = Array.from({ length: 11 }, (_, i) => ({ ts: i * 60, close: i }));
+    const path = join(dir, 'ranged.arrow');
+    const provider = new ArrowHistoryProvider(path, { fetcher: { fetch: () => Promise.resolve(all) } });
+    await provider.fillMissing(120, 240, key);
+    await provider.fillMissing(360, 360, key);
+    const stored = await new ArrowHistoryProvider(path).fetch(0, 1000, key);
+    expect(stored.map((row) => row.ts)).toEqual([120, 180, 240, 360]);
+    const warnings = warn.mock.calls.filter(([, message]) =>
+      String(message).startsWith('history.fill_outside_range'),
+    );
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]?.[0]).toMatchObject({ node_id: 'btc', start: 120, end: 241, dropped: 8 });
+    warn.mockRestore();
+  });
+
   it('serialises concurrent fills so no row is lost', async () => {
     const path = join(dir, 'concurrent.arrow');
     const provider = new ArrowHistoryProvider(path, {
@@ -319,6 +436,28 @@ describe('ArrowHistoryProvider on compressed files', () => {
       expect(rows[119]).toEqual({ ts: START + 119 * 60, close: 129.75, volume: 129 });
     },
   );
+
+  it('fills a copy of a pandas file keeping timestamp[us, UTC], int64 and the pandas metadata', async () => {
+    const path = join(dir, 'pandas.feather');
+    await writeFile(path, await readFile(fixture('pandas-lz4.feather')));
+    const before = tableFromIPC(await readFile(path)).schema;
+    const fetcher = gridFetcher((ts) => ({ ts, close: 99.5, volume: 7 }));
+    const provider = new ArrowHistoryProvider(path, { fetcher });
+    await provider.fillMissing(START + 120 * 60, START + 121 * 60, key);
+    const after = tableFromIPC(await readFile(path)).schema;
+    expect(after.fields.map(String)).toEqual([
+      'ts: Timestamp<MICROSECOND, UTC>',
+      'close: Float64',
+      'volume: Int64',
+    ]);
+    expect(after.metadata).toEqual(before.metadata);
+    expect(await new ArrowHistoryProvider(path).coverage(key)).toEqual([[START, START + 121 * 60]]);
+    expect((await provider.fetch(START + 119 * 60, START + 122 * 60, key)).at(-1)).toEqual({
+      ts: START + 121 * 60,
+      close: 99.5,
+      volume: 7,
+    });
+  });
 
   it('names a Parquet file as such and says how to convert it', async () => {
     const path = join(dir, 'bars.parquet');

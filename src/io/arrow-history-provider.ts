@@ -8,6 +8,8 @@ import type {
   HistoryRow,
   StreamKey,
 } from '../sdk/history/protocols.js';
+import { OutsideRangeFilter } from '../sdk/history/range-filter.js';
+import { appendRows } from './arrow-append.js';
 import { registerArrowCodecs } from './arrow-codecs.js';
 import { cellValue, readTimeColumn, tableFromRows } from './arrow-columns.js';
 import { contiguousRanges } from './timestamp-runs.js';
@@ -32,6 +34,8 @@ interface LoadedArrow {
   readonly rowOf: Int32Array;
   readonly fields: readonly { readonly name: string; readonly vector: Vector }[];
   readonly timeColumn: string;
+  /** The file as read (null when it does not exist yet): a fill appends to it in its schema. */
+  readonly table: Table | null;
 }
 
 /**
@@ -40,8 +44,9 @@ interface LoadedArrow {
  * first use; rows become `{ ts, ...other columns }`; the time column may hold Arrow timestamps or
  * dates, epoch seconds or milliseconds, or ISO-8601 strings; a later row with the same `ts` wins.
  * The file stays columnar in memory: `fetch` builds row objects only for the range asked for.
- * With a fetcher, `fillMissing` rewrites the file with the fetched rows it lacked (a missing file
- * then counts as empty and is created); without one it does nothing.
+ * With a fetcher, `fillMissing` rewrites the file with the fetched rows it lacked appended in the
+ * file's own schema, every column keeping its type (a missing file then counts as empty and is
+ * created as `writeArrow` writes); without one it does nothing.
  *
  * @example
  * await writeArrow('btc-1m.arrow', rows);
@@ -55,6 +60,7 @@ export class ArrowHistoryProvider implements HistoryProvider {
   private readonly timeColumnOption: string | undefined;
   private loading: Promise<LoadedArrow> | undefined;
   private writes: Promise<void> = Promise.resolve();
+  private readonly outsideRange = new OutsideRangeFilter('history.fill_outside_range', 'the fetcher');
 
   constructor(
     readonly path: string,
@@ -77,12 +83,18 @@ export class ArrowHistoryProvider implements HistoryProvider {
     return contiguousRanges((await this.load()).ts, key.interval);
   }
 
-  /** Fetches `[start, end + 1)` and rewrites the file with the rows it lacks; without a fetcher, nothing. */
+  /**
+   * Fetches `[start, end + 1)` and rewrites the file with the rows of that range it lacks; rows the
+   * fetcher returns outside it are dropped (`history.fill_outside_range`, warned once per
+   * stream). Without a fetcher, nothing.
+   */
   async fillMissing(start: number, end: number, key: StreamKey): Promise<void> {
     if (this.fetcher === undefined || !(start <= end)) return;
     await this.load();
     const fetched = await this.fetcher.fetch(start, end + 1, key);
-    const write = this.writes.then(() => this.merge(fetched));
+    const context = { file: this.path, node_id: key.nodeId, interval: key.interval };
+    const inRange = this.outsideRange.keep(key, start, end + 1, fetched, context);
+    const write = this.writes.then(() => this.merge(inRange));
     this.writes = write.catch(() => undefined);
     await write;
   }
@@ -152,10 +164,14 @@ export class ArrowHistoryProvider implements HistoryProvider {
     const fields = names
       .filter((name) => name !== timeColumn && name !== 'ts')
       .map((name) => ({ name, vector: table.getChild(name) as Vector }));
-    return { ts, rowOf, fields, timeColumn };
+    return { ts, rowOf, fields, timeColumn, table };
   }
 
-  /** Writes the file again with the fetched rows whose ts it lacks, then serves the new columns. */
+  /**
+   * Writes the file again with the fetched rows whose ts it lacks appended, in the file's schema
+   * (see {@link appendRows}), then serves the new columns. A fetched value its column's type
+   * cannot hold fails the fill, naming the column and the value, and leaves the file as it was.
+   */
   private async merge(fetched: readonly HistoryRow[]): Promise<void> {
     const loaded = await this.load();
     const added = new Map<number, HistoryRow>();
@@ -170,12 +186,16 @@ export class ArrowHistoryProvider implements HistoryProvider {
       if (!added.has(ts) && !holds(loaded.ts, ts)) added.set(ts, row);
     }
     if (added.size === 0) return;
-    const rows = [...rowsBetween(loaded, 0, loaded.ts.length), ...added.values()].sort((a, b) => a.ts - b.ts);
-    const table = tableFromRows(
-      rows,
-      loaded.timeColumn,
-      loaded.fields.map((field) => field.name),
-    );
+    const rows = [...added.values()].sort((a, b) => a.ts - b.ts);
+    let table: Table;
+    try {
+      table =
+        loaded.table === null
+          ? tableFromRows(rows, loaded.timeColumn)
+          : appendRows(loaded.table, rows, loaded.timeColumn);
+    } catch (error) {
+      throw this.fileError(`cannot store a fetched ${(error as Error).message}`, error);
+    }
     await writeAtomically(this.path, tableToIPC(table, 'file'));
     this.loading = Promise.resolve(this.columns(table));
   }
@@ -190,7 +210,7 @@ export class ArrowHistoryProvider implements HistoryProvider {
 }
 
 function emptyFile(timeColumn: string): LoadedArrow {
-  return { ts: new Float64Array(0), rowOf: new Int32Array(0), fields: [], timeColumn };
+  return { ts: new Float64Array(0), rowOf: new Int32Array(0), fields: [], timeColumn, table: null };
 }
 
 /** Rows for sorted positions `[from, to)`: `{ ts, ...fields }`. */

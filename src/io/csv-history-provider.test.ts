@@ -209,6 +209,24 @@ describe('CsvHistoryProvider', () => {
     expect(await readFile(path, 'utf8')).toBe('timestamp,close,volume\n0,0,5\n60,1,\n');
   });
 
+  it('stores only fetched rows inside the asked range, warning once per stream of the rest', async () => {
+    const warn = vi.spyOn(logger, 'warn').mockImplementation(() => undefined);
+    // A fetcher that ignores the range and returns every bucket from 0 to 600.
+    const all = Array.from({ length: 11 }, (_, i) => ({ ts: i * 60, close: i }));
+    const path = join(dir, 'ranged.csv');
+    const provider = new CsvHistoryProvider(path, { fetcher: { fetch: () => Promise.resolve(all) } });
+    await provider.fillMissing(120, 240, key);
+    await provider.fillMissing(360, 360, key);
+    const stored = await new CsvHistoryProvider(path).fetch(0, 1000, key);
+    expect(stored.map((row) => row.ts)).toEqual([120, 180, 240, 360]);
+    const warnings = warn.mock.calls.filter(([, message]) =>
+      String(message).startsWith('history.fill_outside_range'),
+    );
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]?.[0]).toMatchObject({ node_id: 'btc', start: 120, end: 241, dropped: 8 });
+    warn.mockRestore();
+  });
+
   it('serialises concurrent fills so no row is lost', async () => {
     const path = await csvFile('concurrent.csv', 'ts,close\n');
     const provider = new CsvHistoryProvider(path, { fetcher: gridFetcher((ts) => ({ ts, close: ts / 60 })) });

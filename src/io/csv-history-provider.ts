@@ -3,6 +3,7 @@ import { ErrorCode, QmtlError, quote } from '../common/errors.js';
 import { logger } from '../common/logger.js';
 import { formatTime } from '../common/time.js';
 import { MemoryHistoryProvider } from '../sdk/history/memory-history-provider.js';
+import { OutsideRangeFilter } from '../sdk/history/range-filter.js';
 import type {
   CoverageRange,
   DataFetcher,
@@ -55,6 +56,7 @@ export class CsvHistoryProvider implements HistoryProvider {
   private readonly timeColumnOption: string | undefined;
   private loading: Promise<LoadedCsv> | undefined;
   private writes: Promise<void> = Promise.resolve();
+  private readonly outsideRange = new OutsideRangeFilter('history.fill_outside_range', 'the fetcher');
 
   constructor(
     readonly path: string,
@@ -76,12 +78,18 @@ export class CsvHistoryProvider implements HistoryProvider {
     return (await this.load()).memory.coverage(key);
   }
 
-  /** Fetches `[start, end + 1)` and appends the rows the file lacks; without a fetcher, nothing. */
+  /**
+   * Fetches `[start, end + 1)` and appends the rows of that range the file lacks; rows the fetcher
+   * returns outside it are dropped (`history.fill_outside_range`, warned once per stream). Without
+   * a fetcher, nothing.
+   */
   async fillMissing(start: number, end: number, key: StreamKey): Promise<void> {
     if (this.fetcher === undefined || !(start <= end)) return;
     const loaded = await this.load();
     const fetched = await this.fetcher.fetch(start, end + 1, key);
-    const added = loaded.memory.insertMissing(fetched, key);
+    const context = { file: this.path, node_id: key.nodeId, interval: key.interval };
+    const inRange = this.outsideRange.keep(key, start, end + 1, fetched, context);
+    const added = loaded.memory.insertMissing(inRange, key);
     if (added.length === 0) return;
     const write = this.writes.then(() => this.persist(loaded, added, key));
     this.writes = write.catch(() => undefined);

@@ -5,6 +5,7 @@ import { retry, type SleepFn } from '../../common/retry.js';
 import { sdkMetrics } from '../metrics.js';
 import { BackfillProgress } from './backfill-progress.js';
 import type { DataFetcher, HistoryProvider, HistoryRow, StreamKey } from './protocols.js';
+import { OutsideRangeFilter } from './range-filter.js';
 
 /** Where a backfill job delivers its rows: a NodeCache, or anything with the same method. */
 export interface BackfillTarget {
@@ -74,8 +75,8 @@ export class BackfillEngine {
   private readonly progress: BackfillProgress | null;
   private readonly pending = new Set<Promise<BackfillJobResult>>();
   private readonly queue: (() => void)[] = [];
-  /** Streams whose provider returned rows outside the asked range (warned about once each). */
-  private readonly warnedOutside = new Set<string>();
+  /** Drops rows outside the asked range, warning once per stream. */
+  private readonly outsideRange = new OutsideRangeFilter('backfill.outside_range', 'the provider');
   private running = 0;
   private failures: unknown[] = [];
 
@@ -266,7 +267,7 @@ export class BackfillEngine {
         signal,
       );
       fetched = true;
-      const rows = this.withinRange(key, start, end, fetchedRows, context);
+      const rows = this.outsideRange.keep(key, start, end, fetchedRows, context);
       deliver(rows);
       sdkMetrics.backfillLastTimestamp.set(labels, end);
       logger.info({ ...context, rows: rows.length, attempts: tries.count }, 'backfill.complete');
@@ -340,36 +341,6 @@ export class BackfillEngine {
     );
     timeouts.add(error);
     return error;
-  }
-
-  /**
-   * The rows with `start <= ts < end`: a provider that returns more (one ignoring `end`, say) must
-   * not put rows of another window into this one, or results would depend on the window size.
-   * Rows without a numeric `ts` are kept for the caller to report. Warns once per stream.
-   */
-  private withinRange(
-    key: StreamKey,
-    start: number,
-    end: number,
-    rows: readonly HistoryRow[],
-    context: object,
-  ): readonly HistoryRow[] {
-    const outside = (row: HistoryRow | null | undefined): boolean => {
-      const ts = row?.ts;
-      return typeof ts === 'number' && (ts < start || ts >= end);
-    };
-    let dropped = 0;
-    for (const row of rows) if (outside(row)) dropped += 1;
-    if (dropped === 0) return rows;
-    const stream = `${key.nodeId}\u0000${key.interval}`;
-    if (!this.warnedOutside.has(stream)) {
-      this.warnedOutside.add(stream);
-      logger.warn(
-        { ...context, dropped, rows: rows.length },
-        'backfill.outside_range: the provider returned rows outside the asked [start, end); they were dropped (logged once per stream)',
-      );
-    }
-    return rows.filter((row) => !outside(row));
   }
 
   private acquire(): Promise<void> {

@@ -1,6 +1,7 @@
-import { describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { gridFetcher } from './history.test-kit.js';
 import { ErrorCode } from '../../common/errors.js';
+import { logger } from '../../common/logger.js';
 import { MemoryHistoryProvider } from './memory-history-provider.js';
 import type { DataFetcher, HistoryRow, StreamKey } from './protocols.js';
 
@@ -11,6 +12,10 @@ function bars(...timestamps: number[]): HistoryRow[] {
 }
 
 describe('MemoryHistoryProvider', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
   it('fetches the half-open range [start, end)', async () => {
     const provider = new MemoryHistoryProvider(bars(0, 60, 120, 180, 240));
     const rows = await provider.fetch(60, 180, key);
@@ -120,6 +125,26 @@ describe('MemoryHistoryProvider', () => {
     const rows = await provider.fetch(0, 1000, key);
     expect(rows.find((r) => r.ts === 120)).toEqual({ ts: 120, close: 2 });
     expect(rows.find((r) => r.ts === 240)).toEqual({ ts: 240, close: -240, fetched: true });
+  });
+
+  it('keeps only fetched rows inside the asked range, warning once per stream of the rest', async () => {
+    const warn = vi.spyOn(logger, 'warn').mockImplementation(() => undefined);
+    // A fetcher that ignores the range and returns everything it has: 0, 60, …, 600.
+    const all = bars(...Array.from({ length: 11 }, (_, i) => i * 60));
+    const provider = new MemoryHistoryProvider(bars(180), { fetcher: { fetch: () => Promise.resolve(all) } });
+    await provider.fillMissing(120, 240, key);
+    expect((await provider.fetch(0, 1000, key)).map((r) => r.ts)).toEqual([120, 180, 240]);
+    expect(provider.count()).toBe(3);
+    await provider.fillMissing(360, 360, key);
+    expect(await provider.coverage(key)).toEqual([
+      [120, 240],
+      [360, 360],
+    ]);
+    const warnings = warn.mock.calls.filter(([, message]) =>
+      String(message).startsWith('history.fill_outside_range'),
+    );
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]?.[0]).toMatchObject({ node_id: 'btc', start: 120, end: 241, dropped: 8, rows: 11 });
   });
 
   it('passes the stream key to the fetcher', async () => {

@@ -1,5 +1,6 @@
 import { HistorySeries } from './history-series.js';
 import type { CoverageRange, DataFetcher, HistoryProvider, HistoryRow, StreamKey } from './protocols.js';
+import { OutsideRangeFilter } from './range-filter.js';
 
 export { MemoryEventRecorder, type RecordedEvent } from './memory-event-recorder.js';
 
@@ -39,6 +40,7 @@ export class MemoryHistoryProvider implements HistoryProvider {
   private readonly fetcher: DataFetcher | undefined;
   private readonly defaultSeries = new HistorySeries();
   private readonly streams = new Map<string, HistorySeries>();
+  private readonly outsideRange = new OutsideRangeFilter('history.fill_outside_range', 'the fetcher');
 
   constructor(rows: Iterable<HistoryRow> = [], options: MemoryHistoryProviderOptions = {}) {
     this.fetcher = options.fetcher;
@@ -79,13 +81,17 @@ export class MemoryHistoryProvider implements HistoryProvider {
   }
 
   /**
-   * Asks the fetcher for `[start, end + 1)` and keeps the rows not held yet. Without a fetcher
-   * this does nothing: a memory provider may legitimately have gaps.
+   * Asks the fetcher for `[start, end + 1)` and keeps the rows in that range whose `ts` it does not
+   * hold yet. Rows the fetcher returns outside it are dropped, as the BackfillEngine drops a
+   * provider's (warning `history.fill_outside_range` once per stream, with the count): a fill
+   * stores only the gap it was asked for. Without a fetcher this does nothing: a memory provider
+   * may legitimately have gaps.
    */
   async fillMissing(start: number, end: number, key: StreamKey): Promise<void> {
     if (this.fetcher === undefined || !(start <= end)) return;
     const rows = await this.fetcher.fetch(start, end + 1, key);
-    this.insertMissing(rows, key);
+    const context = { node_id: key.nodeId, interval: key.interval };
+    this.insertMissing(this.outsideRange.keep(key, start, end + 1, rows, context), key);
   }
 
   private seriesFor(key: StreamKey): HistorySeries {

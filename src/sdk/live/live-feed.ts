@@ -17,6 +17,12 @@ export interface LiveFeedStart {
   readonly onRow: (row: HistoryRow) => void | Promise<void>;
   /** Called when the feed fails for good (after its own retries); the run stops with this error. */
   readonly onError: (error: Error) => void;
+  /**
+   * How long one call of a feed to a HistoryProvider (ReplayFeed's `fetch` and `coverage`) may
+   * take, in ms: the run's `historyTimeoutMs`, which bounds its warm-up and backtests alike.
+   * Feeds that read no provider ignore it. Default 300 s (`DEFAULT_HISTORY_TIMEOUT_MS`).
+   */
+  readonly historyTimeoutMs?: number;
 }
 
 /** A running feed. */

@@ -14,6 +14,7 @@ import { Strategy } from '../strategy.js';
 import { StreamInput } from '../stream-input.js';
 import { TagQueryNode } from '../tag-query-node.js';
 import { ReplayFeed } from './feeds/replay-feed.js';
+import type { LiveFeed } from './live-feed.js';
 import type { LiveRun } from './live-run.js';
 
 const INTERVAL = 60;
@@ -473,5 +474,82 @@ describe('dry-run with a Gateway: one process computes a shared node, the other 
     expect(buckets.filter((t) => t <= end)).toEqual(expected);
     const leaf = Array.from(reader.outputs(reader.strategy.nodes[2]!).timestamps()).filter((t) => t >= LIVE);
     expect(leaf).toEqual(expected);
+  });
+});
+
+describe('dry-run without a Gateway', () => {
+  it('counts a live bar corrected by a duplicate timestamp once in bars, as the cache does', async () => {
+    // A feed that repeats its first bar's ts and sends a second row inside that bucket.
+    const liveRows = [
+      { ts: LIVE, close: 1 },
+      { ts: LIVE, close: 2 },
+      { ts: LIVE + 30, close: 3 },
+      { ts: LIVE + INTERVAL, close: 4 },
+    ];
+    const feed: LiveFeed = {
+      start: ({ onRow }) => {
+        const done = (async () => {
+          for (const row of liveRows) await onRow(row);
+        })();
+        return Promise.resolve({ done, stop: () => done });
+      },
+    };
+    let echo!: Node;
+    class Corrected extends Strategy {
+      override setup(): void {
+        const price = new StreamInput({
+          tags: ['BTC', 'live-duplicate-test'],
+          interval: INTERVAL,
+          period: 1,
+          historyProvider: provider,
+          liveFeed: feed,
+        });
+        echo = new ProcessingNode({
+          input: price,
+          name: 'echo',
+          interval: INTERVAL,
+          period: 1,
+          computeFn: (view) => view.input<{ close: number }>().latest()!.close,
+        });
+        this.addNodes([price, echo]);
+      }
+    }
+    const run = await Runner.dryrun(Corrected, { startTime: LIVE, endTime: LIVE + INTERVAL });
+    await run.done;
+    const outputs = run.outputs(echo).toArray();
+    expect(outputs.filter(([t]) => t >= LIVE)).toEqual([
+      [LIVE, 3],
+      [LIVE + INTERVAL, 4],
+    ]);
+    expect(run.stats(echo).corrections).toBe(2);
+    expect(run.bars).toBe(2);
+  });
+
+  it("bounds a ReplayFeed's provider calls by the run's historyTimeoutMs", async () => {
+    // Warm-up history answers; the provider the live feed replays stops answering.
+    const stalled = new MemoryHistoryProvider(rows);
+    stalled.fetch = () => new Promise(() => undefined);
+    class Stalled extends Strategy {
+      override setup(): void {
+        this.addNodes([
+          new StreamInput({
+            tags: ['BTC', 'live-stalled-test'],
+            interval: INTERVAL,
+            period: 1,
+            historyProvider: provider,
+            liveFeed: new ReplayFeed({ provider: stalled }),
+          }),
+        ]);
+      }
+    }
+    const run = await Runner.dryrun(Stalled, {
+      startTime: LIVE,
+      endTime: LIVE + INTERVAL,
+      historyTimeoutMs: 50,
+    });
+    await expect(run.done).rejects.toMatchObject({
+      code: 'QMTL_TIMEOUT',
+      message: expect.stringContaining('did not answer fetch of') as unknown,
+    });
   });
 });

@@ -25,7 +25,7 @@ export interface LiveSessionOptions {
   /** Last bucket: the session ends once every live input has passed it. Null = until stopped. */
   readonly until: number | null;
   readonly maxRetries: number;
-  /** How long one history provider call of the warm-up may take, in ms. */
+  /** How long one history provider call (the warm-up's, a ReplayFeed's) may take, in ms. */
   readonly historyTimeoutMs: number;
   /** Where outputs are published and consumed nodes read; null when every node is local. */
   readonly bus: TopicBus | null;
@@ -39,7 +39,11 @@ export interface LiveSessionOptions {
 
 /** Counters of a live session. */
 export interface LiveCounters {
-  /** Bars fed by live feeds. */
+  /**
+   * Bars fed by live feeds: one per stream and bucket. Rows that correct the newest bucket (a
+   * repeated timestamp, or another row inside its interval) or arrive for an older one do not
+   * count again, as the node cache adds no slot for them.
+   */
   bars: number;
   /** Messages consumed from other processes' topics. */
   received: number;
@@ -63,6 +67,8 @@ export class LiveSession {
   #roles: NodeRoles;
   /** Per consumed node: the newest bucket received. */
   readonly #lastReceived = new Map<string, number>();
+  /** Per live stream: the newest bucket counted in `counters.bars`. */
+  readonly #lastBar = new Map<string, number>();
   /** TagQueryNode runtime id → its queues (topics) → the edge that feeds it. */
   readonly #queueEdges = new Map<string, Map<string, Edge>>();
   readonly #feeds: LiveFeedHandle[] = [];
@@ -369,6 +375,7 @@ export class LiveSession {
       onRow: (row) =>
         row?.ts < skipBefore ? undefined : this.#serial(() => this.#onRow(runtime, row, name)),
       onError: (error) => this.#finish(error),
+      historyTimeoutMs: this.#options.historyTimeoutMs,
     });
     this.#feeds.push(handle);
     void handle.done.then(() => {
@@ -393,7 +400,10 @@ export class LiveSession {
     }
     this.#engine.emit(runtime, bucket, row);
     this.#engine.runTick(bucket);
-    this.counters.bars++;
+    if (bucket > (this.#lastBar.get(runtime.id) ?? -Infinity)) {
+      this.#lastBar.set(runtime.id, bucket);
+      this.counters.bars++;
+    }
     this.counters.ticks++;
     const recorder = (runtime.node as StreamInput).eventRecorder;
     if (recorder !== null)

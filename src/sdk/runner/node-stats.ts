@@ -16,9 +16,10 @@ export interface NodeStats {
   /** Buckets older than the newest, rejected. */
   readonly rejected: number;
   /**
-   * Values emitted (for a StreamInput: bars replayed). A node on a coarser interval than its input
-   * re-emits its bucket at each recompute, and each emission counts: this exceeds the number of
-   * buckets in its output series.
+   * Values emitted (for a StreamInput: rows replayed or received, a row correcting its bucket
+   * included, unlike the run's `bars`). A node on a coarser interval than its input re-emits its
+   * bucket at each recompute, and each emission counts: this exceeds the number of buckets in its
+   * output series.
    */
   readonly outputs: number;
   /** Computes that returned null/undefined (no output). */

@@ -6,7 +6,7 @@ import type { TickEngine } from './tick-engine.js';
 
 /** Progress of a replay, reported once per history window. */
 export interface ReplayProgress {
-  /** Bars (history rows) replayed so far. */
+  /** Bars replayed so far: one per stream and bucket (see {@link ReplayTotals.bars}). */
   readonly bars: number;
   /** The last bucket replayed. */
   readonly time: number;
@@ -23,7 +23,13 @@ export interface ReplayOptions {
 
 /** Totals of a replay. */
 export interface ReplayTotals {
+  /**
+   * Bars replayed: one per stream and bucket. Several rows of one bucket (a repeated timestamp,
+   * or timestamps inside the same interval) are one bar, which the rows after the first correct,
+   * as the node cache replaces the newest slot instead of adding one.
+   */
   readonly bars: number;
+  /** Distinct buckets replayed (all streams together). */
   readonly ticks: number;
 }
 
@@ -148,7 +154,8 @@ function replayOne(engine: TickEngine, source: HistorySource, rows: readonly His
     engine.emit(runtime, bucket, row);
   }
   if (ticks > 0) engine.runTick(current);
-  return { bars: rows.length, ticks };
+  // One source: each tick is one bar of it (rows correcting a bucket are not bars of their own).
+  return { bars: ticks, ticks };
 }
 
 function replayMerged(
@@ -177,7 +184,10 @@ export class BucketMerge {
   readonly #windows: readonly (readonly HistoryRow[])[];
   readonly #buckets: Float64Array[];
   readonly #cursors: Int32Array;
-  /** Rows handed out so far. */
+  /**
+   * Bars handed out so far: one per source and bucket, however many rows the bucket had (the
+   * rows after its first correct it, as in the node cache).
+   */
   bars = 0;
 
   constructor(sources: readonly HistorySource[], windows: readonly (readonly HistoryRow[])[]) {
@@ -205,7 +215,7 @@ export class BucketMerge {
       const runtime = this.#sources[s]!.runtime;
       let c = cursors[s]!;
       while (c < rows.length && sourceBuckets[c] === tick) emit(runtime, tick, rows[c++]!);
-      this.bars += c - cursors[s]!;
+      if (c > cursors[s]!) this.bars++;
       cursors[s] = c;
     }
     return tick;

@@ -69,9 +69,9 @@ export interface RunOptions {
   /** Retries of a failing history fetch or fillMissing (default 3). */
   readonly maxRetries?: number;
   /**
-   * How long one history provider call (`fetch`, `coverage`, `fillMissing`) may take, in ms,
-   * before the run fails with `QMTL_TIMEOUT` naming the call, the stream and the range (not
-   * retried). Default 300,000 (5 min); `Infinity` waits forever.
+   * How long one history provider call (`fetch`, `coverage`, `fillMissing`; in dry-run and live
+   * runs a ReplayFeed's too) may take, in ms, before the run fails with `QMTL_TIMEOUT` naming the
+   * call, the stream and the range (not retried). Default 300,000 (5 min); `Infinity` waits forever.
    */
   readonly historyTimeoutMs?: number;
   /** Bars of the finest interval fetched per history window (default 65,536). */

@@ -64,7 +64,11 @@ export class RunResult {
     this.historyGaps = fields.historyGaps;
   }
 
-  /** Bars fed to the run (history rows replayed, live bars received). */
+  /**
+   * Bars fed to the run (history replayed, live bars received): one per input stream and bucket,
+   * so rows that correct a bucket (a repeated timestamp) do not count again, as the node cache
+   * holds them in one slot. Per-node `outputs` counts every emission instead.
+   */
   get bars(): number {
     return this.#totals.bars;
   }

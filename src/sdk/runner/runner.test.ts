@@ -148,6 +148,40 @@ describe('Runner.backtest', () => {
     expect(result.stats(echo)).toMatchObject({ computeCalls: 3, corrections: 1, gaps: 0 });
   });
 
+  it('counts a bar corrected by a duplicate timestamp once in bars, as the cache does', async () => {
+    // The provider repeats ts 120 (a late correction) and sends 150, another row of bucket 120.
+    const rows: HistoryRow[] = [
+      { ts: 60, value: 1 },
+      { ts: 120, value: 2 },
+      { ts: 120, value: 20 },
+      { ts: 150, value: 200 },
+      { ts: 180, value: 3 },
+    ];
+    const provider: HistoryProvider = {
+      fetch: (start, end) => Promise.resolve(rows.filter((row) => row.ts >= start && row.ts < end)),
+      coverage: () => Promise.resolve([[60, 180]]),
+      fillMissing: () => Promise.resolve(),
+    };
+    const other = new MemoryHistoryProvider(bars([7, 8, 9]));
+    const run = (sources: HistoryProvider[]) => {
+      let echo!: Node;
+      const result = Runner.backtest(
+        strategyOf((s) => {
+          const inputs = sources.map((source, k) => stream(source, [`dup-${k}`]));
+          echo = new ProcessingNode({ input: inputs[0]!, computeFn: (view) => value(view) });
+          s.addNodes([...inputs, echo]);
+        }),
+        { startTime: 60, endTime: 180 },
+      );
+      return result.then((r) => ({ bars: r.bars, ticks: r.ticks, echo: r.stats(echo) }));
+    };
+    const single = await run([provider]);
+    expect([single.bars, single.ticks]).toEqual([3, 3]);
+    expect(single.echo).toMatchObject({ corrections: 2, computeCalls: 3 });
+    const merged = await run([provider, other]);
+    expect([merged.bars, merged.ticks]).toEqual([6, 3]);
+  });
+
   it('replays several streams merged in timestamp order, equal buckets in one tick', async () => {
     const fast = new MemoryHistoryProvider(bars([1, 2, 3, 4, 5, 6], 60, 60));
     const slow = new MemoryHistoryProvider(bars([100, 200], 180, 180));

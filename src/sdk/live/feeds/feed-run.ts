@@ -1,6 +1,7 @@
 import { ErrorCode, QmtlError, quote, type Problem } from '../../../common/errors.js';
 import { logger } from '../../../common/logger.js';
 import { sleep } from '../../../common/retry.js';
+import { validateTimeout } from '../../history/backfill-engine.js';
 import type { HistoryRow } from '../../history/protocols.js';
 import type { LiveFeedHandle, LiveFeedStart } from '../live-feed.js';
 
@@ -159,5 +160,12 @@ function checkStart(feed: string, start: LiveFeedStart): void {
     bad(`from must be an integer (epoch seconds), got ${quote(start.from)}`);
   if (typeof start.onRow !== 'function') bad(`onRow must be a function, got ${quote(start.onRow)}`);
   if (typeof start.onError !== 'function') bad(`onError must be a function, got ${quote(start.onError)}`);
+  if (start.historyTimeoutMs !== undefined) {
+    try {
+      validateTimeout(start.historyTimeoutMs, 'historyTimeoutMs');
+    } catch (error) {
+      bad((error as Error).message);
+    }
+  }
   if (problems.length > 0) throw QmtlError.fromProblems(`Invalid ${feed} start options`, problems);
 }

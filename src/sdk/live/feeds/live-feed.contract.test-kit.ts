@@ -46,16 +46,21 @@ export interface Recording {
   readonly handle: LiveFeedHandle;
 }
 
-/** Starts `feed` on {@link KEY} from `from`, recording rows and errors; `onRow` may add behaviour. */
+/**
+ * Starts `feed` on {@link KEY} from `from`, recording rows and errors; `onRow` may add behaviour,
+ * `options` adds the optional start options (`historyTimeoutMs`).
+ */
 export async function record(
   feed: LiveFeed,
   from: number,
   onRow: (row: HistoryRow) => void | Promise<void> = () => undefined,
   handles: LiveFeedHandle[] = [],
+  options: Omit<LiveFeedStart, 'key' | 'from' | 'onRow' | 'onError'> = {},
 ): Promise<Recording> {
   const rows: HistoryRow[] = [];
   const errors: Error[] = [];
   const handle = await feed.start({
+    ...options,
     key: KEY,
     from,
     onRow: (row) => {

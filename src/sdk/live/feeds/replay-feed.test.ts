@@ -4,7 +4,7 @@ import { logger } from '../../../common/logger.js';
 import { MemoryHistoryProvider } from '../../history/memory-history-provider.js';
 import type { HistoryProvider, HistoryRow } from '../../history/protocols.js';
 import type { LiveFeedHandle } from '../live-feed.js';
-import { bars, KEY, record, T0, testLiveFeedContract } from './live-feed.contract.test-kit.js';
+import { bars, KEY, record, T0, testLiveFeedContract, until } from './live-feed.contract.test-kit.js';
 import { ReplayFeed } from './replay-feed.js';
 
 testLiveFeedContract('ReplayFeed', () =>
@@ -108,6 +108,69 @@ describe('ReplayFeed', () => {
     expect(errors[0]?.message).toContain(
       `could not fetch [${T0}, ${T0 + 121}) of stream "${KEY.nodeId}": disk gone`,
     );
+  });
+
+  it('fails with QMTL_TIMEOUT when a fetch does not settle within historyTimeoutMs', async () => {
+    vi.spyOn(logger, 'error').mockImplementation(() => undefined);
+    const provider = new MemoryHistoryProvider(bars(3));
+    provider.fetch = () => new Promise(() => undefined);
+    const feed = new ReplayFeed({ provider });
+    const { errors, handle } = await record(feed, T0, undefined, handles, { historyTimeoutMs: 50 });
+    await until(() => errors.length > 0);
+    await handle.done;
+    expect(errors[0]).toMatchObject({ code: ErrorCode.Timeout });
+    expect(errors[0]?.message).toContain(
+      `history provider of the ReplayFeed of node "${KEY.nodeId}" (interval 60) did not answer fetch of [${T0}, ${T0 + 121}) within 50 ms`,
+    );
+  });
+
+  it('fails with QMTL_TIMEOUT when the coverage does not settle within historyTimeoutMs', async () => {
+    vi.spyOn(logger, 'error').mockImplementation(() => undefined);
+    const provider = new MemoryHistoryProvider(bars(3));
+    provider.coverage = () => new Promise(() => undefined);
+    const { errors } = await record(new ReplayFeed({ provider }), T0, undefined, handles, {
+      historyTimeoutMs: 50,
+    });
+    await until(() => errors.length > 0);
+    expect(errors[0]).toMatchObject({ code: ErrorCode.Timeout });
+    expect(errors[0]?.message).toContain('did not answer coverage within 50 ms');
+  });
+
+  it('rejects an invalid historyTimeoutMs', async () => {
+    const feed = new ReplayFeed({ provider: new MemoryHistoryProvider(bars(3)) });
+    const started = record(feed, T0, undefined, handles, { historyTimeoutMs: 0 });
+    await expect(started).rejects.toThrow(expect.objectContaining({ code: ErrorCode.InvalidArgument }));
+    await expect(started).rejects.toThrow(
+      'historyTimeoutMs must be a positive number of ms up to 2147483647, or Infinity, got 0',
+    );
+  });
+
+  it('drops rows the provider returns outside the asked window, warning once like a backtest', async () => {
+    const warn = vi.spyOn(logger, 'warn').mockImplementation(() => undefined);
+    // A provider that ignores the range and returns all it holds for every window.
+    const all = bars(8);
+    const provider = new MemoryHistoryProvider(all);
+    provider.fetch = () => Promise.resolve(all);
+    const fetch = vi.spyOn(provider, 'fetch');
+    const { rows, handle } = await record(
+      new ReplayFeed({ provider, windowBars: 3 }),
+      T0 + 60,
+      undefined,
+      handles,
+    );
+    await handle.done;
+    expect(fetch).toHaveBeenCalledTimes(3);
+    expect(rows.map((row) => row.close)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    const warnings = warn.mock.calls.filter(([, message]) =>
+      String(message).startsWith('backfill.outside_range'),
+    );
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]?.[0]).toMatchObject({
+      node_id: KEY.nodeId,
+      start: T0 + 60,
+      end: T0 + 240,
+      dropped: 5,
+    });
   });
 
   it('rejects invalid options, listing every problem', () => {

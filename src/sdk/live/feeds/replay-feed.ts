@@ -1,5 +1,6 @@
-import { ErrorCode, QmtlError } from '../../../common/errors.js';
-import type { HistoryProvider, StreamKey } from '../../history/protocols.js';
+import { ErrorCode, QmtlError, quote } from '../../../common/errors.js';
+import { BackfillEngine, DEFAULT_HISTORY_TIMEOUT_MS } from '../../history/backfill-engine.js';
+import type { HistoryProvider, HistoryRow, StreamKey } from '../../history/protocols.js';
 import type { LiveFeed, LiveFeedHandle, LiveFeedStart } from '../live-feed.js';
 import { asError, FeedRun } from './feed-run.js';
 import {
@@ -35,7 +36,11 @@ const CHECKS = {
  * over only after the previous `onRow` settled. Over a seeded generator it replays the same bars
  * from any bucket, which makes dry runs reproducible. The feed ends when the rows run out.
  *
- * A failing `provider.fetch` ends the feed through `onError` (`QMTL_HISTORY_UNAVAILABLE`).
+ * Provider calls follow the rules of backtest history loading, through the same BackfillEngine:
+ * each `fetch` and `coverage` has the run's `historyTimeoutMs` (the start option, default 300 s)
+ * to settle, else the feed ends with `QMTL_TIMEOUT` naming the call and the range; rows a fetch
+ * returns outside the asked window are dropped, warning `backfill.outside_range` once. A failing
+ * `fetch` or `coverage` ends the feed through `onError` (`QMTL_HISTORY_UNAVAILABLE`), not retried.
  *
  * @example
  * const feed = new ReplayFeed({ provider: historyProvider, paceMs: 10 });
@@ -56,23 +61,31 @@ export class ReplayFeed implements LiveFeed {
     this.#windowBars = options.windowBars ?? 4096;
   }
 
-  /** Starts playing from `options.from`; the rows are delivered in the background. */
+  /**
+   * Starts playing from `options.from`; the rows are delivered in the background.
+   * @throws QmtlError `QMTL_INVALID_ARGUMENT` for invalid start options (`historyTimeoutMs` included).
+   */
   // eslint-disable-next-line @typescript-eslint/require-await -- async, so bad start options reject rather than throw
   async start(options: LiveFeedStart): Promise<LiveFeedHandle> {
     const run = new FeedRun('ReplayFeed', options);
-    void this.#play(run, options.key).catch((error: unknown) => run.fail(asError(error)));
+    // No retries: a provider that fails ends the feed at once, as it always has.
+    const engine = new BackfillEngine(this.#provider, {
+      maxRetries: 0,
+      timeoutMs: options.historyTimeoutMs ?? DEFAULT_HISTORY_TIMEOUT_MS,
+    });
+    void this.#play(run, options.key, engine).catch((error: unknown) => run.fail(asError(error)));
     return run.handle();
   }
 
-  async #play(run: FeedRun, key: StreamKey): Promise<void> {
-    const until = this.#until ?? (await this.#coverageEnd(key));
+  async #play(run: FeedRun, key: StreamKey, engine: BackfillEngine): Promise<void> {
+    const label = `the ReplayFeed of node ${quote(key.nodeId)} (interval ${key.interval})`;
+    const until = this.#until ?? (await this.#coverageEnd(engine, key, run.signal, label));
     let cursor = run.next;
     let first = true;
     while (until !== null && cursor <= until && !run.ended) {
       const windowEnd = Math.min(until + 1, cursor + this.#windowBars * key.interval);
-      const rows = await this.#fetch(cursor, windowEnd, key);
+      const rows = await this.#fetch(engine, cursor, windowEnd, key, run.signal, label);
       for (const row of rows) {
-        if (row.ts < cursor || row.ts >= windowEnd) continue;
         if (!first && this.#paceMs > 0 && !(await run.pause(this.#paceMs))) return;
         if (!(await run.deliver(row))) return;
         first = false;
@@ -83,11 +96,19 @@ export class ReplayFeed implements LiveFeed {
     run.finish();
   }
 
-  async #coverageEnd(key: StreamKey): Promise<number | null> {
+  async #coverageEnd(
+    engine: BackfillEngine,
+    key: StreamKey,
+    signal: AbortSignal,
+    label: string,
+  ): Promise<number | null> {
     try {
-      const ranges = await this.#provider.coverage(key);
+      const ranges = await engine.deadline(this.#provider.coverage(key), signal, () =>
+        engine.timeout(label, 'coverage', ''),
+      );
       return ranges.at(-1)?.[1] ?? null;
     } catch (error) {
+      if (signal.aborted || isTimeout(error)) throw error;
       throw new QmtlError(
         ErrorCode.HistoryUnavailable,
         `ReplayFeed could not read the coverage of stream "${key.nodeId}": ${asError(error).message}`,
@@ -96,15 +117,31 @@ export class ReplayFeed implements LiveFeed {
     }
   }
 
-  async #fetch(start: number, end: number, key: StreamKey): ReturnType<HistoryProvider['fetch']> {
+  /** Rows with `start <= ts < end`, fetched like a backtest's window (timeout, range filter). */
+  async #fetch(
+    engine: BackfillEngine,
+    start: number,
+    end: number,
+    key: StreamKey,
+    signal: AbortSignal,
+    label: string,
+  ): Promise<readonly HistoryRow[]> {
     try {
-      return await this.#provider.fetch(start, end, key);
+      return await engine.fetchRows(key, start, end, { signal, label });
     } catch (error) {
+      if (signal.aborted || isTimeout(error)) throw error;
+      // Without retries, the engine's QMTL_BACKFILL_FAILED only wraps the provider's own error.
+      const cause =
+        error instanceof QmtlError && error.code === ErrorCode.BackfillFailed ? error.cause : error;
       throw new QmtlError(
         ErrorCode.HistoryUnavailable,
-        `ReplayFeed could not fetch [${start}, ${end}) of stream "${key.nodeId}": ${asError(error).message}`,
-        { cause: error },
+        `ReplayFeed could not fetch [${start}, ${end}) of stream "${key.nodeId}": ${asError(cause).message}`,
+        { cause },
       );
     }
   }
+}
+
+function isTimeout(error: unknown): boolean {
+  return error instanceof QmtlError && error.code === ErrorCode.Timeout;
 }
