@@ -52,6 +52,7 @@ describe('parseConfig', () => {
       worker_concurrency: 32,
       database_pool_size: 20,
       max_pending_submissions: 2_000,
+      unknown_weight_limit: 1_000,
       dagclient_breaker_threshold: 3,
       dagclient_breaker_timeout: 60,
       degradation_check_interval: 5,
@@ -133,6 +134,7 @@ describe('parseConfig', () => {
       worker_concurrency: 32,
       database_pool_size: 20,
       max_pending_submissions: 2_000,
+      unknown_weight_limit: 1_000,
       dagclient_breaker_threshold: 3,
       dagclient_breaker_timeout: 60,
       degradation_check_interval: 5,
@@ -193,6 +195,9 @@ describe('parseConfig', () => {
     ).toEqual([
       'dagmanager.pending_weight_limit: expected at least 0, got -1',
       'dagmanager.pending_weight_ttl: expected at least 1, got 0',
+    ]);
+    expect(problems(configError('gateway:\n  unknown_weight_limit: -1\n'))).toEqual([
+      'gateway.unknown_weight_limit: expected at least 0, got -1',
     ]);
     expect(problems(configError('dagmanager:\n  grpc_port: 1.5\n'))).toEqual([
       'dagmanager.grpc_port: expected an integer, got 1.5',

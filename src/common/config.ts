@@ -47,6 +47,8 @@ export const gatewayConfigSchema = z
     database_pool_size: positiveInteger.default(20),
     /** Submissions waiting for their diff at once; beyond, POST /strategies is 503 + Retry-After. */
     max_pending_submissions: positiveInteger.default(2_000),
+    /** Canary weights kept for sentinels of no active strategy; past it the least recently updated is dropped. */
+    unknown_weight_limit: z.number().int().min(0).default(1_000),
     /** Consecutive failed DAG Manager calls that open the client's circuit breaker. */
     dagclient_breaker_threshold: positiveInteger.default(3),
     /** Seconds the breaker stays open before one half-open probe. */

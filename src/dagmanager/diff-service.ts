@@ -1,11 +1,12 @@
 import { ErrorCode, QmtlError, quote, shortId } from '../common/errors.js';
 import { KeyedLock } from '../common/keyed-lock.js';
 import { logger } from '../common/logger.js';
+import { MAX_STRATEGY_ID_LENGTH, SENTINEL_SUFFIX } from '../common/sentinel-weight.js';
 import { identityProblems, validateDag } from '../dag/validate-dag.js';
 import { VERSION_SENTINEL, type NodeJson } from '../dag/node-json.js';
 import type { BufferInstruction, DiffOutcome, DiffRequest } from './diff-types.js';
 import { dagManagerMetrics, observeDiffDuration } from './metrics.js';
-import { MAX_STRATEGY_ID_LENGTH, lineageKey, type NewSentinel, type NodeRecord } from './node-record.js';
+import { lineageKey, type NewSentinel, type NodeRecord } from './node-record.js';
 import type { NodeRepository } from './node-repository.js';
 import { topicNameProblem, TopicNameTakenError, type TopicSpec } from './queue-admin.js';
 import { TOPIC_HASH_PREFIX, topicKindOf, topicName, topicSpec, type TopicNameParts } from './topics.js';
@@ -129,7 +130,7 @@ export class DiffService {
     checkIdentities(nodes, existing, (node, primary) => fallbacks.set(primary, node));
     if (fallbacks.size > 0) await this.checkFallbacks(fallbacks);
 
-    const sentinelId = `${strategyId}-sentinel`;
+    const sentinelId = `${strategyId}${SENTINEL_SUFFIX}`;
     const { fresh, stored } = await this.storeMissing(
       nodes.filter((n) => !existing.has(n.node_id)),
       { sentinelId, strategyId, createdAt: now, nodeIds: ids },

@@ -59,12 +59,6 @@ export interface SentinelRecord {
   readonly nodeIds: readonly string[];
 }
 
-/** The longest strategy id a diff accepts. */
-export const MAX_STRATEGY_ID_LENGTH = 256;
-
-/** The longest sentinel id a diff writes: `{strategy_id}-sentinel`. */
-export const MAX_SENTINEL_ID_LENGTH = MAX_STRATEGY_ID_LENGTH + '-sentinel'.length;
-
 /** A sentinel as a diff writes it: its weight, if any, is kept. */
 export type NewSentinel = Omit<SentinelRecord, 'weight'>;
 

@@ -1,7 +1,7 @@
 import { ErrorCode, QmtlError, quote } from '../common/errors.js';
 import { logger } from '../common/logger.js';
+import { sentinelWeightProblems } from '../common/sentinel-weight.js';
 import { dagManagerMetrics } from './metrics.js';
-import { MAX_SENTINEL_ID_LENGTH } from './node-record.js';
 import type { NodeRepository } from './node-repository.js';
 
 /** Default of `dagmanager.pending_weight_limit`: weights held at once for sentinels not yet written. */
@@ -9,9 +9,6 @@ export const DEFAULT_PENDING_WEIGHT_LIMIT = 1_000;
 
 /** Default of `dagmanager.pending_weight_ttl` (1 h), in ms. */
 export const DEFAULT_PENDING_WEIGHT_TTL_MS = 3_600_000;
-
-/** Control characters and lone surrogates: nothing a sentinel id, a log line or a label needs. */
-const UNPRINTABLE = /[\p{Cc}\p{Cs}]/u;
 
 /** Options of {@link SentinelWeights}. */
 export interface SentinelWeightsOptions {
@@ -113,18 +110,7 @@ export class SentinelWeights {
 
 /** The version and weight of a `sentinel-traffic` body. @throws QmtlError naming every bad field. */
 function checkWeight(version: unknown, weight: unknown): { version: string; weight: number } {
-  const problems: string[] = [];
-  if (
-    typeof version !== 'string' ||
-    version.trim() === '' ||
-    version.length > MAX_SENTINEL_ID_LENGTH ||
-    UNPRINTABLE.test(version)
-  )
-    problems.push(
-      `version must be a non-blank string of at most ${MAX_SENTINEL_ID_LENGTH} characters without control characters, got ${quote(version)}`,
-    );
-  if (typeof weight !== 'number' || !Number.isFinite(weight) || weight < 0 || weight > 1)
-    problems.push(`weight must be a number in [0, 1], got ${quote(weight)}`);
+  const problems = sentinelWeightProblems('version', version, weight);
   if (problems.length > 0) throw new QmtlError(ErrorCode.InvalidArgument, problems.join('; '));
   return { version: version as string, weight: weight as number };
 }

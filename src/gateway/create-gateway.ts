@@ -33,6 +33,8 @@ export interface GatewayOptions extends GatewayAppOptions {
   readonly workerConcurrency?: number;
   /** Submissions waiting for their diff at once before POST /strategies answers 503. Default 2,000. */
   readonly maxPendingSubmissions?: number;
+  /** Canary weights kept for sentinels of no active strategy (the least recently updated goes first). Default 1,000. */
+  readonly unknownWeightLimit?: number;
   readonly workerSweepMs?: number;
   readonly degradationIntervalMs?: number;
   /** CPU percent of the MINIMAL and STATIC levels. Default 85 and 95 (SPEC §4). */
@@ -54,7 +56,9 @@ export interface Gateway {
   readonly intake: StrategyIntake;
   /** Heartbeats, the lease monitor and claims. */
   readonly failover: ProducerFailover;
-  /** Applies a DAG Manager event in-process (the embedded DAG Manager's callback). */
+  /** The canary routing table. */
+  readonly weights: SentinelWeights;
+  /** Applies a DAG Manager event in-process (the embedded DAG Manager's callback); an invalid one is logged. */
   dagEvent(type: string, data: Record<string, unknown>): void;
   /** Starts the worker, the degradation loop and the lease monitor, then listens. Returns the bound port. */
   listen(host: string, port: number): Promise<number>;
@@ -77,7 +81,6 @@ export async function createGateway(
   const { store, state, dagClient } = adapters;
   const wsHub = new WebSocketHub();
   const watchHub = new QueueWatchHub();
-  const weights = new SentinelWeights(wsHub);
   const degradation = new DegradationManager({
     checks: {
       ...(adapters.stateIsRemote === true && { redis: () => state.ping() }),
@@ -90,6 +93,11 @@ export async function createGateway(
   });
   const dagManagerDown = (): boolean => degradation.dependencies.dag_manager === 'error';
   const lifecycle = new StrategyLifecycle({ store, state, events: wsHub });
+  const weights = new SentinelWeights({
+    events: wsHub,
+    strategyStatus: (strategyId) => lifecycle.status(strategyId),
+    ...(options.unknownWeightLimit !== undefined && { unknownLimit: options.unknownWeightLimit }),
+  });
   const worker = new StrategyWorker({
     store,
     state,
@@ -111,6 +119,7 @@ export async function createGateway(
     dagClient,
     events: wsHub,
     dagManagerDown,
+    weights,
     insertSentinel: options.insertSentinel ?? true,
     ...(options.maxNodes !== undefined && { limits: { maxNodes: options.maxNodes } }),
     ...(options.diffWaitMs !== undefined && { diffWaitMs: options.diffWaitMs }),
@@ -140,12 +149,11 @@ export async function createGateway(
     wsHub,
     intake,
     failover,
+    weights,
     dagEvent: (type, data) => {
-      try {
-        applyDagEvent({ events: wsHub, watchHub, weights }, type, data);
-      } catch (error) {
-        logger.warn({ err: error, type }, 'invalid DAG Manager event ignored');
-      }
+      applyDagEvent({ events: wsHub, watchHub, weights }, type, data).catch((error: unknown) =>
+        logger.warn({ err: error, type }, 'invalid DAG Manager event ignored'),
+      );
     },
     async listen(host, port) {
       await degradation.evaluate();

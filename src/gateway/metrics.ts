@@ -49,6 +49,11 @@ export const gatewayMetrics = {
     labelNames: ['version'] as const,
     registers,
   }),
+  sentinelWeightEvictedTotal: new Counter({
+    name: 'gateway_sentinel_weight_evicted_total',
+    help: 'Weights of sentinels of no active strategy dropped, least recently updated first, to stay within unknown_weight_limit',
+    registers,
+  }),
   degradeLevel: new Gauge({
     name: 'degrade_level',
     help: 'Degradation level: 0 NORMAL, 1 PARTIAL, 2 MINIMAL, 3 STATIC',

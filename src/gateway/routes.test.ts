@@ -316,7 +316,9 @@ describe('POST /callbacks/dag-event', () => {
     [
       'sentinel_weight without an id',
       cloudEvent('sentinel_weight', { weight: 0.5 }),
-      [/sentinel_id must be a non-empty string/],
+      [
+        /sentinel_id must be a non-blank string of at most 265 characters without control characters, got undefined/,
+      ],
     ],
   ];
   for (const [what, payload, messages] of malformed) {

@@ -1,45 +1,138 @@
-import { ErrorCode, QmtlError, quote } from '../common/errors.js';
+import { ErrorCode, QmtlError } from '../common/errors.js';
+import { KeyedLock } from '../common/keyed-lock.js';
+import { logger } from '../common/logger.js';
+import { SENTINEL_SUFFIX, sentinelWeightProblems } from '../common/sentinel-weight.js';
 import { GatewayEventType, type EventHub } from './event-hub.js';
 import { gatewayMetrics } from './metrics.js';
+import { StrategyStatus } from './strategy-status.js';
+
+/** Default of `gateway.unknown_weight_limit`: weights kept at once for sentinels of no active strategy. */
+export const DEFAULT_UNKNOWN_WEIGHT_LIMIT = 1_000;
+
+/** Options of {@link SentinelWeights}. */
+export interface SentinelWeightsOptions {
+  /** Where changed weights go (`/ws`). */
+  readonly events: EventHub;
+  /**
+   * The status of a strategy, null for an id no one submitted (`StrategyLifecycle.status`: the
+   * state cache, else the database, so strategies submitted through another Gateway count too).
+   */
+  readonly strategyStatus: (strategyId: string) => Promise<StrategyStatus | null>;
+  /** Most weights kept at once for sentinels of no active strategy. Default {@link DEFAULT_UNKNOWN_WEIGHT_LIMIT}. */
+  readonly unknownLimit?: number;
+}
 
 /**
- * The canary routing table (SPEC §4): the traffic weight of each version sentinel. A new weight
- * is validated, stored, exported as `gateway_sentinel_traffic_ratio{version}` and broadcast on
- * `/ws` as `sentinel_weight`, the broadcast only when the value changed.
+ * The canary routing table (SPEC §4): the traffic weight of each version sentinel. A weight is
+ * checked by the DAG Manager's rule (`common/sentinel-weight.ts`), stored, exported as
+ * `gateway_sentinel_traffic_ratio{version}` and broadcast on `/ws` as `sentinel_weight` when the
+ * value changed.
+ *
+ * Anyone who may post `/callbacks/dag-event` chooses sentinel ids, so only the weights of
+ * sentinels `{strategy_id}-sentinel` of active (not stopped) strategies are kept without bound:
+ * there are as many as strategies. Weights of other sentinels (a strategy diffed at the DAG
+ * Manager directly, or an id no one submitted) are kept too, at most `unknownLimit` of them: past
+ * that the least recently updated one is dropped with its gauge label
+ * (`gateway_sentinel_weight_evicted_total`). Dropped rather than refused: the table mirrors the
+ * DAG Manager, which keeps every weight, and a refusal would only make its event publisher
+ * retry, holding up its other events. A stopped strategy's weight is dropped by {@link forget}.
+ *
+ * @example
+ * const weights = new SentinelWeights({ events, strategyStatus: (id) => lifecycle.status(id) });
+ * await weights.update(`${strategyId}-sentinel`, 0.25); // → true (changed)
  */
 export class SentinelWeights {
-  private readonly weights = new Map<string, number>();
+  readonly unknownLimit: number;
+  private readonly events: EventHub;
+  private readonly strategyStatus: (strategyId: string) => Promise<StrategyStatus | null>;
+  /** Weights of sentinels of active strategies. */
+  private readonly known = new Map<string, number>();
+  /** Weights of other sentinels, least recently updated first. */
+  private readonly unknown = new Map<string, number>();
+  /** The updates of one sentinel run one at a time, in arrival order, around their lookup. */
+  private readonly lock = new KeyedLock();
+  /** True from a failed strategy lookup until one succeeds: one warning per outage. */
+  private lookupFailing = false;
 
-  constructor(private readonly events: EventHub) {}
+  constructor(options: SentinelWeightsOptions) {
+    this.events = options.events;
+    this.strategyStatus = options.strategyStatus;
+    this.unknownLimit = options.unknownLimit ?? DEFAULT_UNKNOWN_WEIGHT_LIMIT;
+  }
 
   /**
-   * Sets a sentinel's weight; returns true when it changed.
-   * @throws QmtlError `QMTL_INVALID_ARGUMENT` for an empty id or a weight outside [0, 1].
+   * Sets a sentinel's weight; resolves true when the table changed.
+   * @throws QmtlError `QMTL_INVALID_ARGUMENT` naming every bad field with its value.
    */
-  update(sentinelId: unknown, weight: unknown): boolean {
-    const problems: string[] = [];
-    if (typeof sentinelId !== 'string' || sentinelId === '')
-      problems.push(`sentinel_id must be a non-empty string, got ${quote(sentinelId)}`);
-    if (typeof weight !== 'number' || !Number.isFinite(weight) || weight < 0 || weight > 1)
-      problems.push(`weight must be a number in [0, 1], got ${quote(weight)}`);
+  async update(sentinelId: unknown, weight: unknown): Promise<boolean> {
+    const problems = sentinelWeightProblems('sentinel_id', sentinelId, weight);
     if (problems.length > 0)
       throw new QmtlError(ErrorCode.InvalidArgument, `invalid sentinel_weight: ${problems.join('; ')}`);
     const id = sentinelId as string;
     const value = weight as number;
-    gatewayMetrics.sentinelTrafficRatio.set({ version: id }, value);
-    if (this.weights.get(id) === value) return false;
-    this.weights.set(id, value);
-    this.events.publish(GatewayEventType.SentinelWeight, { sentinel_id: id, weight: value });
+    return this.lock.run([id], async () => {
+      const previous = this.get(id);
+      if (this.known.has(id) || (await this.ofActiveStrategy(id))) {
+        this.unknown.delete(id);
+        this.known.set(id, value);
+      } else if (!this.keepUnknown(id, value)) return false;
+      gatewayMetrics.sentinelTrafficRatio.set({ version: id }, value);
+      if (previous === value) return false;
+      this.events.publish(GatewayEventType.SentinelWeight, { sentinel_id: id, weight: value });
+      return true;
+    });
+  }
+
+  /** Drops the weight of a sentinel and its gauge label (its strategy stopped). */
+  forget(sentinelId: string): Promise<void> {
+    return this.lock.run([sentinelId], () => {
+      if (this.known.delete(sentinelId) || this.unknown.delete(sentinelId))
+        gatewayMetrics.sentinelTrafficRatio.remove({ version: sentinelId });
+      return Promise.resolve();
+    });
+  }
+
+  /** The weight of a sentinel, or null when none is kept. */
+  get(sentinelId: string): number | null {
+    return this.known.get(sentinelId) ?? this.unknown.get(sentinelId) ?? null;
+  }
+
+  /** Every kept weight, as `{sentinel_id: weight}`. */
+  table(): Record<string, number> {
+    return Object.fromEntries([...this.unknown, ...this.known]);
+  }
+
+  /** Keeps a weight of no active strategy's sentinel, dropping the oldest past the limit; false when none may be kept. */
+  private keepUnknown(id: string, value: number): boolean {
+    this.unknown.delete(id);
+    if (this.unknownLimit === 0) {
+      gatewayMetrics.sentinelWeightEvictedTotal.inc();
+      return false;
+    }
+    this.unknown.set(id, value);
+    if (this.unknown.size > this.unknownLimit) {
+      const oldest = this.unknown.keys().next().value as string;
+      this.unknown.delete(oldest);
+      gatewayMetrics.sentinelTrafficRatio.remove({ version: oldest });
+      gatewayMetrics.sentinelWeightEvictedTotal.inc();
+    }
     return true;
   }
 
-  /** The weight of a sentinel, or null when none was set. */
-  get(sentinelId: string): number | null {
-    return this.weights.get(sentinelId) ?? null;
-  }
-
-  /** Every sentinel's weight, as `{sentinel_id: weight}`. */
-  table(): Record<string, number> {
-    return Object.fromEntries(this.weights);
+  /** True when the sentinel is `{id}-sentinel` of a strategy that is not stopped. */
+  private async ofActiveStrategy(sentinelId: string): Promise<boolean> {
+    if (!sentinelId.endsWith(SENTINEL_SUFFIX)) return false;
+    try {
+      const status = await this.strategyStatus(sentinelId.slice(0, -SENTINEL_SUFFIX.length));
+      this.lookupFailing = false;
+      return status !== null && status !== StrategyStatus.Stopped;
+    } catch (error) {
+      // The database is down (degrade_level shows it): the weight is still kept, as one of no
+      // known strategy; its next update looks again.
+      if (!this.lookupFailing)
+        logger.warn({ err: error, sentinelId }, 'could not look up the strategy of a sentinel weight');
+      this.lookupFailing = true;
+      return false;
+    }
   }
 }

@@ -64,6 +64,7 @@ export async function startGatewayService(config: QmtlConfig): Promise<GatewaySe
       leaseCheckMs: gw.lease_check_ms,
       workerConcurrency: gw.worker_concurrency,
       maxPendingSubmissions: gw.max_pending_submissions,
+      unknownWeightLimit: gw.unknown_weight_limit,
       degradationIntervalMs: gw.degradation_check_interval * 1000,
       cpuThresholds: { minimal: gw.degradation_cpu_minimal, static: gw.degradation_cpu_static },
       statsRateLimitPerMinute: gw.stats_rate_limit_per_minute,

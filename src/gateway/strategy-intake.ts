@@ -6,6 +6,7 @@ import { diffReplyOf, type DiffReply } from './diff-result.js';
 import type { EventHub } from './event-hub.js';
 import { gatewayMetrics, observeSubmissionLatency } from './metrics.js';
 import { releaseProducer } from './producer-release.js';
+import type { SentinelWeights } from './sentinel-weights.js';
 import type { StateStore } from './state/state-store.js';
 import type { StrategyLifecycle } from './strategy-lifecycle.js';
 import { StrategyEvent, StrategyStatus } from './strategy-status.js';
@@ -28,6 +29,8 @@ export interface StrategyIntakeParts {
   readonly dagClient: DagClient;
   /** Where `producer_released` events go when a stopped strategy released nodes. */
   readonly events: EventHub;
+  /** The canary routing table: a stopped strategy's weight leaves it. */
+  readonly weights?: SentinelWeights;
   /** Append a VersionSentinel node to stored DAGs. Default true. */
   readonly insertSentinel?: boolean;
   readonly limits?: SubmissionLimits;
@@ -110,14 +113,15 @@ export class StrategyIntake {
   }
 
   /**
-   * Stops a strategy: releases its DAG hash, its lease and the nodes it produces, announcing
-   * released nodes with a `producer_released` `queue_update`. Only the caller whose FSM
-   * transition wins does the rest, so two Gateways stopping one strategy announce it once.
+   * Stops a strategy: releases its DAG hash, its canary weight, its lease and the nodes it
+   * produces, announcing released nodes with a `producer_released` `queue_update`. Only the caller
+   * whose FSM transition wins does the rest, so two Gateways stopping one strategy announce it once.
    * @throws QmtlError `QMTL_NOT_FOUND`, or `QMTL_INVALID_TRANSITION` when it is already stopped.
    */
   async stop(id: string): Promise<{ strategy_id: string; status: StrategyStatus }> {
-    const { lifecycle, dagClient, events, state } = this.parts;
+    const { lifecycle, dagClient, events, state, weights } = this.parts;
     const status = await lifecycle.transition(id, StrategyEvent.Stop);
+    await weights?.forget(sentinelIdOf(id));
     await releaseProducer(dagClient, events, id);
     // A lease left behind expires later; the lease monitor then finds the strategy stopped and drops it.
     await state

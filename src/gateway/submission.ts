@@ -1,6 +1,7 @@
 import { ErrorCode, QmtlError, quote } from '../common/errors.js';
 import { crc32OfList } from '../common/crc32.js';
 import { canonicalJson, sha256Hex } from '../common/hash.js';
+import { SENTINEL_SUFFIX } from '../common/sentinel-weight.js';
 import { VERSION_SENTINEL, type DagJson, type NodeJson } from '../dag/node-json.js';
 import { validateDag } from '../dag/validate-dag.js';
 import { RunType } from './strategy-status.js';
@@ -63,7 +64,7 @@ export function storedDagJson(dag: DagJson, strategyId: string, insertSentinel: 
 
 /** `{strategy_id}-sentinel`. */
 export function sentinelIdOf(strategyId: string): string {
-  return `${strategyId}-sentinel`;
+  return `${strategyId}${SENTINEL_SUFFIX}`;
 }
 
 interface BodyFields {

@@ -25,20 +25,22 @@ export function registerCallbackRoutes(app: FastifyInstance, parts: CallbackRout
   const guarded = parts.guard === undefined ? {} : { onRequest: parts.guard };
   app.post('/callbacks/dag-event', guarded, async (request, reply) => {
     const { type, data } = eventOf(request.body);
-    const applied = applyDagEvent(parts, type, data);
+    const applied = await applyDagEvent(parts, type, data);
     return reply.status(202).send(applied ? { ok: true } : { ok: true, ignored: true });
   });
 }
 
 /**
- * Applies one DAG Manager event; returns false for a type it does not know (ignored).
+ * Applies one DAG Manager event; resolves false for a type it does not know (ignored). A
+ * `queue_update` or `gc` is applied before this returns; a `sentinel_weight` once its strategy
+ * was looked up (the weights of one sentinel in the order they came).
  * @throws QmtlError `QMTL_INVALID_ARGUMENT` naming the bad field.
  */
-export function applyDagEvent(
+export async function applyDagEvent(
   parts: Omit<CallbackRouteParts, 'guard'>,
   type: string,
   data: Record<string, unknown>,
-): boolean {
+): Promise<boolean> {
   switch (type) {
     case GatewayEventType.QueueUpdate: {
       const update = queueUpdateOf(data);
@@ -47,7 +49,7 @@ export function applyDagEvent(
       return true;
     }
     case GatewayEventType.SentinelWeight:
-      parts.weights.update(data['sentinel_id'], data['weight']);
+      await parts.weights.update(data['sentinel_id'], data['weight']);
       return true;
     case GatewayEventType.Gc:
       parts.events.publish(GatewayEventType.Gc, {
