@@ -5,7 +5,7 @@ import type { NodeJson } from '../../dag/node-json.js';
 import { wireNode } from '../../dagmanager/dag.test-kit.js';
 import { listeningPort, submission, testGateway, type TestGateway } from '../../gateway/gateway.test-kit.js';
 import { TagQueryNode } from '../tag-query-node.js';
-import { TagQueryManager, type TagQueryManagerOptions } from './tag-query-manager.js';
+import { MAX_WEIGHTS, TagQueryManager, type TagQueryManagerOptions } from './tag-query-manager.js';
 import { WebSocketClient } from './ws-client.js';
 
 const managers: TagQueryManager[] = [];
@@ -284,5 +284,21 @@ describe('TagQueryManager against a real Gateway', () => {
     const topic = await submit(gw, producer('eth_feed', ['eth']));
     await hooks.until((c) => c.node === node && c.queues.includes(topic));
     expect(clients[0]!.connects).toBe(2);
+  });
+});
+
+describe('TagQueryManager sentinel weights', () => {
+  it('keeps the weights updated last, at most MAX_WEIGHTS, whatever a flood of ids sends', () => {
+    const manager = new TagQueryManager();
+    manager.handleEvent('sentinel_weight', { sentinel_id: 'mine-sentinel', weight: 0.5 });
+    for (let i = 0; i < 2 * MAX_WEIGHTS; i++) {
+      manager.handleEvent('sentinel_weight', { sentinel_id: `flood-${i}`, weight: 0.1 });
+      if (i % 1000 === 0)
+        manager.handleEvent('sentinel_weight', { sentinel_id: 'mine-sentinel', weight: 0.5 });
+    }
+    expect(manager.weights.size).toBe(MAX_WEIGHTS);
+    expect(manager.weights.get('mine-sentinel')).toBe(0.5);
+    expect(manager.weights.has(`flood-${2 * MAX_WEIGHTS - 1}`)).toBe(true);
+    expect(manager.weights.has('flood-0')).toBe(false);
   });
 });

@@ -54,6 +54,9 @@ interface QueueEvent {
   readonly queues: readonly string[];
 }
 
+/** Most sentinel weights a {@link TagQueryManager} keeps. */
+export const MAX_WEIGHTS = 10_000;
+
 /**
  * Resolves the upstream queues of {@link TagQueryNode}s and keeps them current (SPEC §3.6). Nodes
  * are registered under (sorted tags, interval, match_mode); {@link resolveTags} asks the Gateway's
@@ -78,7 +81,10 @@ interface QueueEvent {
  * await manager.start();
  */
 export class TagQueryManager {
-  /** `sentinel_id → weight` from `sentinel_weight` events. */
+  /**
+   * `sentinel_id → weight` from `sentinel_weight` events: the {@link MAX_WEIGHTS} updated last,
+   * oldest update first.
+   */
   readonly weights = new Map<string, number>();
   readonly #entries = new Map<string, QueryEntry>();
   readonly #options: TagQueryManagerOptions;
@@ -191,7 +197,11 @@ export class TagQueryManager {
         const id = data['sentinel_id'];
         const weight = data['weight'];
         if (typeof id === 'string' && typeof weight === 'number' && Number.isFinite(weight)) {
+          // Newest last; past the limit the one updated longest ago goes (a flood of ids through
+          // the Gateway must not grow every client without bound).
+          this.weights.delete(id);
           this.weights.set(id, weight);
+          if (this.weights.size > MAX_WEIGHTS) this.weights.delete(this.weights.keys().next().value!);
         }
         return;
       }
