@@ -22,7 +22,7 @@ import {
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { logger } from '../common/logger.js';
 import { ErrorCode, QmtlError } from '../common/errors.js';
-import { gridFetcher } from '../sdk/history/history.test-kit.js';
+import { expectFillKeepsAskedRange, gridFetcher } from '../sdk/history/history.test-kit.js';
 import type { DataFetcher, StreamKey } from '../sdk/history/protocols.js';
 import { ArrowHistoryProvider, writeArrow } from './arrow-history-provider.js';
 
@@ -346,21 +346,14 @@ describe('ArrowHistoryProvider', () => {
   );
 
   it('stores only fetched rows inside the asked range, warning once per stream of the rest', async () => {
-    const warn = vi.spyOn(logger, 'warn').mockImplementation(() => undefined);
-    // A fetcher that ignores the range and returns every bucket from 0 to 600.
-    const all = Array.from({ length: 11 }, (_, i) => ({ ts: i * 60, close: i }));
     const path = join(dir, 'ranged.arrow');
-    const provider = new ArrowHistoryProvider(path, { fetcher: { fetch: () => Promise.resolve(all) } });
-    await provider.fillMissing(120, 240, key);
-    await provider.fillMissing(360, 360, key);
-    const stored = await new ArrowHistoryProvider(path).fetch(0, 1000, key);
-    expect(stored.map((row) => row.ts)).toEqual([120, 180, 240, 360]);
-    const warnings = warn.mock.calls.filter(([, message]) =>
-      String(message).startsWith('history.fill_outside_range'),
+    await expectFillKeepsAskedRange(
+      (fetcher) => ({
+        filling: new ArrowHistoryProvider(path, { fetcher }),
+        reader: () => new ArrowHistoryProvider(path),
+      }),
+      key,
     );
-    expect(warnings).toHaveLength(1);
-    expect(warnings[0]?.[0]).toMatchObject({ node_id: 'btc', start: 120, end: 241, dropped: 8 });
-    warn.mockRestore();
   });
 
   it('serialises concurrent fills so no row is lost', async () => {
