@@ -81,7 +81,7 @@ export async function buildGatewayApp(
     if (level === DegradeLevel.Minimal && request.method === 'POST' && path === '/strategies') {
       const error = new QmtlError(
         ErrorCode.Unavailable,
-        'the Gateway is degraded (MINIMAL); try again later',
+        `the Gateway is degraded (MINIMAL: ${parts.degradation.reason}); new submissions are refused until it recovers, try again later`,
       );
       return reply.status(503).header('retry-after', '30').send(errorBody(error));
     }

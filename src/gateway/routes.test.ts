@@ -484,6 +484,9 @@ describe('degradation gates', () => {
     expect(refused.statusCode).toBe(503);
     expect(refused.headers['retry-after']).toBe('30');
     expect(refused.json().code).toBe('QMTL_UNAVAILABLE');
+    expect(refused.json().message).toMatch(
+      /^the Gateway is degraded \(MINIMAL: host CPU \d+ % \(MINIMAL above 85 %/,
+    );
     expect((await gateway.app.inject({ url: `/strategies/${id}/status` })).json()).toEqual({
       status: 'completed',
     });
