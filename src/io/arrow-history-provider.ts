@@ -8,6 +8,7 @@ import type {
   HistoryRow,
   StreamKey,
 } from '../sdk/history/protocols.js';
+import { rejectUnknownKeys } from '../sdk/node-options.js';
 import { registerArrowCodecs } from './arrow-codecs.js';
 import { cellValue, readTimeColumn, tableFromRows } from './arrow-columns.js';
 import { contiguousRanges } from './timestamp-runs.js';
@@ -22,6 +23,12 @@ export interface ArrowHistoryProviderOptions {
   /** Where `fillMissing` gets rows the file lacks; the file is rewritten with them. */
   readonly fetcher?: DataFetcher;
 }
+
+const ARROW_OPTION_KEYS = [
+  'timeColumn',
+  'sourceId',
+  'fetcher',
+] as const satisfies readonly (keyof ArrowHistoryProviderOptions)[];
 
 /**
  * The file as columns: `ts` sorted ascending with one entry per bucket, and for each sorted
@@ -60,6 +67,9 @@ export class ArrowHistoryProvider implements HistoryProvider {
     readonly path: string,
     options: ArrowHistoryProviderOptions = {},
   ) {
+    rejectUnknownKeys(options, ARROW_OPTION_KEYS, 'ArrowHistoryProvider', {
+      code: ErrorCode.InvalidArgument,
+    });
     this.sourceId = options.sourceId ?? `arrow:${path}`;
     this.fetcher = options.fetcher;
     this.timeColumnOption = options.timeColumn;
