@@ -368,6 +368,8 @@ describe('qmtl run: arguments', () => {
       'dryrun',
       '--gateway-url',
       'http://127.0.0.1:9',
+      '--bus-dsn',
+      'memory',
     ]);
     expect(unreachable.code).toBe(1);
     expect(unreachable.stderr).toMatch(/^qmtl: gateway unreachable at "http:\/\/127\.0\.0\.1:9"/);
