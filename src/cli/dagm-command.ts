@@ -108,25 +108,36 @@ export function registerDagmCommand(program: Command, io: CliIo): void {
       const { dagmanager } = serviceConfig(dagm.opts<DagmOptions>().config, cwd());
       const { Neo4jNodeRepository, exportSchema } = await import('../dagmanager/neo4j-node-repository.js');
       // Reads only: exporting must not first write qmtl's schema into the database it describes.
+      const uri = options.uri ?? dagmanager.neo4j_dsn ?? 'bolt://127.0.0.1:7687';
       const repo = await Neo4jNodeRepository.connect(
         {
-          uri: options.uri ?? dagmanager.neo4j_dsn ?? 'bolt://127.0.0.1:7687',
+          uri,
           user: options.user ?? dagmanager.neo4j_user,
           password: options.password ?? dagmanager.neo4j_password ?? '',
         },
         { applySchema: false },
       );
       try {
-        const text = `${(await exportSchema(repo)).join(';\n')};\n`;
+        const statements = await exportSchema(repo);
+        const text = schemaText(statements);
         if (options.out === undefined) io.stdout.write(text);
         else {
           await writeFile(path.resolve(cwd(), options.out), text);
-          io.stdout.write(`schema written to ${options.out}\n`);
+          io.stdout.write(`schema written to ${options.out} (${statements.length} statements)\n`);
         }
+        if (statements.length === 0)
+          io.stderr.write(
+            `qmtl: ${uri} has no constraints or indexes yet: a DAG Manager with repo_backend: neo4j creates them when it first connects\n`,
+          );
       } finally {
         await repo.close();
       }
     });
+}
+
+/** `export-schema` output: each statement on its own line, ended by `;`; nothing for no statements. */
+export function schemaText(statements: readonly string[]): string {
+  return statements.map((statement) => `${statement};\n`).join('');
 }
 
 async function readDag(cwd: string, file: string): Promise<string> {

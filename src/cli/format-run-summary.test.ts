@@ -107,6 +107,13 @@ describe('formatRunSummary', () => {
     expect(text).toContain('  signal  cccccccc  0 values, no values\n');
   });
 
+  it('gives a dry-run or live run stopped before any end time its start and no end', () => {
+    for (const mode of ['dryrun', 'live']) {
+      const text = formatRunSummary({ ...summary, mode, endTime: null });
+      expect(text).toContain('Range:    2024-01-01T00:00:00Z .. (no end time)\n');
+    }
+  });
+
   it('omits the sharing line when nothing was shared', () => {
     expect(formatRunSummary(summary)).not.toContain('Sharing');
   });

@@ -94,6 +94,18 @@ export function summarizeRun(result: RunResult): RunSummary {
 
 const counts = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
 
+function isLive(summary: RunSummary): boolean {
+  return summary.mode === 'dryrun' || summary.mode === 'live';
+}
+
+/** The buckets a run covered; a dry-run or live run without an end time ran until stopped or until its feeds ended. */
+function formatRange(summary: RunSummary): string {
+  const { startTime, endTime } = summary;
+  if (startTime === null) return 'nothing to replay';
+  if (endTime !== null) return `${formatTime(startTime)} .. ${formatTime(endTime)}`;
+  return isLive(summary) ? `${formatTime(startTime)} .. (no end time)` : 'nothing to replay';
+}
+
 /**
  * The text report of `qmtl run`: strategies, mode, range, throughput, a table of node counters and
  * the newest value of every leaf series. Ends with a newline.
@@ -102,8 +114,8 @@ export function formatRunSummary(summary: RunSummary): string {
   const lines = [
     `Strategy: ${summary.strategies.join(', ')}`,
     `Mode:     ${summary.mode}`,
-    `Range:    ${summary.startTime === null || summary.endTime === null ? 'nothing to replay' : `${formatTime(summary.startTime)} .. ${formatTime(summary.endTime)}`}`,
-    summary.mode === 'dryrun' || summary.mode === 'live'
+    `Range:    ${formatRange(summary)}`,
+    isLive(summary)
       ? `Bars:     ${counts.format(summary.bars)} live (${counts.format(summary.ticks)} ticks; ${counts.format(summary.received ?? 0)} consumed from topics)`
       : `Bars:     ${counts.format(summary.bars)} (${counts.format(summary.ticks)} ticks, ${counts.format(summary.barsPerSecond)} bars/s; replay ${formatMs(summary.timing.replayMs)}, total ${formatMs(summary.timing.totalMs)})`,
   ];

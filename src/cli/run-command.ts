@@ -215,6 +215,8 @@ function flagTime(value: string | undefined, flag: string): number | undefined {
   try {
     return parseTime(value, flag);
   } catch (error) {
+    // A number always parses, so its error is the range check's, which says when it is epoch milliseconds.
+    if (/^\s*-?\d+(\.\d+)?\s*$/.test(value)) throw error;
     throw new QmtlError(
       ErrorCode.InvalidTime,
       `${flag}: expected epoch seconds or an ISO-8601 date such as "2024-01-01T00:00:00Z", got ${quote(value)}`,

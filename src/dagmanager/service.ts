@@ -1,5 +1,6 @@
 import type { DagManagerConfig } from '../common/config.js';
 import { kafkaBrokers } from '../common/kafka-dsn.js';
+import { listenError } from '../common/listen-error.js';
 import { logger } from '../common/logger.js';
 import type { PostOptions } from '../common/post-with-backoff.js';
 import { WebhookAlerter, type Alerter } from './alerts.js';
@@ -117,8 +118,22 @@ export async function startDagManagerService(
       ackWindow: config.diff_ack_window,
       ackTimeoutMs: config.diff_ack_timeout * 1000,
       chunkLimits: { maxNodes: config.diff_chunk_size, maxBytes: 1024 * 1024 },
+    }).catch((error: unknown) => {
+      throw listenError(
+        error,
+        'the DAG Manager (gRPC)',
+        `${config.grpc_host}:${config.grpc_port}`,
+        'dagmanager.grpc_port',
+      );
     });
-    await http.listen({ host: config.http_host, port: config.http_port });
+    await http.listen({ host: config.http_host, port: config.http_port }).catch((error: unknown) => {
+      throw listenError(
+        error,
+        'the DAG Manager (HTTP)',
+        `${config.http_host}:${config.http_port}`,
+        'dagmanager.http_port',
+      );
+    });
   } catch (error) {
     await grpc?.close(0);
     await http.close();

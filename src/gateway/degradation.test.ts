@@ -9,6 +9,7 @@ import {
   type DegradationChange,
   type DependencyChecks,
 } from './degradation.js';
+import { logger } from '../common/logger.js';
 import { gatewayMetrics, resetGatewayMetrics } from './metrics.js';
 
 /** Checks whose answers the test flips; each counts its calls. */
@@ -91,6 +92,36 @@ describe('DegradationManager.evaluate', () => {
     cpu = 96;
     expect(await degradation.evaluate()).toBe(DegradeLevel.Static);
     expect(degradation.snapshot.cpuPercent).toBe(96);
+  });
+
+  it('says why: a level raised by CPU alone is logged with the CPU reading, not only "ok" dependencies', async () => {
+    const warned = vi.spyOn(logger, 'warn').mockImplementation(() => undefined);
+    try {
+      const { up, checks } = switchableChecks();
+      let cpu = 91.4;
+      const degradation = new DegradationManager({ checks, cpuPercent: () => cpu });
+      expect(await degradation.evaluate()).toBe(DegradeLevel.Minimal);
+      expect(degradation.reason).toBe('host CPU 91 % (MINIMAL above 85 %, STATIC above 95 %)');
+      expect(warned).toHaveBeenCalledWith(
+        expect.objectContaining({
+          from: 'NORMAL',
+          to: 'MINIMAL',
+          reason: 'host CPU 91 % (MINIMAL above 85 %, STATIC above 95 %)',
+          cpu_percent: 91,
+        }),
+        'Gateway degradation level changed',
+      );
+      cpu = 10;
+      up.redis = false;
+      up.dagManager = false;
+      await degradation.evaluate();
+      expect(degradation.reason).toBe('redis, dag_manager down');
+      Object.assign(up, { redis: true, dagManager: true });
+      await degradation.evaluate();
+      expect(degradation.reason).toBe('every dependency up');
+    } finally {
+      warned.mockRestore();
+    }
   });
 
   it('does not count Redis in embedded mode: both other dependencies down is every dependency down', async () => {

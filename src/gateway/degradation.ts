@@ -193,6 +193,26 @@ export class DegradationManager {
     return this.current;
   }
 
+  /**
+   * Why the Gateway is at its level, for logs and error messages: the dependencies that are down
+   * and a host CPU reading above a threshold, e.g. `"dag_manager down; host CPU 97 % (MINIMAL
+   * above 85 %, STATIC above 95 %)"`. A level raised by CPU alone is otherwise a mystery, since
+   * every dependency reads `ok`.
+   */
+  get reason(): string {
+    const { dependencies, cpuPercent } = this.current;
+    const down = (Object.keys(dependencies) as (keyof DependencyStatuses)[]).filter(
+      (name) => dependencies[name] === 'error',
+    );
+    const causes = down.length > 0 ? [`${down.join(', ')} down`] : [];
+    const { minimal, static: staticAbove } = this.cpuThresholds;
+    if (cpuPercent > minimal)
+      causes.push(
+        `host CPU ${Math.round(cpuPercent)} % (MINIMAL above ${minimal} %, STATIC above ${staticAbove} %)`,
+      );
+    return causes.length > 0 ? causes.join('; ') : 'every dependency up';
+  }
+
   /** Subscribes to changes; returns the function that unsubscribes. */
   onChange(listener: (change: DegradationChange) => void): () => void {
     this.listeners.add(listener);
@@ -258,7 +278,13 @@ export class DegradationManager {
     if (next.level !== previous.level) {
       gatewayMetrics.degradeLevel.set({ service: 'gateway' }, next.level);
       logger.warn(
-        { from: DegradeLevelName[previous.level], to: DegradeLevelName[next.level], ...next.dependencies },
+        {
+          from: DegradeLevelName[previous.level],
+          to: DegradeLevelName[next.level],
+          reason: this.reason,
+          ...next.dependencies,
+          cpu_percent: Math.round(next.cpuPercent),
+        },
         'Gateway degradation level changed',
       );
     }

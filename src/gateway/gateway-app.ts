@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance, type preHandlerAsyncHookHandler } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import { ErrorCode, QmtlError } from '../common/errors.js';
+import { packageVersion } from '../common/package-version.js';
 import { bearerJwt, type JwtAuthOptions } from './auth.js';
 import type { DagClient } from './dag-client.js';
 import { DegradeLevel, type DegradationManager } from './degradation.js';
@@ -42,6 +43,7 @@ export interface GatewayAppOptions {
   readonly statsRateLimitPerMinute?: number;
   /** Per-client limit of `POST /strategies` per minute. Default 0 = off (admission control still sheds). */
   readonly submitRateLimitPerMinute?: number;
+  /** The API version `/docs` reports. Default: this package's version. */
   readonly version?: string;
 }
 
@@ -81,7 +83,7 @@ export async function buildGatewayApp(
     if (level === DegradeLevel.Minimal && request.method === 'POST' && path === '/strategies') {
       const error = new QmtlError(
         ErrorCode.Unavailable,
-        'the Gateway is degraded (MINIMAL); try again later',
+        `the Gateway is degraded (MINIMAL: ${parts.degradation.reason}); new submissions are refused until it recovers, try again later`,
       );
       return reply.status(503).header('retry-after', '30').send(errorBody(error));
     }
@@ -113,7 +115,7 @@ export async function buildGatewayApp(
     ...(guard && { guard }),
   });
   registerHealthRoutes(app, parts.degradation, statsLimit);
-  const openApi = gatewayOpenApi(options.version ?? '0.0.0');
+  const openApi = gatewayOpenApi(options.version ?? packageVersion());
   app.get('/docs', () => Promise.resolve(openApi));
   return app;
 }

@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import { get as httpGet, type ClientRequest, type IncomingMessage } from 'node:http';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { logger } from '../common/logger.js';
+import { packageVersion } from '../common/package-version.js';
 import { chainDag } from '../dagmanager/dag.test-kit.js';
 import { gatewayMetrics } from './metrics.js';
 import { QueueWatchHub } from './queue-watch-hub.js';
@@ -435,6 +436,8 @@ describe('GET /status, /health, /metrics, /docs', () => {
     expect(response.statusCode).toBe(200);
     const document = response.json();
     expect(document.openapi).toBe('3.1.0');
+    expect(document.info.version).toBe(packageVersion());
+    expect(document.info.version).not.toBe('0.0.0');
     const documented = Object.entries(document.paths as Record<string, Record<string, unknown>>)
       .flatMap(([path, operations]) =>
         Object.keys(operations).map(
@@ -486,6 +489,9 @@ describe('degradation gates', () => {
     expect(refused.statusCode).toBe(503);
     expect(refused.headers['retry-after']).toBe('30');
     expect(refused.json().code).toBe('QMTL_UNAVAILABLE');
+    expect(refused.json().message).toMatch(
+      /^the Gateway is degraded \(MINIMAL: host CPU \d+ % \(MINIMAL above 85 %/,
+    );
     expect((await gateway.app.inject({ url: `/strategies/${id}/status` })).json()).toEqual({
       status: 'completed',
     });

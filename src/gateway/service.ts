@@ -1,5 +1,6 @@
 import { ErrorCode, QmtlError, quote } from '../common/errors.js';
 import type { GatewayConfig, QmtlConfig } from '../common/config.js';
+import { listenError } from '../common/listen-error.js';
 import { logger } from '../common/logger.js';
 import type { DagManagerService } from '../dagmanager/service.js';
 import { createGateway, type Gateway } from './create-gateway.js';
@@ -75,7 +76,16 @@ export async function startGatewayService(config: QmtlConfig): Promise<GatewaySe
           : { secret: gw.jwt_secret, audience: gw.jwt_audience, issuer: gw.jwt_issuer },
     },
   );
-  const port = await gateway.listen(gw.host, gw.port);
+  let port: number;
+  try {
+    port = await gateway.listen(gw.host, gw.port);
+  } catch (error) {
+    // Nothing may keep running: the worker, the degradation loop and the hosted DAG Manager's
+    // servers would keep the process alive after the error was reported.
+    await gateway.close();
+    await dagManager?.close();
+    throw listenError(error, 'the Gateway', `${gw.host}:${gw.port}`, 'gateway.port');
+  }
   logger.info(
     {
       port,

@@ -9,6 +9,7 @@ import type {
   StreamKey,
 } from '../sdk/history/protocols.js';
 import { OutsideRangeFilter } from '../sdk/history/range-filter.js';
+import { rejectUnknownKeys } from '../sdk/node-options.js';
 import { appendRows } from './arrow-append.js';
 import { registerArrowCodecs } from './arrow-codecs.js';
 import { cellValue, readTimeColumn, tableFromRows } from './arrow-columns.js';
@@ -24,6 +25,12 @@ export interface ArrowHistoryProviderOptions {
   /** Where `fillMissing` gets rows the file lacks; the file is rewritten with them. */
   readonly fetcher?: DataFetcher;
 }
+
+const ARROW_OPTION_KEYS = [
+  'timeColumn',
+  'sourceId',
+  'fetcher',
+] as const satisfies readonly (keyof ArrowHistoryProviderOptions)[];
 
 /**
  * The file as columns: `ts` sorted ascending with one entry per bucket, and for each sorted
@@ -66,6 +73,9 @@ export class ArrowHistoryProvider implements HistoryProvider {
     readonly path: string,
     options: ArrowHistoryProviderOptions = {},
   ) {
+    rejectUnknownKeys(options, ARROW_OPTION_KEYS, 'ArrowHistoryProvider', {
+      code: ErrorCode.InvalidArgument,
+    });
     this.sourceId = options.sourceId ?? `arrow:${path}`;
     this.fetcher = options.fetcher;
     this.timeColumnOption = options.timeColumn;

@@ -11,6 +11,7 @@ import type {
   HistoryRow,
   StreamKey,
 } from '../sdk/history/protocols.js';
+import { rejectUnknownKeys } from '../sdk/node-options.js';
 import { formatCsvLine, parseCsv, parseCsvTimestamp, parseCsvValue, type CsvRecord } from './csv-format.js';
 import { resolveTimeColumn, warnOfCompactDates } from './time-column.js';
 
@@ -25,6 +26,13 @@ export interface CsvHistoryProviderOptions {
   /** Field separator. Default `,`. */
   readonly delimiter?: string;
 }
+
+const CSV_OPTION_KEYS = [
+  'timeColumn',
+  'sourceId',
+  'fetcher',
+  'delimiter',
+] as const satisfies readonly (keyof CsvHistoryProviderOptions)[];
 
 /** What the provider learnt from the file on its first use. */
 interface LoadedCsv {
@@ -62,6 +70,7 @@ export class CsvHistoryProvider implements HistoryProvider {
     readonly path: string,
     options: CsvHistoryProviderOptions = {},
   ) {
+    rejectUnknownKeys(options, CSV_OPTION_KEYS, 'CsvHistoryProvider', { code: ErrorCode.InvalidArgument });
     this.sourceId = options.sourceId ?? `csv:${path}`;
     this.fetcher = options.fetcher;
     this.delimiter = options.delimiter ?? ',';

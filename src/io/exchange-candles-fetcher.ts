@@ -1,6 +1,7 @@
 import { ErrorCode, QmtlError, quote } from '../common/errors.js';
 import { backoffDelay, sleep as realSleep, retryAfterMs, type SleepFn } from '../common/retry.js';
 import type { DataFetcher, HistoryRow, StreamKey } from '../sdk/history/protocols.js';
+import { rejectUnknownKeys } from '../sdk/node-options.js';
 import { TokenBucket } from './token-bucket.js';
 
 /** One candle: open time `ts` in epoch seconds and its OHLCV numbers. */
@@ -60,6 +61,21 @@ export interface ExchangeCandlesFetcherOptions {
   readonly now?: () => number;
 }
 
+const FETCHER_OPTION_KEYS = [
+  'baseUrl',
+  'symbol',
+  'intervals',
+  'limit',
+  'maxRetries',
+  'baseDelayMs',
+  'maxDelayMs',
+  'requestsPerSecond',
+  'burst',
+  'timeoutMs',
+  'sleep',
+  'now',
+] as const satisfies readonly (keyof ExchangeCandlesFetcherOptions)[];
+
 /** A failed request, and whether trying again may help. */
 class RequestFailure extends Error {
   constructor(
@@ -94,6 +110,9 @@ export class ExchangeCandlesFetcher implements DataFetcher {
   private readonly limiter: TokenBucket;
 
   constructor(private readonly options: ExchangeCandlesFetcherOptions) {
+    rejectUnknownKeys(options, FETCHER_OPTION_KEYS, 'ExchangeCandlesFetcher', {
+      code: ErrorCode.InvalidArgument,
+    });
     if (!URL.canParse(options.baseUrl)) {
       throw new QmtlError(
         ErrorCode.InvalidArgument,

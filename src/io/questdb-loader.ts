@@ -6,6 +6,7 @@ import type {
   HistoryRow,
   StreamKey,
 } from '../sdk/history/protocols.js';
+import { rejectUnknownKeys } from '../sdk/node-options.js';
 import { DEFAULT_QUESTDB_DSN, QuestDBClient, isMissingTable } from './questdb-client.js';
 import { contiguousRanges } from './timestamp-runs.js';
 import {
@@ -38,6 +39,17 @@ export interface QuestDBLoaderOptions {
   readonly queryTimeoutMs?: number;
 }
 
+const LOADER_OPTION_KEYS = [
+  'dsn',
+  'table',
+  'fetcher',
+  'poolSize',
+  'sourceId',
+  'visibilityTimeoutMs',
+  'connectTimeoutMs',
+  'queryTimeoutMs',
+] as const satisfies readonly (keyof QuestDBLoaderOptions)[];
+
 /** Rows per INSERT statement in `fillMissing`; bounds the statement's parameter count. */
 const INSERT_CHUNK = 500;
 
@@ -65,6 +77,7 @@ export class QuestDBLoader implements HistoryProvider {
   private boundTable: string | undefined;
 
   constructor(options: QuestDBLoaderOptions = {}) {
+    rejectUnknownKeys(options, LOADER_OPTION_KEYS, 'QuestDBLoader', { code: ErrorCode.InvalidArgument });
     this.client = new QuestDBClient(options.dsn ?? DEFAULT_QUESTDB_DSN, options.poolSize ?? 4, {
       connectTimeoutMs: options.connectTimeoutMs,
       queryTimeoutMs: options.queryTimeoutMs,

@@ -3,6 +3,7 @@ import { logger } from '../common/logger.js';
 import type { EventRecorder } from '../sdk/history/protocols.js';
 import { formatIlpLine } from './ilp.js';
 import { createIlpSender, type IlpSender } from './ilp-sender.js';
+import { rejectUnknownKeys } from '../sdk/node-options.js';
 import { DEFAULT_QUESTDB_DSN, QuestDBClient } from './questdb-client.js';
 import { QUESTDB_KEY_COLUMNS, quoteIdentifier } from './questdb-sql.js';
 
@@ -40,6 +41,19 @@ export interface QuestDBRecorderOptions {
   /** How long one batch may take over ILP/HTTP before it fails and is kept for a retry. Default 30 000 ms. */
   readonly sendTimeoutMs?: number;
 }
+
+const RECORDER_OPTION_KEYS = [
+  'dsn',
+  'ilp',
+  'sender',
+  'table',
+  'batchRows',
+  'flushIntervalMs',
+  'maxBufferedRows',
+  'createTable',
+  'connectTimeoutMs',
+  'sendTimeoutMs',
+] as const satisfies readonly (keyof QuestDBRecorderOptions)[];
 
 /**
  * An {@link EventRecorder} that writes every bar a StreamInput emits to QuestDB over InfluxDB line
@@ -79,6 +93,7 @@ export class QuestDBRecorder implements EventRecorder {
   private readonly retried = new WeakSet<object>();
 
   constructor(options: QuestDBRecorderOptions = {}) {
+    rejectUnknownKeys(options, RECORDER_OPTION_KEYS, 'QuestDBRecorder', { code: ErrorCode.InvalidArgument });
     const dsn = options.dsn ?? DEFAULT_QUESTDB_DSN;
     this.client = new QuestDBClient(dsn, 1, { connectTimeoutMs: options.connectTimeoutMs });
     this.sender =

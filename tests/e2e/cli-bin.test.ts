@@ -63,4 +63,20 @@ describe('the qmtl bin', () => {
     expect(badMode.code).toBe(2);
     expect(badMode.stderr).toMatch(/sideways/);
   });
+
+  it('computes on workers a TypeScript worker module named by its .js URL, as on the main thread', async () => {
+    const { code, stdout, stderr } = await qmtl(
+      'run',
+      'tests/fixtures/strategies/worker-js-url.ts',
+      '--mode',
+      'offline',
+      '--workers',
+      '2',
+      '--json',
+    );
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    const summary = JSON.parse(stdout) as { nodeStats: { name: string; computeCalls: number }[] };
+    expect(summary.nodeStats.find((s) => s.name === 'mean')?.computeCalls).toBe(36);
+  });
 });

@@ -194,6 +194,23 @@ describe('qmtl run: arguments', () => {
     );
   });
 
+  it('says a time given in epoch milliseconds is one, naming the flag', async () => {
+    const { code, stderr } = await qmtl([
+      'run',
+      'crossover.ts',
+      '--mode',
+      'backtest',
+      '--start-time',
+      '1704067200000',
+      '--end-time',
+      '1704153600',
+    ]);
+    expect(code).toBe(1);
+    expect(stderr).toBe(
+      'qmtl: --start-time must be between year 1 and year 9999, got "1704067200000"; it looks like epoch milliseconds (2024-01-01T00:00:00Z): give seconds\n',
+    );
+  });
+
   it('needs both times for a backtest', async () => {
     const { code, stderr } = await qmtl([
       'run',
@@ -351,6 +368,8 @@ describe('qmtl run: arguments', () => {
       'dryrun',
       '--gateway-url',
       'http://127.0.0.1:9',
+      '--bus-dsn',
+      'memory',
     ]);
     expect(unreachable.code).toBe(1);
     expect(unreachable.stderr).toMatch(/^qmtl: gateway unreachable at "http:\/\/127\.0\.0\.1:9"/);

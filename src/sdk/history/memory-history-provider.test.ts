@@ -16,6 +16,12 @@ describe('MemoryHistoryProvider', () => {
     vi.restoreAllMocks();
   });
 
+  it('refuses a misspelt option, naming it and the known ones', () => {
+    expect(() => new MemoryHistoryProvider([], { fetchr: gridFetcher((ts) => ({ ts })) } as never)).toThrow(
+      'MemoryHistoryProvider: unknown option "fetchr" (known: fetcher, sourceId)',
+    );
+  });
+
   it('fetches the half-open range [start, end)', async () => {
     const provider = new MemoryHistoryProvider(bars(0, 60, 120, 180, 240));
     const rows = await provider.fetch(60, 180, key);

@@ -1,3 +1,5 @@
+import { ErrorCode } from '../../common/errors.js';
+import { rejectUnknownKeys } from '../node-options.js';
 import { HistorySeries } from './history-series.js';
 import type { CoverageRange, DataFetcher, HistoryProvider, HistoryRow, StreamKey } from './protocols.js';
 import { OutsideRangeFilter } from './range-filter.js';
@@ -14,6 +16,11 @@ export interface MemoryHistoryProviderOptions {
    */
   readonly sourceId?: string;
 }
+
+const OPTION_KEYS = [
+  'fetcher',
+  'sourceId',
+] as const satisfies readonly (keyof MemoryHistoryProviderOptions)[];
 
 function streamId(key: StreamKey): string {
   return `${key.nodeId}\u0000${key.interval}`;
@@ -43,6 +50,7 @@ export class MemoryHistoryProvider implements HistoryProvider {
   private readonly outsideRange = new OutsideRangeFilter('history.fill_outside_range', 'the fetcher');
 
   constructor(rows: Iterable<HistoryRow> = [], options: MemoryHistoryProviderOptions = {}) {
+    rejectUnknownKeys(options, OPTION_KEYS, 'MemoryHistoryProvider', { code: ErrorCode.InvalidArgument });
     this.fetcher = options.fetcher;
     if (options.sourceId !== undefined) this.sourceId = options.sourceId;
     this.defaultSeries.insert(rows, 'replace');

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { ErrorCode, QmtlError } from '../../common/errors.js';
 import { logger } from '../../common/logger.js';
 import { createTopicBus } from '../../transport/create-topic-bus.js';
 import type { TopicBus } from '../../transport/topic-bus.js';
@@ -106,12 +105,8 @@ export async function startLiveRun(
     if (link !== null) {
       bus = options.topicBus;
       if (bus === null) {
-        if (options.busDsn === null)
-          throw new QmtlError(
-            ErrorCode.InvalidArgument,
-            'a dry-run or live run with a gatewayUrl needs a topic bus: pass topicBus or busDsn (e.g. "kafka://127.0.0.1:19092")',
-          );
-        bus = await createTopicBus(options.busDsn);
+        // resolveRunOptions refuses a gatewayUrl without either.
+        bus = await createTopicBus(options.busDsn!);
         ownsBus = true;
       }
     }

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { CacheView } from '../cache/cache-view.js';
 import { NodeCache } from '../cache/node-cache.js';
 import { frozenJsonObject, type Params } from '../node-options.js';
@@ -67,7 +69,8 @@ async function loadExport(task: NodeTask): Promise<ComputeExport> {
   return fn as ComputeExport;
 }
 
-async function importModule(url: string): Promise<Record<string, unknown>> {
+async function importModule(moduleUrl: string): Promise<Record<string, unknown>> {
+  const url = sourceOf(moduleUrl);
   const registry = globalThis as Record<symbol, unknown>;
   if (/\.[cm]?tsx?$/.test(new URL(url).pathname) && registry[TSX_REGISTERED] !== true) {
     // A TypeScript module in a process run with `--import tsx`, which hooks only the main thread.
@@ -76,4 +79,22 @@ async function importModule(url: string): Promise<Record<string, unknown>> {
     registry[TSX_REGISTERED] = true;
   }
   return (await import(url)) as Record<string, unknown>;
+}
+
+const TYPESCRIPT_SOURCE: Readonly<Record<string, string>> = { '.js': '.ts', '.mjs': '.mts', '.cjs': '.cts' };
+
+/**
+ * The URL to import for a worker module. TypeScript ESM code names a `.ts` file `./heavy.js`, and
+ * the main thread (run through tsx) resolves that to the source; a worker thread would not find
+ * the `.js` file. So a missing `.js`/`.mjs`/`.cjs` file with its TypeScript source beside it
+ * names that source.
+ */
+function sourceOf(moduleUrl: string): string {
+  const url = new URL(moduleUrl);
+  const extension = /\.[cm]?js$/.exec(url.pathname)?.[0];
+  if (url.protocol !== 'file:' || extension === undefined) return moduleUrl;
+  const file = fileURLToPath(url);
+  if (existsSync(file)) return moduleUrl;
+  const source = `${file.slice(0, -extension.length)}${TYPESCRIPT_SOURCE[extension]!}`;
+  return existsSync(source) ? pathToFileURL(source).href : moduleUrl;
 }

@@ -149,6 +149,17 @@ export function resolveRunOptions(mode: RunMode, options: RunOptions): ResolvedR
   const topicBus = options.topicBus ?? null;
   if (topicBus !== null && (typeof topicBus !== 'object' || typeof topicBus.publish !== 'function'))
     throw invalid(`topicBus must be a TopicBus (publish, subscribe, lastMessage, …), got ${quote(topicBus)}`);
+  const busDsn = optionalText(options.busDsn, 'busDsn');
+  // Checked here, before the Runner registers the strategies at the Gateway.
+  if (
+    (mode === RunMode.DryRun || mode === RunMode.Live) &&
+    gatewayUrl !== null &&
+    topicBus === null &&
+    busDsn === null
+  )
+    throw invalid(
+      'a dry-run or live run with a gatewayUrl (--gateway-url) needs the topic bus the other Runners use: give busDsn (--bus-dsn), e.g. "redis://127.0.0.1:6379" or "kafka://127.0.0.1:9092", or topicBus',
+    );
   const start = options.startTime === undefined ? null : parseTime(options.startTime, 'startTime');
   const end = options.endTime === undefined ? null : parseTime(options.endTime, 'endTime');
   if (mode === RunMode.Backtest && (start === null || end === null)) {
@@ -172,7 +183,7 @@ export function resolveRunOptions(mode: RunMode, options: RunOptions): ResolvedR
     gatewayUrl,
     token: optionalText(options.token, 'token'),
     topicBus,
-    busDsn: optionalText(options.busDsn, 'busDsn'),
+    busDsn,
     consumerGroup: optionalText(options.consumerGroup, 'consumerGroup'),
     workers: nonNegativeInteger(options.workers ?? 0, 'workers'),
     broker: options.broker ?? null,

@@ -769,6 +769,15 @@ describe('Runner arguments', () => {
     ).rejects.toThrow(/ProcessingNode "huge": period 10000000000 is too large to hold in memory/);
   });
 
+  it('refuses a distributed dry-run or live run without a topic bus before contacting the Gateway', async () => {
+    // Nothing listens on port 1: reaching the Gateway first would fail with "gateway unreachable".
+    for (const mode of ['dryrun', 'live'] as const) {
+      await expect(Runner[mode](trivial(), { gatewayUrl: 'http://127.0.0.1:1' })).rejects.toThrow(
+        'a dry-run or live run with a gatewayUrl (--gateway-url) needs the topic bus the other Runners use: give busDsn (--bus-dsn), e.g. "redis://127.0.0.1:6379" or "kafka://127.0.0.1:9092", or topicBus',
+      );
+    }
+  });
+
   it('accepts ISO strings and Dates', async () => {
     const result = await Runner.backtest(trivial(), {
       startTime: '1970-01-01T00:01:00Z',
