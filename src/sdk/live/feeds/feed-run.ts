@@ -49,6 +49,11 @@ export class FeedRun {
     return this.#start.key.interval;
   }
 
+  /** The `ts` of the last row delivered, or null before the first. */
+  get last(): number | null {
+    return this.#last;
+  }
+
   /** The first bucket not delivered yet: `from`, then the bucket after the last delivered. */
   get next(): number {
     return this.#last === null ? this.#start.from : Math.max(this.#start.from, this.#last + this.interval);

@@ -173,6 +173,50 @@ describe('ReplayFeed', () => {
     });
   });
 
+  it('plays each window in timestamp order when the provider answers out of order', async () => {
+    const all = bars(8);
+    const provider = new MemoryHistoryProvider(all);
+    // Every window comes back newest first.
+    provider.fetch = (start, end) =>
+      Promise.resolve(all.filter((row) => row.ts >= start && row.ts < end).reverse());
+    const { rows, errors, handle } = await record(
+      new ReplayFeed({ provider, windowBars: 3 }),
+      T0,
+      undefined,
+      handles,
+    );
+    await handle.done;
+    expect(rows.map((row) => row.close)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    expect(errors).toEqual([]);
+  });
+
+  it('keeps the first of rows with equal timestamps and warns once per stream about the rest', async () => {
+    const warn = vi.spyOn(logger, 'warn').mockImplementation(() => undefined);
+    const provider = new MemoryHistoryProvider(bars(6));
+    // Each bar comes twice (the second with close + 100), and each window newest first.
+    provider.fetch = (start, end) =>
+      Promise.resolve(
+        bars(6)
+          .filter((row) => row.ts >= start && row.ts < end)
+          .flatMap((row) => [row, { ...row, close: (row.close as number) + 100 }])
+          .reverse(),
+      );
+    const { rows, handle } = await record(
+      new ReplayFeed({ provider, windowBars: 3 }),
+      T0,
+      undefined,
+      handles,
+    );
+    await handle.done;
+    // Stable order: of two rows with one ts, the one the provider returned first is played.
+    expect(rows.map((row) => row.close)).toEqual([100, 101, 102, 103, 104, 105]);
+    const warnings = warn.mock.calls.filter(([, message]) =>
+      String(message).startsWith('replay.not_delivered'),
+    );
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]?.[0]).toMatchObject({ nodeId: KEY.nodeId, start: T0, end: T0 + 180, dropped: 3 });
+  });
+
   it('rejects invalid options, listing every problem', () => {
     const make = (): ReplayFeed =>
       new ReplayFeed({ provider: {} as HistoryProvider, paceMs: -1, windowBars: 0, pace: 1 } as never);

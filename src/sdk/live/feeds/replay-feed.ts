@@ -1,6 +1,7 @@
 import { ErrorCode, QmtlError, quote } from '../../../common/errors.js';
 import { BackfillEngine, DEFAULT_HISTORY_TIMEOUT_MS } from '../../history/backfill-engine.js';
 import type { HistoryProvider, HistoryRow, StreamKey } from '../../history/protocols.js';
+import { inTimestampOrder } from '../../history/row-order.js';
 import type { LiveFeed, LiveFeedHandle, LiveFeedStart } from '../live-feed.js';
 import { asError, FeedRun } from './feed-run.js';
 import {
@@ -33,7 +34,10 @@ const CHECKS = {
 /**
  * A feed that plays a {@link HistoryProvider}'s rows as if they were arriving live: every row with
  * `from <= ts <= until`, ascending, fetched window by window so memory stays bounded, each handed
- * over only after the previous `onRow` settled. Over a seeded generator it replays the same bars
+ * over only after the previous `onRow` settled. Each window is played in timestamp order (sorted
+ * like a backtest's, stable for equal timestamps) whatever order the provider answers in; a row
+ * not newer than the last played (a repeated `ts`: every feed drops it) is counted and warned
+ * about once per stream (`replay.not_delivered`), never lost silently. Over a seeded generator it replays the same bars
  * from any bucket, which makes dry runs reproducible. The feed ends when the rows run out.
  *
  * Provider calls follow the rules of backtest history loading, through the same BackfillEngine:
@@ -51,6 +55,8 @@ export class ReplayFeed implements LiveFeed {
   readonly #paceMs: number;
   readonly #until: number | null;
   readonly #windowBars: number;
+  /** Streams already warned about rows that could not be delivered. */
+  readonly #warned = new Set<string>();
 
   /** @throws QmtlError `QMTL_INVALID_ARGUMENT` listing every invalid option. */
   constructor(options: ReplayFeedOptions) {
@@ -82,18 +88,38 @@ export class ReplayFeed implements LiveFeed {
     const until = this.#until ?? (await this.#coverageEnd(engine, key, run.signal, label));
     let cursor = run.next;
     let first = true;
+    let notDelivered = 0;
     while (until !== null && cursor <= until && !run.ended) {
       const windowEnd = Math.min(until + 1, cursor + this.#windowBars * key.interval);
-      const rows = await this.#fetch(engine, cursor, windowEnd, key, run.signal, label);
+      const rows = inTimestampOrder(await this.#fetch(engine, cursor, windowEnd, key, run.signal, label));
+      let stale = 0;
       for (const row of rows) {
+        if (isStale(row, run.last)) {
+          stale += 1;
+          continue;
+        }
         if (!first && this.#paceMs > 0 && !(await run.pause(this.#paceMs))) return;
         if (!(await run.deliver(row))) return;
         first = false;
       }
+      if (stale > 0) this.#warnNotDelivered(run, key, cursor, windowEnd, stale);
+      notDelivered += stale;
       cursor = windowEnd;
     }
-    run.log('debug', { until, next: run.next }, 'ReplayFeed played its last row');
+    run.log('debug', { until, next: run.next, notDelivered }, 'ReplayFeed played its last row');
     run.finish();
+  }
+
+  /** Warns, once per stream, that `count` rows of `[start, end)` were not delivered. */
+  #warnNotDelivered(run: FeedRun, key: StreamKey, start: number, end: number, count: number): void {
+    const stream = `${key.nodeId}\u0000${key.interval}`;
+    if (this.#warned.has(stream)) return;
+    this.#warned.add(stream);
+    run.log(
+      'warn',
+      { start, end, dropped: count },
+      'replay.not_delivered: the provider returned rows with a ts already played (a repeated ts); a feed plays one row per ts, so they were dropped, while a backtest applies them as corrections (logged once per stream)',
+    );
   }
 
   async #coverageEnd(
@@ -140,6 +166,12 @@ export class ReplayFeed implements LiveFeed {
       );
     }
   }
+}
+
+/** A row with a numeric `ts` the feed run would drop: not newer than the last delivered. */
+function isStale(row: HistoryRow, last: number | null): boolean {
+  const ts: unknown = row?.ts;
+  return last !== null && typeof ts === 'number' && ts <= last;
 }
 
 function isTimeout(error: unknown): boolean {
