@@ -568,6 +568,32 @@ describe('dry-run without a Gateway', () => {
     expect(live.ticks).toBe(backtest.ticks);
   });
 
+  it("retries a ReplayFeed's failing fetch with the run's maxRetries", async () => {
+    // The provider the live feed replays fails its first fetch (a dropped connection, say).
+    const flaky = new MemoryHistoryProvider(rows);
+    let failures = 0;
+    const fetchRows = flaky.fetch.bind(flaky);
+    flaky.fetch = (start, end, key) =>
+      failures++ === 0 ? Promise.reject(new Error('connection reset')) : fetchRows(start, end, key);
+    class Flaky extends Strategy {
+      override setup(): void {
+        this.addNodes([
+          new StreamInput({
+            tags: ['BTC', 'live-flaky-test'],
+            interval: INTERVAL,
+            period: 1,
+            historyProvider: provider,
+            liveFeed: new ReplayFeed({ provider: flaky }),
+          }),
+        ]);
+      }
+    }
+    const run = await Runner.dryrun(Flaky, { startTime: LIVE, endTime: LIVE + 2 * INTERVAL, maxRetries: 1 });
+    await run.done;
+    expect(failures).toBe(2);
+    expect(run.bars).toBe(3);
+  });
+
   it("bounds a ReplayFeed's provider calls by the run's historyTimeoutMs", async () => {
     // Warm-up history answers; the provider the live feed replays stops answering.
     const stalled = new MemoryHistoryProvider(rows);

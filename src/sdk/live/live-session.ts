@@ -25,6 +25,7 @@ export interface LiveSessionOptions {
   readonly from: number;
   /** Last bucket: the session ends once every live input has passed it. Null = until stopped. */
   readonly until: number | null;
+  /** Retries of a failing history fetch (the warm-up's, a ReplayFeed's). */
   readonly maxRetries: number;
   /** How long one history provider call (the warm-up's, a ReplayFeed's) may take, in ms. */
   readonly historyTimeoutMs: number;
@@ -388,6 +389,7 @@ export class LiveSession {
         row?.ts < skipBefore ? undefined : this.#serial(() => this.#onRow(runtime, row, name)),
       onError: (error) => this.#finish(error),
       historyTimeoutMs: this.#options.historyTimeoutMs,
+      historyMaxRetries: this.#options.maxRetries,
     });
     this.#feeds.push(handle);
     void handle.done.then(() => {

@@ -165,6 +165,9 @@ function checkStart(feed: string, start: LiveFeedStart): void {
     bad(`from must be an integer (epoch seconds), got ${quote(start.from)}`);
   if (typeof start.onRow !== 'function') bad(`onRow must be a function, got ${quote(start.onRow)}`);
   if (typeof start.onError !== 'function') bad(`onError must be a function, got ${quote(start.onError)}`);
+  const retries = start.historyMaxRetries;
+  if (retries !== undefined && !(Number.isSafeInteger(retries) && retries >= 0))
+    bad(`historyMaxRetries must be a non-negative integer, got ${quote(retries)}`);
   if (start.historyTimeoutMs !== undefined) {
     try {
       validateTimeout(start.historyTimeoutMs, 'historyTimeoutMs');

@@ -1,5 +1,9 @@
 import { ErrorCode, QmtlError, quote } from '../../../common/errors.js';
-import { BackfillEngine, DEFAULT_HISTORY_TIMEOUT_MS } from '../../history/backfill-engine.js';
+import {
+  BackfillEngine,
+  DEFAULT_HISTORY_MAX_RETRIES,
+  DEFAULT_HISTORY_TIMEOUT_MS,
+} from '../../history/backfill-engine.js';
 import type { HistoryProvider, HistoryRow, StreamKey } from '../../history/protocols.js';
 import { inTimestampOrder } from '../../history/row-order.js';
 import type { LiveFeed, LiveFeedHandle, LiveFeedStart } from '../live-feed.js';
@@ -43,8 +47,10 @@ const CHECKS = {
  * Provider calls follow the rules of backtest history loading, through the same BackfillEngine:
  * each `fetch` and `coverage` has the run's `historyTimeoutMs` (the start option, default 300 s)
  * to settle, else the feed ends with `QMTL_TIMEOUT` naming the call and the range; rows a fetch
- * returns outside the asked window are dropped, warning `backfill.outside_range` once. A failing
- * `fetch` or `coverage` ends the feed through `onError` (`QMTL_HISTORY_UNAVAILABLE`), not retried.
+ * returns outside the asked window are dropped, warning `backfill.outside_range` once; a failing
+ * `fetch` is retried with backoff up to the run's `maxRetries` (the start option
+ * `historyMaxRetries`, default 3) and then ends the feed through `onError`
+ * (`QMTL_HISTORY_UNAVAILABLE`). A failing `coverage` ends it at once, as it fails a backtest.
  *
  * @example
  * const feed = new ReplayFeed({ provider: historyProvider, paceMs: 10 });
@@ -74,9 +80,8 @@ export class ReplayFeed implements LiveFeed {
   // eslint-disable-next-line @typescript-eslint/require-await -- async, so bad start options reject rather than throw
   async start(options: LiveFeedStart): Promise<LiveFeedHandle> {
     const run = new FeedRun('ReplayFeed', options);
-    // No retries: a provider that fails ends the feed at once, as it always has.
     const engine = new BackfillEngine(this.#provider, {
-      maxRetries: 0,
+      maxRetries: options.historyMaxRetries ?? DEFAULT_HISTORY_MAX_RETRIES,
       timeoutMs: options.historyTimeoutMs ?? DEFAULT_HISTORY_TIMEOUT_MS,
     });
     void this.#play(run, options.key, engine).catch((error: unknown) => run.fail(asError(error)));
@@ -156,12 +161,13 @@ export class ReplayFeed implements LiveFeed {
       return await engine.fetchRows(key, start, end, { signal, label });
     } catch (error) {
       if (signal.aborted || isTimeout(error)) throw error;
-      // Without retries, the engine's QMTL_BACKFILL_FAILED only wraps the provider's own error.
-      const cause =
-        error instanceof QmtlError && error.code === ErrorCode.BackfillFailed ? error.cause : error;
+      // The engine's QMTL_BACKFILL_FAILED wraps the provider's last error, after every try failed.
+      const failed = error instanceof QmtlError && error.code === ErrorCode.BackfillFailed;
+      const cause = failed ? error.cause : error;
+      const tries = engine.maxRetries + 1;
       throw new QmtlError(
         ErrorCode.HistoryUnavailable,
-        `ReplayFeed could not fetch [${start}, ${end}) of stream "${key.nodeId}": ${asError(cause).message}`,
+        `ReplayFeed could not fetch [${start}, ${end}) of stream "${key.nodeId}" after ${tries} attempt${tries === 1 ? '' : 's'}: ${asError(cause).message}`,
         { cause },
       );
     }
