@@ -6,6 +6,7 @@ import type {
   HistoryRow,
   StreamKey,
 } from '../sdk/history/protocols.js';
+import { OutsideRangeFilter } from '../sdk/history/range-filter.js';
 import { rejectUnknownKeys } from '../sdk/node-options.js';
 import { DEFAULT_QUESTDB_DSN, QuestDBClient, isMissingTable } from './questdb-client.js';
 import { contiguousRanges } from './timestamp-runs.js';
@@ -74,6 +75,7 @@ export class QuestDBLoader implements HistoryProvider {
   private readonly fetcher: DataFetcher | undefined;
   private readonly explicitTable: string | undefined;
   private readonly visibilityTimeoutMs: number;
+  private readonly outsideRange = new OutsideRangeFilter('history.fill_outside_range', 'the fetcher');
   private boundTable: string | undefined;
 
   constructor(options: QuestDBLoaderOptions = {}) {
@@ -121,18 +123,21 @@ export class QuestDBLoader implements HistoryProvider {
   }
 
   /**
-   * Reads the buckets held in `[start, end]`, asks the fetcher for `[start, end + 1)`, inserts the
-   * rows whose `ts` is not held (creating the table and any new field columns) and waits until
-   * they are visible. Without a fetcher there is nothing to fill from: it does nothing, so a
-   * backtest reports what the table lacks as history gaps (like the file providers).
+   * Reads the buckets held in `[start, end + 1)`, asks the fetcher for that range, inserts the
+   * rows of that range whose `ts` is not held (creating the table and any new field columns) and
+   * waits until they are visible. Rows the fetcher returns outside it are dropped, like the other
+   * providers' (warning `history.fill_outside_range` once per stream, with the count): a fill
+   * stores only the gap it was asked for. Without a fetcher there is nothing to fill from: it does
+   * nothing, so a backtest reports what the table lacks as history gaps (like the file providers).
    */
   async fillMissing(start: number, end: number, key: StreamKey): Promise<void> {
     if (this.fetcher === undefined) return;
     const table = this.table;
     if (!(start <= end)) return;
-    const held = new Set(await this.timestamps(key, start, end, true));
+    const held = new Set(await this.timestamps(key, start, end + 1));
     const fetched = await this.fetcher.fetch(start, end + 1, key);
-    const missing = missingRows(fetched, held, start, end);
+    const context = { table, node_id: key.nodeId, interval: key.interval };
+    const missing = missingRows(this.outsideRange.keep(key, start, end + 1, fetched, context), held);
     if (missing.length === 0) return;
     await this.insert(table, key, missing);
   }
@@ -142,12 +147,13 @@ export class QuestDBLoader implements HistoryProvider {
     return this.client.close();
   }
 
-  private async timestamps(key: StreamKey, start: number, end: number, inclusive = false): Promise<number[]> {
+  /** The `ts` of the stream's rows with `start <= ts < end`, ascending. */
+  private async timestamps(key: StreamKey, start: number, end: number): Promise<number[]> {
     const { text, values } = selectRangeSql(
       this.table,
       key,
       { start, end },
-      { columns: 'cast("ts" AS LONG)', inclusive },
+      { columns: 'cast("ts" AS LONG)' },
     );
     const rows = await this.readOrEmpty(() => this.client.queryArrays(text, values));
     return rows.map((row) => Number(row[0]) / 1_000_000);
@@ -182,13 +188,8 @@ export class QuestDBLoader implements HistoryProvider {
   }
 }
 
-/** Fetched rows inside `[start, end]` whose `ts` is not held, first one per `ts`, ascending. */
-function missingRows(
-  rows: readonly HistoryRow[],
-  held: Set<number>,
-  start: number,
-  end: number,
-): HistoryRow[] {
+/** Fetched rows (already inside the asked range) whose `ts` is not held, first one per `ts`, ascending. */
+function missingRows(rows: readonly HistoryRow[], held: Set<number>): HistoryRow[] {
   const seen = new Set(held);
   const missing: HistoryRow[] = [];
   for (const [index, row] of rows.entries()) {
@@ -199,7 +200,7 @@ function missingRows(
         `fetcher row ${index} has ts ${quote(ts)}; ts must be finite epoch seconds`,
       );
     }
-    if (ts < start || ts > end || seen.has(ts)) continue;
+    if (seen.has(ts)) continue;
     seen.add(ts);
     missing.push(row);
   }

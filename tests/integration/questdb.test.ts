@@ -8,8 +8,9 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { ErrorCode, QmtlError } from '../../src/common/errors.js';
+import { logger } from '../../src/common/logger.js';
 import { createIlpSender, type IlpSender } from '../../src/io/ilp-sender.js';
 import { ExchangeCandlesFetcher } from '../../src/io/exchange-candles-fetcher.js';
 import { QuestDBClient } from '../../src/io/questdb-client.js';
@@ -132,6 +133,37 @@ describeWithServer('questdb', reachable, 'QuestDB history (real server)', () => 
     expect(await loader.coverage(other)).toEqual([[T0 + 600, T0 + 660]]);
     expect(await loader.coverage(slower)).toEqual([]);
     await loader.close();
+  });
+
+  it('drops rows its fetcher returns outside the asked range, warning once per stream like the other providers', async () => {
+    const warn = vi.spyOn(logger, 'warn').mockImplementation(() => undefined);
+    try {
+      // A fetcher that ignores the range: every call answers T0 - 120 .. T0 + 600.
+      const all = Array.from({ length: 13 }, (_, k) => ({ ts: T0 - 120 + k * 60, close: k }));
+      const table = tableName();
+      const loader = new QuestDBLoader({ dsn, table, fetcher: { fetch: () => Promise.resolve(all) } });
+      await loader.fillMissing(T0, T0 + 120, key);
+      await loader.fillMissing(T0 + 300, T0 + 360, key);
+      expect(await loader.coverage(key)).toEqual([
+        [T0, T0 + 120],
+        [T0 + 300, T0 + 360],
+      ]);
+      const warnings = warn.mock.calls.filter(([, message]) =>
+        String(message).startsWith('history.fill_outside_range'),
+      );
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]?.[0]).toMatchObject({
+        table,
+        node_id: key.nodeId,
+        interval: key.interval,
+        start: T0,
+        end: T0 + 121,
+        dropped: 10,
+      });
+      await loader.close();
+    } finally {
+      warn.mockRestore();
+    }
   });
 
   it('stores hostile values verbatim and refuses hostile table and field names', async () => {

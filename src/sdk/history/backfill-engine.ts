@@ -14,7 +14,7 @@ export interface BackfillTarget {
 
 /** Options of {@link BackfillEngine}. */
 export interface BackfillEngineOptions {
-  /** Retries after a failed fetch; total tries = `maxRetries + 1`. Default 3. */
+  /** Retries after a failed fetch; total tries = `maxRetries + 1`. Default {@link DEFAULT_HISTORY_MAX_RETRIES} (3). */
   readonly maxRetries?: number;
   /**
    * Scale of the retry delays in ms, with full jitter: the delay before retry n is drawn uniformly
@@ -41,6 +41,9 @@ export interface BackfillEngineOptions {
 
 /** Default of {@link BackfillEngineOptions.timeoutMs} and `RunOptions.historyTimeoutMs`: 300 s. */
 export const DEFAULT_HISTORY_TIMEOUT_MS = 300_000;
+
+/** Default of {@link BackfillEngineOptions.maxRetries} and `RunOptions.maxRetries`: 3. */
+export const DEFAULT_HISTORY_MAX_RETRIES = 3;
 
 /** What a finished job did. */
 export interface BackfillJobResult {
@@ -69,7 +72,8 @@ export interface BackfillJobResult {
 export class BackfillEngine {
   /** How long one provider call may take, in ms (see {@link BackfillEngineOptions.timeoutMs}). */
   readonly timeoutMs: number;
-  private readonly maxRetries: number;
+  /** Retries after a failed try (see {@link BackfillEngineOptions.maxRetries}). */
+  readonly maxRetries: number;
   private readonly concurrency: number;
   private readonly retryOptions: { baseDelayMs?: number; maxDelayMs?: number; sleep?: SleepFn };
   private readonly progress: BackfillProgress | null;
@@ -84,7 +88,7 @@ export class BackfillEngine {
     private readonly source: HistoryProvider | DataFetcher,
     options: BackfillEngineOptions = {},
   ) {
-    this.maxRetries = options.maxRetries ?? 3;
+    this.maxRetries = options.maxRetries ?? DEFAULT_HISTORY_MAX_RETRIES;
     this.concurrency = options.concurrency ?? 4;
     this.timeoutMs = options.timeoutMs ?? DEFAULT_HISTORY_TIMEOUT_MS;
     validateOptions(this.maxRetries, this.concurrency);

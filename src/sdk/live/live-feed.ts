@@ -23,6 +23,12 @@ export interface LiveFeedStart {
    * Feeds that read no provider ignore it. Default 300 s (`DEFAULT_HISTORY_TIMEOUT_MS`).
    */
   readonly historyTimeoutMs?: number;
+  /**
+   * How many times a feed retries, with backoff, a HistoryProvider `fetch` that fails (ReplayFeed):
+   * the run's `maxRetries`, which its warm-up and backtests use alike. A timed-out call is not
+   * retried. Feeds that read no provider ignore it. Default 3 (`DEFAULT_HISTORY_MAX_RETRIES`).
+   */
+  readonly historyMaxRetries?: number;
 }
 
 /** A running feed. */

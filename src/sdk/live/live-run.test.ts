@@ -523,6 +523,75 @@ describe('dry-run without a Gateway', () => {
     ]);
     expect(run.stats(echo).corrections).toBe(2);
     expect(run.bars).toBe(2);
+    expect(run.ticks).toBe(2);
+  });
+
+  it('counts ticks as distinct buckets of all streams together, as a backtest over the same bars does', async () => {
+    // Stream b corrects each of its bars with a second row 30 s in; stream c has 2-minute bars.
+    const providerB = new MemoryHistoryProvider(rows.flatMap((row) => [row, { ...row, ts: row.ts + 30 }]));
+    const stream = (tag: string, interval: number, history: MemoryHistoryProvider): StreamInput =>
+      new StreamInput({
+        tags: [tag, 'live-ticks-test'],
+        interval,
+        period: 1,
+        historyProvider: history,
+        liveFeed: new ReplayFeed({ provider: history }),
+      });
+    class ThreeStreams extends Strategy {
+      override setup(): void {
+        const [a, b, c] = [
+          stream('a', INTERVAL, provider),
+          stream('b', INTERVAL, providerB),
+          stream('c', 120, provider),
+        ];
+        this.addNodes([
+          a,
+          b,
+          c,
+          new ProcessingNode({
+            name: 'sum',
+            input: [a, b, c],
+            interval: INTERVAL,
+            period: 1,
+            computeFn: (view) => view.input<{ close: number }>(0).latest()!.close,
+          }),
+        ]);
+      }
+    }
+    const window = { startTime: LIVE, endTime: LIVE + 9 * INTERVAL };
+    const live = await Runner.dryrun(ThreeStreams, window);
+    await live.done;
+    const backtest = await Runner.backtest(ThreeStreams, window);
+    // Ten 1-minute buckets, and c's first 2-minute bucket, which starts a minute before LIVE.
+    expect(LIVE % 120).toBe(60);
+    expect(backtest.ticks).toBe(11);
+    expect(live.ticks).toBe(backtest.ticks);
+  });
+
+  it("retries a ReplayFeed's failing fetch with the run's maxRetries", async () => {
+    // The provider the live feed replays fails its first fetch (a dropped connection, say).
+    const flaky = new MemoryHistoryProvider(rows);
+    let failures = 0;
+    const fetchRows = flaky.fetch.bind(flaky);
+    flaky.fetch = (start, end, key) =>
+      failures++ === 0 ? Promise.reject(new Error('connection reset')) : fetchRows(start, end, key);
+    class Flaky extends Strategy {
+      override setup(): void {
+        this.addNodes([
+          new StreamInput({
+            tags: ['BTC', 'live-flaky-test'],
+            interval: INTERVAL,
+            period: 1,
+            historyProvider: provider,
+            liveFeed: new ReplayFeed({ provider: flaky }),
+          }),
+        ]);
+      }
+    }
+    const run = await Runner.dryrun(Flaky, { startTime: LIVE, endTime: LIVE + 2 * INTERVAL, maxRetries: 1 });
+    await run.done;
+    expect(failures).toBe(2);
+    expect(run.bars).toBe(3);
   });
 
   it("bounds a ReplayFeed's provider calls by the run's historyTimeoutMs", async () => {

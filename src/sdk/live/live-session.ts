@@ -9,6 +9,7 @@ import type { Edge, NodeRuntime } from '../runner/node-runtime.js';
 import type { TickEngine } from '../runner/tick-engine.js';
 import type { StreamInput } from '../stream-input.js';
 import { listenToEmits } from '../runner/emit-listeners.js';
+import { DistinctBuckets } from './distinct-buckets.js';
 import type { LiveFeedHandle } from './live-feed.js';
 import { keepConsuming, type NodeRoles } from './node-roles.js';
 import { OutputPublisher } from './output-publisher.js';
@@ -24,6 +25,7 @@ export interface LiveSessionOptions {
   readonly from: number;
   /** Last bucket: the session ends once every live input has passed it. Null = until stopped. */
   readonly until: number | null;
+  /** Retries of a failing history fetch (the warm-up's, a ReplayFeed's). */
   readonly maxRetries: number;
   /** How long one history provider call (the warm-up's, a ReplayFeed's) may take, in ms. */
   readonly historyTimeoutMs: number;
@@ -49,6 +51,12 @@ export interface LiveCounters {
   received: number;
   /** Messages skipped because they do not fit the node (another interval, a misaligned bucket). */
   skipped: number;
+  /**
+   * Distinct buckets of live data processed, all inputs together (feeds' bars, consumed topics'
+   * and tag queries' messages), as in a backtest: a bucket counts once however many streams or
+   * corrections deliver it. A row the node cache rejects (older than its stream's newest bar)
+   * adds none; the warm-up is not counted.
+   */
   ticks: number;
 }
 
@@ -69,6 +77,10 @@ export class LiveSession {
   readonly #lastReceived = new Map<string, number>();
   /** Per live stream: the newest bucket counted in `counters.bars`. */
   readonly #lastBar = new Map<string, number>();
+  /** Per live stream: the bucket its feed starts at. */
+  readonly #feedStart = new Map<string, number>();
+  /** The buckets counted in `counters.ticks`. */
+  readonly #ticks = new DistinctBuckets(() => this.#oldestOpenBucket());
   /** TagQueryNode runtime id → its queues (topics) → the edge that feeds it. */
   readonly #queueEdges = new Map<string, Map<string, Edge>>();
   readonly #feeds: LiveFeedHandle[] = [];
@@ -369,6 +381,7 @@ export class LiveSession {
     const name = `feed:${runtime.id}`;
     this.#pending.add(name);
     const interval = runtime.interval;
+    this.#feedStart.set(runtime.id, from - (from % interval));
     const handle = await feed.start({
       key: { nodeId: runtime.id, interval },
       from: from - (from % interval),
@@ -376,6 +389,7 @@ export class LiveSession {
         row?.ts < skipBefore ? undefined : this.#serial(() => this.#onRow(runtime, row, name)),
       onError: (error) => this.#finish(error),
       historyTimeoutMs: this.#options.historyTimeoutMs,
+      historyMaxRetries: this.#options.maxRetries,
     });
     this.#feeds.push(handle);
     void handle.done.then(() => {
@@ -400,11 +414,13 @@ export class LiveSession {
     }
     this.#engine.emit(runtime, bucket, row);
     this.#engine.runTick(bucket);
-    if (bucket > (this.#lastBar.get(runtime.id) ?? -Infinity)) {
+    const newest = this.#lastBar.get(runtime.id) ?? -Infinity;
+    // A row of an older bucket than the stream's newest is rejected by the cache: no tick.
+    if (bucket >= newest) this.#countTick(bucket);
+    if (bucket > newest) {
       this.#lastBar.set(runtime.id, bucket);
       this.counters.bars++;
     }
-    this.counters.ticks++;
     const recorder = (runtime.node as StreamInput).eventRecorder;
     if (recorder !== null)
       recorder
@@ -442,7 +458,7 @@ export class LiveSession {
     this.#recent.get(runtime.id)?.push(message.timestamp, message.payload);
     this.#engine.runTick(message.timestamp);
     this.counters.received++;
-    this.counters.ticks++;
+    this.#countTick(message.timestamp);
     if (until !== null && message.timestamp >= until) {
       this.#pending.delete(`topic:${runtime.id}`);
       this.#checkFinished();
@@ -463,12 +479,37 @@ export class LiveSession {
     this.#engine.deliver(message.nodeId, edge, message.timestamp, message.payload);
     this.#engine.runTick(message.timestamp);
     this.counters.received++;
-    this.counters.ticks++;
+    this.#countTick(message.timestamp);
     const until = this.#options.until;
     if (until !== null && message.timestamp >= until) {
       this.#pending.delete(`tq:${runtime.id}`);
       this.#checkFinished();
     }
+  }
+
+  #countTick(bucket: number): void {
+    if (this.#ticks.add(bucket)) this.counters.ticks++;
+  }
+
+  /**
+   * The oldest bucket a live input can still deliver without the node cache or the duplicate
+   * check refusing it: a feed's newest bar (a correction repeats it) or its start, a topic's or
+   * queue's newest message (-Infinity before the first). Infinity when no input is open. Inputs
+   * opened later (a take-over, a queue added) start after what was counted, or their older buckets
+   * are taken as counted.
+   */
+  #oldestOpenBucket(): number {
+    let oldest = Infinity;
+    for (const name of this.#pending) {
+      const id = name.slice(name.indexOf(':') + 1);
+      if (name.startsWith('feed:'))
+        oldest = Math.min(oldest, this.#lastBar.get(id) ?? this.#feedStart.get(id) ?? -Infinity);
+      else if (name.startsWith('topic:')) oldest = Math.min(oldest, this.#lastReceived.get(id) ?? -Infinity);
+      else
+        for (const queue of this.#queueEdges.get(id)?.keys() ?? [])
+          oldest = Math.min(oldest, this.#lastReceived.get(`${id}\u0000${queue}`) ?? -Infinity);
+    }
+    return oldest;
   }
 
   /**

@@ -4,6 +4,7 @@ import { formatTime } from '../../common/time.js';
 import { BackfillEngine } from '../history/backfill-engine.js';
 import { missingRanges } from '../history/coverage.js';
 import type { CoverageRange, HistoryProvider, HistoryRow, StreamKey } from '../history/protocols.js';
+import { inTimestampOrder } from '../history/row-order.js';
 import type { StreamInput } from '../stream-input.js';
 import type { NodeRuntime } from './node-runtime.js';
 
@@ -101,7 +102,7 @@ export async function coveredSpan(sources: readonly HistorySource[]): Promise<Co
 
 /**
  * Fetches `[start, end)` of one source with retries, checked: finite `ts`, ascending (sorted if
- * not). Aborting `signal` abandons it (see {@link BackfillEngine.fetchRows}).
+ * not, stable for equal timestamps). Aborting `signal` abandons it (see {@link BackfillEngine.fetchRows}).
  */
 export async function fetchWindow(
   source: HistorySource,
@@ -113,7 +114,6 @@ export async function fetchWindow(
     label: source.runtime.node.label,
     ...(signal && { signal }),
   });
-  let sorted = true;
   for (let i = 0; i < rows.length; i++) {
     const ts = rows[i]?.ts;
     if (typeof ts !== 'number' || !Number.isFinite(ts)) {
@@ -122,9 +122,8 @@ export async function fetchWindow(
         `history of ${source.runtime.node.label}: row ${i} of [${start}, ${end}) has no numeric ts (got ${quote(ts)})`,
       );
     }
-    if (i > 0 && ts < rows[i - 1]!.ts) sorted = false;
   }
-  return sorted ? rows : [...rows].sort((a, b) => a.ts - b.ts);
+  return inTimestampOrder(rows);
 }
 
 /** The provider's coverage of the source's stream, within the engine's timeout. */

@@ -1,6 +1,10 @@
 import { ErrorCode, QmtlError, quote } from '../../common/errors.js';
 import { parseTime, type TimeLike } from '../../common/time.js';
-import { DEFAULT_HISTORY_TIMEOUT_MS, validateTimeout } from '../history/backfill-engine.js';
+import {
+  DEFAULT_HISTORY_MAX_RETRIES,
+  DEFAULT_HISTORY_TIMEOUT_MS,
+  validateTimeout,
+} from '../history/backfill-engine.js';
 import type { TopicBus } from '../../transport/topic-bus.js';
 import type { Broker } from '../execution/broker.js';
 import type { PaperBrokerOptions } from '../execution/paper-broker.js';
@@ -66,7 +70,10 @@ export interface RunOptions {
   readonly consumerGroup?: string;
   /** Count CacheView reads in `cache_read_total` (slower; default false). */
   readonly trackReads?: boolean;
-  /** Retries of a failing history fetch or fillMissing (default 3). */
+  /**
+   * Retries, with backoff, of a failing history fetch or fillMissing (in dry-run and live runs a
+   * ReplayFeed's fetch too). Default 3.
+   */
   readonly maxRetries?: number;
   /**
    * How long one history provider call (`fetch`, `coverage`, `fillMissing`; in dry-run and live
@@ -196,7 +203,7 @@ export function resolveRunOptions(mode: RunMode, options: RunOptions): ResolvedR
     keepOutputs,
     outputLimit: outputLimitOf(mode, options.outputLimit),
     trackReads: optionalBoolean(options.trackReads, 'trackReads'),
-    maxRetries: nonNegativeInteger(options.maxRetries ?? 3, 'maxRetries'),
+    maxRetries: nonNegativeInteger(options.maxRetries ?? DEFAULT_HISTORY_MAX_RETRIES, 'maxRetries'),
     historyTimeoutMs: historyTimeoutOf(options.historyTimeoutMs),
     windowBars: nonNegativeInteger(options.windowBars ?? 65_536, 'windowBars') || 1,
     onProgress: optionalFunction(options.onProgress, 'onProgress'),

@@ -73,7 +73,12 @@ export class RunResult {
     return this.#totals.bars;
   }
 
-  /** Distinct ticks (bucket timestamps) processed. */
+  /**
+   * Distinct ticks (bucket timestamps) processed, all input streams together: a bucket counts once
+   * however many streams or rows deliver it. In a backtest, the buckets replayed; in a dry-run or
+   * live run, the buckets of live data (feed bars and consumed topic messages; the warm-up is not
+   * counted), whatever order the streams deliver them in.
+   */
   get ticks(): number {
     return this.#totals.ticks;
   }

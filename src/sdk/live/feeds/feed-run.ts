@@ -49,6 +49,11 @@ export class FeedRun {
     return this.#start.key.interval;
   }
 
+  /** The `ts` of the last row delivered, or null before the first. */
+  get last(): number | null {
+    return this.#last;
+  }
+
   /** The first bucket not delivered yet: `from`, then the bucket after the last delivered. */
   get next(): number {
     return this.#last === null ? this.#start.from : Math.max(this.#start.from, this.#last + this.interval);
@@ -160,6 +165,9 @@ function checkStart(feed: string, start: LiveFeedStart): void {
     bad(`from must be an integer (epoch seconds), got ${quote(start.from)}`);
   if (typeof start.onRow !== 'function') bad(`onRow must be a function, got ${quote(start.onRow)}`);
   if (typeof start.onError !== 'function') bad(`onError must be a function, got ${quote(start.onError)}`);
+  const retries = start.historyMaxRetries;
+  if (retries !== undefined && !(Number.isSafeInteger(retries) && retries >= 0))
+    bad(`historyMaxRetries must be a non-negative integer, got ${quote(retries)}`);
   if (start.historyTimeoutMs !== undefined) {
     try {
       validateTimeout(start.historyTimeoutMs, 'historyTimeoutMs');

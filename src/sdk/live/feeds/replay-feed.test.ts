@@ -101,13 +101,43 @@ describe('ReplayFeed', () => {
     vi.spyOn(logger, 'error').mockImplementation(() => undefined);
     const provider = new MemoryHistoryProvider(bars(3));
     provider.fetch = () => Promise.reject(new Error('disk gone'));
-    const { errors, handle } = await record(new ReplayFeed({ provider }), T0, undefined, handles);
+    const { errors, handle } = await record(new ReplayFeed({ provider }), T0, undefined, handles, {
+      historyMaxRetries: 0,
+    });
     await handle.done;
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatchObject({ code: ErrorCode.HistoryUnavailable });
     expect(errors[0]?.message).toContain(
-      `could not fetch [${T0}, ${T0 + 121}) of stream "${KEY.nodeId}": disk gone`,
+      `could not fetch [${T0}, ${T0 + 121}) of stream "${KEY.nodeId}" after 1 attempt: disk gone`,
     );
+  });
+
+  it('retries a failing fetch historyMaxRetries times, as a backtest retries its history', async () => {
+    vi.spyOn(logger, 'warn').mockImplementation(() => undefined);
+    const provider = new MemoryHistoryProvider(bars(3));
+    const fetchRows = provider.fetch.bind(provider);
+    let calls = 0;
+    provider.fetch = (start, end, key) =>
+      (calls += 1) <= 2 ? Promise.reject(new Error('connection reset')) : fetchRows(start, end, key);
+    const { rows, errors, handle } = await record(new ReplayFeed({ provider }), T0, undefined, handles, {
+      historyMaxRetries: 2,
+    });
+    await handle.done;
+    expect(errors).toEqual([]);
+    expect(calls).toBe(3);
+    expect(rows.map((row) => row.close)).toEqual([0, 1, 2]);
+  });
+
+  it('retries a failing fetch 3 times by default, the run default', async () => {
+    vi.spyOn(logger, 'warn').mockImplementation(() => undefined);
+    vi.spyOn(logger, 'error').mockImplementation(() => undefined);
+    const provider = new MemoryHistoryProvider(bars(3));
+    let calls = 0;
+    provider.fetch = () => ((calls += 1), Promise.reject(new Error('disk gone')));
+    const { errors, handle } = await record(new ReplayFeed({ provider }), T0, undefined, handles);
+    await handle.done;
+    expect(calls).toBe(4);
+    expect(errors[0]?.message).toContain('after 4 attempts: disk gone');
   });
 
   it('fails with QMTL_TIMEOUT when a fetch does not settle within historyTimeoutMs', async () => {
@@ -134,6 +164,13 @@ describe('ReplayFeed', () => {
     await until(() => errors.length > 0);
     expect(errors[0]).toMatchObject({ code: ErrorCode.Timeout });
     expect(errors[0]?.message).toContain('did not answer coverage within 50 ms');
+  });
+
+  it('rejects an invalid historyMaxRetries', async () => {
+    const feed = new ReplayFeed({ provider: new MemoryHistoryProvider(bars(3)) });
+    const started = record(feed, T0, undefined, handles, { historyMaxRetries: -1 });
+    await expect(started).rejects.toThrow(expect.objectContaining({ code: ErrorCode.InvalidArgument }));
+    await expect(started).rejects.toThrow('historyMaxRetries must be a non-negative integer, got -1');
   });
 
   it('rejects an invalid historyTimeoutMs', async () => {
@@ -171,6 +208,50 @@ describe('ReplayFeed', () => {
       end: T0 + 240,
       dropped: 5,
     });
+  });
+
+  it('plays each window in timestamp order when the provider answers out of order', async () => {
+    const all = bars(8);
+    const provider = new MemoryHistoryProvider(all);
+    // Every window comes back newest first.
+    provider.fetch = (start, end) =>
+      Promise.resolve(all.filter((row) => row.ts >= start && row.ts < end).reverse());
+    const { rows, errors, handle } = await record(
+      new ReplayFeed({ provider, windowBars: 3 }),
+      T0,
+      undefined,
+      handles,
+    );
+    await handle.done;
+    expect(rows.map((row) => row.close)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    expect(errors).toEqual([]);
+  });
+
+  it('keeps the first of rows with equal timestamps and warns once per stream about the rest', async () => {
+    const warn = vi.spyOn(logger, 'warn').mockImplementation(() => undefined);
+    const provider = new MemoryHistoryProvider(bars(6));
+    // Each bar comes twice (the second with close + 100), and each window newest first.
+    provider.fetch = (start, end) =>
+      Promise.resolve(
+        bars(6)
+          .filter((row) => row.ts >= start && row.ts < end)
+          .flatMap((row) => [row, { ...row, close: (row.close as number) + 100 }])
+          .reverse(),
+      );
+    const { rows, handle } = await record(
+      new ReplayFeed({ provider, windowBars: 3 }),
+      T0,
+      undefined,
+      handles,
+    );
+    await handle.done;
+    // Stable order: of two rows with one ts, the one the provider returned first is played.
+    expect(rows.map((row) => row.close)).toEqual([100, 101, 102, 103, 104, 105]);
+    const warnings = warn.mock.calls.filter(([, message]) =>
+      String(message).startsWith('replay.not_delivered'),
+    );
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]?.[0]).toMatchObject({ nodeId: KEY.nodeId, start: T0, end: T0 + 180, dropped: 3 });
   });
 
   it('rejects invalid options, listing every problem', () => {

@@ -1,6 +1,11 @@
 import { ErrorCode, QmtlError, quote } from '../../../common/errors.js';
-import { BackfillEngine, DEFAULT_HISTORY_TIMEOUT_MS } from '../../history/backfill-engine.js';
+import {
+  BackfillEngine,
+  DEFAULT_HISTORY_MAX_RETRIES,
+  DEFAULT_HISTORY_TIMEOUT_MS,
+} from '../../history/backfill-engine.js';
 import type { HistoryProvider, HistoryRow, StreamKey } from '../../history/protocols.js';
+import { inTimestampOrder } from '../../history/row-order.js';
 import type { LiveFeed, LiveFeedHandle, LiveFeedStart } from '../live-feed.js';
 import { asError, FeedRun } from './feed-run.js';
 import {
@@ -33,14 +38,19 @@ const CHECKS = {
 /**
  * A feed that plays a {@link HistoryProvider}'s rows as if they were arriving live: every row with
  * `from <= ts <= until`, ascending, fetched window by window so memory stays bounded, each handed
- * over only after the previous `onRow` settled. Over a seeded generator it replays the same bars
+ * over only after the previous `onRow` settled. Each window is played in timestamp order (sorted
+ * like a backtest's, stable for equal timestamps) whatever order the provider answers in; a row
+ * not newer than the last played (a repeated `ts`: every feed drops it) is counted and warned
+ * about once per stream (`replay.not_delivered`), never lost silently. Over a seeded generator it replays the same bars
  * from any bucket, which makes dry runs reproducible. The feed ends when the rows run out.
  *
  * Provider calls follow the rules of backtest history loading, through the same BackfillEngine:
  * each `fetch` and `coverage` has the run's `historyTimeoutMs` (the start option, default 300 s)
  * to settle, else the feed ends with `QMTL_TIMEOUT` naming the call and the range; rows a fetch
- * returns outside the asked window are dropped, warning `backfill.outside_range` once. A failing
- * `fetch` or `coverage` ends the feed through `onError` (`QMTL_HISTORY_UNAVAILABLE`), not retried.
+ * returns outside the asked window are dropped, warning `backfill.outside_range` once; a failing
+ * `fetch` is retried with backoff up to the run's `maxRetries` (the start option
+ * `historyMaxRetries`, default 3) and then ends the feed through `onError`
+ * (`QMTL_HISTORY_UNAVAILABLE`). A failing `coverage` ends it at once, as it fails a backtest.
  *
  * @example
  * const feed = new ReplayFeed({ provider: historyProvider, paceMs: 10 });
@@ -51,6 +61,8 @@ export class ReplayFeed implements LiveFeed {
   readonly #paceMs: number;
   readonly #until: number | null;
   readonly #windowBars: number;
+  /** Streams already warned about rows that could not be delivered. */
+  readonly #warned = new Set<string>();
 
   /** @throws QmtlError `QMTL_INVALID_ARGUMENT` listing every invalid option. */
   constructor(options: ReplayFeedOptions) {
@@ -68,9 +80,8 @@ export class ReplayFeed implements LiveFeed {
   // eslint-disable-next-line @typescript-eslint/require-await -- async, so bad start options reject rather than throw
   async start(options: LiveFeedStart): Promise<LiveFeedHandle> {
     const run = new FeedRun('ReplayFeed', options);
-    // No retries: a provider that fails ends the feed at once, as it always has.
     const engine = new BackfillEngine(this.#provider, {
-      maxRetries: 0,
+      maxRetries: options.historyMaxRetries ?? DEFAULT_HISTORY_MAX_RETRIES,
       timeoutMs: options.historyTimeoutMs ?? DEFAULT_HISTORY_TIMEOUT_MS,
     });
     void this.#play(run, options.key, engine).catch((error: unknown) => run.fail(asError(error)));
@@ -82,18 +93,38 @@ export class ReplayFeed implements LiveFeed {
     const until = this.#until ?? (await this.#coverageEnd(engine, key, run.signal, label));
     let cursor = run.next;
     let first = true;
+    let notDelivered = 0;
     while (until !== null && cursor <= until && !run.ended) {
       const windowEnd = Math.min(until + 1, cursor + this.#windowBars * key.interval);
-      const rows = await this.#fetch(engine, cursor, windowEnd, key, run.signal, label);
+      const rows = inTimestampOrder(await this.#fetch(engine, cursor, windowEnd, key, run.signal, label));
+      let stale = 0;
       for (const row of rows) {
+        if (isStale(row, run.last)) {
+          stale += 1;
+          continue;
+        }
         if (!first && this.#paceMs > 0 && !(await run.pause(this.#paceMs))) return;
         if (!(await run.deliver(row))) return;
         first = false;
       }
+      if (stale > 0) this.#warnNotDelivered(run, key, cursor, windowEnd, stale);
+      notDelivered += stale;
       cursor = windowEnd;
     }
-    run.log('debug', { until, next: run.next }, 'ReplayFeed played its last row');
+    run.log('debug', { until, next: run.next, notDelivered }, 'ReplayFeed played its last row');
     run.finish();
+  }
+
+  /** Warns, once per stream, that `count` rows of `[start, end)` were not delivered. */
+  #warnNotDelivered(run: FeedRun, key: StreamKey, start: number, end: number, count: number): void {
+    const stream = `${key.nodeId}\u0000${key.interval}`;
+    if (this.#warned.has(stream)) return;
+    this.#warned.add(stream);
+    run.log(
+      'warn',
+      { start, end, dropped: count },
+      'replay.not_delivered: the provider returned rows with a ts already played (a repeated ts); a feed plays one row per ts, so they were dropped, while a backtest applies them as corrections (logged once per stream)',
+    );
   }
 
   async #coverageEnd(
@@ -130,16 +161,23 @@ export class ReplayFeed implements LiveFeed {
       return await engine.fetchRows(key, start, end, { signal, label });
     } catch (error) {
       if (signal.aborted || isTimeout(error)) throw error;
-      // Without retries, the engine's QMTL_BACKFILL_FAILED only wraps the provider's own error.
-      const cause =
-        error instanceof QmtlError && error.code === ErrorCode.BackfillFailed ? error.cause : error;
+      // The engine's QMTL_BACKFILL_FAILED wraps the provider's last error, after every try failed.
+      const failed = error instanceof QmtlError && error.code === ErrorCode.BackfillFailed;
+      const cause = failed ? error.cause : error;
+      const tries = engine.maxRetries + 1;
       throw new QmtlError(
         ErrorCode.HistoryUnavailable,
-        `ReplayFeed could not fetch [${start}, ${end}) of stream "${key.nodeId}": ${asError(cause).message}`,
+        `ReplayFeed could not fetch [${start}, ${end}) of stream "${key.nodeId}" after ${tries} attempt${tries === 1 ? '' : 's'}: ${asError(cause).message}`,
         { cause },
       );
     }
   }
+}
+
+/** A row with a numeric `ts` the feed run would drop: not newer than the last delivered. */
+function isStale(row: HistoryRow, last: number | null): boolean {
+  const ts: unknown = row?.ts;
+  return last !== null && typeof ts === 'number' && ts <= last;
 }
 
 function isTimeout(error: unknown): boolean {
