@@ -5,6 +5,7 @@ import { logger } from '../common/logger.js';
 import { createRedisClient, redisAddress, type RedisClient } from '../common/redis-support.js';
 import { DeadlineError, withDeadline } from '../common/deadline.js';
 import { backoffDelay, sleep } from '../common/retry.js';
+import { BucketOrderedBacklog } from './bucket-order.js';
 import {
   decodeTopicValue,
   encodeTopicValue,
@@ -49,6 +50,12 @@ export interface RedisTopicBusOptions {
 
 /** An entry as RESP2 returns it: id and flat field/value list, or null once trimmed away. */
 type RawEntry = [id: string, fields: string[] | null];
+
+/** A fetched entry waiting in a subscription's backlog, with its message (null: not a qmtl one). */
+interface BacklogEntry {
+  readonly id: string;
+  readonly message: ReceivedMessage | null;
+}
 
 /** Entries a topic keeps by default (about: trimming is approximate). */
 const DEFAULT_MAX_LEN = 1_000_000;
@@ -237,6 +244,8 @@ class RedisStreamSubscription implements Subscription {
   private readonly toAck = new Map<string, string[]>();
   /** Fetched entries not yet handled, per stream key: handed back on close. */
   private readonly unhandled = new Map<string, string[]>();
+  /** New entries fetched and not yet delivered, handed out in bucket order across streams. */
+  private readonly backlog = new BucketOrderedBacklog<BacklogEntry>();
   private readerId: number | null = null;
   private readonly loop: Promise<void>;
   private closing: Promise<void> | null = null;
@@ -296,7 +305,7 @@ class RedisStreamSubscription implements Subscription {
       try {
         this.readerId ??= await this.command<number>('identifying a reader', ['CLIENT', 'ID']);
         if (phase === 'own') {
-          if (!(await this.fetch('0'))) phase = 'claim';
+          if (!(await this.fetchOwn())) phase = 'claim';
         } else if (phase === 'claim') {
           for (const key of this.keys) await this.claim(key, claimIdleMs);
           phase = 'new';
@@ -304,7 +313,7 @@ class RedisStreamSubscription implements Subscription {
         } else {
           // The acks of the last batch go out in the same pipeline as the next read.
           const acked = this.flushAcks();
-          await Promise.all([acked, this.fetch('>')]);
+          await Promise.all([acked, this.fetchNew()]);
           if (Date.now() - lastClaim >= claimIdleMs / 2) phase = 'claim';
         }
         await this.flushAcks();
@@ -326,11 +335,51 @@ class RedisStreamSubscription implements Subscription {
     }
   }
 
-  /** One XREADGROUP from `id` (`0`: own pending entries, `>`: new ones); true when it got entries. */
-  private async fetch(id: '0' | '>'): Promise<boolean> {
-    const count = String(this.bus.options.batchSize ?? 500);
-    const blockMs = this.bus.options.blockMs ?? 1000;
-    const block = id === '>' ? ['BLOCK', String(blockMs)] : [];
+  /** Handles this consumer's pending entries (after a restart), up to a batch per stream; true when there were some. */
+  private async fetchOwn(): Promise<boolean> {
+    let got = false;
+    for (const [key, entries] of await this.read(this.keys, '0', 0)) {
+      got ||= entries.length > 0;
+      await this.handleAll(key, entries);
+    }
+    return got;
+  }
+
+  /**
+   * Reads new entries of the streams whose backlog is short of a batch, blocking only when nothing
+   * is buffered, then delivers the backlog in bucket order across the streams
+   * ({@link BucketOrderedBacklog}): a node reading two topics meets their buckets in step.
+   */
+  private async fetchNew(): Promise<void> {
+    const batch = this.bus.options.batchSize ?? 500;
+    const keys = this.keys.filter((key) => this.backlog.count(key) < batch);
+    if (keys.length > 0) {
+      const blockMs = this.backlog.empty ? (this.bus.options.blockMs ?? 1000) : 0;
+      const fetched = new Map(await this.read(keys, '>', blockMs));
+      for (const key of keys) {
+        const entries = fetched.get(key) ?? [];
+        const decoded = entries.map(([id, fields]) => {
+          const message = this.decode(key, id, fields);
+          return { entry: { id, message }, timestamp: message?.timestamp ?? -Infinity };
+        });
+        this.backlog.add(key, decoded, entries.length >= batch);
+      }
+    }
+    for (let next = this.backlog.next(); next !== null; next = this.backlog.next()) {
+      const { key, entry } = next;
+      if (this.stop.signal.aborted || !(await this.deliver(entry.id, entry.message))) return;
+      this.backlog.shift(key);
+      this.ackLater(key, entry.id);
+    }
+  }
+
+  /** One XREADGROUP of `keys` from `id` (`0`: own pending entries, `>`: new ones), blocking up to `blockMs`. */
+  private async read(
+    keys: readonly string[],
+    id: '0' | '>',
+    blockMs: number,
+  ): Promise<[string, RawEntry[]][]> {
+    const block = blockMs > 0 ? ['BLOCK', String(blockMs)] : [];
     const reply = await this.command<[string, RawEntry[]][] | null>(
       'reading a stream',
       [
@@ -339,20 +388,15 @@ class RedisStreamSubscription implements Subscription {
         this.options.group,
         this.consumer,
         'COUNT',
-        count,
+        String(this.bus.options.batchSize ?? 500),
         ...block,
         'STREAMS',
-        ...this.keys,
-        ...this.keys.map(() => id),
+        ...keys,
+        ...keys.map(() => id),
       ],
-      id === '>' ? blockMs : 0,
+      blockMs,
     );
-    let got = false;
-    for (const [key, entries] of reply ?? []) {
-      got ||= entries.length > 0;
-      await this.handleAll(key, entries);
-    }
-    return got;
+    return reply ?? [];
   }
 
   /** Claims the entries of `key` idle longer than `minIdleMs` (a dead consumer's) and handles them. */
@@ -369,7 +413,12 @@ class RedisStreamSubscription implements Subscription {
         'COUNT',
         String(this.bus.options.batchSize ?? 500),
       ]);
-      await this.handleAll(key, entries);
+      // Entries waiting in the backlog are this consumer's already: not delivered twice.
+      const buffered = new Set(this.backlog.buffered(key).map((entry) => entry.id));
+      await this.handleAll(
+        key,
+        entries.filter(([id]) => !buffered.has(id)),
+      );
       cursor = next;
     } while (cursor !== '0-0' && !this.stop.signal.aborted);
   }
@@ -387,15 +436,25 @@ class RedisStreamSubscription implements Subscription {
   }
 
   /** Delivers one entry until its handler resolves; false when the subscription closed first. */
-  private async handle(key: string, id: string, fields: string[] | null): Promise<boolean> {
+  private handle(key: string, id: string, fields: string[] | null): Promise<boolean> {
+    return this.deliver(id, this.decode(key, id, fields));
+  }
+
+  /** The message of an entry; null (logged, unless trimmed away) for one that is not a qmtl message. */
+  private decode(key: string, id: string, fields: string[] | null): ReceivedMessage | null {
     const topic = this.topicOfKey.get(key) ?? key;
     const nodeId = field(fields, 'key');
     const value = field(fields, 'value');
     const message = nodeId === null || value === null ? null : decodeTopicValue(topic, nodeId, value);
-    if (message === null) {
-      if (fields !== null) logger.warn({ topic, id }, 'Skipped a value that is not a qmtl topic message');
-      return true;
-    }
+    if (message === null && fields !== null)
+      logger.warn({ topic, id }, 'Skipped a value that is not a qmtl topic message');
+    return message;
+  }
+
+  /** Hands `message` to the handler until it resolves; false when the subscription closed first. */
+  private async deliver(id: string, message: ReceivedMessage | null): Promise<boolean> {
+    if (message === null) return true;
+    const topic = message.topic;
     for (let attempt = 1; ; attempt += 1) {
       try {
         await this.options.onMessage(message);
@@ -445,6 +504,10 @@ class RedisStreamSubscription implements Subscription {
 
   /** Marks fetched but unhandled entries as long idle, so the group's next consumer claims them at once. */
   private async handBack(): Promise<void> {
+    for (const key of this.backlog.keys()) {
+      const ids = this.backlog.buffered(key).map((entry) => entry.id);
+      this.unhandled.set(key, [...(this.unhandled.get(key) ?? []), ...ids]);
+    }
     for (const [key, ids] of this.unhandled) {
       if (ids.length === 0) continue;
       await this.command('handing entries back', [

@@ -186,6 +186,24 @@ describeWithServer('redis', reachable, 'RedisTopicBus (real server)', () => {
       release();
     });
 
+    it('delivers the backlogs of several topics in bucket order across them', async () => {
+      const { bus } = await newBus({ batchSize: 100 });
+      // Stream and average of it, published as a producer does: 750 buckets, the average from
+      // the 20th on; a third topic that is quiet after 10 buckets.
+      await bus.publish('price', messages('p', 1, 750));
+      await bus.publish('average', messages('a', 20, 750));
+      await bus.publish('quiet', messages('q', 1, 10));
+      const received: ReceivedMessage[] = [];
+      await bus.subscribe({
+        topics: ['price', 'average', 'quiet'],
+        group: 'g',
+        onMessage: (m) => void received.push(m),
+      });
+      await until(() => received.length >= 750 + 731 + 10, 10_000);
+      const stamps = received.map((m) => m.timestamp);
+      expect(stamps).toEqual([...stamps].sort((a, b) => a - b));
+    });
+
     it('fails fast, with QMTL_UNAVAILABLE, where nothing listens', async () => {
       const server = createServer();
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -413,6 +413,52 @@ describe('dry-run with a Gateway: one process computes a shared node, the other 
       .map((m) => m.timestamp);
     expect(stamps.length).toBeGreaterThanOrEqual(100);
     expect(stamps).toEqual([...stamps].sort((x, y) => x - y));
+    // No value mixes in a later bucket of a (a@t+1 with b@t, when b's bar for t came after a's
+    // for t+1): each is a@t plus b's close, or its second row's, at some bucket up to t.
+    const closeAt = new Map(rows.map((row) => [row.ts, row.close]));
+    const mixed = run
+      .outputs<number>(leaf)
+      .toArray()
+      .filter(([t, value]) => {
+        const b = value - closeAt.get(t)!;
+        return ![...closeAt].some(
+          ([ts, close]) => ts <= t && (Math.abs(b - close) < 1e-9 || Math.abs(b - close - 1) < 1e-9),
+        );
+      });
+    expect(mixed).toEqual([]);
+  });
+
+  it('computes each bucket from the same bucket of two consumed topics read with a backlog', async () => {
+    const end = LIVE + 149 * INTERVAL;
+    const a = await dryrun(strategyScaling(2, 20), end);
+    const average = a.strategy.nodes[1]!;
+    while (a.stats(average).outputs < 60) await new Promise((resolve) => setTimeout(resolve, 10));
+    let distance!: Node;
+    class Reader extends Strategy {
+      override setup(): void {
+        const { price, average } = sharedNodes(2);
+        distance = new ProcessingNode({
+          input: [price, average],
+          name: 'distance',
+          interval: INTERVAL,
+          period: 1,
+          computeFn: (view) =>
+            view.input<{ close: number }>(0).latest()!.close - (view.input(1).latest() as number),
+        });
+        this.addNodes([price, average, distance]);
+      }
+    }
+    // Both topics hold dozens of buckets when the reader starts: it reads them as a backlog.
+    const c = await dryrun(Reader, end);
+    await Promise.all([a.done, c.done]);
+    expect(c.roles.consumed.size).toBe(2);
+    const close = new Map(rows.map((row) => [row.ts, row.close]));
+    const mean = new Map(a.outputs<number>(average).toArray());
+    const wrong = c
+      .outputs<number>(distance)
+      .toArray()
+      .filter(([t, value]) => t >= LIVE && value !== close.get(t)! - mean.get(t)!);
+    expect(wrong).toEqual([]);
   });
 
   it('lets timers and I/O (heartbeats) run while a fast feed and a slow node keep it busy', async () => {
@@ -478,6 +524,52 @@ describe('dry-run with a Gateway: one process computes a shared node, the other 
 });
 
 describe('dry-run without a Gateway', () => {
+  it('skips a trigger rather than mixing in a later bucket of an input that is ahead', async () => {
+    // Stream a delivers its ten live bars at once; stream b (no history, so the sum is not warm
+    // before it) starts only when a is done: b's bar for each bucket meets a's bar for the last.
+    const buckets = Array.from({ length: 10 }, (_, i) => LIVE + i * INTERVAL);
+    let aDone!: () => void;
+    const aFinished = new Promise<void>((resolve) => (aDone = resolve));
+    const feedOf = (close: number, after: Promise<void>, finished?: () => void): LiveFeed => ({
+      start: ({ onRow }) => {
+        const done = (async () => {
+          await after;
+          for (const ts of buckets) await onRow({ ts, close: close + (ts - LIVE) / INTERVAL });
+          finished?.();
+        })();
+        return Promise.resolve({ done, stop: () => done });
+      },
+    });
+    let sum!: Node;
+    class OutOfStep extends Strategy {
+      override setup(): void {
+        const stream = (tag: string, liveFeed: LiveFeed): StreamInput =>
+          new StreamInput({ tags: ['BTC', tag], interval: INTERVAL, period: 1, liveFeed });
+        const a = stream('out-of-step-a', feedOf(100, Promise.resolve(), aDone));
+        const b = stream('out-of-step-b', feedOf(1000, aFinished));
+        sum = new ProcessingNode({
+          input: [a, b],
+          name: 'sum',
+          interval: INTERVAL,
+          period: 1,
+          computeFn: (view) =>
+            view.input<{ close: number }>(0).latest()!.close +
+            view.input<{ close: number }>(1).latest()!.close,
+        });
+        this.addNodes([a, b, sum]);
+      }
+    }
+    const run = await Runner.dryrun(OutOfStep, {
+      startTime: LIVE,
+      endTime: buckets.at(-1)!,
+      keepOutputs: 'all',
+    });
+    await run.done;
+    // Only the last bucket has a and b in step: 100 + 9 + 1000 + 9.
+    expect(run.outputs<number>(sum).toArray()).toEqual([[buckets.at(-1)!, 1118]]);
+    expect(run.stats(sum).skips).toBe(9);
+  });
+
   it('counts a live bar corrected by a duplicate timestamp once in bars, as the cache does', async () => {
     // A feed that repeats its first bar's ts and sends a second row inside that bucket.
     const liveRows = [

@@ -5,7 +5,10 @@ export interface NodeStats {
   readonly nodeType: string;
   /** Calls of the compute function. */
   readonly computeCalls: number;
-  /** Triggers dropped because an upstream bucket was missing (`onMissing: 'skip'`). */
+  /**
+   * Triggers dropped because an upstream bucket was missing (`onMissing: 'skip'`), or, in live
+   * runs, because an input already held a later bucket than the trigger's (inputs out of step).
+   */
   readonly skips: number;
   /** Appends that opened a gap (the bucket was not previous + interval). */
   readonly gaps: number;

@@ -64,6 +64,12 @@ export class TickEngine {
       this.#observe(runtime, time);
       return;
     }
+    const ahead = inputAhead(runtime, time);
+    if (ahead >= 0) {
+      logAhead(runtime, ahead, time);
+      runtime.skips++;
+      return;
+    }
     const bucket = this.#bucket(runtime, time);
     let out: unknown;
     if (runtime.evaluator !== null) {
@@ -135,6 +141,34 @@ export class TickEngine {
       if (rank > this.#maxDirty) this.#maxDirty = rank;
     }
   }
+}
+
+/**
+ * The index of an input ring that already holds a bucket later than the tick at `time`, or -1.
+ * That happens only in live runs, when inputs arrive from different feeds or topics out of step
+ * (a topic's backlog read after another's); computing then would mix a later bucket of that input
+ * into this one (look-ahead), so the trigger is skipped.
+ */
+function inputAhead(runtime: NodeRuntime, time: number): number {
+  const rings = runtime.inputRings;
+  for (let i = 0; i < rings.length; i++) if (rings[i]!.lastBucket > time) return i;
+  return -1;
+}
+
+/** Logs a trigger skipped for an input that is ahead: the first of a node at warn level. */
+function logAhead(runtime: NodeRuntime, index: number, time: number): void {
+  const first = runtime.skips === 0;
+  if (!first && !logger.isLevelEnabled('debug')) return;
+  const fields = {
+    node_id: runtime.id,
+    name: runtime.node.name,
+    upstream_id: runtime.inputs[index]?.id,
+    bucket: time,
+    upstream_bucket: runtime.inputRings[index]!.lastBucket,
+  };
+  const message = 'input already holds a later bucket: trigger skipped rather than mixing buckets';
+  if (first) logger.warn(fields, `${message} (later skips of this node are logged at debug)`);
+  else logger.debug(fields, message);
 }
 
 /**

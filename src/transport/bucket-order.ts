@@ -1,0 +1,70 @@
+/**
+ * Messages a subscription fetched from several topics, handed out in bucket-timestamp order
+ * across the topics. A consumer reading two topics with a backlog (a stream and an average of it,
+ * say) would otherwise get one topic's batch before the other's, and a node reading both would
+ * meet each bucket of one with a later bucket of the other. A topic whose last fetch was full
+ * may hold more: nothing later than its fetched messages is handed out until it is fetched again.
+ *
+ * @example
+ * const backlog = new BucketOrderedBacklog<string>();
+ * backlog.add('a', [{ entry: 'a1', timestamp: 60 }], true);
+ * backlog.add('b', [{ entry: 'b0', timestamp: 0 }], false);
+ * backlog.next(); // { key: 'b', entry: 'b0' }; after shift('b'), 'a1'; then null: fetch 'a' again
+ */
+export class BucketOrderedBacklog<E> {
+  readonly #queues = new Map<string, { entry: E; timestamp: number }[]>();
+  /** Keys whose last fetch was full: they may hold more than what is buffered. */
+  readonly #more = new Set<string>();
+
+  /** Appends a fetch's entries of `key`, oldest first; `full`: the fetch returned as many as it asked for. */
+  add(key: string, entries: readonly { entry: E; timestamp: number }[], full: boolean): void {
+    let queue = this.#queues.get(key);
+    if (queue === undefined) this.#queues.set(key, (queue = []));
+    queue.push(...entries);
+    if (full) this.#more.add(key);
+    else this.#more.delete(key);
+  }
+
+  /**
+   * The entry with the smallest timestamp (the first key given wins a tie), or null when nothing
+   * is buffered or a key that may hold more has nothing buffered (fetch it first).
+   */
+  next(): { key: string; entry: E } | null {
+    let best: { key: string; entry: E; timestamp: number } | null = null;
+    for (const [key, queue] of this.#queues) {
+      const head = queue[0];
+      if (head === undefined) {
+        if (this.#more.has(key)) return null;
+        continue;
+      }
+      if (best === null || head.timestamp < best.timestamp) best = { key, ...head };
+    }
+    return best === null ? null : { key: best.key, entry: best.entry };
+  }
+
+  /** Removes the head of `key` (after {@link next} handed it out). */
+  shift(key: string): void {
+    this.#queues.get(key)?.shift();
+  }
+
+  /** How many entries of `key` are buffered. */
+  count(key: string): number {
+    return this.#queues.get(key)?.length ?? 0;
+  }
+
+  /** True when nothing is buffered. */
+  get empty(): boolean {
+    for (const queue of this.#queues.values()) if (queue.length > 0) return false;
+    return true;
+  }
+
+  /** The buffered entries of `key`, oldest first. */
+  buffered(key: string): E[] {
+    return (this.#queues.get(key) ?? []).map((item) => item.entry);
+  }
+
+  /** The keys that have entries buffered. */
+  *keys(): Generator<string> {
+    for (const [key, queue] of this.#queues) if (queue.length > 0) yield key;
+  }
+}
