@@ -99,10 +99,10 @@ export function registerRunCommand(program: Command, io: CliIo): void {
 export async function runStrategyFile(options: RunCommandOptions, io: CliIo): Promise<void> {
   const cwd = io.cwd ?? process.cwd();
   const runOptions = toRunOptions(options);
-  const configFile = options.config === undefined ? findConfigFile(cwd) : path.resolve(cwd, options.config);
+  const configFile = options.config ?? findConfigFile(cwd);
   if (configFile !== null) {
-    loadConfig(configFile);
-    logger.info({ config: configFile }, 'config file is valid');
+    loadConfig(configFile, cwd);
+    logger.info({ config: path.resolve(cwd, configFile) }, 'config file is valid');
   }
   const { strategyClass } = await loadStrategy(options.target, cwd);
   const drawProgress = io.stderr.isTTY === true;

@@ -395,6 +395,26 @@ describe('qmtl run: arguments', () => {
     );
   });
 
+  it('names a missing --config once, as given and resolved, and logs no "using" line before it fails', async () => {
+    const info = vi.spyOn(logger, 'info');
+    try {
+      const resolved = path.join(workDir, 'conf', 'missing.yml');
+      for (const args of [
+        ['run', 'crossover.ts', '--mode', 'offline', '--config', 'conf/missing.yml'],
+        ['gw', '--config', 'conf/missing.yml'],
+      ]) {
+        const { code, stderr } = await qmtl(args);
+        expect(code).toBe(1);
+        expect(stderr).toBe(`qmtl: config file "conf/missing.yml" not found (resolved to ${resolved})\n`);
+      }
+      expect(info.mock.calls.map((call) => JSON.stringify(call))).not.toContainEqual(
+        expect.stringContaining('config'),
+      );
+    } finally {
+      info.mockRestore();
+    }
+  });
+
   it('validates qmtl.yml found in the working directory', async () => {
     const project = mkdtempSync(path.join(workDir, 'project-'));
     writeFileSync(path.join(project, 'qmtl.yml'), 'dagmanager: 3\n');
