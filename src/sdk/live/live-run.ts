@@ -106,7 +106,7 @@ export async function startLiveRun(
       bus = options.topicBus;
       if (bus === null) {
         // resolveRunOptions refuses a gatewayUrl without either.
-        bus = await createTopicBus(options.busDsn!);
+        bus = await createTopicBus(options.busDsn!, 'busDsn (--bus-dsn)');
         ownsBus = true;
       }
     }
