@@ -83,17 +83,10 @@ export async function startLiveRun(
   options: ResolvedRunOptions,
 ): Promise<LiveRun> {
   const started = performance.now();
-  const link =
-    options.gatewayUrl === null
-      ? null
-      : await GatewayLink.open(strategies, {
-          gatewayUrl: options.gatewayUrl,
-          runType: options.mode === RunMode.Live ? 'live' : 'dry-run',
-          ...(options.token !== null && { token: options.token }),
-        });
-  let bus: TopicBus | null = null;
-  let ownsBus = false;
   const routing = orderRouting(graph, options);
+  const ownsBus = options.gatewayUrl !== null && options.topicBus === null;
+  let bus = options.gatewayUrl === null ? null : options.topicBus;
+  let link: GatewayLink | null = null;
   let tagQueries: TagQueryManager | null = null;
   const release = once(async () => {
     await tagQueries?.stop();
@@ -102,14 +95,15 @@ export async function startLiveRun(
     if (ownsBus) await bus?.close();
   });
   try {
-    if (link !== null) {
-      bus = options.topicBus;
-      if (bus === null) {
-        // resolveRunOptions refuses a gatewayUrl without either.
-        bus = await createTopicBus(options.busDsn!, 'busDsn (--bus-dsn)');
-        ownsBus = true;
-      }
-    }
+    // The bus first: one that does not answer fails the run before the strategies are registered.
+    // resolveRunOptions refuses a gatewayUrl without a topicBus or a busDsn.
+    if (ownsBus) bus = await createTopicBus(options.busDsn!, 'busDsn (--bus-dsn)');
+    if (options.gatewayUrl !== null)
+      link = await GatewayLink.open(strategies, {
+        gatewayUrl: options.gatewayUrl,
+        runType: options.mode === RunMode.Live ? 'live' : 'dry-run',
+        ...(options.token !== null && { token: options.token }),
+      });
     const from = options.start ?? Math.floor(Date.now() / 1000);
     const session = new LiveSession(
       graph,
