@@ -514,7 +514,7 @@ class RedisStreamSubscription implements Subscription {
     }
     this.outageSince = Date.now();
     logger.warn(
-      { err: error, redis: this.bus.address, group: this.options.group },
+      { redis: this.bus.address, group: this.options.group, ...errorFields(error) },
       'Redis topic subscription cannot read; retrying with backoff',
     );
   }

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { redactDsn } from '../../common/dsn.js';
 import { logger } from '../../common/logger.js';
 import { createTopicBus } from '../../transport/create-topic-bus.js';
 import type { TopicBus } from '../../transport/topic-bus.js';
@@ -115,6 +116,7 @@ export async function startLiveRun(
         maxRetries: options.maxRetries,
         historyTimeoutMs: options.historyTimeoutMs,
         bus,
+        busName: ownsBus ? redactDsn(options.busDsn!) : 'topicBus',
         consumerGroup: options.consumerGroup ?? consumerGroupOf(strategies),
         ...(routing && { onLive: () => routing.attach(from) }),
       },

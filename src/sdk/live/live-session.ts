@@ -31,6 +31,8 @@ export interface LiveSessionOptions {
   readonly historyTimeoutMs: number;
   /** Where outputs are published and consumed nodes read; null when every node is local. */
   readonly bus: TopicBus | null;
+  /** The bus as logs name it (its DSN, password hidden). */
+  readonly busName?: string;
   /** Consumer group of this process's subscriptions (stable across restarts of the same strategies). */
   readonly consumerGroup: string;
   /** How long stop() keeps trying to publish what is left while the bus is down. Default 30 s. */
@@ -110,7 +112,12 @@ export class LiveSession {
     this.#engine = engine;
     this.#roles = roles;
     this.#options = options;
-    this.publisher = options.bus === null ? null : new OutputPublisher(options.bus);
+    this.publisher =
+      options.bus === null
+        ? null
+        : new OutputPublisher(options.bus, {
+            ...(options.busName !== undefined && { busName: options.busName }),
+          });
     this.done = new Promise<void>((resolve, reject) => {
       this.#resolveDone = resolve;
       this.#rejectDone = reject;
