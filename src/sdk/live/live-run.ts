@@ -15,6 +15,12 @@ import { GatewayLink } from './gateway-link.js';
 import { LiveSession } from './live-session.js';
 import { LOCAL_ROLES, promotedNodes, type NodeRoles } from './node-roles.js';
 
+/** Options of {@link LiveRun.stop}. */
+export interface LiveStopOptions {
+  /** How long a topic bus that does not take the outputs left gets before they are abandoned, in ms. Default 10,000. */
+  readonly graceMs?: number;
+}
+
 /**
  * A running dry-run or live run (SPEC §3.5): the same read API as a finished run's result, counting
  * as it goes, plus `done` and `stop()`.
@@ -57,6 +63,14 @@ export class LiveRun extends RunResult {
     return this.#session.publisher?.published ?? 0;
   }
 
+  /**
+   * Outputs computed for a topic and not published: while running, those waiting for the bus;
+   * once ended, those a stop abandoned because the bus did not take them (0 after a normal end).
+   */
+  get unpublished(): number {
+    return this.#session.publisher?.backlog ?? 0;
+  }
+
   /** Messages consumed from other processes' topics so far. */
   get received(): number {
     return this.#session.counters.received;
@@ -70,9 +84,11 @@ export class LiveRun extends RunResult {
   /**
    * Stops cleanly: feeds stop, consumers commit what they handled, producers flush, and the
    * strategies are stopped at the Gateway (releasing what they produced to the other processes).
+   * A topic bus that does not take the outputs left gets `graceMs` (default 10 s; 0: none), then
+   * they are abandoned, logged and counted in {@link unpublished}. A second call can shorten it.
    */
-  override async stop(): Promise<void> {
-    await this.#session.stop();
+  override async stop(options: LiveStopOptions = {}): Promise<void> {
+    await this.#session.stop(options.graceMs);
     await this.#release();
   }
 }

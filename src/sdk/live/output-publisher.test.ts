@@ -58,6 +58,26 @@ describe('OutputPublisher', () => {
     expect(publisher.published).toBe(0);
   });
 
+  it('makes producers wait while the backlog is full, until the run stops or publishing is abandoned', async () => {
+    vi.spyOn(logger, 'warn').mockImplementation(() => undefined);
+    const publisher = new OutputPublisher(new FlakyBus(new MemoryTopicBroker(), Infinity), {
+      maxBacklog: 1,
+    });
+    publisher.add('a', output(60));
+    publisher.add('a', output(120));
+    const stopping = new AbortController();
+    let released = false;
+    const waiting = publisher.room(stopping.signal).then(() => (released = true));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(released).toBe(false);
+    stopping.abort();
+    await waiting;
+    const abandoned = publisher.room();
+    publisher.abandon();
+    await abandoned;
+    expect(await publisher.flush()).toBe(2);
+  });
+
   it('logs an outage compactly: one warning, a reminder a minute with the retry count, one line on recovery', async () => {
     const warn = vi.spyOn(logger, 'warn').mockImplementation(() => undefined);
     const info = vi.spyOn(logger, 'info').mockImplementation(() => undefined);

@@ -72,29 +72,52 @@ export class OutputPublisher {
     this.#flushing ??= this.#drain();
   }
 
-  /** Resolves at once while the backlog is small, else when the current batch has left. */
-  async room(): Promise<void> {
-    while (this.#backlog > this.#maxBacklog && this.#flushing !== null) await this.#flushing;
+  /**
+   * Resolves at once while the backlog is small, else when the current batch has left: producers
+   * wait here while the bus does not take outputs. `signal` (the run stopping) and
+   * {@link abandon} release them.
+   */
+  async room(signal?: AbortSignal): Promise<void> {
+    if (!this.#full(signal)) return;
+    logger.warn(
+      { bus: this.#busName, backlog: this.#backlog },
+      `publishing is ${this.#maxBacklog} outputs behind: the live inputs wait until the topic bus takes them (endTime cannot be reached meanwhile)`,
+    );
+    // A signal of its own, so no listener stays on the long-lived ones after this wait.
+    const released = aborted(AbortSignal.any([this.#abandon.signal, ...(signal ? [signal] : [])]));
+    while (this.#full(signal)) await Promise.race([this.#flushing, released]);
   }
 
   /**
-   * Resolves when everything added so far is published, or after `timeoutMs` (the bus is down):
-   * then it gives up retrying and resolves with the number of messages left unpublished.
+   * Resolves when everything added so far is published, or once publishing is abandoned
+   * ({@link abandon}, or `timeoutMs` passed), with the number of messages left unpublished.
    */
   async flush(timeoutMs = Infinity): Promise<number> {
-    let timer: NodeJS.Timeout | undefined;
-    let timedOut = false;
-    const expired = new Promise<void>((resolve) => {
-      if (Number.isFinite(timeoutMs))
-        timer = setTimeout(() => {
-          timedOut = true;
-          resolve();
-        }, timeoutMs);
-    });
-    while (this.#flushing !== null && !timedOut) await Promise.race([this.#flushing, expired]);
+    const timer = Number.isFinite(timeoutMs) ? setTimeout(() => this.abandon(), timeoutMs) : undefined;
+    const released = aborted(this.#abandon.signal);
+    while (this.#flushing !== null && !this.#abandon.signal.aborted)
+      await Promise.race([this.#flushing, released]);
     clearTimeout(timer);
-    if (this.#flushing !== null) this.#abandon.abort();
     return this.#backlog;
+  }
+
+  /** Stops retrying: what is not published now never will be, and {@link flush} resolves at once. */
+  abandon(): void {
+    this.#abandon.abort();
+  }
+
+  /** True once {@link abandon} was called. */
+  get abandoned(): boolean {
+    return this.#abandon.signal.aborted;
+  }
+
+  #full(signal: AbortSignal | undefined): boolean {
+    return (
+      this.#backlog > this.#maxBacklog &&
+      this.#flushing !== null &&
+      !this.#abandon.signal.aborted &&
+      signal?.aborted !== true
+    );
   }
 
   async #drain(): Promise<void> {
@@ -169,4 +192,10 @@ export class OutputPublisher {
       'the topic bus takes outputs again',
     );
   }
+}
+
+/** Resolves when `signal` aborts (never rejects). */
+function aborted(signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
 }
