@@ -1,11 +1,13 @@
 /**
- * A distributed dry-run whose topic bus goes down after it started: stop() ends the run promptly,
- * reporting what the bus did not take. The bus is the in-process one, switched off and on.
+ * A distributed dry-run whose topic bus goes down after it started: nothing is lost while the run
+ * goes on, the end waits for the bus, and stop() ends the run promptly, reporting what the bus
+ * did not take. The bus is the in-process one, switched off and on.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { logger } from '../../common/logger.js';
 import { listeningPort, testGateway, type TestGateway } from '../../gateway/gateway.test-kit.js';
 import { MemoryTopicBroker, MemoryTopicBus } from '../../transport/memory-topic-bus.js';
+import { memoryTopicContents } from '../../transport/memory-topic-bus.test-kit.js';
 import type { TopicMessage } from '../../transport/topic-bus.js';
 import { MemoryHistoryProvider } from '../history/memory-history-provider.js';
 import { ProcessingNode } from '../processing-node.js';
@@ -121,5 +123,28 @@ describe('a distributed dry-run while its topic bus is down', () => {
     await run.stop({ graceMs: 100 });
     expect(Date.now() - began).toBeLessThan(2_000);
     expect(run.unpublished).toBeGreaterThan(10_000);
+  });
+
+  it('at endTime, waits for the bus (saying so), then ends with every output published', async () => {
+    const warn = vi.spyOn(logger, 'warn');
+    bus.down = true;
+    const end = LIVE + 9 * INTERVAL;
+    const run = await dryrun(1, end);
+    let ended = false;
+    void run.done.then(() => (ended = true));
+    await until(() => warn.mock.calls.some(([, message]) => String(message).startsWith('the run reached')));
+    expect(warn).toHaveBeenCalledWith(
+      expect.objectContaining({ unpublished: 20 }),
+      'the run reached its end with outputs the topic bus has not taken: it ends once they are published (stop() or Ctrl-C abandons them)',
+    );
+    expect(ended).toBe(false);
+    bus.down = false;
+    await run.done;
+    expect(run.unpublished).toBe(0);
+    expect(run.published).toBe(20);
+    for (const topic of run.roles.produced.values())
+      expect((await memoryTopicContents(broker, topic)).map((m) => m.timestamp)).toEqual(
+        Array.from({ length: 10 }, (_, i) => LIVE + i * INTERVAL),
+      );
   });
 });

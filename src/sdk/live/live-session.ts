@@ -303,7 +303,10 @@ export class LiveSession {
     await this.#close();
   }
 
-  /** Stops the inputs, then waits until the bus took every output or a stop's grace ran out. */
+  /**
+   * Stops the inputs, then waits until the bus took every output or a stop's grace ran out. The
+   * end of a run (endTime, feeds ended) waits for the bus without limit: nothing it computed is lost.
+   */
   #close(): Promise<void> {
     this.#closed ??= (async () => {
       this.#closing.abort();
@@ -312,6 +315,11 @@ export class LiveSession {
       await this.#chain.catch(() => undefined);
       const publisher = this.publisher;
       if (publisher === null) return this.#finish(null);
+      if (!this.#stopRequested && publisher.backlog > 0)
+        logger.warn(
+          { bus: this.#busName, unpublished: publisher.backlog },
+          'the run reached its end with outputs the topic bus has not taken: it ends once they are published (stop() or Ctrl-C abandons them)',
+        );
       const unpublished = await publisher.flush();
       clearTimeout(this.#abandonTimer);
       this.#flushed = true;
@@ -601,7 +609,7 @@ export class LiveSession {
   #checkFinished(): void {
     if (this.#pending.size > 0 || this.#finished) return;
     const everyInputFinite = this.#options.until !== null || this.#subscriptions.length === 0;
-    if (everyInputFinite) void this.#chain.then(() => this.stop());
+    if (everyInputFinite) void this.#chain.then(() => this.#close());
   }
 
   #finish(error: Error | null): void {
