@@ -59,9 +59,10 @@ describe('OutputPublisher', () => {
   });
 
   it('makes producers wait while the backlog is full, until the run stops or publishing is abandoned', async () => {
-    vi.spyOn(logger, 'warn').mockImplementation(() => undefined);
+    const warn = vi.spyOn(logger, 'warn').mockImplementation(() => undefined);
     const publisher = new OutputPublisher(new FlakyBus(new MemoryTopicBroker(), Infinity), {
       maxBacklog: 1,
+      now: () => 0,
     });
     publisher.add('a', output(60));
     publisher.add('a', output(120));
@@ -76,6 +77,10 @@ describe('OutputPublisher', () => {
     publisher.abandon();
     await abandoned;
     expect(await publisher.flush()).toBe(2);
+    // Told once per minute, however often producers wait.
+    expect(warn.mock.calls.filter(([, message]) => String(message).startsWith('publishing is'))).toHaveLength(
+      1,
+    );
   });
 
   it('logs an outage compactly: one warning, a reminder a minute with the retry count, one line on recovery', async () => {

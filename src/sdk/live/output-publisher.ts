@@ -38,6 +38,8 @@ export class OutputPublisher {
   readonly #now: () => number;
   readonly #sleep: SleepFn;
   #outage: Outage | null = null;
+  /** When producers were last told, in the log, that they wait for room. */
+  #waitLoggedAt = -Infinity;
   #buffer = new Map<string, TopicMessage[]>();
   #backlog = 0;
   #flushing: Promise<void> | null = null;
@@ -79,10 +81,15 @@ export class OutputPublisher {
    */
   async room(signal?: AbortSignal): Promise<void> {
     if (!this.#full(signal)) return;
-    logger.warn(
-      { bus: this.#busName, backlog: this.#backlog },
-      `publishing is ${this.#maxBacklog} outputs behind: the live inputs wait until the topic bus takes them (endTime cannot be reached meanwhile)`,
-    );
+    // Once per reminder interval: a slow bus can make producers wait at every output.
+    const now = this.#now();
+    if (now - this.#waitLoggedAt >= this.#reminderMs) {
+      this.#waitLoggedAt = now;
+      logger.warn(
+        { bus: this.#busName, backlog: this.#backlog },
+        `publishing is ${this.#maxBacklog} outputs behind: the live inputs wait until the topic bus takes them (endTime cannot be reached meanwhile)`,
+      );
+    }
     // A signal of its own, so no listener stays on the long-lived ones after this wait.
     const released = aborted(AbortSignal.any([this.#abandon.signal, ...(signal ? [signal] : [])]));
     while (this.#full(signal)) await Promise.race([this.#flushing, released]);
