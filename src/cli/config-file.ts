@@ -4,10 +4,11 @@ import { logger } from '../common/logger.js';
 
 /** The config of a service command: `--config FILE`, else `qmtl.yml` in `cwd`, else the embedded defaults. */
 export function serviceConfig(configOption: string | undefined, cwd: string): QmtlConfig {
-  const file = configFileOf(configOption, cwd);
+  const file = configOption ?? findConfigFile(cwd);
   if (file === null) return defaultConfig();
-  logger.info({ config: file }, 'using config file');
-  return loadConfig(file);
+  const config = loadConfig(file, cwd);
+  logger.info({ config: path.resolve(cwd, file) }, 'using config file');
+  return config;
 }
 
 /**

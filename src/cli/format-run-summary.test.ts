@@ -114,6 +114,26 @@ describe('formatRunSummary', () => {
     }
   });
 
+  it('says how many outputs a distributed run published, consumed and could not publish', () => {
+    const distributed: RunSummary = {
+      ...summary,
+      mode: 'dryrun',
+      topics: { produced: { a: 't1', b: 't2' }, consumed: { c: 't3' } },
+      published: 1_200,
+      received: 40,
+      unpublished: 0,
+    };
+    expect(formatRunSummary(distributed)).toContain(
+      'Topics:   2 node(s) published (1,200 messages), 1 consumed (40 messages)\n',
+    );
+    expect(formatRunSummary({ ...distributed, unpublished: 24 })).toContain(
+      'Topics:   2 node(s) published (1,200 messages; 24 not published, the topic bus did not take them), 1 consumed (40 messages)\n',
+    );
+    expect(JSON.parse(runSummaryJson({ ...distributed, unpublished: 24 }))).toMatchObject({
+      unpublished: 24,
+    });
+  });
+
   it('omits the sharing line when nothing was shared', () => {
     expect(formatRunSummary(summary)).not.toContain('Sharing');
   });

@@ -44,6 +44,8 @@ export interface RunSummary {
   /** A dry-run or live run with a Gateway: messages published and consumed. */
   readonly published?: number;
   readonly received?: number;
+  /** A dry-run or live run with a Gateway: outputs the topic bus did not take before the run stopped. */
+  readonly unpublished?: number;
 }
 
 /** Collects the summary of a run; its leaves are the nodes no other node of the same strategy consumes. */
@@ -88,6 +90,7 @@ export function summarizeRun(result: RunResult): RunSummary {
         },
         published: result.published,
         received: result.received,
+        unpublished: result.unpublished,
       }),
   };
 }
@@ -134,8 +137,11 @@ export function formatRunSummary(summary: RunSummary): string {
   if (summary.topics !== undefined) {
     const produced = Object.keys(summary.topics.produced).length;
     const consumed = Object.keys(summary.topics.consumed).length;
+    const unpublished = summary.unpublished ?? 0;
+    const lost =
+      unpublished > 0 ? `; ${counts.format(unpublished)} not published, the topic bus did not take them` : '';
     lines.push(
-      `Topics:   ${produced} node(s) published (${counts.format(summary.published ?? 0)} messages), ${consumed} consumed (${counts.format(summary.received ?? 0)} messages)`,
+      `Topics:   ${produced} node(s) published (${counts.format(summary.published ?? 0)} messages${lost}), ${consumed} consumed (${counts.format(summary.received ?? 0)} messages)`,
     );
   }
   if (summary.execution !== undefined) lines.push(formatExecution(summary.execution));
@@ -223,6 +229,7 @@ export function runSummaryJson(summary: RunSummary): string {
       topics: summary.topics,
       published: summary.published,
       received: summary.received,
+      unpublished: summary.unpublished,
     }),
   };
   // Node outputs may hold bigints, which JSON cannot represent.

@@ -99,10 +99,10 @@ export function registerRunCommand(program: Command, io: CliIo): void {
 export async function runStrategyFile(options: RunCommandOptions, io: CliIo): Promise<void> {
   const cwd = io.cwd ?? process.cwd();
   const runOptions = toRunOptions(options);
-  const configFile = options.config === undefined ? findConfigFile(cwd) : path.resolve(cwd, options.config);
+  const configFile = options.config ?? findConfigFile(cwd);
   if (configFile !== null) {
-    loadConfig(configFile);
-    logger.info({ config: configFile }, 'config file is valid');
+    loadConfig(configFile, cwd);
+    logger.info({ config: path.resolve(cwd, configFile) }, 'config file is valid');
   }
   const { strategyClass } = await loadStrategy(options.target, cwd);
   const drawProgress = io.stderr.isTTY === true;
@@ -119,28 +119,53 @@ export async function runStrategyFile(options: RunCommandOptions, io: CliIo): Pr
   if (result instanceof LiveRun) await untilDoneOrSignal(result);
   const summary = summarizeRun(result);
   io.stdout.write(options.json === true ? `${runSummaryJson(summary)}\n` : formatRunSummary(summary));
+  if (result instanceof LiveRun && result.unpublished > 0)
+    throw new QmtlError(
+      ErrorCode.Unavailable,
+      `${result.unpublished} outputs were not published: the topic bus did not take them before the run stopped`,
+    );
 }
 
 /**
  * Waits for a live run to end by itself, or for Ctrl-C / SIGTERM, which stop it cleanly: the
- * strategies are stopped at the Gateway, consumers commit and producers flush.
+ * strategies are stopped at the Gateway, consumers commit and producers flush; a topic bus that
+ * does not take what is left gets 10 s. A second signal stops at once, abandoning those outputs;
+ * a third gets Node's default (the process ends).
  */
 async function untilDoneOrSignal(run: LiveRun): Promise<void> {
-  let onSignal: (() => void) | null = null;
-  const signalled = new Promise<void>((resolve) => {
-    onSignal = () => {
-      logger.info('stopping: strategies stop at the Gateway, consumers commit, producers flush');
-      resolve();
-    };
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
-  });
+  let signals = 0;
+  let signalled = (): void => undefined;
+  const firstSignal = new Promise<void>((resolve) => (signalled = resolve));
+  const onSignal = (): void => {
+    signals += 1;
+    if (signals === 1) {
+      logger.info(
+        'stopping: strategies stop at the Gateway, consumers commit, producers flush (Ctrl-C again stops at once, abandoning outputs not yet published)',
+      );
+      signalled();
+      return;
+    }
+    logger.warn(
+      { unpublished: run.unpublished },
+      'stopping at once: outputs not yet published are abandoned',
+    );
+    removeListeners();
+    void run.stop({ graceMs: 0 });
+  };
+  const removeListeners = (): void => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
-    await Promise.race([run.done, signalled]);
+    await Promise.race([run.done, firstSignal]);
   } finally {
-    process.off('SIGINT', onSignal!);
-    process.off('SIGTERM', onSignal!);
-    await run.stop();
+    try {
+      await run.stop();
+    } finally {
+      removeListeners();
+    }
   }
 }
 

@@ -313,20 +313,27 @@ describe('loadConfig', () => {
     );
   });
 
-  it('reports a missing file with the path it resolved to', () => {
-    const missing = path.join(dir, 'nope', 'qmtl.yml');
-    const error = (() => {
+  it('reports a missing file as given, and where it resolved to when that differs', () => {
+    const failure = (file: string, cwd?: string): unknown => {
       try {
-        return loadConfig(missing);
+        return loadConfig(file, cwd);
       } catch (e) {
         return e;
       }
-    })();
-    expect(error).toBeInstanceOf(QmtlError);
-    expect((error as QmtlError).code).toBe('QMTL_INVALID_CONFIG');
-    expect((error as QmtlError).message).toBe(
-      `config file ${JSON.stringify(missing)} not found (resolved to ${missing})`,
+    };
+    const missing = path.join(dir, 'nope', 'qmtl.yml');
+    const absolute = failure(missing);
+    expect(absolute).toBeInstanceOf(QmtlError);
+    expect((absolute as QmtlError).code).toBe('QMTL_INVALID_CONFIG');
+    expect((absolute as QmtlError).message).toBe(`config file ${JSON.stringify(missing)} not found`);
+    expect((failure('nope/qmtl.yml', dir) as QmtlError).message).toBe(
+      `config file "nope/qmtl.yml" not found (resolved to ${missing})`,
     );
+  });
+
+  it('reads a relative path against the directory it is given', () => {
+    write('relative/qmtl.yml', 'gateway:\n  port: 9300\n');
+    expect(loadConfig('relative/qmtl.yml', dir).gateway.port).toBe(9300);
   });
 });
 

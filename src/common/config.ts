@@ -160,16 +160,17 @@ export function findConfigFile(cwd: string): string | null {
 }
 
 /**
- * Reads and validates a YAML (or JSON) config file (SPEC §7). An empty file, or an empty section,
- * means defaults. Throws one `QMTL_INVALID_CONFIG` error naming the file and listing every problem
+ * Reads and validates a YAML (or JSON) config file (SPEC §7); a relative `file` is resolved against
+ * `cwd`. An empty file, or an empty section, means defaults. Throws one `QMTL_INVALID_CONFIG` error
+ * naming the file (as given, and where it resolved to when that differs) and listing every problem
  * with its key path.
  *
  * @example
  * const config = loadConfig(findConfigFile(process.cwd()) ?? 'qmtl.yml');
  * config.gateway.port; // 8000 unless the file says otherwise
  */
-export function loadConfig(file: string): QmtlConfig {
-  const resolved = path.resolve(file);
+export function loadConfig(file: string, cwd = process.cwd()): QmtlConfig {
+  const resolved = path.resolve(cwd, file);
   let text: string;
   try {
     text = readFileSync(resolved, 'utf8');
@@ -178,11 +179,10 @@ export function loadConfig(file: string): QmtlConfig {
       (error as NodeJS.ErrnoException).code === 'ENOENT'
         ? 'not found'
         : `cannot be read: ${(error as Error).message}`;
-    throw new QmtlError(
-      ErrorCode.InvalidConfig,
-      `config file ${quote(file)} ${reason} (resolved to ${resolved})`,
-      { cause: error },
-    );
+    const where = resolved === file ? '' : ` (resolved to ${resolved})`;
+    throw new QmtlError(ErrorCode.InvalidConfig, `config file ${quote(file)} ${reason}${where}`, {
+      cause: error,
+    });
   }
   return parseConfig(text, resolved);
 }

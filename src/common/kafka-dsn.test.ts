@@ -3,7 +3,7 @@ import { kafkaBrokers } from './kafka-dsn.js';
 
 describe('kafkaBrokers', () => {
   it('reads host:port lists with or without the kafka:// scheme', () => {
-    expect(kafkaBrokers('kafka://10.0.0.1:9092, 10.0.0.2:9093', 'bus_dsn')).toEqual([
+    expect(kafkaBrokers('kafka://10.0.0.1:9092, 10.0.0.2:9093', 'busDsn')).toEqual([
       '10.0.0.1:9092',
       '10.0.0.2:9093',
     ]);
@@ -11,7 +11,7 @@ describe('kafkaBrokers', () => {
   });
 
   it('names the setting and every broker that is not host:port', () => {
-    expect(() => kafkaBrokers('kafka://', 'bus_dsn')).toThrow('bus_dsn names no broker');
+    expect(() => kafkaBrokers('kafka://', 'busDsn')).toThrow('busDsn names no broker');
     expect(() => kafkaBrokers('kafka://a:1,b,c:x', 'dagmanager.kafka_dsn')).toThrow(
       'dagmanager.kafka_dsn "kafka://a:1,b,c:x": each Kafka broker must be host:port (got "b", "c:x")',
     );

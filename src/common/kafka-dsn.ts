@@ -3,7 +3,7 @@ import { ErrorCode, QmtlError, quote } from './errors.js';
 /**
  * The bootstrap brokers of a Kafka DSN: `[kafka://]host:port[,host:port…]`. `key` names the
  * setting in the error (e.g. `dagmanager.kafka_dsn`).
- * @example kafkaBrokers('kafka://10.0.0.1:9092,10.0.0.2:9092', 'bus_dsn') // ['10.0.0.1:9092', '10.0.0.2:9092']
+ * @example kafkaBrokers('kafka://10.0.0.1:9092,10.0.0.2:9092', 'busDsn') // ['10.0.0.1:9092', '10.0.0.2:9092']
  */
 export function kafkaBrokers(dsn: string, key: string): string[] {
   const brokers = dsn

@@ -2,6 +2,7 @@ import type { Pool, QueryResultRow } from 'pg';
 import { ErrorCode, QmtlError, quote } from '../common/errors.js';
 import { logger } from '../common/logger.js';
 import { addColumnSql, createTableSql, quoteIdentifier, type QuestDBColumnType } from './questdb-sql.js';
+import { redactDsn } from '../common/dsn.js';
 
 /** Where QuestDB's PostgreSQL wire listens by default, with its default credentials. */
 export const DEFAULT_QUESTDB_DSN = 'postgresql://admin:quest@127.0.0.1:8812/qdb';
@@ -46,11 +47,6 @@ const INVALID_PASSWORD = '28P01';
 
 export function isMissingTable(error: unknown): boolean {
   return error instanceof Error && /table does not exist/i.test(error.message);
-}
-
-/** Removes the password from a DSN for messages. */
-export function redactDsn(dsn: string): string {
-  return dsn.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
 }
 
 /**

@@ -15,6 +15,7 @@ import {
 import { Momentum } from '../../tests/fixtures/strategies/momentum.js';
 import {
   GatewayClient,
+  type GatewayBreakerSettings,
   GatewayDuplicateStrategyError,
   GatewayUnavailableError,
   type GatewayClientOptions,
@@ -265,6 +266,30 @@ describe('GatewayClient error mapping', () => {
     sockets.forEach((socket) => socket.destroy());
     expect(error.code).toBe(ErrorCode.Unavailable);
     expect(error.message).toContain('no answer within 50 ms');
+  });
+});
+
+describe('GatewayClient options', () => {
+  it('refuses misspelt options, naming them and the known ones', () => {
+    const misspelt = {
+      gatewayUrl: 'http://127.0.0.1:1',
+      timeout: 5_000,
+      retry: 2,
+    } as unknown as GatewayClientOptions;
+    expect(() => new GatewayClient(misspelt)).toThrow(
+      expect.objectContaining({
+        code: ErrorCode.InvalidArgument,
+        message:
+          'GatewayClient: unknown options "timeout", "retry" (known: gatewayUrl, fetch, timeoutMs, breaker, retries, token, now, sleep, env)',
+      }),
+    );
+    const breaker = {
+      failureThreshold: 2,
+      resetTimeout: 1_000,
+    } as unknown as GatewayBreakerSettings;
+    expect(() => client('http://127.0.0.1:1', { breaker })).toThrow(
+      'GatewayClient: breaker: unknown option "resetTimeout" (known: failureThreshold, resetTimeoutMs)',
+    );
   });
 });
 

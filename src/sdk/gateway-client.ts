@@ -5,6 +5,7 @@ import { parseInterval, type IntervalLike } from '../common/interval.js';
 import { backoffDelay, sleep as defaultSleep, retryAfterMs, type SleepFn } from '../common/retry.js';
 import type { DagJson, MatchMode } from '../dag/node-json.js';
 import { isRecord } from '../common/is-record.js';
+import { rejectUnknownKeys } from './node-options.js';
 
 /** How a strategy is run, as the Gateway records it (SPEC §2.5 `run_type`). */
 export type GatewayRunType = 'backtest' | 'dry-run' | 'live';
@@ -38,6 +39,23 @@ export interface GatewayClientOptions {
   /** Where `QMTL_GW_CB_*` are read from. Default `process.env`. */
   readonly env?: Readonly<Record<string, string | undefined>>;
 }
+
+const OPTION_KEYS = [
+  'gatewayUrl',
+  'fetch',
+  'timeoutMs',
+  'breaker',
+  'retries',
+  'token',
+  'now',
+  'sleep',
+  'env',
+] as const satisfies readonly (keyof GatewayClientOptions)[];
+
+const BREAKER_KEYS = [
+  'failureThreshold',
+  'resetTimeoutMs',
+] as const satisfies readonly (keyof GatewayBreakerSettings)[];
 
 /** The Gateway's answer to a submission (the 202 of `POST /strategies`, or a claim's 200), in camelCase. */
 export interface GatewaySubmission {
@@ -105,7 +123,14 @@ export class GatewayClient {
   private readonly token: string | undefined;
   private readonly sleep: SleepFn;
 
+  /** @throws QmtlError `QMTL_INVALID_ARGUMENT` naming an unknown (misspelt) option. */
   constructor(options: GatewayClientOptions) {
+    rejectUnknownKeys(options, OPTION_KEYS, 'GatewayClient', { code: ErrorCode.InvalidArgument });
+    const { breaker } = options;
+    if (typeof breaker === 'object' && breaker !== null && !(breaker instanceof CircuitBreaker))
+      rejectUnknownKeys(breaker, BREAKER_KEYS, 'GatewayClient: breaker', {
+        code: ErrorCode.InvalidArgument,
+      });
     this.gatewayUrl = options.gatewayUrl.replace(/\/+$/, '');
     this.fetchFn = options.fetch ?? globalThis.fetch.bind(globalThis);
     this.timeoutMs = options.timeoutMs ?? 30_000;

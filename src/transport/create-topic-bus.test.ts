@@ -9,13 +9,23 @@ describe('createTopicBus', () => {
     await bus.close();
   });
 
-  it('names the DSN it cannot use', async () => {
-    await expect(createTopicBus('')).rejects.toThrow('bus_dsn must be a non-empty string, got ""');
+  it('names the DSN it cannot use, and the option it came from', async () => {
+    await expect(createTopicBus('')).rejects.toThrow('dsn must be a non-empty string, got ""');
     await expect(createTopicBus('amqp://x:5672')).rejects.toThrow(
-      'bus_dsn "amqp://x:5672" is not supported: use "memory", "redis://host:port" or "kafka://host:port"',
+      'dsn "amqp://x:5672" is not supported: use "memory", "redis://host:port" or "kafka://host:port"',
     );
-    await expect(createTopicBus('kafka://broker')).rejects.toThrow(
-      'bus_dsn "kafka://broker": each Kafka broker must be host:port (got "broker")',
+    const option = 'busDsn (--bus-dsn)';
+    await expect(createTopicBus('', option)).rejects.toThrow(
+      'busDsn (--bus-dsn) must be a non-empty string, got ""',
+    );
+    await expect(createTopicBus('amqp://x:5672', option)).rejects.toThrow(
+      'busDsn (--bus-dsn) "amqp://x:5672" is not supported: use "memory", "redis://host:port" or "kafka://host:port"',
+    );
+    await expect(createTopicBus('kafka://broker', option)).rejects.toThrow(
+      'busDsn (--bus-dsn) "kafka://broker": each Kafka broker must be host:port (got "broker")',
+    );
+    await expect(createTopicBus('redis://[bad', option)).rejects.toThrow(
+      'busDsn (--bus-dsn): Redis DSN must look like "redis://[user:password@]host[:port][/db]"',
     );
   });
 });

@@ -10,7 +10,7 @@ import type {
 } from '@platformatic/kafka';
 import { ErrorCode, QmtlError, quote, shortId } from '../common/errors.js';
 import { brokerErrorIds } from '../common/kafka-errors.js';
-import { logger } from '../common/logger.js';
+import { errorFields, logger } from '../common/logger.js';
 import { backoffDelay, sleep } from '../common/retry.js';
 import {
   decodeTopicValue,
@@ -249,7 +249,8 @@ export class KafkaTopicBus implements TopicBus {
         for (const pending of finished) pending.resolve();
       } catch (error) {
         const failure = kafkaFailure(this.options, `publishing ${batch.length} messages`, error);
-        log.warn({ err: error, messages: batch.length }, 'kafka publish failed');
+        // The publishers get the failure (the Runner's logs an outage once, not every retry).
+        log.debug({ err: error, messages: batch.length }, 'kafka publish failed');
         for (const pending of touched) pending.reject(failure);
         const partial = this.queue[0];
         if (partial !== undefined && touched.includes(partial)) this.queue.shift();
@@ -365,9 +366,18 @@ class KafkaSubscription implements Subscription {
   private async run(first: StringStream): Promise<void> {
     let stream: StringStream | null = first;
     let failures = 0;
+    let outageSince: number | null = null;
     while (!this.stopping.signal.aborted) {
       try {
-        stream ??= this.stream = await this.open();
+        if (stream === null) {
+          stream = this.stream = await this.open();
+          if (outageSince !== null)
+            log.info(
+              { group: this.options.group, downForMs: Date.now() - outageSince },
+              'kafka consumer reads again',
+            );
+          outageSince = null;
+        }
         for await (const message of stream) {
           if (this.stopping.signal.aborted) break;
           await this.handle(message);
@@ -376,7 +386,15 @@ class KafkaSubscription implements Subscription {
       } catch (error) {
         if (this.stopping.signal.aborted) break;
         failures += 1;
-        log.warn({ err: error, group: this.options.group, failures }, 'consumer failed; reconnecting');
+        // One warning per outage; every further failure only at debug.
+        if (outageSince === null) {
+          outageSince = Date.now();
+          log.warn(
+            { group: this.options.group, ...errorFields(error) },
+            'kafka consumer cannot read; reconnecting with backoff',
+          );
+        } else
+          log.debug({ err: error, group: this.options.group, failures }, 'consumer failed; reconnecting');
       }
       if (stream !== null) await stream.close().catch(() => undefined);
       stream = this.stream = null;

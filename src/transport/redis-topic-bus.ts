@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { ErrorCode, QmtlError, quote } from '../common/errors.js';
-import { logger } from '../common/logger.js';
+import { errorFields, logger } from '../common/logger.js';
 import { createRedisClient, redisAddress, type RedisClient } from '../common/redis-support.js';
 import { DeadlineError, withDeadline } from '../common/deadline.js';
 import { backoffDelay, sleep } from '../common/retry.js';
@@ -46,6 +46,11 @@ export interface RedisTopicBusOptions {
   readonly maxReconnectDelayMs?: number;
   /** First delay before a rejected message is delivered again, in ms (doubling up to 1 s). Default 10. */
   readonly retryBaseDelayMs?: number;
+  /**
+   * Whether `connect` fails, `QMTL_UNAVAILABLE`, when its first connection attempt does (a bus that
+   * is not there at all), instead of resolving and reconnecting in the background. Default false.
+   */
+  readonly requireConnection?: boolean;
 }
 
 /** An entry as RESP2 returns it: id and flat field/value list, or null once trimmed away. */
@@ -112,7 +117,8 @@ export class RedisTopicBus implements TopicBus {
   /**
    * A bus on `dsn` (`redis://[user:password@]host[:port][/db]`). Resolves once the first
    * connection attempt settles; while Redis is down, commands fail `QMTL_UNAVAILABLE` at once.
-   * @throws QmtlError `QMTL_INVALID_ARGUMENT` when `dsn` is not a redis:// or rediss:// URL.
+   * @throws QmtlError `QMTL_INVALID_ARGUMENT` when `dsn` is not a redis:// or rediss:// URL;
+   * `QMTL_UNAVAILABLE` when the first attempt fails and `requireConnection` is set.
    */
   static async connect(dsn: string, options: RedisTopicBusOptions = {}): Promise<RedisTopicBus> {
     const address = redisAddress(dsn);
@@ -124,7 +130,23 @@ export class RedisTopicBus implements TopicBus {
       );
     const client = createRedisClient(await import('redis'), dsn, options);
     const bus = new RedisTopicBus(client, address, options);
-    await firstAttempt(client, address, options.connectTimeoutMs ?? 2000);
+    const failure = await firstAttempt(client, address, options.connectTimeoutMs ?? 2000);
+    if (failure !== null) {
+      if (options.requireConnection === true) {
+        if (client.isOpen) client.destroy();
+        throw new QmtlError(
+          ErrorCode.Unavailable,
+          `Redis at ${address} cannot be reached: ${failure.message}`,
+          {
+            cause: failure,
+          },
+        );
+      }
+      logger.warn(
+        { redis: address, ...errorFields(failure) },
+        'Redis topic bus cannot connect yet; reconnecting in the background',
+      );
+    }
     return bus;
   }
 
@@ -555,7 +577,7 @@ class RedisStreamSubscription implements Subscription {
     }
     this.outageSince = Date.now();
     logger.warn(
-      { err: error, redis: this.bus.address, group: this.options.group },
+      { redis: this.bus.address, group: this.options.group, ...errorFields(error) },
       'Redis topic subscription cannot read; retrying with backoff',
     );
   }
@@ -580,32 +602,39 @@ function field(fields: string[] | null, name: string): string | null {
   return null;
 }
 
-/** Resolves when the first connection attempt of `client` succeeds or fails (or after `timeoutMs`). */
-async function firstAttempt(client: RedisClient, address: string, timeoutMs: number): Promise<void> {
-  let outage = false;
+/**
+ * Starts connecting `client` and resolves when the first attempt settles: null once connected, the
+ * error when it failed (or found no answer within `timeoutMs`). The caller reports that one; outages
+ * after it are logged here, once each, as the client keeps reconnecting.
+ */
+async function firstAttempt(client: RedisClient, address: string, timeoutMs: number): Promise<Error | null> {
+  let outage = true;
   client.on('error', (error: unknown) => {
     // Every failed (re)connection lands here; without a listener it would crash the process.
     if (!outage)
-      logger.warn({ err: error, redis: address }, 'Redis topic bus connection failed; reconnecting');
+      logger.warn({ redis: address, ...errorFields(error) }, 'Redis topic bus connection lost; reconnecting');
     outage = true;
   });
   client.on('ready', () => (outage = false));
   let timer: NodeJS.Timeout | undefined;
-  let done = (): void => undefined;
-  const settled = new Promise<void>((resolve) => {
-    done = resolve;
-    client.once('ready', done);
-    client.once('error', done);
-    timer = setTimeout(done, timeoutMs);
+  let ready = (): void => undefined;
+  let failed = (_error: unknown): void => undefined;
+  const outcome = new Promise<Error | null>((resolve) => {
+    ready = () => resolve(null);
+    failed = (error) => resolve(error instanceof Error ? error : new Error(String(error)));
+    client.once('ready', ready);
+    client.once('error', failed);
+    timer = setTimeout(() => resolve(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
   });
   client
     .connect()
     .catch((error: unknown) =>
       logger.debug({ err: error, redis: address }, 'Redis topic bus stopped connecting'),
     );
-  await settled;
+  const result = await outcome;
   clearTimeout(timer);
-  client.off('ready', done).off('error', done);
+  client.off('ready', ready).off('error', failed);
+  return result;
 }
 
 /** Waits for pending replies (at most `ms`), then drops the connection. */

@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -8,6 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { logger } from '../../src/common/logger.js';
+import { listeningPort, testGateway } from '../../src/gateway/gateway.test-kit.js';
+import { STRATEGY_STATUSES } from '../../src/gateway/strategy-status.js';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const fixtures = path.join(repoRoot, 'tests', 'fixtures', 'strategies');
@@ -385,6 +388,32 @@ describe('qmtl run: arguments', () => {
     expect(offline.stderr).toMatch(/^qmtl: an offline run uses no services; drop gatewayUrl/);
   });
 
+  it('fails fast, before registering at the Gateway, when the topic bus of --bus-dsn does not answer', async () => {
+    const gw = await testGateway({ listen: true });
+    try {
+      const port = await freedPort();
+      const began = Date.now();
+      const { code, stderr } = await qmtl([
+        'run',
+        'live.ts',
+        '--mode',
+        'dryrun',
+        '--gateway-url',
+        `http://127.0.0.1:${listeningPort(gw.gateway)}`,
+        '--bus-dsn',
+        `redis://127.0.0.1:${port}`,
+      ]);
+      expect(stderr).toBe(
+        `qmtl: the topic bus at busDsn (--bus-dsn) "redis://127.0.0.1:${port}" does not answer (Redis at 127.0.0.1:${port} cannot be reached: connect ECONNREFUSED 127.0.0.1:${port})\n`,
+      );
+      expect(code).toBe(1);
+      expect(Date.now() - began).toBeLessThan(5_000);
+      expect(await gw.store.listByStatus(STRATEGY_STATUSES)).toEqual([]);
+    } finally {
+      await gw.gateway.close();
+    }
+  });
+
   it('validates --config and every problem of the file', async () => {
     const config = path.join(workDir, 'bad.yml');
     writeFileSync(config, 'gateway:\n  port: abc\n  colour: blue\n');
@@ -393,6 +422,26 @@ describe('qmtl run: arguments', () => {
     expect(stderr).toContain(
       `qmtl: invalid config file "${config}":\n  - gateway.port: expected number, got "abc"\n  - gateway.colour: unknown key`,
     );
+  });
+
+  it('names a missing --config once, as given and resolved, and logs no "using" line before it fails', async () => {
+    const info = vi.spyOn(logger, 'info');
+    try {
+      const resolved = path.join(workDir, 'conf', 'missing.yml');
+      for (const args of [
+        ['run', 'crossover.ts', '--mode', 'offline', '--config', 'conf/missing.yml'],
+        ['gw', '--config', 'conf/missing.yml'],
+      ]) {
+        const { code, stderr } = await qmtl(args);
+        expect(code).toBe(1);
+        expect(stderr).toBe(`qmtl: config file "conf/missing.yml" not found (resolved to ${resolved})\n`);
+      }
+      expect(info.mock.calls.map((call) => JSON.stringify(call))).not.toContainEqual(
+        expect.stringContaining('config'),
+      );
+    } finally {
+      info.mockRestore();
+    }
   });
 
   it('validates qmtl.yml found in the working directory', async () => {
@@ -538,3 +587,12 @@ describe('qmtl', () => {
     expect(() => JSON.parse(stdout) as unknown).not.toThrow();
   });
 });
+
+/** A loopback port on which nothing listens (it was just freed). */
+async function freedPort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}

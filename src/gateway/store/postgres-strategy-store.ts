@@ -10,6 +10,7 @@ import type {
   StrategyRecord,
   StrategyStore,
 } from './strategy-store.js';
+import { redactDsn } from '../../common/dsn.js';
 
 /** Options of {@link PostgresStrategyStore.connect}. */
 export interface PostgresStrategyStoreOptions {
@@ -425,9 +426,4 @@ function withSynchronousCommit(dsn: string): string {
   const options = url.searchParams.get('options');
   url.searchParams.set('options', `${options === null ? '' : `${options} `}-c synchronous_commit=on`);
   return url.toString();
-}
-
-/** The DSN with its password replaced by `***`. */
-function redactDsn(dsn: string): string {
-  return dsn.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
 }

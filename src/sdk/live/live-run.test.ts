@@ -359,6 +359,15 @@ describe('dry-run with a Gateway: one process computes a shared node, the other 
     expect(means).toHaveLength(148);
   });
 
+  it('names busDsn (--bus-dsn), as the user set it, when it cannot use the DSN', async () => {
+    await expect(Runner.dryrun(A, { gatewayUrl, busDsn: 'amqp://x:5672', startTime: LIVE })).rejects.toThrow(
+      'busDsn (--bus-dsn) "amqp://x:5672" is not supported: use "memory", "redis://host:port" or "kafka://host:port"',
+    );
+    await expect(Runner.dryrun(A, { gatewayUrl, busDsn: 'kafka://broker', startTime: LIVE })).rejects.toThrow(
+      'busDsn (--bus-dsn) "kafka://broker": each Kafka broker must be host:port (got "broker")',
+    );
+  });
+
   it('stops at once, with a clear error, when the Gateway stopped its strategy (lease lost)', async () => {
     const run = await dryrun(strategyScaling(5, 5), undefined);
     while (run.published < 5) await new Promise((resolve) => setTimeout(resolve, 10));

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { redactDsn } from '../../common/dsn.js';
 import { logger } from '../../common/logger.js';
 import { createTopicBus } from '../../transport/create-topic-bus.js';
 import type { TopicBus } from '../../transport/topic-bus.js';
@@ -13,6 +14,12 @@ import { TagQueryManager } from '../tagquery/tag-query-manager.js';
 import { GatewayLink } from './gateway-link.js';
 import { LiveSession } from './live-session.js';
 import { LOCAL_ROLES, promotedNodes, type NodeRoles } from './node-roles.js';
+
+/** Options of {@link LiveRun.stop}. */
+export interface LiveStopOptions {
+  /** How long a topic bus that does not take the outputs left gets before they are abandoned, in ms. Default 10,000. */
+  readonly graceMs?: number;
+}
 
 /**
  * A running dry-run or live run (SPEC §3.5): the same read API as a finished run's result, counting
@@ -56,6 +63,14 @@ export class LiveRun extends RunResult {
     return this.#session.publisher?.published ?? 0;
   }
 
+  /**
+   * Outputs computed for a topic and not published: while running, those waiting for the bus;
+   * once ended, those a stop abandoned because the bus did not take them (0 after a normal end).
+   */
+  get unpublished(): number {
+    return this.#session.publisher?.backlog ?? 0;
+  }
+
   /** Messages consumed from other processes' topics so far. */
   get received(): number {
     return this.#session.counters.received;
@@ -69,9 +84,11 @@ export class LiveRun extends RunResult {
   /**
    * Stops cleanly: feeds stop, consumers commit what they handled, producers flush, and the
    * strategies are stopped at the Gateway (releasing what they produced to the other processes).
+   * A topic bus that does not take the outputs left gets `graceMs` (default 10 s; 0: none), then
+   * they are abandoned, logged and counted in {@link unpublished}. A second call can shorten it.
    */
-  override async stop(): Promise<void> {
-    await this.#session.stop();
+  override async stop(options: LiveStopOptions = {}): Promise<void> {
+    await this.#session.stop(options.graceMs);
     await this.#release();
   }
 }
@@ -83,17 +100,10 @@ export async function startLiveRun(
   options: ResolvedRunOptions,
 ): Promise<LiveRun> {
   const started = performance.now();
-  const link =
-    options.gatewayUrl === null
-      ? null
-      : await GatewayLink.open(strategies, {
-          gatewayUrl: options.gatewayUrl,
-          runType: options.mode === RunMode.Live ? 'live' : 'dry-run',
-          ...(options.token !== null && { token: options.token }),
-        });
-  let bus: TopicBus | null = null;
-  let ownsBus = false;
   const routing = orderRouting(graph, options);
+  const ownsBus = options.gatewayUrl !== null && options.topicBus === null;
+  let bus = options.gatewayUrl === null ? null : options.topicBus;
+  let link: GatewayLink | null = null;
   let tagQueries: TagQueryManager | null = null;
   const release = once(async () => {
     await tagQueries?.stop();
@@ -102,14 +112,15 @@ export async function startLiveRun(
     if (ownsBus) await bus?.close();
   });
   try {
-    if (link !== null) {
-      bus = options.topicBus;
-      if (bus === null) {
-        // resolveRunOptions refuses a gatewayUrl without either.
-        bus = await createTopicBus(options.busDsn!);
-        ownsBus = true;
-      }
-    }
+    // The bus first: one that does not answer fails the run before the strategies are registered.
+    // resolveRunOptions refuses a gatewayUrl without a topicBus or a busDsn.
+    if (ownsBus) bus = await createTopicBus(options.busDsn!, 'busDsn (--bus-dsn)');
+    if (options.gatewayUrl !== null)
+      link = await GatewayLink.open(strategies, {
+        gatewayUrl: options.gatewayUrl,
+        runType: options.mode === RunMode.Live ? 'live' : 'dry-run',
+        ...(options.token !== null && { token: options.token }),
+      });
     const from = options.start ?? Math.floor(Date.now() / 1000);
     const session = new LiveSession(
       graph,
@@ -121,6 +132,7 @@ export async function startLiveRun(
         maxRetries: options.maxRetries,
         historyTimeoutMs: options.historyTimeoutMs,
         bus,
+        busName: ownsBus ? redactDsn(options.busDsn!) : 'topicBus',
         consumerGroup: options.consumerGroup ?? consumerGroupOf(strategies),
         ...(routing && { onLive: () => routing.attach(from) }),
       },

@@ -31,10 +31,12 @@ export interface LiveSessionOptions {
   readonly historyTimeoutMs: number;
   /** Where outputs are published and consumed nodes read; null when every node is local. */
   readonly bus: TopicBus | null;
+  /** The bus as logs name it (its DSN, password hidden). */
+  readonly busName?: string;
   /** Consumer group of this process's subscriptions (stable across restarts of the same strategies). */
   readonly consumerGroup: string;
-  /** How long stop() keeps trying to publish what is left while the bus is down. Default 30 s. */
-  readonly flushTimeoutMs?: number;
+  /** How long stop() leaves a bus that does not take outputs to take what is left, in ms. Default 10 s. */
+  readonly stopGraceMs?: number;
   /** Called once after the warm-up, before the first live input (order routing starts here). */
   readonly onLive?: () => void;
 }
@@ -97,6 +99,15 @@ export class LiveSession {
   /** Live inputs that have not yet passed `until` (or ended). */
   readonly #pending = new Set<string>();
   #chain: Promise<unknown> = Promise.resolve();
+  /** Aborted when the session starts closing: releases a feed waiting for room in the backlog. */
+  readonly #closing = new AbortController();
+  #closed: Promise<void> | null = null;
+  #stopRequested = false;
+  /** True once the closing flush settled: nothing is left to abandon. */
+  #flushed = false;
+  /** When unpublished outputs are abandoned (a stop's grace ends), epoch ms; null: not set. */
+  #abandonAt: number | null = null;
+  #abandonTimer: NodeJS.Timeout | undefined;
   #publishing = false;
   #lastYield = 0;
   #finished = false;
@@ -110,7 +121,12 @@ export class LiveSession {
     this.#engine = engine;
     this.#roles = roles;
     this.#options = options;
-    this.publisher = options.bus === null ? null : new OutputPublisher(options.bus);
+    this.publisher =
+      options.bus === null
+        ? null
+        : new OutputPublisher(options.bus, {
+            ...(options.busName !== undefined && { busName: options.busName }),
+          });
     this.done = new Promise<void>((resolve, reject) => {
       this.#resolveDone = resolve;
       this.#rejectDone = reject;
@@ -270,18 +286,67 @@ export class LiveSession {
     this.#finish(error);
   }
 
-  /** Stops feeds and subscriptions, publishes what is left. Idempotent. */
-  async stop(): Promise<void> {
-    await Promise.all(this.#feeds.map((feed) => feed.stop()));
-    await Promise.all(this.#subscriptions.map((subscription) => subscription.close()));
-    await this.#chain.catch(() => undefined);
-    const unpublished = (await this.publisher?.flush(this.#options.flushTimeoutMs ?? 30_000)) ?? 0;
-    if (unpublished > 0)
-      logger.error(
-        { unpublished },
-        'stopped with outputs the topic bus did not take (it stayed unavailable)',
+  /**
+   * Stops feeds and subscriptions and publishes what is left. A bus that does not take it gets
+   * `graceMs` (default `stopGraceMs`, 10 s; 0: none), then the rest is abandoned and reported.
+   * Idempotent; a later call can only shorten the grace.
+   */
+  async stop(graceMs = this.#options.stopGraceMs ?? 10_000): Promise<void> {
+    const publisher = this.publisher;
+    if (!this.#stopRequested && publisher !== null && publisher.backlog > 0 && !publisher.abandoned)
+      logger.warn(
+        { bus: this.#busName, unpublished: publisher.backlog, graceMs },
+        'stopping with outputs the topic bus has not taken: they are abandoned unless it takes them within graceMs',
       );
-    this.#finish(null);
+    this.#stopRequested = true;
+    this.#abandonWithin(graceMs);
+    await this.#close();
+  }
+
+  /**
+   * Stops the inputs, then waits until the bus took every output or a stop's grace ran out. The
+   * end of a run (endTime, feeds ended) waits for the bus without limit: nothing it computed is lost.
+   */
+  #close(): Promise<void> {
+    this.#closed ??= (async () => {
+      this.#closing.abort();
+      await Promise.all(this.#feeds.map((feed) => feed.stop()));
+      await Promise.all(this.#subscriptions.map((subscription) => subscription.close()));
+      await this.#chain.catch(() => undefined);
+      const publisher = this.publisher;
+      if (publisher === null) return this.#finish(null);
+      if (!this.#stopRequested && publisher.backlog > 0)
+        logger.warn(
+          { bus: this.#busName, unpublished: publisher.backlog },
+          'the run reached its end with outputs the topic bus has not taken: it ends once they are published (stop() or Ctrl-C abandons them)',
+        );
+      const unpublished = await publisher.flush();
+      clearTimeout(this.#abandonTimer);
+      this.#flushed = true;
+      if (unpublished > 0)
+        logger.error(
+          { bus: this.#busName, unpublished },
+          'the run stopped with outputs the topic bus did not take: they are not published',
+        );
+      this.#finish(null);
+    })();
+    return this.#closed;
+  }
+
+  /** Abandons unpublished outputs `ms` from now, unless an earlier deadline is set. */
+  #abandonWithin(ms: number): void {
+    const publisher = this.publisher;
+    if (publisher === null || this.#flushed || !(ms < Infinity)) return;
+    const at = Date.now() + Math.max(0, ms);
+    if (this.#abandonAt !== null && this.#abandonAt <= at) return;
+    this.#abandonAt = at;
+    clearTimeout(this.#abandonTimer);
+    if (ms <= 0) publisher.abandon();
+    else this.#abandonTimer = setTimeout(() => publisher.abandon(), ms).unref();
+  }
+
+  get #busName(): string {
+    return this.#options.busName ?? 'topic bus';
   }
 
   /** How the warm-ups call history providers. */
@@ -432,7 +497,7 @@ export class LiveSession {
       this.#pending.delete(name);
       this.#checkFinished();
     }
-    await this.publisher?.room();
+    await this.publisher?.room(this.#closing.signal);
     // A feed that answers at once would keep this loop in microtasks: let timers (heartbeats) and I/O run.
     if (performance.now() - this.#lastYield > YIELD_EVERY_MS) {
       await new Promise((resolve) => setImmediate(resolve));
@@ -544,7 +609,7 @@ export class LiveSession {
   #checkFinished(): void {
     if (this.#pending.size > 0 || this.#finished) return;
     const everyInputFinite = this.#options.until !== null || this.#subscriptions.length === 0;
-    if (everyInputFinite) void this.#chain.then(() => this.stop());
+    if (everyInputFinite) void this.#chain.then(() => this.#close());
   }
 
   #finish(error: Error | null): void {

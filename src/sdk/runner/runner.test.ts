@@ -1,3 +1,5 @@
+import { once } from 'node:events';
+import { createServer, type AddressInfo } from 'node:net';
 import { describe, expect, it, vi } from 'vitest';
 import { logger } from '../../common/logger.js';
 import { QmtlError } from '../../common/errors.js';
@@ -778,6 +780,39 @@ describe('Runner arguments', () => {
     }
   });
 
+  it('refuses a topic bus that does not answer, naming its DSN and option, before contacting the Gateway', async () => {
+    // Nothing listens on port 1: reaching the Gateway first would fail with "gateway unreachable".
+    const port = await freedPort();
+    const cases: [dsn: string, shown: string, cause: string][] = [
+      [
+        `redis://127.0.0.1:${port}`,
+        `redis://127.0.0.1:${port}`,
+        `Redis at 127.0.0.1:${port} cannot be reached`,
+      ],
+      [`redis://app:s3cret@127.0.0.1:${port}/2`, `redis://app:***@127.0.0.1:${port}/2`, 'Redis at'],
+      [
+        `kafka://127.0.0.1:${port}`,
+        `kafka://127.0.0.1:${port}`,
+        `Kafka at 127.0.0.1:${port} failed connecting`,
+      ],
+    ];
+    for (const [dsn, shown, cause] of cases) {
+      const began = Date.now();
+      const error = await Runner.dryrun(trivial(), { gatewayUrl: 'http://127.0.0.1:1', busDsn: dsn }).then(
+        () => null,
+        (e: unknown) => e as QmtlError,
+      );
+      expect(error?.code).toBe('QMTL_UNAVAILABLE');
+      expect(error?.message).toMatch(
+        new RegExp(
+          `^the topic bus at busDsn \\(--bus-dsn\\) ${escape(JSON.stringify(shown))} does not answer \\(${escape(cause)}`,
+        ),
+      );
+      expect(error?.message).not.toContain('s3cret');
+      expect(Date.now() - began).toBeLessThan(5_000);
+    }
+  });
+
   it('accepts ISO strings and Dates', async () => {
     const result = await Runner.backtest(trivial(), {
       startTime: '1970-01-01T00:01:00Z',
@@ -820,3 +855,16 @@ describe('Runner arguments', () => {
     ).rejects.toThrow(/gateway unreachable at "http:\/\/127.0.0.1:1"/);
   });
 });
+
+/** A loopback port on which nothing listens (it was just freed). */
+async function freedPort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
