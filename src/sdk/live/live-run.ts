@@ -124,7 +124,7 @@ export async function startLiveRun(
     const from = options.start ?? Math.floor(Date.now() / 1000);
     const session = new LiveSession(
       graph,
-      new TickEngine(graph.order, options.onMissing),
+      new TickEngine(graph.order, options.onMissing, true),
       link?.roles ?? LOCAL_ROLES,
       {
         from,

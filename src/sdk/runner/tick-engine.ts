@@ -18,14 +18,21 @@ export class TickEngine {
   readonly #order: readonly NodeRuntime[];
   readonly #dirty: Uint8Array;
   readonly #failOnMissing: boolean;
+  /** Inputs may deliver out of step (live feeds and topics): see {@link inputAhead}. */
+  readonly #outOfStep: boolean;
   #minDirty: number;
   #maxDirty = -1;
 
-  constructor(order: readonly NodeRuntime[], onMissing: OnMissing) {
+  /**
+   * @param outOfStep true in live runs, whose inputs (feeds, topics) can deliver a later bucket
+   * before an earlier one of another input; a replay merges its inputs bucket by bucket.
+   */
+  constructor(order: readonly NodeRuntime[], onMissing: OnMissing, outOfStep = false) {
     this.#order = order;
     this.#dirty = new Uint8Array(order.length);
     this.#minDirty = order.length;
     this.#failOnMissing = onMissing === OnMissing.Fail;
+    this.#outOfStep = outOfStep;
   }
 
   /** A node (a source, or a node that just computed) emits `value` for `bucket`; its consumers are queued for this tick. */
@@ -64,11 +71,13 @@ export class TickEngine {
       this.#observe(runtime, time);
       return;
     }
-    const ahead = inputAhead(runtime, time);
-    if (ahead >= 0) {
-      logAhead(runtime, ahead, time);
-      runtime.skips++;
-      return;
+    if (this.#outOfStep) {
+      const ahead = inputAhead(runtime, time);
+      if (ahead >= 0) {
+        logAhead(runtime, ahead, time);
+        runtime.skips++;
+        return;
+      }
     }
     const bucket = this.#bucket(runtime, time);
     let out: unknown;
