@@ -5,7 +5,7 @@
  * (refused connections, dropped connections, a server that never answers, and recovery).
  */
 import { randomBytes } from 'node:crypto';
-import { createServer, connect as connectTcp, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createServer, type AddressInfo } from 'node:net';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../src/common/errors.js';
@@ -17,6 +17,7 @@ import {
 } from '../../src/gateway/store/strategy-store.contract.test-kit.js';
 import { StrategyEvent, StrategyStatus } from '../../src/gateway/strategy-status.js';
 import { describeWithServer, isReachable, servers } from '../support/servers.js';
+import { TcpProxy } from '../support/tcp-proxy.js';
 
 const reachable = await isReachable('postgres');
 /** This run's own database, dropped after the suite; every store gets a fresh schema in it. */
@@ -217,47 +218,3 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/**
- * A loopback TCP proxy to `target` that can be taken down and brought back on the same port:
- * {@link close} drops every connection and refuses new ones. With a null target it accepts
- * connections and never answers.
- */
-class TcpProxy {
-  private server: Server | undefined;
-  private readonly sockets = new Set<Socket>();
-  private port = 0;
-
-  constructor(private readonly target: { host: string; port: number } | null) {}
-
-  get address(): string {
-    return `127.0.0.1:${this.port}`;
-  }
-
-  async listen(): Promise<void> {
-    const server = createServer((client) => {
-      this.track(client);
-      if (this.target === null) return;
-      const upstream = this.track(connectTcp(this.target));
-      client.pipe(upstream).pipe(client);
-      upstream.on('close', () => client.destroy());
-      client.on('close', () => upstream.destroy());
-    });
-    await new Promise<void>((resolve) => server.listen(this.port, '127.0.0.1', resolve));
-    this.port = (server.address() as AddressInfo).port;
-    this.server = server;
-  }
-
-  async close(): Promise<void> {
-    for (const socket of this.sockets) socket.destroy();
-    const server = this.server;
-    this.server = undefined;
-    if (server !== undefined) await new Promise((resolve) => server.close(resolve));
-  }
-
-  private track(socket: Socket): Socket {
-    this.sockets.add(socket);
-    socket.on('error', () => socket.destroy());
-    socket.on('close', () => this.sockets.delete(socket));
-    return socket;
-  }
-}

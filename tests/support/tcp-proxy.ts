@@ -1,15 +1,17 @@
 import { connect as connectTcp, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 
 /**
- * A loopback TCP proxy to `target` that can be taken down: {@link close} drops every connection
- * and refuses new ones, as a server that went away does. For outage tests against real servers.
+ * A loopback TCP proxy to `target` that can be taken down and brought back on the same port:
+ * {@link close} drops every connection and refuses new ones, as a server that went away does.
+ * With a null target it accepts connections and never answers (a server that hangs). For outage
+ * tests against real servers.
  */
 export class TcpProxy {
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
   private port = 0;
 
-  constructor(private readonly target: { readonly host: string; readonly port: number }) {}
+  constructor(private readonly target: { readonly host: string; readonly port: number } | null) {}
 
   /** `127.0.0.1:port` of the proxy, once it listens. */
   get address(): string {
@@ -19,6 +21,7 @@ export class TcpProxy {
   async listen(): Promise<void> {
     const server = createServer((client) => {
       this.track(client);
+      if (this.target === null) return;
       const upstream = this.track(connectTcp(this.target));
       client.pipe(upstream).pipe(client);
       upstream.on('close', () => client.destroy());
