@@ -6,12 +6,11 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeEach, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main.js';
 import { logger } from '../../src/common/logger.js';
 import { listeningPort, testGateway, type TestGateway } from '../../src/gateway/gateway.test-kit.js';
+import { runQmtl, type CliResult } from '../support/cli-in-process.js';
 import { describeWithServer, isReachable, servers } from '../support/servers.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 
@@ -48,18 +47,8 @@ export class Slow extends Strategy {
 );
 
 /** Runs `qmtl …args` in-process and returns what it printed and its exit code. */
-async function qmtl(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  const collect = (chunks: string[]) =>
-    new Writable({
-      write(chunk: Buffer | string, _encoding, done) {
-        chunks.push(String(chunk));
-        done();
-      },
-    });
-  const code = await main(args, { stdout: collect(stdout), stderr: collect(stderr), cwd: workDir });
-  return { code, stdout: stdout.join(''), stderr: stderr.join('') };
+function qmtl(args: string[]): Promise<CliResult> {
+  return runQmtl(args, workDir);
 }
 
 /** Polls `check` every 10 ms until it holds (the test's timeout bounds it). */

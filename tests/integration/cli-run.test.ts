@@ -4,13 +4,12 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main.js';
 import { logger } from '../../src/common/logger.js';
 import { listeningPort, testGateway } from '../../src/gateway/gateway.test-kit.js';
 import { STRATEGY_STATUSES } from '../../src/gateway/strategy-status.js';
+import { runQmtl, type CliResult } from '../support/cli-in-process.js';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const fixtures = path.join(repoRoot, 'tests', 'fixtures', 'strategies');
@@ -90,21 +89,8 @@ export class Trader extends Strategy {
 );
 
 /** Runs `qmtl …args` in-process and returns what it printed and its exit code. */
-async function qmtl(
-  args: string[],
-  cwd = workDir,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  const collect = (chunks: string[]) =>
-    new Writable({
-      write(chunk: Buffer | string, _encoding, done) {
-        chunks.push(String(chunk));
-        done();
-      },
-    });
-  const code = await main(args, { stdout: collect(stdout), stderr: collect(stderr), cwd });
-  return { code, stdout: stdout.join(''), stderr: stderr.join('') };
+function qmtl(args: string[], cwd = workDir): Promise<CliResult> {
+  return runQmtl(args, cwd);
 }
 
 beforeEach(() => {
