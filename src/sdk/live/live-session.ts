@@ -446,10 +446,11 @@ export class LiveSession {
     const name = `feed:${runtime.id}`;
     this.#pending.add(name);
     const interval = runtime.interval;
-    this.#feedStart.set(runtime.id, from - (from % interval));
+    const start = from - (from % interval);
+    this.#feedStart.set(runtime.id, start);
     const handle = await feed.start({
       key: { nodeId: runtime.id, interval },
-      from: from - (from % interval),
+      from: start,
       onRow: (row) =>
         row?.ts < skipBefore ? undefined : this.#serial(() => this.#onRow(runtime, row, name)),
       onError: (error) => this.#finish(error),
