@@ -1,16 +1,20 @@
 /**
  * DAG Manager diff latency at a constant arrival rate (open loop: requests start on schedule
  * whether or not earlier ones finished), p50/p95/p99 in ms, on the memory repository or, with
- * `neo4j`, on a real Neo4j (bolt://127.0.0.1:7687). Workloads, each on a fresh DAG Manager and
+ * `neo4j`, on a real Neo4j (bolt://127.0.0.1:7687), with `journal` on the memory repository
+ * persisted to a journal file in a temporary directory. Workloads, each on a fresh DAG Manager and
  * in its own function, so one workload's data is garbage before the next starts:
  * - the SAME DAG resubmitted by new strategies (every node reused; the steady state),
  * - 5 % NEW each request: the shared DAG's first 95 % and a new tail of 5 % (a strategy that
  *   changes the parameters of its last few nodes),
  * - the same resubmission through gRPC, with the server in its own process,
  * - a NEW DAG each request (every node created, one topic each): a stress case.
- *   node --import tsx bench/dagmanager-diff.ts [memory|neo4j] [nodes=1000] [rate=50] [seconds=10]
+ *   node --import tsx bench/dagmanager-diff.ts [memory|journal|neo4j] [nodes=1000] [rate=50] [seconds=10]
  */
 import { fork } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chainDag, wireNode } from '../src/dagmanager/dag.test-kit.js';
 import type { DagJson } from '../src/dag/node-json.js';
@@ -27,10 +31,16 @@ const nodes = Number(nodesArg);
 const rate = Number(rateArg);
 const seconds = Number(secondsArg);
 const run = Date.now().toString(36);
+const journalDir = backend === 'journal' ? mkdtempSync(join(tmpdir(), 'qmtl-bench-journals-')) : '';
+const removeJournals = (): void => {
+  if (journalDir !== '') rmSync(journalDir, { recursive: true, force: true });
+};
+let journals = 0;
 
 async function manager(): Promise<DagManager> {
   let repo: NodeRepository;
   if (backend === 'memory') repo = MemoryNodeRepository.open();
+  else if (backend === 'journal') repo = MemoryNodeRepository.open(join(journalDir, `${journals++}.journal`));
   else {
     const { Neo4jNodeRepository } = await import('../src/dagmanager/neo4j-node-repository.js');
     repo = await Neo4jNodeRepository.connect({ uri: 'bolt://127.0.0.1:7687', user: 'neo4j', password: 'x' });
@@ -42,6 +52,10 @@ async function manager(): Promise<DagManager> {
 if (role === 'serve') {
   const server = await startGrpcServer(await manager(), { port: 0 });
   process.send!(server.port);
+  process.once('SIGTERM', () => {
+    removeJournals();
+    process.exit(0);
+  });
 } else {
   const percentile = (sorted: number[], p: number): number =>
     sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
@@ -121,6 +135,7 @@ if (role === 'serve') {
   await fivePercentNew();
   await throughGrpc();
   await newDags();
+  removeJournals();
 }
 
 /** `base` (a chain's first nodes) followed by new chained nodes up to `length`, named with `prefix`. */

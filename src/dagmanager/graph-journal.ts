@@ -12,6 +12,7 @@ import {
 import { open, type FileHandle } from 'node:fs/promises';
 import { ErrorCode, QmtlError, quote } from '../common/errors.js';
 import { logger } from '../common/logger.js';
+import { datasyncFile, JournalSync, syncDirectoryOf } from './journal-sync.js';
 import type { GraphOperation } from './memory-graph.js';
 
 /** Node records per journal line of a snapshot: a line is serialised between two writes. */
@@ -23,15 +24,16 @@ const TAIL_PASSES = 3;
 
 /**
  * The memory repository's file: one JSON {@link GraphOperation} per line, appended
- * synchronously before a write returns. It is rewritten as a snapshot of the graph (compacted)
+ * synchronously before the operation is applied; {@link synced} resolves once it is on disk
+ * (group commit: one `fdatasync` covers every line appended before it starts). It is rewritten as a snapshot of the graph (compacted)
  * once the lines appended since the last snapshot are at least `compactAfterBytes` and as many
  * bytes as that snapshot, so the file stays within a small multiple of the DAG's size.
  *
  * While serving, compaction runs in the background: the snapshot is taken at once, written to
  * `<path>.compact` a batch at a time (the event loop serves requests between batches), then the
  * lines appended meanwhile, which keep going to the journal as well, are added; the file is
- * synced and renamed over the journal in one synchronous step, so no append falls between. A
- * crash at any point leaves the journal complete; a failed compaction (disk full, say) is
+ * synced and renamed over the journal in one synchronous step, so no append falls between, and
+ * the directory is synced so that the rename survives a power loss. A crash at any point leaves the journal complete; a failed compaction (disk full, say) is
  * logged, removes its file and is tried again after as many bytes more.
  */
 export class GraphJournal {
@@ -40,12 +42,17 @@ export class GraphJournal {
   /** Lines appended since a running background compaction took its snapshot; null when none runs. */
   private tail: string[] | null = null;
   private compacting: Promise<void> | null = null;
+  private readonly durable: JournalSync;
 
+  /** @param sync makes the file's appended lines durable (default `fdatasync`; tests replace it). */
   constructor(
     readonly path: string,
     private readonly snapshot: () => GraphOperation[],
     private readonly compactAfterBytes: number,
-  ) {}
+    sync: (path: string) => Promise<void> = datasyncFile,
+  ) {
+    this.durable = new JournalSync(() => sync(this.path));
+  }
 
   /**
    * Applies every operation of the journal at `path` (if it exists) with `apply`. A torn last
@@ -99,6 +106,23 @@ export class GraphJournal {
   }
 
   /**
+   * Resolves once every line appended so far is on disk.
+   * @throws QmtlError `QMTL_UNAVAILABLE` naming the journal when the disk refused the sync (the
+   * lines stay in the file and the next sync tries again).
+   */
+  async synced(): Promise<void> {
+    try {
+      await this.durable.flushed();
+    } catch (error) {
+      throw new QmtlError(
+        ErrorCode.Unavailable,
+        `DAG Manager journal ${quote(this.path)} could not be synced to disk: ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
+  }
+
+  /**
    * Starts a background compaction when the journal has grown enough. Called after an appended
    * operation is applied, since the snapshot is taken at once and must include it.
    */
@@ -122,13 +146,15 @@ export class GraphJournal {
       closeSync(fd);
     }
     renameSync(temporary, this.path);
+    syncDirectoryOf(this.path);
     this.snapshotBytes = Buffer.byteLength(text);
     this.appendedBytes = 0;
   }
 
-  /** Resolves once no background compaction is running. */
+  /** Resolves once no background compaction and no sync is running. */
   async idle(): Promise<void> {
     while (this.compacting !== null) await this.compacting;
+    await this.durable.idle();
   }
 
   private async compactInBackground(): Promise<void> {
@@ -156,6 +182,7 @@ export class GraphJournal {
       writeSync(file.fd, rest);
       fsyncSync(file.fd);
       renameSync(temporary, this.path);
+      syncDirectoryOf(this.path);
       this.snapshotBytes = bytes + rest.length;
       this.appendedBytes = 0;
     } catch (error) {

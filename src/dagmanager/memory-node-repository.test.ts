@@ -90,12 +90,16 @@ describe('MemoryNodeRepository journal', () => {
 
   it('compacts in the background: the write returns first, and what is written meanwhile is kept', async () => {
     const path = freshJournal();
-    const repo = MemoryNodeRepository.open(path, { compactAfterBytes: 16_384 });
+    // Syncs that need no disk, so that no await below lets the compaction's file I/O run.
+    const repo = MemoryNodeRepository.open(path, {
+      compactAfterBytes: 16_384,
+      syncJournal: () => Promise.resolve(),
+    });
     const lines = (): number => readFileSync(path, 'utf8').trim().split('\n').length;
     const first = Array.from({ length: 5 }, (_, i) => testRecord(`a${i}`));
     await repo.createNodes(first);
     for (let i = 0; i < 60; i++) await repo.clearBuffering([first[0]!.nodeId]);
-    // This write crosses the threshold; no await below lets the compaction's file I/O run.
+    // This write crosses the threshold.
     const second = Array.from({ length: 30 }, (_, i) => testRecord(`b${i}`));
     await repo.createNodes(second);
     const late = [testRecord('late-1'), testRecord('late-2')];
@@ -138,6 +142,45 @@ describe('MemoryNodeRepository journal', () => {
     expect(lines()).toBeLessThan(40);
     const reopened = MemoryNodeRepository.open(path);
     expect((await reopened.getNodes(ids)).size).toBe(10);
+  });
+
+  it('answers a write once its journal line is synced to disk, and names the journal when the sync fails', async () => {
+    const path = freshJournal();
+    const synced: string[] = [];
+    let release!: () => void;
+    let failNext = false;
+    const repo = MemoryNodeRepository.open(path, {
+      syncJournal: (file) => {
+        if (failNext) return Promise.reject(new Error('EIO: i/o error, fdatasync'));
+        return new Promise((resolve) => (release = () => resolve(void synced.push(file))));
+      },
+    });
+    const a = testRecord('a');
+    // Nodes are answered at once (a diff creates them under its naming lock); its attach waits.
+    await repo.createNodes([a]);
+    let answered = false;
+    const write = repo.attachStrategy('s0', [a.nodeId], 1).then(() => (answered = true));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(answered).toBe(false);
+    expect(readFileSync(path, 'utf8')).toContain('"s0"');
+    release();
+    await write;
+    expect(synced).toEqual([path]);
+    const released = repo.releaseStrategy('s0', 2);
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    release();
+    await released;
+    expect(synced).toEqual([path, path]);
+
+    failNext = true;
+    const failed = repo.attachStrategy('s1', [a.nodeId], 3);
+    await expect(failed).rejects.toMatchObject({ code: ErrorCode.Unavailable });
+    await expect(failed).rejects.toThrow(`DAG Manager journal "${path}" could not be synced to disk: EIO`);
+    await repo.close();
+    // The line stays in the file: what the failed sync did not confirm is still there.
+    expect(await MemoryNodeRepository.open(path).strategyRoles('s1')).toEqual(
+      new Map([[a.nodeId, 'producer']]),
+    );
   });
 
   it('keeps lineages and users right through drops, shared nodes and a restart', async () => {

@@ -19,6 +19,8 @@ import type {
   SentinelWeightOutcome,
 } from './node-repository.js';
 
+const DONE = Promise.resolve();
+
 /** Options of {@link MemoryNodeRepository.open}. */
 export interface MemoryNodeRepositoryOptions {
   /**
@@ -26,12 +28,15 @@ export interface MemoryNodeRepositoryOptions {
    * one, and at least as many as that snapshot holds. Default 16 MiB.
    */
   readonly compactAfterBytes?: number;
+  /** @internal Makes the journal's appended lines durable; default `fdatasync` (tests replace it). */
+  readonly syncJournal?: (path: string) => Promise<void>;
 }
 
 /**
  * The embedded {@link NodeRepository}: the global DAG in memory, optionally persisted to `path`
- * as a journal of operations (one JSON line each, appended synchronously before a write
- * returns; see {@link GraphJournal}). Opening replays the journal and compacts it into a
+ * as a journal of operations (one JSON line each, appended before the write is applied; a
+ * write's promise resolves once its line is on disk, except `createNodes`'s, whose line the
+ * diff's attach waits for; see {@link GraphJournal}). Opening replays the journal and compacts it into a
  * snapshot; while serving, a write that has grown the journal past the snapshot's size (and
  * `compactAfterBytes`) starts a compaction in the background. The DAG survives restarts, and the
  * file stays within a small multiple of the DAG's size however long the service runs.
@@ -50,7 +55,9 @@ export class MemoryNodeRepository implements NodeRepository {
   private constructor(path: string | null, options: MemoryNodeRepositoryOptions) {
     const compactAfterBytes = options.compactAfterBytes ?? 16 * 1024 * 1024;
     this.journal =
-      path === null ? null : new GraphJournal(path, () => this.graph.snapshot(), compactAfterBytes);
+      path === null
+        ? null
+        : new GraphJournal(path, () => this.graph.snapshot(), compactAfterBytes, options.syncJournal);
   }
 
   /**
@@ -115,9 +122,13 @@ export class MemoryNodeRepository implements NodeRepository {
       if (!answer.has(record.nodeId)) answer.set(record.nodeId, record);
     }
     // The sentinel goes in the same journal line as the nodes.
+    // Not waiting for the disk: the diff calls this under its naming lock, where a sync would
+    // make every diff that creates nodes wait for the previous one's, and a failed sync would
+    // report nodes as not stored that are stored. The attach that follows in every diff waits
+    // for a sync, which covers this line too (the journal is synced in order).
     if (sentinel !== undefined)
-      this.write({ op: 'nodes', records: fresh, sentinel: this.sentinelRecord(sentinel) });
-    else if (fresh.length > 0) this.write({ op: 'nodes', records: fresh });
+      this.apply({ op: 'nodes', records: fresh, sentinel: this.sentinelRecord(sentinel) });
+    else if (fresh.length > 0) this.apply({ op: 'nodes', records: fresh });
     return Promise.resolve(answer);
   }
 
@@ -137,18 +148,17 @@ export class MemoryNodeRepository implements NodeRepository {
       known.push(id);
       if (!produced) claimed.push(id);
     }
-    this.write({ op: 'attach', strategyId, nodeIds: known, claimed, now });
+    const written = this.write({ op: 'attach', strategyId, nodeIds: known, claimed, now });
     const producers = new Map<string, string>();
     for (const id of known) producers.set(id, this.graph.producer(id)!);
-    return Promise.resolve(producers);
+    return written.then(() => producers);
   }
 
   releaseStrategy(strategyId: string, now: number): Promise<string[]> {
     const strategy = this.graph.strategies.get(strategyId);
     if (strategy?.active !== true) return Promise.resolve([]);
     const produced = [...strategy.uses].filter((id) => this.graph.producer(id) === strategyId);
-    this.write({ op: 'release', strategyId, now });
-    return Promise.resolve(produced);
+    return this.write({ op: 'release', strategyId, now }).then(() => produced);
   }
 
   strategyRoles(strategyId: string): Promise<Map<string, NodeRole>> {
@@ -163,8 +173,7 @@ export class MemoryNodeRepository implements NodeRepository {
   }
 
   upsertSentinel(sentinel: NewSentinel): Promise<void> {
-    this.write({ op: 'sentinel', sentinel: this.sentinelRecord(sentinel) });
-    return Promise.resolve();
+    return this.write({ op: 'sentinel', sentinel: this.sentinelRecord(sentinel) });
   }
 
   getSentinel(sentinelId: string): Promise<SentinelRecord | null> {
@@ -178,19 +187,18 @@ export class MemoryNodeRepository implements NodeRepository {
   ): Promise<SentinelWeightOutcome> {
     const existing = this.graph.sentinels.get(sentinelId);
     if (existing === undefined && this.graph.pendingCount() >= bounds.limit) return Promise.resolve('full');
-    this.write({ op: 'weight', sentinelId, weight, at: bounds.now });
-    return Promise.resolve(existing !== undefined && existing.strategyId !== '' ? 'stored' : 'pending');
+    const outcome = existing !== undefined && existing.strategyId !== '' ? 'stored' : 'pending';
+    return this.write({ op: 'weight', sentinelId, weight, at: bounds.now }).then(() => outcome);
   }
 
   expirePendingWeights(cutoff: number): Promise<string[]> {
     const expired = this.graph.pendingBefore(cutoff);
-    if (expired.length > 0) this.write({ op: 'expire', sentinelIds: expired });
-    return Promise.resolve(expired);
+    if (expired.length === 0) return Promise.resolve(expired);
+    return this.write({ op: 'expire', sentinelIds: expired }).then(() => expired);
   }
 
   clearBuffering(nodeIds: readonly string[]): Promise<void> {
-    if (nodeIds.length > 0) this.write({ op: 'buffering', nodeIds, since: null });
-    return Promise.resolve();
+    return nodeIds.length > 0 ? this.write({ op: 'buffering', nodeIds, since: null }) : DONE;
   }
 
   getBufferingNodes(cutoff: number): Promise<NodeRecord[]> {
@@ -206,8 +214,7 @@ export class MemoryNodeRepository implements NodeRepository {
   dropQueue(topic: string): Promise<boolean> {
     const nodeId = this.graph.topics.get(topic);
     if (nodeId === undefined || this.graph.isUsed(nodeId)) return Promise.resolve(false);
-    this.write({ op: 'drop', topic });
-    return Promise.resolve(true);
+    return this.write({ op: 'drop', topic }).then(() => true);
   }
 
   /** Every stored node (embedded mode gives the in-process queues their topics back at start). */
@@ -219,12 +226,12 @@ export class MemoryNodeRepository implements NodeRepository {
     return Promise.resolve('ok');
   }
 
-  /** Resolves once the journal is not being compacted in the background. */
+  /** Resolves once the journal is not being compacted or synced. */
   async idle(): Promise<void> {
     await this.journal?.idle();
   }
 
-  /** Waits for a running compaction, then releases the journal's lock; the repository is not used afterwards. */
+  /** Waits for a running compaction and sync, then releases the journal's lock; the repository is not used afterwards. */
   async close(): Promise<void> {
     await this.idle();
     this.unlock();
@@ -236,7 +243,19 @@ export class MemoryNodeRepository implements NodeRepository {
     return { ...sentinel, nodeIds: [...sentinel.nodeIds], weight };
   }
 
-  private write(operation: GraphOperation): void {
+  /**
+   * Journals and applies `operation`; resolves once its line is on disk. Applied at once, so the
+   * next request may read it before then; a diff that does also writes (its attach), and the
+   * sync its own write waits for covers this line too. A failed sync rejects, but the operation
+   * stays applied and journalled (a later sync may still make it durable).
+   */
+  private write(operation: GraphOperation): Promise<void> {
+    this.apply(operation);
+    return this.journal?.synced() ?? DONE;
+  }
+
+  /** Journals and applies `operation` (its line is on disk with the next sync). */
+  private apply(operation: GraphOperation): void {
     this.journal?.append(operation);
     this.graph.apply(operation);
     this.journal?.compactIfDue();
