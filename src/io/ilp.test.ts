@@ -71,7 +71,15 @@ describe('ilpTimestamp', () => {
   it('turns epoch seconds into exact nanoseconds beyond 2^53', () => {
     expect(ilpTimestamp(1_700_000_040)).toBe('1700000040000000000');
     expect(ilpTimestamp(0.5)).toBe('500000000');
-    expect(() => ilpTimestamp(NaN)).toThrow(/finite/);
+    expect(ilpTimestamp(9_223_372_036)).toBe('9223372036000000000');
+  });
+
+  it('refuses what QuestDB cannot store as a designated timestamp: before 1970, past 2262, not finite', () => {
+    for (const seconds of [NaN, Infinity, -60, 9_223_372_037]) {
+      expect(() => ilpTimestamp(seconds)).toThrow(
+        `timestamp must be epoch seconds from 0 (1970-01-01) to 9223372036 (2262-04-11), what QuestDB stores over ILP; got ${seconds}`,
+      );
+    }
   });
 });
 

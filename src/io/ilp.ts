@@ -63,15 +63,23 @@ export function formatIlpField(value: unknown, field: string): string | null {
   );
 }
 
-/** Epoch seconds → integer epoch nanoseconds as ILP text (beyond 2^53, so computed in bigint). */
+/** The latest ILP timestamp: 2^63 - 1 ns, 2262-04-11T23:47:16.854775807Z. */
+const MAX_ILP_NANOS = 2n ** 63n - 1n;
+
+/**
+ * Epoch seconds → integer epoch nanoseconds as ILP text (beyond 2^53, so computed in bigint).
+ * QuestDB rejects a designated timestamp before 1970 or past 2262-04-11 with the whole batch it
+ * is in, so those are refused here, before batching.
+ */
 export function ilpTimestamp(seconds: number): string {
-  if (!Number.isFinite(seconds)) {
+  const nanos = Number.isFinite(seconds) ? BigInt(Math.round(seconds * 1_000_000)) * 1000n : null;
+  if (nanos === null || nanos < 0n || nanos > MAX_ILP_NANOS) {
     throw new QmtlError(
       ErrorCode.InvalidArgument,
-      `timestamp must be finite epoch seconds, got ${quote(seconds)}`,
+      `timestamp must be epoch seconds from 0 (1970-01-01) to 9223372036 (2262-04-11), what QuestDB stores over ILP; got ${quote(seconds)}`,
     );
   }
-  return (BigInt(Math.round(seconds * 1_000_000)) * 1000n).toString();
+  return nanos.toString();
 }
 
 /**

@@ -1,0 +1,133 @@
+/**
+ * QuestDBRecorder against a real QuestDB whose ILP/HTTP port sits behind a proxy the test takes
+ * down and brings back: what an outage costs (sends, CPU) and what it loses, and rows QuestDB
+ * would reject with the whole batch they are in.
+ */
+import { afterAll, beforeAll, beforeEach, expect, it, vi } from 'vitest';
+import { ErrorCode } from '../../src/common/errors.js';
+import { logger } from '../../src/common/logger.js';
+import { createIlpSender, type IlpSender } from '../../src/io/ilp-sender.js';
+import { QuestDBClient } from '../../src/io/questdb-client.js';
+import { QuestDBLoader } from '../../src/io/questdb-loader.js';
+import { QuestDBRecorder } from '../../src/io/questdb-recorder.js';
+import type { StreamKey } from '../../src/sdk/history/protocols.js';
+import { describeWithServer, isReachable, servers } from '../support/servers.js';
+import { TcpProxy } from '../support/tcp-proxy.js';
+
+const { host } = servers.questdb;
+const dsn = `postgresql://admin:quest@${servers.questdb.address}/qdb`;
+/** A multiple of 60 s: 2023-11-14T22:14:00Z. */
+const T0 = 1_700_000_040;
+const key: StreamKey = { nodeId: 'btc', interval: 60 };
+
+const reachable = await isReachable('questdb');
+const created: string[] = [];
+let admin: QuestDBClient;
+
+function tableName(): string {
+  const name = `qmtl_outage_${process.pid}_${Date.now()}_${created.length}`;
+  created.push(name);
+  return name;
+}
+
+/** The real ILP/HTTP sender through `proxy`, counting the sends tried and the rows of each. */
+function countingSender(proxy: TcpProxy): IlpSender & { tries: number; rowsPerSend: number[] } {
+  const http = createIlpSender(`http://${proxy.address}`, { timeoutMs: 5_000 });
+  const sender = {
+    tries: 0,
+    rowsPerSend: [] as number[],
+    async send(lines: string): Promise<void> {
+      sender.tries += 1;
+      await http.send(lines);
+      sender.rowsPerSend.push(lines.split('\n').length - 1);
+    },
+    close: () => http.close(),
+  };
+  return sender;
+}
+
+async function storedCount(table: string): Promise<number> {
+  await admin.waitForWal(table, 15_000);
+  const [row] = await admin.query<{ count: number }>(`SELECT count() AS count FROM "${table}"`);
+  return row?.count ?? 0;
+}
+
+describeWithServer('questdb', reachable, 'QuestDBRecorder through an ILP outage (real server)', () => {
+  let proxy: TcpProxy;
+
+  beforeAll(() => {
+    admin = new QuestDBClient(dsn, 1);
+  });
+  afterAll(async () => {
+    for (const table of created) await admin.query(`DROP TABLE IF EXISTS "${table}"`);
+    await admin.close();
+  });
+  beforeEach(async () => {
+    vi.spyOn(logger, 'error').mockImplementation(() => undefined);
+    proxy = new TcpProxy({ host, port: 9000 });
+    await proxy.listen();
+    return async () => {
+      vi.restoreAllMocks();
+      await proxy.close();
+    };
+  });
+
+  it('holds rows without a send per row while QuestDB is away, then sends them batchRows at a time', async () => {
+    const table = tableName();
+    const sender = countingSender(proxy);
+    const recorder = new QuestDBRecorder({ dsn, table, sender, batchRows: 100, flushIntervalMs: 60_000 });
+    await recorder.persist('btc', 60, T0, { close: 0 });
+    await recorder.flush();
+    await proxy.close();
+    for (let i = 1; i <= 5_000; i++) await recorder.persist('btc', 60, T0 + 60 * i, { close: i });
+    // One failed send found the outage; the rest waits for the retry timer (a send per row used
+    // to be tried, each with the whole buffer: 4,900 sends and seconds of CPU).
+    expect(sender.tries).toBe(2);
+    expect(recorder.pending).toBe(5_000);
+    await proxy.listen();
+    await recorder.close();
+    expect(sender.rowsPerSend.slice(1)).toEqual(Array.from({ length: 50 }, () => 100));
+    expect(await storedCount(table)).toBe(5_001);
+  }, 60_000);
+
+  it('loses only the batch of a row QuestDB rejects, not every row held through the outage', async () => {
+    const table = tableName();
+    const sender = countingSender(proxy);
+    const recorder = new QuestDBRecorder({ dsn, table, sender, batchRows: 100, flushIntervalMs: 60_000 });
+    await recorder.persist('btc', 60, T0, { close: 0 });
+    await recorder.flush();
+    await proxy.close();
+    // Row 150 puts a string into the DOUBLE column: QuestDB rejects the batch it is in.
+    for (let i = 1; i <= 300; i++)
+      await recorder.persist('btc', 60, T0 + 60 * i, { close: i === 150 ? 'oops' : i });
+    await proxy.listen();
+    const error = await recorder.close().catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: ErrorCode.InvalidArgument });
+    expect((error as Error).message).toMatch(
+      /^QuestDB rejected an ILP batch \(HTTP 400\): .*\(100 rows not written\)$/s,
+    );
+    await admin.waitForWal(table, 15_000);
+    const loader = new QuestDBLoader({ dsn, table });
+    const stored = await loader.fetch(T0, T0 + 60 * 301, key);
+    await loader.close();
+    expect(stored).toHaveLength(201);
+    expect(stored.map((row) => row['close'])).toEqual([
+      ...Array.from({ length: 101 }, (_, i) => i),
+      ...Array.from({ length: 100 }, (_, i) => 201 + i),
+    ]);
+  }, 60_000);
+
+  it('refuses at persist a timestamp QuestDB would reject with its whole batch', async () => {
+    const table = tableName();
+    const recorder = new QuestDBRecorder({ dsn, table, ilp: `http://${proxy.address}` });
+    await recorder.persist('btc', 60, T0, { close: 1 });
+    for (const timestamp of [-60, 9_223_372_080]) {
+      await expect(recorder.persist('btc', 60, timestamp, { close: 2 })).rejects.toThrow(
+        `timestamp must be epoch seconds from 0 (1970-01-01) to 9223372036 (2262-04-11), what QuestDB stores over ILP; got ${timestamp}`,
+      );
+    }
+    await recorder.persist('btc', 60, T0 + 60, { close: 3 });
+    await recorder.close();
+    expect(await storedCount(table)).toBe(2);
+  });
+});
