@@ -11,8 +11,8 @@ import {
 } from './ilp.js';
 
 describe('ILP escaping', () => {
-  it('escapes backslash, comma and space in measurements but keeps equals signs', () => {
-    expect(escapeMeasurement('btc 1m,a=b\\c')).toBe('btc\\ 1m\\,a=b\\\\c');
+  it('escapes backslash, comma, space and equals sign in measurements (QuestDB misreads a bare =)', () => {
+    expect(escapeMeasurement('btc 1m,a=b\\c')).toBe('btc\\ 1m\\,a\\=b\\\\c');
   });
 
   it('escapes backslash, comma, equals sign and space in tag keys, tag values and field keys', () => {
@@ -49,6 +49,16 @@ describe('formatIlpField', () => {
     expect(formatIlpField(true, 'x')).toBe('t');
     expect(formatIlpField(false, 'x')).toBe('f');
     expect(formatIlpField(new Date(1500), 'x')).toBe('1500000t');
+  });
+
+  it("refuses a bigint outside QuestDB's LONG, whose batch QuestDB would reject (and -2^63, its null)", () => {
+    expect(formatIlpField(2n ** 63n - 1n, 'x')).toBe('9223372036854775807i');
+    expect(formatIlpField(1n - 2n ** 63n, 'x')).toBe('-9223372036854775807i');
+    for (const value of [2n ** 63n, -(2n ** 63n), 2n ** 70n]) {
+      expect(() => formatIlpField(value, 'size')).toThrow(
+        `field "size" is ${value}n, outside QuestDB's LONG (-(2^63 - 1) to 2^63 - 1)`,
+      );
+    }
   });
 
   it('leaves out null, undefined and non-finite numbers', () => {

@@ -130,4 +130,28 @@ describeWithServer('questdb', reachable, 'QuestDBRecorder through an ILP outage 
     await recorder.close();
     expect(await storedCount(table)).toBe(2);
   });
+
+  it("refuses at persist a bigint outside QuestDB's LONG, which QuestDB would reject with its whole batch", async () => {
+    const table = tableName();
+    const recorder = new QuestDBRecorder({ dsn, table, ilp: `http://${proxy.address}` });
+    await recorder.persist('btc', 60, T0, { size: 1n });
+    await expect(recorder.persist('btc', 60, T0 + 60, { size: 2n ** 70n })).rejects.toThrow(
+      `field "size" is ${2n ** 70n}n, outside QuestDB's LONG (-(2^63 - 1) to 2^63 - 1)`,
+    );
+    await recorder.persist('btc', 60, T0 + 120, { size: 2n ** 63n - 1n });
+    await recorder.close();
+    expect(await storedCount(table)).toBe(2);
+  });
+
+  it('writes a table whose name has an equals sign (QuestDB used to reject every batch of it)', async () => {
+    const table = `${tableName()}_a=b`;
+    created.push(table);
+    const recorder = new QuestDBRecorder({ dsn, table, ilp: `http://${proxy.address}` });
+    await recorder.persist('btc', 60, T0, { close: 1 });
+    await recorder.close();
+    await admin.waitForWal(table, 15_000);
+    const loader = new QuestDBLoader({ dsn, table });
+    expect(await loader.fetch(T0, T0 + 60, key)).toEqual([{ ts: T0, close: 1 }]);
+    await loader.close();
+  });
 });
