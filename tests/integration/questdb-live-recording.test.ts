@@ -104,7 +104,7 @@ describeWithServer('questdb', reachable, 'a dry run recording to QuestDB (real s
     const run = await Runner.dryrun(recordedStrategy(recorder), range);
     await run.done;
     expect(run.recordingError?.message).toBe(
-      `QuestDB ILP/HTTP is unreachable at ${ilp}/write?precision=n: fetch failed (${BARS} rows kept; sent again in 60000 ms)`,
+      `QuestDB ILP/HTTP is unreachable at ${ilp}/write?precision=n: fetch failed (connect ECONNREFUSED ${ilp.slice('http://'.length)}) (${BARS} rows kept; sent again in 60000 ms)`,
     );
     await recorder.close().catch(() => undefined);
   });
@@ -140,7 +140,7 @@ export class Recorded extends Strategy {
     });
     expect(code).toBe(1);
     expect(stderr).toContain(
-      `the run ended with bars its event recorder did not store, lost when this process ends: QuestDB ILP/HTTP is unreachable at ${ilp}/write?precision=n: fetch failed (${BARS} rows kept`,
+      `the run ended with bars its event recorder did not store, lost when this process ends: QuestDB ILP/HTTP is unreachable at ${ilp}/write?precision=n: fetch failed (connect ECONNREFUSED ${ilp.slice('http://'.length)}) (${BARS} rows kept`,
     );
   }, 40_000);
 });
