@@ -9,9 +9,8 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, expect, it, vi } from 'vitest';
+import { afterAll, expect, it, vi } from 'vitest';
 import { logger } from '../../src/common/logger.js';
-import { QuestDBClient } from '../../src/io/questdb-client.js';
 import { QuestDBRecorder } from '../../src/io/questdb-recorder.js';
 import { MemoryHistoryProvider } from '../../src/sdk/history/memory-history-provider.js';
 import { ReplayFeed } from '../../src/sdk/live/feeds/replay-feed.js';
@@ -19,9 +18,9 @@ import { ProcessingNode } from '../../src/sdk/processing-node.js';
 import { Runner } from '../../src/sdk/runner/runner.js';
 import { StreamInput } from '../../src/sdk/stream-input.js';
 import { Strategy } from '../../src/sdk/strategy.js';
-import { describeWithServer, isReachable, servers } from '../support/servers.js';
+import { TestTables, questdbDsn as dsn } from '../support/questdb-tables.js';
+import { describeWithServer, isReachable } from '../support/servers.js';
 
-const dsn = `postgresql://admin:quest@${servers.questdb.address}/qdb`;
 const START = Date.UTC(2024, 0, 1) / 1000;
 const BARS = 50;
 const rows = Array.from({ length: BARS }, (_, i) => ({ ts: START + 60 * i, close: 100 + i }));
@@ -31,14 +30,7 @@ const workDir = mkdtempSync(path.join(tmpdir(), 'qmtl-live-recording-'));
 writeFileSync(path.join(workDir, 'package.json'), JSON.stringify({ type: 'module' }));
 
 const reachable = await isReachable('questdb');
-const created: string[] = [];
-let admin: QuestDBClient;
-
-function tableName(): string {
-  const name = `qmtl_live_rec_${process.pid}_${Date.now()}_${created.length}`;
-  created.push(name);
-  return name;
-}
+const tables = new TestTables('qmtl_live_rec');
 
 /** A strategy replaying {@link rows} live, recorded by `recorder`. */
 function recordedStrategy(recorder: QuestDBRecorder): new () => Strategy {
@@ -73,34 +65,28 @@ async function closedPort(): Promise<number> {
 }
 
 describeWithServer('questdb', reachable, 'a dry run recording to QuestDB (real server)', () => {
-  beforeAll(() => {
-    admin = new QuestDBClient(dsn, 1);
-  });
   afterAll(async () => {
     vi.restoreAllMocks();
-    for (const table of created) await admin.query(`DROP TABLE IF EXISTS "${table}"`);
-    await admin.close();
+    await tables.close();
     rmSync(workDir, { recursive: true, force: true });
   });
 
   it('stores its bars before it ends, with no flush or close of its own', async () => {
-    const table = tableName();
+    const table = tables.next();
     // The timer alone would send them a minute after the run ended.
     const recorder = new QuestDBRecorder({ dsn, table, flushIntervalMs: 60_000 });
     const run = await Runner.dryrun(recordedStrategy(recorder), range);
     await run.done;
     expect(recorder.pending).toBe(0);
     expect(run.recordingError).toBeNull();
-    await admin.waitForWal(table, 15_000);
-    const [{ count }] = (await admin.query(`SELECT count() AS count FROM "${table}"`)) as [{ count: number }];
-    expect(count).toBe(BARS);
+    expect(await tables.count(table)).toBe(BARS);
     await recorder.close();
   });
 
   it('says which bars it did not store when QuestDB is away as it ends', async () => {
     vi.spyOn(logger, 'error').mockImplementation(() => undefined);
     const ilp = `http://127.0.0.1:${await closedPort()}`;
-    const recorder = new QuestDBRecorder({ dsn, table: tableName(), ilp, flushIntervalMs: 60_000 });
+    const recorder = new QuestDBRecorder({ dsn, table: tables.next(), ilp, flushIntervalMs: 60_000 });
     const run = await Runner.dryrun(recordedStrategy(recorder), range);
     await run.done;
     expect(run.recordingError?.message).toBe(
@@ -121,7 +107,7 @@ import { QuestDBRecorder } from ${entry('io/index.ts')};
 const rows = ${JSON.stringify(rows)};
 export class Recorded extends Strategy {
   setup(): void {
-    const recorder = new QuestDBRecorder({ dsn: ${JSON.stringify(dsn)}, table: ${JSON.stringify(tableName())}, ilp: ${JSON.stringify(ilp)} });
+    const recorder = new QuestDBRecorder({ dsn: ${JSON.stringify(dsn)}, table: ${JSON.stringify(tables.next())}, ilp: ${JSON.stringify(ilp)} });
     const price = new StreamInput({ tags: ['BTC'], interval: 60, period: 1, liveFeed: new ReplayFeed({ provider: new MemoryHistoryProvider(rows) }), eventRecorder: recorder });
     this.addNodes([price, new ProcessingNode({ name: 'close', input: price, interval: 60, period: 1, computeFn: (view) => view.input().latest() })]);
   }

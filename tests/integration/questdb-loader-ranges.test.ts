@@ -3,28 +3,20 @@
  * coverage of a long stream without reading its every row, and coverage of a table written by
  * hand (duplicates, misaligned timestamps, other streams) in agreement with the rows it holds.
  */
-import { afterAll, beforeAll, expect, it, vi } from 'vitest';
+import { afterAll, expect, it, vi } from 'vitest';
 import { QuestDBClient } from '../../src/io/questdb-client.js';
 import { QuestDBLoader } from '../../src/io/questdb-loader.js';
 import { QuestDBRecorder } from '../../src/io/questdb-recorder.js';
 import { contiguousRanges } from '../../src/io/timestamp-runs.js';
 import type { StreamKey } from '../../src/sdk/history/protocols.js';
-import { describeWithServer, isReachable, servers } from '../support/servers.js';
+import { T0, TestTables, questdbDsn as dsn } from '../support/questdb-tables.js';
+import { describeWithServer, isReachable } from '../support/servers.js';
 
-const dsn = `postgresql://admin:quest@${servers.questdb.address}/qdb`;
-/** A multiple of 60 s: 2023-11-14T22:14:00Z. */
-const T0 = 1_700_000_040;
 const key: StreamKey = { nodeId: 'btc', interval: 60 };
 
 const reachable = await isReachable('questdb');
-const created: string[] = [];
-let admin: QuestDBClient;
-
-function tableName(): string {
-  const name = `qmtl_ranges_${process.pid}_${Date.now()}_${created.length}`;
-  created.push(name);
-  return name;
-}
+const tables = new TestTables('qmtl_ranges');
+const { admin } = tables;
 
 /** Records `timestamps` of the `btc` stream (close = index) and waits until they are visible. */
 async function record(table: string, timestamps: readonly number[]): Promise<void> {
@@ -35,17 +27,13 @@ async function record(table: string, timestamps: readonly number[]): Promise<voi
 }
 
 describeWithServer('questdb', reachable, 'QuestDBLoader ranges (real server)', () => {
-  beforeAll(() => {
-    admin = new QuestDBClient(dsn, 1);
-  });
   afterAll(async () => {
     vi.restoreAllMocks();
-    for (const table of created) await admin.query(`DROP TABLE IF EXISTS "${table}"`);
-    await admin.close();
+    await tables.close();
   });
 
   it('reads every row between bounds far outside what QuestDB stores (they used to match nothing)', async () => {
-    const table = tableName();
+    const table = tables.next();
     await record(table, [T0, T0 + 60]);
     const loader = new QuestDBLoader({ dsn, table });
     const bounds: [number, number][] = [
@@ -64,7 +52,7 @@ describeWithServer('questdb', reachable, 'QuestDBLoader ranges (real server)', (
   });
 
   it('finds the coverage of a long stream from its runs’ ends, not from its every row', async () => {
-    const table = tableName();
+    const table = tables.next();
     const timestamps = Array.from({ length: 20_000 }, (_, i) => T0 + 60 * (i < 12_000 ? i : i + 5));
     await record(table, timestamps);
     const loader = new QuestDBLoader({ dsn, table });
@@ -81,7 +69,7 @@ describeWithServer('questdb', reachable, 'QuestDBLoader ranges (real server)', (
   });
 
   it('agrees with the rows it holds on a table written by hand: duplicates, misaligned rows, other streams', async () => {
-    const table = tableName();
+    const table = tables.next();
     await admin.query(
       `CREATE TABLE "${table}" ("node_id" SYMBOL, "interval" LONG, "ts" TIMESTAMP, "close" DOUBLE) TIMESTAMP("ts") PARTITION BY DAY WAL`,
     );

@@ -3,32 +3,23 @@
  * down and brings back: what an outage costs (sends, CPU) and what it loses, and rows QuestDB
  * would reject with the whole batch they are in.
  */
-import { afterAll, beforeAll, beforeEach, expect, it, vi } from 'vitest';
+import { afterAll, beforeEach, expect, it, vi } from 'vitest';
 import { ErrorCode } from '../../src/common/errors.js';
 import { logger } from '../../src/common/logger.js';
 import { createIlpSender, type IlpSender } from '../../src/io/ilp-sender.js';
-import { QuestDBClient } from '../../src/io/questdb-client.js';
 import { QuestDBLoader } from '../../src/io/questdb-loader.js';
 import { QuestDBRecorder } from '../../src/io/questdb-recorder.js';
 import type { StreamKey } from '../../src/sdk/history/protocols.js';
+import { T0, TestTables, questdbDsn as dsn } from '../support/questdb-tables.js';
 import { describeWithServer, isReachable, servers } from '../support/servers.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 
 const { host } = servers.questdb;
-const dsn = `postgresql://admin:quest@${servers.questdb.address}/qdb`;
-/** A multiple of 60 s: 2023-11-14T22:14:00Z. */
-const T0 = 1_700_000_040;
 const key: StreamKey = { nodeId: 'btc', interval: 60 };
 
 const reachable = await isReachable('questdb');
-const created: string[] = [];
-let admin: QuestDBClient;
-
-function tableName(): string {
-  const name = `qmtl_outage_${process.pid}_${Date.now()}_${created.length}`;
-  created.push(name);
-  return name;
-}
+const tables = new TestTables('qmtl_outage');
+const { admin } = tables;
 
 /** The real ILP/HTTP sender through `proxy`, counting the sends tried and the rows of each. */
 function countingSender(proxy: TcpProxy): IlpSender & { tries: number; rowsPerSend: number[] } {
@@ -46,21 +37,29 @@ function countingSender(proxy: TcpProxy): IlpSender & { tries: number; rowsPerSe
   return sender;
 }
 
-async function storedCount(table: string): Promise<number> {
-  await admin.waitForWal(table, 15_000);
-  const [row] = await admin.query<{ count: number }>(`SELECT count() AS count FROM "${table}"`);
-  return row?.count ?? 0;
+/**
+ * A recorder (batches of 100, no timer) that stored `close: 0` at {@link T0} through `proxy`, which
+ * is then taken down.
+ */
+async function recordingThroughOutage(proxy: TcpProxy): Promise<{
+  table: string;
+  sender: ReturnType<typeof countingSender>;
+  recorder: QuestDBRecorder;
+}> {
+  const table = tables.next();
+  const sender = countingSender(proxy);
+  const recorder = new QuestDBRecorder({ dsn, table, sender, batchRows: 100, flushIntervalMs: 60_000 });
+  await recorder.persist('btc', 60, T0, { close: 0 });
+  await recorder.flush();
+  await proxy.close();
+  return { table, sender, recorder };
 }
 
 describeWithServer('questdb', reachable, 'QuestDBRecorder through an ILP outage (real server)', () => {
   let proxy: TcpProxy;
 
-  beforeAll(() => {
-    admin = new QuestDBClient(dsn, 1);
-  });
   afterAll(async () => {
-    for (const table of created) await admin.query(`DROP TABLE IF EXISTS "${table}"`);
-    await admin.close();
+    await tables.close();
   });
   beforeEach(async () => {
     vi.spyOn(logger, 'error').mockImplementation(() => undefined);
@@ -73,12 +72,7 @@ describeWithServer('questdb', reachable, 'QuestDBRecorder through an ILP outage 
   });
 
   it('holds rows without a send per row while QuestDB is away, then sends them batchRows at a time', async () => {
-    const table = tableName();
-    const sender = countingSender(proxy);
-    const recorder = new QuestDBRecorder({ dsn, table, sender, batchRows: 100, flushIntervalMs: 60_000 });
-    await recorder.persist('btc', 60, T0, { close: 0 });
-    await recorder.flush();
-    await proxy.close();
+    const { table, sender, recorder } = await recordingThroughOutage(proxy);
     for (let i = 1; i <= 5_000; i++) await recorder.persist('btc', 60, T0 + 60 * i, { close: i });
     // One failed send found the outage; the rest waits for the retry timer (a send per row used
     // to be tried, each with the whole buffer: 4,900 sends and seconds of CPU).
@@ -87,16 +81,11 @@ describeWithServer('questdb', reachable, 'QuestDBRecorder through an ILP outage 
     await proxy.listen();
     await recorder.close();
     expect(sender.rowsPerSend.slice(1)).toEqual(Array.from({ length: 50 }, () => 100));
-    expect(await storedCount(table)).toBe(5_001);
+    expect(await tables.count(table)).toBe(5_001);
   }, 60_000);
 
   it('loses only the batch of a row QuestDB rejects, not every row held through the outage', async () => {
-    const table = tableName();
-    const sender = countingSender(proxy);
-    const recorder = new QuestDBRecorder({ dsn, table, sender, batchRows: 100, flushIntervalMs: 60_000 });
-    await recorder.persist('btc', 60, T0, { close: 0 });
-    await recorder.flush();
-    await proxy.close();
+    const { table, recorder } = await recordingThroughOutage(proxy);
     // Row 150 puts a string into the DOUBLE column: QuestDB rejects the batch it is in.
     for (let i = 1; i <= 300; i++)
       await recorder.persist('btc', 60, T0 + 60 * i, { close: i === 150 ? 'oops' : i });
@@ -118,7 +107,7 @@ describeWithServer('questdb', reachable, 'QuestDBRecorder through an ILP outage 
   }, 60_000);
 
   it('refuses at persist a timestamp QuestDB would reject with its whole batch', async () => {
-    const table = tableName();
+    const table = tables.next();
     const recorder = new QuestDBRecorder({ dsn, table, ilp: `http://${proxy.address}` });
     await recorder.persist('btc', 60, T0, { close: 1 });
     for (const timestamp of [-60, 9_223_372_080]) {
@@ -128,11 +117,11 @@ describeWithServer('questdb', reachable, 'QuestDBRecorder through an ILP outage 
     }
     await recorder.persist('btc', 60, T0 + 60, { close: 3 });
     await recorder.close();
-    expect(await storedCount(table)).toBe(2);
+    expect(await tables.count(table)).toBe(2);
   });
 
   it("refuses at persist a bigint outside QuestDB's LONG, which QuestDB would reject with its whole batch", async () => {
-    const table = tableName();
+    const table = tables.next();
     const recorder = new QuestDBRecorder({ dsn, table, ilp: `http://${proxy.address}` });
     await recorder.persist('btc', 60, T0, { size: 1n });
     await expect(recorder.persist('btc', 60, T0 + 60, { size: 2n ** 70n })).rejects.toThrow(
@@ -140,12 +129,11 @@ describeWithServer('questdb', reachable, 'QuestDBRecorder through an ILP outage 
     );
     await recorder.persist('btc', 60, T0 + 120, { size: 2n ** 63n - 1n });
     await recorder.close();
-    expect(await storedCount(table)).toBe(2);
+    expect(await tables.count(table)).toBe(2);
   });
 
   it('writes a table whose name has an equals sign (QuestDB used to reject every batch of it)', async () => {
-    const table = `${tableName()}_a=b`;
-    created.push(table);
+    const table = tables.add(`${tables.next()}_a=b`);
     const recorder = new QuestDBRecorder({ dsn, table, ilp: `http://${proxy.address}` });
     await recorder.persist('btc', 60, T0, { close: 1 });
     await recorder.close();
