@@ -124,6 +124,12 @@ export async function runStrategyFile(options: RunCommandOptions, io: CliIo): Pr
       ErrorCode.Unavailable,
       `${result.unpublished} outputs were not published: the topic bus did not take them before the run stopped`,
     );
+  if (result instanceof LiveRun && result.recordingError !== null)
+    throw new QmtlError(
+      ErrorCode.Unavailable,
+      `the run ended with bars its event recorder did not store, lost when this process ends: ${result.recordingError.message}`,
+      { cause: result.recordingError },
+    );
 }
 
 /**

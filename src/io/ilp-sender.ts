@@ -134,7 +134,7 @@ export class HttpIlpSender implements IlpSender {
         timedOut ? ErrorCode.Timeout : ErrorCode.Unavailable,
         timedOut
           ? `QuestDB ILP/HTTP at ${this.url} did not answer within ${this.timeoutMs} ms`
-          : `QuestDB ILP/HTTP is unreachable at ${this.url}: ${(error as Error).message}`,
+          : `QuestDB ILP/HTTP is unreachable at ${this.url}: ${describeFetchFailure(error as Error)}`,
         { cause: error },
       );
     }
@@ -152,6 +152,16 @@ export class HttpIlpSender implements IlpSender {
   close(): Promise<void> {
     return Promise.resolve();
   }
+}
+
+/**
+ * fetch's own message is only "fetch failed"; the reason is in its cause: a refused connection
+ * (nothing listens there) or one the other side closed (e.g. QuestDB's ILP/TCP port, 9009).
+ */
+function describeFetchFailure(error: Error): string {
+  const cause = error.cause as (Error & { code?: string }) | undefined;
+  const reason = cause?.message || cause?.code;
+  return reason === undefined || reason === '' ? error.message : `${error.message} (${reason})`;
 }
 
 /**

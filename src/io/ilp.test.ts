@@ -11,8 +11,8 @@ import {
 } from './ilp.js';
 
 describe('ILP escaping', () => {
-  it('escapes backslash, comma and space in measurements but keeps equals signs', () => {
-    expect(escapeMeasurement('btc 1m,a=b\\c')).toBe('btc\\ 1m\\,a=b\\\\c');
+  it('escapes backslash, comma, space and equals sign in measurements (QuestDB misreads a bare =)', () => {
+    expect(escapeMeasurement('btc 1m,a=b\\c')).toBe('btc\\ 1m\\,a\\=b\\\\c');
   });
 
   it('escapes backslash, comma, equals sign and space in tag keys, tag values and field keys', () => {
@@ -51,6 +51,16 @@ describe('formatIlpField', () => {
     expect(formatIlpField(new Date(1500), 'x')).toBe('1500000t');
   });
 
+  it("refuses a bigint outside QuestDB's LONG, whose batch QuestDB would reject (and -2^63, its null)", () => {
+    expect(formatIlpField(2n ** 63n - 1n, 'x')).toBe('9223372036854775807i');
+    expect(formatIlpField(1n - 2n ** 63n, 'x')).toBe('-9223372036854775807i');
+    for (const value of [2n ** 63n, -(2n ** 63n), 2n ** 70n]) {
+      expect(() => formatIlpField(value, 'size')).toThrow(
+        `field "size" is ${value}n, outside QuestDB's LONG (-(2^63 - 1) to 2^63 - 1)`,
+      );
+    }
+  });
+
   it('leaves out null, undefined and non-finite numbers', () => {
     expect([null, undefined, NaN, Infinity].map((v) => formatIlpField(v, 'x'))).toEqual([
       null,
@@ -71,7 +81,15 @@ describe('ilpTimestamp', () => {
   it('turns epoch seconds into exact nanoseconds beyond 2^53', () => {
     expect(ilpTimestamp(1_700_000_040)).toBe('1700000040000000000');
     expect(ilpTimestamp(0.5)).toBe('500000000');
-    expect(() => ilpTimestamp(NaN)).toThrow(/finite/);
+    expect(ilpTimestamp(9_223_372_036)).toBe('9223372036000000000');
+  });
+
+  it('refuses what QuestDB cannot store as a designated timestamp: before 1970, past 2262, not finite', () => {
+    for (const seconds of [NaN, Infinity, -60, 9_223_372_037]) {
+      expect(() => ilpTimestamp(seconds)).toThrow(
+        `timestamp must be epoch seconds from 0 (1970-01-01) to 9223372036 (2262-04-11), what QuestDB stores over ILP; got ${seconds}`,
+      );
+    }
   });
 });
 

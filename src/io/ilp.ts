@@ -16,10 +16,14 @@ function checkName(name: string, what: string): void {
   }
 }
 
-/** Escapes a measurement (table) name: backslash, comma and space. */
+/**
+ * Escapes a measurement (table) name: backslash, comma, space and equals sign. Line protocol
+ * leaves `=` in a measurement as is, but QuestDB then misreads the line ("No fields were
+ * provided") and rejects its whole batch; `\=` it reads as `=`.
+ */
 export function escapeMeasurement(name: string): string {
   checkName(name, 'measurement');
-  return name.replace(/[\\, ]/g, '\\$&');
+  return name.replace(/[\\,= ]/g, '\\$&');
 }
 
 /** Escapes a tag key, tag value or field key: backslash, comma, equals sign and space. */
@@ -53,7 +57,7 @@ export function formatIlpField(value: unknown, field: string): string | null {
   if (value === null || value === undefined) return null;
   // Without the `i` suffix ILP reads any number, whole or not, as a float: the column stays DOUBLE.
   if (typeof value === 'number') return Number.isFinite(value) ? String(value) : null;
-  if (typeof value === 'bigint') return `${value}i`;
+  if (typeof value === 'bigint') return formatIlpInteger(value, field);
   if (typeof value === 'boolean') return value ? 't' : 'f';
   if (typeof value === 'string') return formatIlpString(value, field);
   if (value instanceof Date && Number.isFinite(value.getTime())) return `${value.getTime() * 1000}t`;
@@ -63,15 +67,37 @@ export function formatIlpField(value: unknown, field: string): string | null {
   );
 }
 
-/** Epoch seconds → integer epoch nanoseconds as ILP text (beyond 2^53, so computed in bigint). */
-export function ilpTimestamp(seconds: number): string {
-  if (!Number.isFinite(seconds)) {
+/** QuestDB's LONG: a signed 64-bit integer whose smallest value means null. */
+const MAX_LONG = 2n ** 63n - 1n;
+
+/**
+ * Formats a bigint as an ILP integer (`i`). QuestDB rejects one outside a LONG with the whole batch
+ * it is in, and stores -2^63 as null, so those are refused here, before batching.
+ */
+function formatIlpInteger(value: bigint, field: string): string {
+  if (value > MAX_LONG || value < -MAX_LONG) {
     throw new QmtlError(
       ErrorCode.InvalidArgument,
-      `timestamp must be finite epoch seconds, got ${quote(seconds)}`,
+      `field ${quote(field)} is ${value}n, outside QuestDB's LONG (-(2^63 - 1) to 2^63 - 1)`,
     );
   }
-  return (BigInt(Math.round(seconds * 1_000_000)) * 1000n).toString();
+  return `${value}i`;
+}
+
+/**
+ * Epoch seconds → integer epoch nanoseconds as ILP text (beyond 2^53, so computed in bigint),
+ * at most 2^63 - 1 ns (2262-04-11T23:47:16.854775807Z). QuestDB rejects a designated timestamp before 1970 or past 2262-04-11 with the whole batch it
+ * is in, so those are refused here, before batching.
+ */
+export function ilpTimestamp(seconds: number): string {
+  const nanos = Number.isFinite(seconds) ? BigInt(Math.round(seconds * 1_000_000)) * 1000n : null;
+  if (nanos === null || nanos < 0n || nanos > MAX_LONG) {
+    throw new QmtlError(
+      ErrorCode.InvalidArgument,
+      `timestamp must be epoch seconds from 0 (1970-01-01) to 9223372036 (2262-04-11), what QuestDB stores over ILP; got ${quote(seconds)}`,
+    );
+  }
+  return nanos.toString();
 }
 
 /**

@@ -9,12 +9,13 @@ import type {
 import { OutsideRangeFilter } from '../sdk/history/range-filter.js';
 import { rejectUnknownKeys } from '../sdk/node-options.js';
 import { DEFAULT_QUESTDB_DSN, QuestDBClient, isMissingTable } from './questdb-client.js';
-import { contiguousRanges } from './timestamp-runs.js';
+import { runsFromBoundaries } from './timestamp-runs.js';
 import {
   QUESTDB_KEY_COLUMNS,
   columnTypeOf,
   insertSql,
   quoteIdentifier,
+  runBoundariesSql,
   selectRangeSql,
   toMicros,
   type QuestDBColumnType,
@@ -117,9 +118,16 @@ export class QuestDBLoader implements HistoryProvider {
     return (await this.readOrEmpty(() => this.client.query(text, values))).map(toHistoryRow);
   }
 
-  /** Runs of consecutive buckets (`ts == previous + interval`) as inclusive ranges, ascending. */
+  /**
+   * Runs of consecutive buckets (`ts == previous + interval`) as inclusive ranges, ascending.
+   * QuestDB finds the runs' ends, so this reads two rows per run, not the stream's every row.
+   */
   async coverage(key: StreamKey): Promise<readonly CoverageRange[]> {
-    return contiguousRanges(await this.timestamps(key, -Infinity, Infinity), key.interval);
+    const { text, values } = runBoundariesSql(this.table, key);
+    return runsFromBoundaries(
+      await this.readOrEmpty(() => this.client.queryArrays(text, values)),
+      key.interval,
+    );
   }
 
   /**

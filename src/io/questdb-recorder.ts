@@ -2,6 +2,7 @@ import { ErrorCode, QmtlError, quote } from '../common/errors.js';
 import { logger } from '../common/logger.js';
 import type { EventRecorder } from '../sdk/history/protocols.js';
 import { formatIlpLine } from './ilp.js';
+import { LineQueue } from './line-queue.js';
 import { createIlpSender, type IlpSender } from './ilp-sender.js';
 import { rejectUnknownKeys } from '../sdk/node-options.js';
 import { DEFAULT_QUESTDB_DSN, QuestDBClient } from './questdb-client.js';
@@ -64,12 +65,13 @@ const RECORDER_OPTION_KEYS = [
  * designated timestamp. Written rows become visible to queries shortly after a flush (QuestDB
  * applies its write-ahead log asynchronously).
  *
- * While QuestDB is unreachable (`QMTL_UNAVAILABLE`, `QMTL_TIMEOUT`) nothing is lost: the batch
- * stays buffered and is sent again every `flushIntervalMs` until QuestDB is back (the table
- * de-duplicates on `ts`, `node_id`, `interval`, so a batch sent twice is stored once), up to
- * `maxBufferedRows`. A batch QuestDB rejects (a row it cannot store) is dropped. Either failure
- * is logged when it happens, and rejects the {@link flush} or {@link close} that meets it or
- * comes next; {@link persist} keeps accepting rows.
+ * While QuestDB is unreachable (`QMTL_UNAVAILABLE`, `QMTL_TIMEOUT`) nothing is lost: the rows
+ * stay buffered and are sent again, `batchRows` per request, every `flushIntervalMs` until QuestDB
+ * is back (the table de-duplicates on `ts`, `node_id`, `interval`, so a batch sent twice is stored
+ * once), up to `maxBufferedRows`; meanwhile rows are only buffered. A batch QuestDB rejects (a row
+ * it cannot store) is dropped, the batches after it are still sent. Either failure is logged when
+ * it happens, and rejects the {@link flush} or {@link close} that meets it or comes next;
+ * {@link persist} keeps accepting rows. The retry timer does not keep the process alive.
  *
  * @example
  * const recorder = new QuestDBRecorder({ table: 'btc_1m' });
@@ -85,10 +87,14 @@ export class QuestDBRecorder implements EventRecorder {
   private readonly maxBufferedRows: number;
   private readonly createTable: boolean;
   private boundTable: string | undefined;
-  private buffer: string[] = [];
+  private readonly queue = new LineQueue();
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
+  /** True from a send QuestDB could not be reached for until one goes through: the timer retries. */
+  private unreachable = false;
   private failed: Error | undefined;
+  /** Rows dropped by the `maxBufferedRows` limit and not reported yet. */
+  private overflowed = 0;
   /** Errors of sends whose rows were kept for a retry (nothing to report later). */
   private readonly retried = new WeakSet<object>();
 
@@ -126,9 +132,9 @@ export class QuestDBRecorder implements EventRecorder {
     this.boundTable = stream.nodeId;
   }
 
-  /** Rows waiting in the buffer. */
+  /** Rows waiting in the buffer (those of a batch in flight included). */
   get pending(): number {
-    return this.buffer.length;
+    return this.queue.length;
   }
 
   /**
@@ -157,9 +163,11 @@ export class QuestDBRecorder implements EventRecorder {
         `QuestDBRecorder.persist: interval must be a positive integer of seconds, got ${quote(interval)}`,
       );
     }
-    this.buffer.push(formatIlpLine(this.table, { node_id: nodeId }, rowFields(interval, payload), timestamp));
-    if (this.buffer.length < this.batchRows) {
-      this.timer ??= setTimeout(() => this.flushOnTimer(), this.flushIntervalMs);
+    this.queue.push(formatIlpLine(this.table, { node_id: nodeId }, rowFields(interval, payload), timestamp));
+    this.dropOverflow();
+    // While QuestDB is unreachable the retry timer sends; a send per row would only pile up.
+    if (this.queue.length < this.batchRows || this.unreachable) {
+      this.scheduleFlush();
       return;
     }
     // The row is accepted even when QuestDB is unreachable now: it stays buffered for the retry.
@@ -169,55 +177,60 @@ export class QuestDBRecorder implements EventRecorder {
   }
 
   /**
-   * Sends every buffered row; rejects with the failure of this or an earlier background flush.
-   * Rows QuestDB could not be reached for stay buffered for the next flush.
+   * Sends every buffered row, `batchRows` per request; rejects with the failure of this or an
+   * earlier background flush. Rows QuestDB could not be reached for stay buffered for the next
+   * flush; a batch QuestDB rejects is dropped and the rest still sent.
    */
   async flush(): Promise<void> {
     this.clearTimer();
-    const lines = this.buffer;
-    this.buffer = [];
-    if (lines.length > 0) {
-      const table = this.table;
-      const send = this.flushing.then(async () => {
-        try {
-          if (this.createTable) await this.client.ensureTable(table);
-          await this.sender.send(lines.join(''));
-        } catch (error) {
-          throw this.keepOrDrop(lines, error);
-        }
-      });
-      this.flushing = send.catch(() => undefined);
-      await send;
-    } else {
-      await this.flushing;
-    }
+    const until = this.queue.endSeq;
+    const send = this.flushing.then(() => this.sendUntil(until));
+    this.flushing = send.catch(() => undefined);
+    await send;
     this.throwIfFailed();
   }
 
-  /**
-   * After a failed send: rows QuestDB could not be reached for go back to the front of the
-   * buffer (a retry is scheduled), rows it rejected are dropped. Returns the error to report.
-   */
-  private keepOrDrop(lines: string[], error: unknown): unknown {
-    if (!(error instanceof QmtlError)) return error;
-    if (error.code !== ErrorCode.Unavailable && error.code !== ErrorCode.Timeout) {
-      error.message += ` (${lines.length} rows not written)`;
-      return error;
+  /** Sends the held rows numbered below `until`, oldest first, one batch at a time. */
+  private async sendUntil(until: number): Promise<void> {
+    let rejected: Error | undefined;
+    while (this.queue.firstSeq < until) {
+      const from = this.queue.firstSeq;
+      const lines = this.queue.peek(Math.min(this.batchRows, until - from));
+      try {
+        if (this.createTable) await this.client.ensureTable(this.table);
+        await this.sender.send(lines.join(''));
+        this.unreachable = false;
+        this.queue.dropBefore(from + lines.length);
+      } catch (error) {
+        if (!isUnreachable(error)) {
+          // QuestDB's answer about this batch: sent again it would fail the same way, so it is
+          // dropped (rows the maxBufferedRows limit dropped meanwhile are reported by it).
+          this.unreachable = false;
+          const dropped = this.queue.dropBefore(from + lines.length);
+          if (error instanceof QmtlError) error.message += ` (${dropped} rows not written)`;
+          rejected ??= asError(error);
+          continue;
+        }
+        if (rejected !== undefined) this.failed ??= rejected;
+        throw this.keepForRetry(error);
+      }
     }
-    this.buffer = lines.concat(this.buffer);
-    const excess = this.buffer.length - this.maxBufferedRows;
-    const kept = lines.length - Math.max(0, Math.min(excess, lines.length));
-    if (excess > 0) {
-      this.buffer.splice(0, excess);
-      this.failed ??= new QmtlError(
-        ErrorCode.Unavailable,
-        `QuestDB recorder dropped its ${excess} oldest rows: more than maxBufferedRows (${this.maxBufferedRows}) waited while QuestDB was unreachable`,
-      );
-    }
-    this.timer ??= setTimeout(() => this.flushOnTimer(), this.flushIntervalMs);
-    error.message += ` (${kept} rows kept; sent again in ${this.flushIntervalMs} ms)`;
+    if (rejected !== undefined) throw rejected;
+  }
+
+  /** After a send QuestDB could not be reached for: its rows stay held and the timer retries. */
+  private keepForRetry(error: QmtlError): QmtlError {
+    this.unreachable = true;
+    this.scheduleFlush();
+    error.message += ` (${this.queue.length} rows kept; sent again in ${this.flushIntervalMs} ms)`;
     this.retried.add(error);
     return error;
+  }
+
+  /** Drops the oldest rows past `maxBufferedRows`; the next flush or close reports them. */
+  private dropOverflow(): void {
+    const excess = this.queue.length - this.maxBufferedRows;
+    if (excess > 0) this.overflowed += this.queue.dropBefore(this.queue.firstSeq + excess);
   }
 
   /** Flushes, then closes the ILP connection and the connection pool. */
@@ -236,13 +249,23 @@ export class QuestDBRecorder implements EventRecorder {
     this.timer = undefined;
     this.flush().catch((error: unknown) => {
       logger.error(
-        { err: error, table: this.explicitTable ?? this.boundTable, pending: this.buffer.length },
+        { err: error, table: this.explicitTable ?? this.boundTable, pending: this.queue.length },
         'questdb recorder flush failed',
       );
       // Rows kept for a retry are not lost; anything else is reported by the next flush/close.
-      if (!this.retried.has(error as object))
-        this.failed ??= error instanceof Error ? error : new Error(String(error));
+      if (!this.retried.has(error as object)) this.failed ??= asError(error);
     });
+  }
+
+  /**
+   * Flushes `flushIntervalMs` from now unless a flush is already due. A retry during an outage
+   * does not keep the process alive on its own: a script that ends without {@link close} would
+   * otherwise wait for QuestDB for ever (close() reports the rows not written instead).
+   */
+  private scheduleFlush(): void {
+    if (this.timer !== undefined) return;
+    this.timer = setTimeout(() => this.flushOnTimer(), this.flushIntervalMs);
+    if (this.unreachable) this.timer.unref();
   }
 
   private clearTimer(): void {
@@ -252,10 +275,28 @@ export class QuestDBRecorder implements EventRecorder {
 
   private throwIfFailed(): void {
     const failed = this.failed;
-    if (failed === undefined) return;
     this.failed = undefined;
-    throw failed;
+    if (failed !== undefined) throw failed;
+    const overflowed = this.overflowed;
+    this.overflowed = 0;
+    if (overflowed > 0) {
+      throw new QmtlError(
+        ErrorCode.Unavailable,
+        `QuestDB recorder dropped its ${overflowed} oldest rows: more than maxBufferedRows (${this.maxBufferedRows}) waited while QuestDB was unreachable`,
+      );
+    }
   }
+}
+
+/** True for a failure to reach QuestDB (rows are kept for a retry), not an answer about the rows. */
+function isUnreachable(error: unknown): error is QmtlError {
+  return (
+    error instanceof QmtlError && (error.code === ErrorCode.Unavailable || error.code === ErrorCode.Timeout)
+  );
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
 }
 
 /**

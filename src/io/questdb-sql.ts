@@ -65,7 +65,7 @@ export interface RangeBounds {
 /**
  * A query of one stream's rows with `start <= ts < end` (or `<= end` when `inclusive`), ordered
  * by `ts`, with its parameters: `$1` node id, `$2` interval, then the finite bounds in
- * microseconds. `columns` is the select list (already quoted), `*` by default.
+ * microseconds (clamped to what a TIMESTAMP holds). `columns` is the select list (already quoted), `*` by default.
  */
 export function selectRangeSql(
   table: string,
@@ -76,15 +76,36 @@ export function selectRangeSql(
   const values: unknown[] = [key.nodeId, key.interval];
   const where = ['"node_id" = $1', '"interval" = $2'];
   if (Number.isFinite(bounds.start)) {
-    values.push(toMicros(bounds.start));
+    values.push(boundMicros(bounds.start));
     where.push(`"ts" >= cast($${values.length} AS TIMESTAMP)`);
   }
   if (Number.isFinite(bounds.end)) {
-    values.push(toMicros(bounds.end));
+    values.push(boundMicros(bounds.end));
     where.push(`"ts" ${options.inclusive === true ? '<=' : '<'} cast($${values.length} AS TIMESTAMP)`);
   }
   const text = `SELECT ${options.columns ?? '*'} FROM ${quoteIdentifier(table, 'table')} WHERE ${where.join(' AND ')} ORDER BY "ts"`;
   return { text, values };
+}
+
+/**
+ * A query of the rows that start or end a run of one stream's consecutive buckets (the next
+ * `ts` is this one plus the interval, or the same), ascending, each as `[ts, previous ts, next
+ * ts]` in microseconds (null at either end of the stream). QuestDB finds them with window
+ * functions, so coverage transfers two rows per run instead of every row of the stream.
+ * Parameters: `$1` node id, `$2` interval, `$3` the interval in microseconds.
+ */
+export function runBoundariesSql(
+  table: string,
+  key: { readonly nodeId: string; readonly interval: number },
+): { text: string; values: unknown[] } {
+  const step = (from: string, to: string): string => `(cast(${to} AS LONG) - cast(${from} AS LONG))`;
+  const text =
+    `SELECT cast("ts" AS LONG), cast("prev" AS LONG), cast("next" AS LONG) FROM (` +
+    `SELECT "ts", lag("ts") OVER (ORDER BY "ts") "prev", lead("ts") OVER (ORDER BY "ts") "next" ` +
+    `FROM ${quoteIdentifier(table, 'table')} WHERE "node_id" = $1 AND "interval" = $2) ` +
+    `WHERE "prev" IS NULL OR "next" IS NULL ` +
+    `OR ${step('"prev"', '"ts"')} NOT IN (0, $3) OR ${step('"ts"', '"next"')} NOT IN (0, $3) ORDER BY "ts"`;
+  return { text, values: [key.nodeId, key.interval, toMicros(key.interval)] };
 }
 
 /**
@@ -121,6 +142,17 @@ export function columnTypeOf(value: unknown, field: string): QuestDBColumnType |
     ErrorCode.InvalidArgument,
     `field ${quote(field)} has value ${quote(value)}; QuestDB fields must be numbers, bigints, booleans, strings or Dates`,
   );
+}
+
+/**
+ * The largest epoch seconds whose microseconds fit QuestDB's TIMESTAMP (a signed 64-bit count,
+ * about ±292,000 years); a bound past it would overflow and match nothing.
+ */
+const MAX_BOUND_SECONDS = 9_223_372_036_854;
+
+/** A range bound in microseconds, clamped to what a TIMESTAMP holds (every stored row is inside). */
+function boundMicros(seconds: number): number {
+  return toMicros(Math.min(Math.max(seconds, -MAX_BOUND_SECONDS), MAX_BOUND_SECONDS));
 }
 
 /** Epoch seconds → integer epoch microseconds (QuestDB's TIMESTAMP unit). */

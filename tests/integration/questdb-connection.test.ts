@@ -1,12 +1,14 @@
 /**
  * How the QuestDB client behaves when the connection goes wrong, against a real QuestDB: an idle
  * pooled connection that drops (a TCP proxy in front of QuestDB cuts it), a port that accepts
- * connections and never answers, and a login QuestDB refuses.
+ * connections and never answers, a login QuestDB refuses, and ILP/HTTP sent where nothing or
+ * something else listens.
  */
 import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
 import { afterEach, expect, it } from 'vitest';
 import { ErrorCode } from '../../src/common/errors.js';
 import { QuestDBClient } from '../../src/io/questdb-client.js';
+import { createIlpSender } from '../../src/io/ilp-sender.js';
 import { QuestDBLoader } from '../../src/io/questdb-loader.js';
 import type { StreamKey } from '../../src/sdk/history/protocols.js';
 import { describeWithServer, isReachable, servers } from '../support/servers.js';
@@ -91,5 +93,24 @@ describeWithServer('questdb', reachable, 'QuestDB connection failures (real serv
       new RegExp(`^QuestDB at postgresql://admin:\\*\\*\\*@${host}:${port}/qdb refused the login: `),
     );
     await loader.close();
+  });
+
+  it('says why an ILP/HTTP batch was not sent: refused, or closed by a port that is not ILP/HTTP', async () => {
+    const unused = await listen(createServer());
+    await new Promise((resolve) => opened.pop()?.close(resolve));
+    const cases = [
+      [`http://127.0.0.1:${unused}`, `connect ECONNREFUSED 127.0.0.1:${unused}`],
+      // QuestDB's ILP/TCP port reads the HTTP request as a bad line and closes the connection.
+      [`http://${host}:9009`, 'other side closed'],
+    ] as const;
+    for (const [address, reason] of cases) {
+      const error = (await createIlpSender(address)
+        .send('t,node_id=n v=1 0\n')
+        .catch((e: unknown) => e)) as Error & { code: string };
+      expect(error.code).toBe(ErrorCode.Unavailable);
+      expect(error.message).toBe(
+        `QuestDB ILP/HTTP is unreachable at ${address}/write?precision=n: fetch failed (${reason})`,
+      );
+    }
   });
 });

@@ -43,4 +43,9 @@ export interface EventRecorder {
   persist(nodeId: string, interval: number, timestamp: number, payload: unknown): Promise<void>;
   /** Optional: called once by the StreamInput that owns this recorder. */
   bindStream?(stream: { readonly nodeId: string; readonly interval: number | null }): void;
+  /**
+   * Optional, for recorders that buffer: stores what `persist` accepted, rejecting when some of
+   * it could not be stored. A dry-run or live run calls it when it ends.
+   */
+  flush?(): Promise<void>;
 }

@@ -71,6 +71,14 @@ export class LiveRun extends RunResult {
     return this.#session.publisher?.backlog ?? 0;
   }
 
+  /**
+   * Once ended: the first failure of a stream's event recorder to store the bars it was given
+   * (its closing `flush` rejected, e.g. QuestDB unreachable), else null.
+   */
+  get recordingError(): Error | null {
+    return this.#session.recording.error;
+  }
+
   /** Messages consumed from other processes' topics so far. */
   get received(): number {
     return this.#session.counters.received;

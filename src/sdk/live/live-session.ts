@@ -11,6 +11,7 @@ import type { StreamInput } from '../stream-input.js';
 import { listenToEmits } from '../runner/emit-listeners.js';
 import { DistinctBuckets } from './distinct-buckets.js';
 import type { LiveFeedHandle } from './live-feed.js';
+import { LiveRecording } from './live-recording.js';
 import { keepConsuming, type NodeRoles } from './node-roles.js';
 import { OutputPublisher } from './output-publisher.js';
 import { recentOutputsOf, replayRecent, type RecentOutputs } from './recent-outputs.js';
@@ -71,6 +72,8 @@ export interface LiveCounters {
 export class LiveSession {
   readonly counters: LiveCounters = { bars: 0, received: 0, skipped: 0, ticks: 0 };
   readonly publisher: OutputPublisher | null;
+  /** The live bars handed to the streams' event recorders; flushed when the session closes. */
+  readonly recording = new LiveRecording();
   readonly #graph: ExecutionGraph;
   readonly #engine: TickEngine;
   readonly #options: LiveSessionOptions;
@@ -313,6 +316,7 @@ export class LiveSession {
       await Promise.all(this.#feeds.map((feed) => feed.stop()));
       await Promise.all(this.#subscriptions.map((subscription) => subscription.close()));
       await this.#chain.catch(() => undefined);
+      await this.recording.finish();
       const publisher = this.publisher;
       if (publisher === null) return this.#finish(null);
       if (!this.#stopRequested && publisher.backlog > 0)
@@ -488,12 +492,7 @@ export class LiveSession {
       this.counters.bars++;
     }
     const recorder = (runtime.node as StreamInput).eventRecorder;
-    if (recorder !== null)
-      recorder
-        .persist(runtime.id, runtime.interval, bucket, row)
-        .catch((error: unknown) =>
-          logger.warn({ err: error, node_id: runtime.id }, 'recording a live bar failed'),
-        );
+    if (recorder !== null) this.recording.record(recorder, runtime.id, runtime.interval, bucket, row);
     if (until !== null && bucket >= until) {
       this.#pending.delete(name);
       this.#checkFinished();
