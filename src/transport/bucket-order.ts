@@ -15,12 +15,17 @@ export class BucketOrderedBacklog<E> {
   readonly #queues = new Map<string, { entry: E; timestamp: number }[]>();
   /** Keys whose last fetch was full: they may hold more than what is buffered. */
   readonly #more = new Set<string>();
+  #size = 0;
 
-  /** Appends a fetch's entries of `key`, oldest first; `full`: the fetch returned as many as it asked for. */
-  add(key: string, entries: readonly { entry: E; timestamp: number }[], full: boolean): void {
+  /**
+   * Appends a fetch's entries of `key`, oldest first; `full`: the fetch returned as many as it
+   * asked for (a caller that knows otherwise whether a key may hold more passes false).
+   */
+  add(key: string, entries: readonly { entry: E; timestamp: number }[], full = false): void {
     let queue = this.#queues.get(key);
     if (queue === undefined) this.#queues.set(key, (queue = []));
-    queue.push(...entries);
+    for (const entry of entries) queue.push(entry);
+    this.#size += entries.length;
     if (full) this.#more.add(key);
     else this.#more.delete(key);
   }
@@ -44,7 +49,7 @@ export class BucketOrderedBacklog<E> {
 
   /** Removes the head of `key` (after {@link next} handed it out). */
   shift(key: string): void {
-    this.#queues.get(key)?.shift();
+    if (this.#queues.get(key)?.shift() !== undefined) this.#size -= 1;
   }
 
   /** How many entries of `key` are buffered. */
@@ -54,8 +59,12 @@ export class BucketOrderedBacklog<E> {
 
   /** True when nothing is buffered. */
   get empty(): boolean {
-    for (const queue of this.#queues.values()) if (queue.length > 0) return false;
-    return true;
+    return this.#size === 0;
+  }
+
+  /** How many entries are buffered, over all keys. */
+  get size(): number {
+    return this.#size;
   }
 
   /** The buffered entries of `key`, oldest first. */

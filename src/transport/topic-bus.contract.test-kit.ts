@@ -46,6 +46,11 @@ export interface TopicBusContractOptions {
   readonly quietMs?: number;
   /** Generated cases of the failures-and-restarts check. Default 30. */
   readonly generatedRuns?: number;
+  /**
+   * Whether the bus hands out the backlogs of a subscription's topics in bucket-timestamp order
+   * across them (Redis, Kafka); the in-process bus takes the topics in turn instead. Default false.
+   */
+  readonly bucketOrder?: boolean;
 }
 
 /** The payload the kit publishes: a sequence number, plus whatever a test adds. */
@@ -540,6 +545,33 @@ export function testTopicBusContract(
         await marker.untilCount(3);
         await sleep(quietMs);
         expect(closed.seqs()).toEqual([1]);
+      },
+    );
+
+    it.runIf(options.bucketOrder === true)(
+      'delivers the backlogs of several topics in bucket order across them',
+      { timeout: testTimeout },
+      async () => {
+        const [price, average, quiet] = [await topic(), await topic(), await topic()];
+        // A stream and an average of it, published bucket by bucket as producers do (small
+        // batches, so a subscription fetches them in several rounds): 1200 buckets, the average
+        // from the 20th on; a third topic that is quiet after 10 buckets.
+        for (let from = 1; from <= 1200; from += 50) {
+          await bus.publish(price, numbered('p', from, from + 49));
+          await bus.publish(average, numbered('a', Math.max(20, from), from + 49));
+        }
+        await bus.publish(quiet, numbered('q', 1, 10));
+        const seen = recorder();
+        await subscribe(bus, {
+          topics: [price, average, quiet],
+          group: newGroup(),
+          onMessage: seen.onMessage,
+        });
+        await seen.untilCount(1200 + 1181 + 10);
+        await sleep(quietMs);
+        const stamps = seen.received.map((message) => message.timestamp);
+        expect(stamps).toHaveLength(1200 + 1181 + 10);
+        expect(stamps).toEqual([...stamps].sort((a, b) => a - b));
       },
     );
 
