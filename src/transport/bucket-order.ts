@@ -35,16 +35,20 @@ export class BucketOrderedBacklog<E> {
    * is buffered or a key that may hold more has nothing buffered (fetch it first).
    */
   next(): { key: string; entry: E } | null {
-    let best: { key: string; entry: E; timestamp: number } | null = null;
+    let bestKey: string | null = null;
+    let best: { entry: E; timestamp: number } | undefined;
     for (const [key, queue] of this.#queues) {
       const head = queue[0];
       if (head === undefined) {
         if (this.#more.has(key)) return null;
         continue;
       }
-      if (best === null || head.timestamp < best.timestamp) best = { key, ...head };
+      if (best === undefined || head.timestamp < best.timestamp) {
+        bestKey = key;
+        best = head;
+      }
     }
-    return best === null ? null : { key: best.key, entry: best.entry };
+    return bestKey === null || best === undefined ? null : { key: bestKey, entry: best.entry };
   }
 
   /** Removes the head of `key` (after {@link next} handed it out). */

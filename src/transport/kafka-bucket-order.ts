@@ -55,7 +55,10 @@ const log = logger.child({ component: 'kafka-topic-bus' });
  * position has reached its end offset (listed when reading starts, then at most every second while
  * records are handed out). A caught-up partition that receives nothing never holds the others back,
  * so live records go out as soon as they are read. Records are read from the stream only when the
- * order needs one, so the stream's own buffer limit still bounds what is fetched ahead.
+ * order needs one, so the stream's own buffer limit still bounds what is fetched ahead. Within a
+ * partition records keep their order (the commit position needs it): the order across partitions
+ * is a bucket order as long as each partition holds its records in bucket order, as a topic of one
+ * node's outputs does.
  *
  * @example
  * for await (const { record, message } of new KafkaBucketOrder(source).records()) await handle(record, message);
