@@ -5,7 +5,8 @@
  * topics, so the reader computes each bucket of the backlog from the same bucket of both (handed
  * out topic by topic, it computed them from the price and an older mean, and skipped the means).
  * Later buckets are not checked: live, a producer that falls behind its feed publishes two price
- * bars before their means, and the reader skips what arrives out of step (docs/live.md). */
+ * bars before their means, and the reader skips what arrives out of step (docs/live.md).
+ */
 import { afterEach, expect, it } from 'vitest';
 import { DagManager } from '../../src/dagmanager/dag-manager.js';
 import { KafkaQueueAdmin } from '../../src/dagmanager/kafka-queue-admin.js';
@@ -14,13 +15,13 @@ import { TopicNameTakenError } from '../../src/dagmanager/queue-admin.js';
 import { EmbeddedDagClient } from '../../src/gateway/embedded-dag-client.js';
 import { listeningPort, testGateway, type TestGateway } from '../../src/gateway/gateway.test-kit.js';
 import { MemoryHistoryProvider } from '../../src/sdk/history/memory-history-provider.js';
-import { ReplayFeed } from '../../src/sdk/live/feeds/replay-feed.js';
 import type { LiveRun } from '../../src/sdk/live/live-run.js';
+import { streamAndMean } from '../../src/sdk/live/stream-and-mean.test-kit.js';
 import type { Node } from '../../src/sdk/node.js';
 import { ProcessingNode } from '../../src/sdk/processing-node.js';
 import { Runner } from '../../src/sdk/runner/runner.js';
 import { Strategy } from '../../src/sdk/strategy.js';
-import { StreamInput } from '../../src/sdk/stream-input.js';
+import type { StreamInput } from '../../src/sdk/stream-input.js';
 import { KafkaTopicBus } from '../../src/transport/kafka-topic-bus.js';
 import { describeWithServer, isReachable, servers } from '../support/servers.js';
 
@@ -35,28 +36,12 @@ const rows = Array.from({ length: 300 }, (_, i) => ({
   close: 100 + Math.sin(i / 7) * 5,
 }));
 const provider = new MemoryHistoryProvider(rows);
-/** A tag of this run only: node ids, hence topics, no earlier run on the shared broker used. */
+/** A tag of this run only: node ids no earlier run on the shared broker used (see dagManagerOn). */
 const tag = `kafka-backlog-${process.pid}-${Date.now()}`;
 
 /** The price stream and its 5-bar mean, identical in both strategies (so computed once). */
-function shared(paceMs: number): { price: StreamInput; mean: Node } {
-  const price = new StreamInput({
-    tags: ['BTC', tag],
-    interval: INTERVAL,
-    period: 5,
-    historyProvider: provider,
-    liveFeed: new ReplayFeed({ provider, paceMs }),
-  });
-  const mean = new ProcessingNode({
-    input: price,
-    name: 'mean5',
-    interval: INTERVAL,
-    period: 5,
-    computeFn: (view) =>
-      (view.input<{ close: number }>().field('close') as number[]).reduce((a, b) => a + b, 0) / 5,
-  });
-  return { price, mean };
-}
+const shared = (paceMs: number): { price: StreamInput; mean: Node } =>
+  streamAndMean({ tags: ['BTC', tag], provider, interval: INTERVAL, paceMs });
 
 class Producer extends Strategy {
   override setup(): void {
