@@ -14,6 +14,7 @@ interface TestRecord extends PartitionRecord {
 function stream(ends: Record<string, number>) {
   const readable = new Readable({ objectMode: true, highWaterMark: 1_000_000, read: () => undefined });
   const offsetsToFetch = new Map(Object.keys(ends).map((key) => [key, 0n]));
+  // `ends` is what the broker answers: a test may move an end on.
   const source: PartitionSource<TestRecord> = {
     stream: Object.assign(readable, { offsetsToFetch }),
     assigned: () => Object.keys(ends),
@@ -72,6 +73,26 @@ describe('KafkaBucketOrder', () => {
     await done;
   });
 
+  it('lists the end offsets again while records flow, and waits for a partition that fell behind', async () => {
+    const ends = { 't:0': 1, 'u:0': 0 };
+    const { source, readable, fetched } = stream(ends);
+    const out: string[] = [];
+    const done = drain(new KafkaBucketOrder(source, { endsRefreshMs: 0 }), out);
+    fetched('t:0', [0]);
+    await tick();
+    // u gets a record on the broker; the listing after the next hand-out sees it.
+    ends['u:0'] = 1;
+    fetched('t:0', [60]);
+    await tick();
+    fetched('t:0', [120]);
+    await tick();
+    expect(out).toEqual(['t0', 't60']);
+    fetched('u:0', [90]);
+    readable.push(null);
+    await done;
+    expect(out).toEqual(['t0', 't60', 'u90', 't120']);
+  });
+
   it('reads records of a partition waiting unread in the stream before passing it', async () => {
     // Both partitions are at their end: only the records in the stream can be out of order.
     const { source, readable, fetched } = stream({ 't:0': 0, 'u:0': 0 });
@@ -102,7 +123,7 @@ describe('KafkaBucketOrder', () => {
     const out: string[] = [];
     fetched('t:0', [0, 60, 120, 180, 240]);
     readable.push(null);
-    await drain(new KafkaBucketOrder(source, 3), out);
+    await drain(new KafkaBucketOrder(source, { maxBuffered: 3 }), out);
     // The stream ended (the subscription closes) with two records still held: they are not handed out.
     expect(out).toEqual(['t0', 't60', 't120']);
   });

@@ -36,10 +36,16 @@ export interface PartitionSource<R extends PartitionRecord> {
   decode(record: R): ReceivedMessage | null;
 }
 
-/** How often the end offsets are listed again while records are handed out, in ms. */
-const ENDS_REFRESH_MS = 1000;
-/** Records held back by default: beyond, the oldest is handed out without waiting for the rest. */
-const MAX_BUFFERED = 100_000;
+/** Knobs of {@link KafkaBucketOrder}. */
+export interface KafkaBucketOrderOptions {
+  /**
+   * Records held back at most while a partition lags (one that gets no share of the fetches, say);
+   * beyond, the oldest is handed out without waiting for it, with a warning. Default 100,000.
+   */
+  readonly maxBuffered?: number;
+  /** How often the end offsets are listed again while records are handed out, in ms. Default 1000. */
+  readonly endsRefreshMs?: number;
+}
 
 const log = logger.child({ component: 'kafka-topic-bus' });
 
@@ -72,14 +78,16 @@ export class KafkaBucketOrder<R extends PartitionRecord> {
   readonly #settled = new Map<string, bigint>();
   #overflowReported = false;
 
-  /**
-   * @param maxBuffered records held back at most while a partition lags (one that gets no share of
-   * the fetches, say); beyond, the oldest is handed out without waiting for it, with a warning.
-   */
+  readonly #maxBuffered: number;
+  readonly #endsRefreshMs: number;
+
   constructor(
     private readonly source: PartitionSource<R>,
-    private readonly maxBuffered = MAX_BUFFERED,
-  ) {}
+    options: KafkaBucketOrderOptions = {},
+  ) {
+    this.#maxBuffered = options.maxBuffered ?? 100_000;
+    this.#endsRefreshMs = options.endsRefreshMs ?? 1000;
+  }
 
   /** The records in bucket order; ends when the stream does, throws what it throws. */
   async *records(): AsyncGenerator<OrderedRecord<R>> {
@@ -117,7 +125,7 @@ export class KafkaBucketOrder<R extends PartitionRecord> {
    */
   private mayHandOut(): boolean {
     if (this.#backlog.empty) return false;
-    if (this.#backlog.size >= this.maxBuffered) return this.overflow();
+    if (this.#backlog.size >= this.#maxBuffered) return this.overflow();
     const { readableLength, offsetsToFetch } = this.source.stream;
     const drained = readableLength === 0;
     let handOut = true;
@@ -150,15 +158,18 @@ export class KafkaBucketOrder<R extends PartitionRecord> {
     this.#listing = true;
     try {
       this.#ends = await this.source.listEnds();
-      this.#endsListedAt = Date.now();
     } finally {
       this.#listing = false;
+      this.#endsListedAt = Date.now();
     }
   }
 
-  /** Lists the end offsets again in the background when the last listing is older than a second. */
+  /**
+   * Lists the end offsets again in the background when the last listing (or attempt) is older than
+   * `endsRefreshMs`; a failed one keeps the last ends.
+   */
   private refreshEnds(): void {
-    if (this.#listing || Date.now() - this.#endsListedAt < ENDS_REFRESH_MS) return;
+    if (this.#listing || Date.now() - this.#endsListedAt < this.#endsRefreshMs) return;
     this.listEnds().catch((error: unknown) =>
       log.debug({ err: error }, 'listing end offsets failed; ordering by the last ones'),
     );
