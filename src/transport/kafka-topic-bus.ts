@@ -74,7 +74,8 @@ const RECORD_OVERHEAD_BYTES = 24;
  * The Kafka {@link TopicBus} over `@platformatic/kafka` (loaded by `connect`, so the embedded mode
  * never imports it). One idempotent acks=all producer with at most one send in flight: concurrent
  * sends of that client lose acknowledged messages (docs/kafka.md), so publishes queue up and leave
- * as one batch per send. A consumer commits a position only after its handler resolved.
+ * as one batch per send. A consumer hands out the backlogs of its topics in bucket order across
+ * them and commits a position only after its handler resolved.
  *
  * @example
  * const bus = await KafkaTopicBus.connect({ brokers: ['127.0.0.1:19092'] });
@@ -311,8 +312,9 @@ export class KafkaTopicBus implements TopicBus {
 }
 
 /**
- * One consumer in a group. Messages are handed to the handler one at a time; a position is
- * committed (batched, every `commitIntervalMs`) only after the handler resolved. A failed stream
+ * One consumer in a group. Messages are handed to the handler one at a time, in bucket order across
+ * the partitions it holds ({@link KafkaBucketOrder}); a position is committed (batched, every
+ * `commitIntervalMs`) only after the handler resolved. A failed stream
  * (broker gone) is reopened with backoff from the group's committed position.
  */
 class KafkaSubscription implements Subscription {
