@@ -7,7 +7,7 @@
  * Later buckets are not checked: live, a producer that falls behind its feed publishes two price
  * bars before their means, and the reader skips what arrives out of step (docs/live.md).
  */
-import { afterEach, expect, it } from 'vitest';
+import { afterAll, afterEach, expect, it } from 'vitest';
 import { DagManager } from '../../src/dagmanager/dag-manager.js';
 import { KafkaQueueAdmin } from '../../src/dagmanager/kafka-queue-admin.js';
 import { MemoryNodeRepository } from '../../src/dagmanager/memory-node-repository.js';
@@ -67,18 +67,20 @@ class Reader extends Strategy {
 }
 
 /**
- * A DAG Manager creating its topics on the broker, as `qmtl dagmgr-server` does. Its graph is new,
- * but the broker is shared and keeps earlier runs' topics: one already there counts as taken, so
- * this run gets topics of its own (longer names, from its nodes' ids) and reads no earlier data.
+ * A DAG Manager creating its topics on the broker, as `qmtl dagmgr-server` does, into `created`.
+ * Its graph is new, but the broker is shared and may keep other runs' topics: one already there
+ * counts as taken, so this run gets topics of its own (longer names, from its nodes' ids) and
+ * reads no earlier data.
  */
-function dagManagerOn(admin: KafkaQueueAdmin): DagManager {
+function dagManagerOn(admin: KafkaQueueAdmin, created: Set<string>): DagManager {
   return new DagManager({
     repo: MemoryNodeRepository.open(),
     admin,
     topics: {
       ensure: async (spec) => {
         if ((await admin.createTopic({ ...spec, replicationFactor: 1 })) === 'exists')
-          throw new TopicNameTakenError(spec.name, 'an earlier run left it on the shared broker');
+          throw new TopicNameTakenError(spec.name, 'another run left it on the shared broker');
+        created.add(spec.name);
         return 'created';
       },
     },
@@ -89,11 +91,16 @@ describeWithServer('kafka', reachable, 'a live run reading two Kafka topics with
   let gw: TestGateway | null = null;
   const runs: LiveRun[] = [];
   const clients: { close(): Promise<void> }[] = [];
+  const admin = new KafkaQueueAdmin({ brokers: [servers.kafka.address] });
+  const created = new Set<string>();
   afterEach(async () => {
     for (const run of runs.splice(0)) await run.stop();
+    for (const topic of created) await admin.deleteTopic(topic);
+    created.clear();
     for (const client of clients.splice(0)) await client.close();
     await gw?.gateway.close();
   });
+  afterAll(() => admin.close());
 
   const dryrun = async (strategy: new () => Strategy): Promise<LiveRun> => {
     const topicBus = await KafkaTopicBus.connect({ brokers: [servers.kafka.address], clientId: 'qmtl-test' });
@@ -113,13 +120,11 @@ describeWithServer('kafka', reachable, 'a live run reading two Kafka topics with
     'computes every bucket of the backlog from the same bucket of both topics',
     { timeout: 60_000 },
     async () => {
-      const admin = new KafkaQueueAdmin({ brokers: [servers.kafka.address] });
-      clients.push(admin);
       gw = await testGateway({
         listen: true,
         leaseMs: 5000,
         leaseCheckMs: 100,
-        dagClient: new EmbeddedDagClient(dagManagerOn(admin)),
+        dagClient: new EmbeddedDagClient(dagManagerOn(admin, created)),
       });
       const producer = await dryrun(Producer);
       const mean = producer.strategy.nodes[1]!;
