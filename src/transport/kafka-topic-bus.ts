@@ -12,6 +12,7 @@ import { ErrorCode, QmtlError, quote, shortId } from '../common/errors.js';
 import { brokerErrorIds } from '../common/kafka-errors.js';
 import { errorFields, logger } from '../common/logger.js';
 import { backoffDelay, sleep } from '../common/retry.js';
+import { KafkaBucketOrder } from './kafka-bucket-order.js';
 import {
   decodeTopicValue,
   encodeTopicValue,
@@ -41,6 +42,11 @@ export interface KafkaTopicBusOptions {
   readonly commitIntervalMs?: number;
   /** Delay before the first redelivery of a message whose handler rejected, in ms; doubles up to 5 s. Default 100. */
   readonly retryDelayMs?: number;
+  /**
+   * Upper bound of what one fetch returns per partition, in bytes (a larger record batch still
+   * comes whole). Every partition of a subscription gets its share of each fetch. Default 1 MiB.
+   */
+  readonly maxFetchBytesPerPartition?: number;
 }
 
 type Kafka = typeof KafkaModule;
@@ -68,7 +74,8 @@ const RECORD_OVERHEAD_BYTES = 24;
  * The Kafka {@link TopicBus} over `@platformatic/kafka` (loaded by `connect`, so the embedded mode
  * never imports it). One idempotent acks=all producer with at most one send in flight: concurrent
  * sends of that client lose acknowledged messages (docs/kafka.md), so publishes queue up and leave
- * as one batch per send. A consumer commits a position only after its handler resolved.
+ * as one batch per send. A consumer hands out the backlogs of its topics in bucket order across
+ * them and commits a position only after its handler resolved.
  *
  * @example
  * const bus = await KafkaTopicBus.connect({ brokers: ['127.0.0.1:19092'] });
@@ -144,6 +151,7 @@ export class KafkaTopicBus implements TopicBus {
       deserializers: this.kafka.stringDeserializers,
       autocommit: false,
       maxWaitTime: 1000,
+      maxBytesPerPartition: this.options.maxFetchBytesPerPartition ?? 1024 * 1024,
       // Members notice a rebalance on their next heartbeat; the default 3 s makes joins slow.
       heartbeatInterval: 1000,
     });
@@ -304,8 +312,9 @@ export class KafkaTopicBus implements TopicBus {
 }
 
 /**
- * One consumer in a group. Messages are handed to the handler one at a time; a position is
- * committed (batched, every `commitIntervalMs`) only after the handler resolved. A failed stream
+ * One consumer in a group. Messages are handed to the handler one at a time, in bucket order across
+ * the partitions it holds ({@link KafkaBucketOrder}); a position is committed (batched, every
+ * `commitIntervalMs`) only after the handler resolved. A failed stream
  * (broker gone) is reopened with backoff from the group's committed position.
  */
 class KafkaSubscription implements Subscription {
@@ -378,9 +387,9 @@ class KafkaSubscription implements Subscription {
             );
           outageSince = null;
         }
-        for await (const message of stream) {
+        for await (const { record, message } of this.inBucketOrder(stream).records()) {
           if (this.stopping.signal.aborted) break;
-          await this.handle(message);
+          await this.handle(record, message);
           failures = 0;
         }
       } catch (error) {
@@ -404,29 +413,51 @@ class KafkaSubscription implements Subscription {
     }
   }
 
+  /** The stream's records in bucket order across the partitions this member holds. */
+  private inBucketOrder(stream: StringStream): KafkaBucketOrder<StringMessage> {
+    let assignments: typeof this.consumer.assignments = null;
+    let held: string[] = [];
+    return new KafkaBucketOrder({
+      stream,
+      assigned: () => {
+        if (this.consumer.assignments !== assignments) {
+          assignments = this.consumer.assignments;
+          held = (assignments ?? []).flatMap((a) => a.partitions.map((p) => `${a.topic}:${p}`));
+        }
+        return held;
+      },
+      listEnds: async () => {
+        const ends = await this.consumer.listOffsets({ topics: [...this.options.topics] });
+        return new Map(
+          [...ends].flatMap(([topic, offsets]) => offsets.map((end, p) => [`${topic}:${p}`, end] as const)),
+        );
+      },
+      decode: (record) =>
+        typeof record.key === 'string' && record.key !== ''
+          ? decodeTopicValue(record.topic, record.key, record.value ?? '')
+          : null,
+    });
+  }
+
   /** Hands one message to the handler until it resolves (or the subscription closes), then marks it handled. */
-  private async handle(message: StringMessage): Promise<void> {
-    if (!this.owns(message)) return;
-    const decoded =
-      typeof message.key === 'string' && message.key !== ''
-        ? decodeTopicValue(message.topic, message.key, message.value ?? '')
-        : null;
-    if (decoded === null) {
+  private async handle(record: StringMessage, message: ReceivedMessage | null): Promise<void> {
+    if (!this.owns(record)) return;
+    if (message === null) {
       log.warn(
-        { topic: message.topic, partition: message.partition, offset: String(message.offset) },
+        { topic: record.topic, partition: record.partition, offset: String(record.offset) },
         'skipping a message that is not a qmtl topic message',
       );
-      this.markHandled(message);
+      this.markHandled(record);
       return;
     }
     for (let attempt = 1; !this.stopping.signal.aborted; attempt += 1) {
       try {
-        await this.options.onMessage(decoded);
-        this.markHandled(message);
+        await this.options.onMessage(message);
+        this.markHandled(record);
         return;
       } catch (error) {
         log.warn(
-          { err: error, topic: message.topic, nodeId: shortId(decoded.nodeId), attempt },
+          { err: error, topic: message.topic, nodeId: shortId(message.nodeId), attempt },
           'topic message handler failed; retrying',
         );
         await this.pause(attempt);

@@ -46,6 +46,11 @@ export interface TopicBusContractOptions {
   readonly quietMs?: number;
   /** Generated cases of the failures-and-restarts check. Default 30. */
   readonly generatedRuns?: number;
+  /**
+   * Whether the bus hands out the backlogs of a subscription's topics in bucket-timestamp order
+   * across them (Redis, Kafka); the in-process bus takes the topics in turn instead. Default false.
+   */
+  readonly bucketOrder?: boolean;
 }
 
 /** The payload the kit publishes: a sequence number, plus whatever a test adds. */
@@ -114,8 +119,9 @@ class Recorder {
 /**
  * The behaviour every {@link TopicBus} adapter must have: ordered, intact delivery; groups and
  * members; `from`; at-least-once with resume after a restart; skipping foreign values; idempotent
- * close; bulk publishing. Call it from each adapter's test. Messages published after `subscribe`
- * resolves must reach the subscription (the kit publishes right after subscribing).
+ * close; bulk publishing; with `bucketOrder`, backlogs of several topics in bucket order across
+ * them. Call it from each adapter's test. Messages published after `subscribe` resolves must reach
+ * the subscription (the kit publishes right after subscribing).
  * @example
  * const broker = new MemoryTopicBroker();
  * testTopicBusContract('memory', () => {
@@ -246,6 +252,22 @@ export function testTopicBusContract(
       expect(seen.seqs((m) => m.topic === t1)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
       expect(seen.seqs((m) => m.topic === t2)).toEqual([101, 102, 103, 104, 105]);
     });
+
+    it(
+      'delivers each new message of a topic while another topic of the subscription stays empty',
+      { timeout: testTimeout },
+      async () => {
+        const [busy, empty] = [await topic(), await topic()];
+        const seen = recorder();
+        await subscribe(bus, { topics: [busy, empty], group: newGroup(), onMessage: seen.onMessage });
+        // Live, one at a time: none may wait for the empty topic.
+        for (let seq = 1; seq <= 3; seq += 1) {
+          await bus.publish(busy, numbered('n', seq, seq));
+          await seen.untilCount(seq);
+        }
+        expect(seen.seqs()).toEqual([1, 2, 3]);
+      },
+    );
 
     it('gives every group every message', { timeout: testTimeout }, async () => {
       const t = await topic();
@@ -540,6 +562,33 @@ export function testTopicBusContract(
         await marker.untilCount(3);
         await sleep(quietMs);
         expect(closed.seqs()).toEqual([1]);
+      },
+    );
+
+    it.runIf(options.bucketOrder === true)(
+      'delivers the backlogs of several topics in bucket order across them',
+      { timeout: testTimeout },
+      async () => {
+        const [price, average, quiet] = [await topic(), await topic(), await topic()];
+        // A stream and an average of it, published bucket by bucket as producers do (small
+        // batches, so a subscription fetches them in several rounds): 1200 buckets, the average
+        // from the 20th on; a third topic that is quiet after 10 buckets.
+        for (let from = 1; from <= 1200; from += 50) {
+          await bus.publish(price, numbered('p', from, from + 49));
+          await bus.publish(average, numbered('a', Math.max(20, from), from + 49));
+        }
+        await bus.publish(quiet, numbered('q', 1, 10));
+        const seen = recorder();
+        await subscribe(bus, {
+          topics: [price, average, quiet],
+          group: newGroup(),
+          onMessage: seen.onMessage,
+        });
+        await seen.untilCount(1200 + 1181 + 10);
+        await sleep(quietMs);
+        const stamps = seen.received.map((message) => message.timestamp);
+        expect(stamps).toHaveLength(1200 + 1181 + 10);
+        expect(stamps).toEqual([...stamps].sort((a, b) => a - b));
       },
     );
 

@@ -14,6 +14,7 @@ import { Strategy } from '../strategy.js';
 import { StreamInput } from '../stream-input.js';
 import { TagQueryNode } from '../tag-query-node.js';
 import { ReplayFeed } from './feeds/replay-feed.js';
+import { streamAndMean } from './stream-and-mean.test-kit.js';
 import type { LiveFeed } from './live-feed.js';
 import type { LiveRun } from './live-run.js';
 
@@ -30,22 +31,13 @@ const provider = new MemoryHistoryProvider(rows);
 
 /** The shared part of both strategies: a price stream and its 5-bar mean. */
 function sharedNodes(paceMs: number): { price: StreamInput; average: Node } {
-  const price = new StreamInput({
+  const { price, mean } = streamAndMean({
     tags: ['BTC', 'live-run-test'],
+    provider,
     interval: INTERVAL,
-    period: 5,
-    historyProvider: provider,
-    liveFeed: new ReplayFeed({ provider, paceMs }),
+    paceMs,
   });
-  const average = new ProcessingNode({
-    input: price,
-    name: 'mean5',
-    interval: INTERVAL,
-    period: 5,
-    computeFn: (view) =>
-      (view.input<{ close: number }>().field('close') as number[]).reduce((a, b) => a + b, 0) / 5,
-  });
-  return { price, average };
+  return { price, average: mean };
 }
 
 function strategyScaling(factor: number, paceMs = 2): new () => Strategy {
