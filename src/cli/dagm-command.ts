@@ -5,6 +5,7 @@ import { ErrorCode, QmtlError, quote } from '../common/errors.js';
 import type { DagManagerClient } from '../dagmanager/grpc-client.js';
 import type { CliIo } from './cli-io.js';
 import { serviceConfig } from './config-file.js';
+import { checkUsage } from './usage-error.js';
 
 interface DagmOptions {
   readonly target?: string;
@@ -34,10 +35,11 @@ export function registerDagmCommand(program: Command, io: CliIo): void {
 
   const withClient = async <T>(fn: (client: DagManagerClient) => Promise<T>): Promise<T> => {
     const options = dagm.opts<DagmOptions>();
+    const deadlineMs = checkUsage(() => timeoutMs(options.timeout));
     const { dagmanager } = serviceConfig(options.config, cwd());
     const target = options.target ?? `${dagmanager.grpc_host}:${dagmanager.grpc_port}`;
     const { DagManagerClient } = await import('../dagmanager/grpc-client.js');
-    const client = new DagManagerClient(target, { deadlineMs: timeoutMs(options.timeout) });
+    const client = new DagManagerClient(target, { deadlineMs });
     try {
       return await fn(client);
     } finally {

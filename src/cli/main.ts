@@ -11,6 +11,7 @@ import { registerDagManagerServerCommand } from './dagmgr-server-command.js';
 import { registerDemoCommand } from './demo-command.js';
 import { registerGatewayCommands } from './gw-command.js';
 import { registerRunCommand } from './run-command.js';
+import { UsageError } from './usage-error.js';
 
 export type { CliIo } from './cli-io.js';
 
@@ -20,8 +21,17 @@ export type { CliIo } from './cli-io.js';
  */
 const VERBOSE_COMMANDS = new Set(['run', 'dagmgr-server', 'gw', 'up']);
 
-/** Exit code of a usage error (unknown option, bad choice, missing argument), as most CLIs use. */
+/**
+ * Exit code of a usage error, as most CLIs use: the command line is wrong by itself (an unknown
+ * command or option, a missing argument, a flag value refused, flags that do not go together).
+ */
 const USAGE_ERROR = 2;
+
+/** Exit code of a command that failed once it ran. */
+const FAILURE = 1;
+
+const EXIT_CODES_HELP =
+  'Exit codes: 0 success; 1 the command failed; 2 the command line is wrong (a flag, its value, or flags that do not go together).';
 
 /**
  * The `qmtl` command line: one subcommand per file in `src/cli/`. Output goes to `io`, so tests run
@@ -35,7 +45,8 @@ export function createProgram(io: CliIo): Command {
     .version(packageVersion(), '-V, --version')
     .exitOverride()
     .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) })
-    .showHelpAfterError('(add --help for usage)');
+    .showHelpAfterError('(add --help for usage)')
+    .addHelpText('after', `\n${EXIT_CODES_HELP}`);
   program.hook('preAction', (_program, command) => {
     if (VERBOSE_COMMANDS.has(command.name()) && process.env['QMTL_LOG_LEVEL'] === undefined) {
       logger.level = 'info';
@@ -51,7 +62,8 @@ export function createProgram(io: CliIo): Command {
 
 /**
  * Runs the CLI with `argv` (the arguments after `qmtl`) and returns the exit code: 0 on success, 1
- * when the command fails, 2 on a usage error. Never calls `process.exit`.
+ * when the command fails, 2 on a usage error (the argument parser's, or a {@link UsageError}).
+ * Never calls `process.exit`.
  *
  * @example
  * const code = await main(['run', 'strategy.ts', '--mode', 'offline']);
@@ -74,10 +86,10 @@ function reportError(error: unknown, io: CliIo): number {
   io.stderr.write(`qmtl: ${message}\n`);
   if (debug) {
     // A QmtlError's own stack is noise; the cause (a strategy's import failure, say) is what helps.
-    const traced = isQmtlError(error) ? error.cause : error;
+    const traced = isQmtlError(error) || error instanceof UsageError ? error.cause : error;
     if (traced instanceof Error && traced.stack !== undefined) io.stderr.write(`${traced.stack}\n`);
   }
-  return 1;
+  return error instanceof UsageError ? USAGE_ERROR : FAILURE;
 }
 
 /** Also true for a QmtlError of another copy of qmtl (a strategy importing a second install). */

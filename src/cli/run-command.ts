@@ -5,7 +5,7 @@ import { ErrorCode, QmtlError, quote } from '../common/errors.js';
 import { logger } from '../common/logger.js';
 import { parseTime } from '../common/time.js';
 import type { ReplayProgress } from '../sdk/runner/replay.js';
-import { RunMode, type RunOptions } from '../sdk/runner/run-options.js';
+import { resolveRunOptions, RunMode, type RunOptions } from '../sdk/runner/run-options.js';
 import { Runner } from '../sdk/runner/runner.js';
 import { LiveRun } from '../sdk/live/live-run.js';
 import { HttpBroker } from '../sdk/execution/http-broker.js';
@@ -13,6 +13,7 @@ import { OnMissing } from '../sdk/runner/tick-engine.js';
 import type { CliIo } from './cli-io.js';
 import { formatProgress, formatRunSummary, runSummaryJson, summarizeRun } from './format-run-summary.js';
 import { loadStrategy } from './load-strategy.js';
+import { checkUsage } from './usage-error.js';
 
 /** The arguments of `qmtl run`, as parsed. */
 export interface RunCommandOptions {
@@ -98,7 +99,7 @@ export function registerRunCommand(program: Command, io: CliIo): void {
  */
 export async function runStrategyFile(options: RunCommandOptions, io: CliIo): Promise<void> {
   const cwd = io.cwd ?? process.cwd();
-  const runOptions = toRunOptions(options);
+  const runOptions = checkUsage(() => toRunOptions(options));
   const configFile = options.config ?? findConfigFile(cwd);
   if (configFile !== null) {
     loadConfig(configFile, cwd);
@@ -175,7 +176,10 @@ async function untilDoneOrSignal(run: LiveRun): Promise<void> {
   }
 }
 
-/** Checks the flags the Runner cannot name: times are parsed here so errors say `--start-time`. */
+/**
+ * The run options of the flags, checked as far as the flags alone tell (the Runner checks them
+ * again against the strategy). Times and numbers are parsed here so errors name the flag.
+ */
 function toRunOptions(options: RunCommandOptions): RunOptions {
   const startTime = flagTime(options.startTime, '--start-time');
   const endTime = flagTime(options.endTime, '--end-time');
@@ -188,7 +192,7 @@ function toRunOptions(options: RunCommandOptions): RunOptions {
       `--start-time ${quote(options.startTime)} is after --end-time ${quote(options.endTime)}`,
     );
   }
-  return {
+  const runOptions: RunOptions = {
     ...(startTime !== undefined && { startTime }),
     ...(endTime !== undefined && { endTime }),
     ...(options.onMissing !== undefined && { onMissing: options.onMissing }),
@@ -205,6 +209,9 @@ function toRunOptions(options: RunCommandOptions): RunOptions {
       }),
     },
   };
+  // Flags that do not go together (--mode offline --gateway-url), a malformed --bus-dsn, …
+  resolveRunOptions(options.mode, runOptions);
+  return runOptions;
 }
 
 /** `--position BTC=2 --position ETH=-1.5` as `{ BTC: 2, ETH: -1.5 }`. */

@@ -1,6 +1,7 @@
 import { redactDsn } from '../common/dsn.js';
 import { ErrorCode, QmtlError, quote } from '../common/errors.js';
 import { kafkaBrokers } from '../common/kafka-dsn.js';
+import { checkBusDsn } from './bus-dsn.js';
 import { KafkaTopicBus } from './kafka-topic-bus.js';
 import { MemoryTopicBus } from './memory-topic-bus.js';
 import { RedisTopicBus } from './redis-topic-bus.js';
@@ -16,18 +17,11 @@ import type { TopicBus } from './topic-bus.js';
  * @example const bus = await createTopicBus('kafka://127.0.0.1:19092');
  */
 export async function createTopicBus(dsn: string, option = 'dsn'): Promise<TopicBus> {
-  if (typeof dsn !== 'string' || dsn.trim() === '')
-    throw new QmtlError(ErrorCode.InvalidConfig, `${option} must be a non-empty string, got ${quote(dsn)}`);
+  checkBusDsn(dsn, option);
   if (dsn === 'memory') return new MemoryTopicBus();
-  let connecting: Promise<TopicBus>;
-  if (/^rediss?:\/\//.test(dsn)) connecting = RedisTopicBus.connect(dsn, { requireConnection: true });
-  else if (dsn.startsWith('kafka://'))
-    connecting = KafkaTopicBus.connect({ brokers: kafkaBrokers(dsn, option) });
-  else
-    throw new QmtlError(
-      ErrorCode.InvalidConfig,
-      `${option} ${quote(dsn)} is not supported: use "memory", "redis://host:port" or "kafka://host:port"`,
-    );
+  const connecting = dsn.startsWith('kafka://')
+    ? KafkaTopicBus.connect({ brokers: kafkaBrokers(dsn, option) })
+    : RedisTopicBus.connect(dsn, { requireConnection: true });
   return connecting.catch((error: unknown) => {
     if (!(error instanceof QmtlError)) throw error;
     if (error.code === ErrorCode.InvalidArgument)

@@ -5,11 +5,11 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { logger } from '../../src/common/logger.js';
 import { listeningPort, testGateway } from '../../src/gateway/gateway.test-kit.js';
 import { STRATEGY_STATUSES } from '../../src/gateway/strategy-status.js';
-import { runQmtl, type CliResult } from '../support/cli-in-process.js';
+import { runQmtl, silenceLogsInEachTest, type CliResult } from '../support/cli-in-process.js';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const fixtures = path.join(repoRoot, 'tests', 'fixtures', 'strategies');
@@ -93,13 +93,7 @@ function qmtl(args: string[], cwd = workDir): Promise<CliResult> {
   return runQmtl(args, cwd);
 }
 
-beforeEach(() => {
-  vi.stubEnv('QMTL_LOG_LEVEL', 'silent');
-});
-afterEach(() => {
-  vi.unstubAllEnvs();
-  logger.level = 'silent';
-});
+silenceLogsInEachTest();
 
 describe('qmtl run: choosing the strategy', () => {
   it('reports a file that does not exist with the path it resolved to', async () => {
@@ -177,7 +171,7 @@ describe('qmtl run: arguments', () => {
       '--end-time',
       '2024-01-02',
     ]);
-    expect(code).toBe(1);
+    expect(code).toBe(2);
     expect(stderr).toBe(
       'qmtl: --start-time: expected epoch seconds or an ISO-8601 date such as "2024-01-01T00:00:00Z", got "yesterday"\n',
     );
@@ -194,7 +188,7 @@ describe('qmtl run: arguments', () => {
       '--end-time',
       '1704153600',
     ]);
-    expect(code).toBe(1);
+    expect(code).toBe(2);
     expect(stderr).toBe(
       'qmtl: --start-time must be between year 1 and year 9999, got "1704067200000"; it looks like epoch milliseconds (2024-01-01T00:00:00Z): give seconds\n',
     );
@@ -209,7 +203,7 @@ describe('qmtl run: arguments', () => {
       '--start-time',
       '2024-01-01',
     ]);
-    expect(code).toBe(1);
+    expect(code).toBe(2);
     expect(stderr).toBe('qmtl: --mode backtest needs --start-time and --end-time\n');
   });
 
@@ -224,7 +218,7 @@ describe('qmtl run: arguments', () => {
       '--end-time',
       '1704067200',
     ]);
-    expect(code).toBe(1);
+    expect(code).toBe(2);
     expect(stderr).toBe('qmtl: --start-time "1704070000" is after --end-time "1704067200"\n');
   });
 
@@ -308,6 +302,7 @@ describe('qmtl run: arguments', () => {
         /positions\.ETH: no order node of the run trades "ETH" \(order nodes: "signal_orders_BTC"\)/,
       );
       const malformed = await live('--position', 'BTC');
+      expect(malformed.code).toBe(2);
       expect(malformed.stderr).toBe(
         'qmtl: --position must be SYMBOL=QUANTITY (a finite number, negative when short), got "BTC"\n',
       );
@@ -345,11 +340,11 @@ describe('qmtl run: arguments', () => {
     const sign = slipped.side === 'buy' ? 1 : -1;
     expect(slipped.price).toBeCloseTo(plain.price * (1 + (sign * 5) / 1e4), 9);
     const bad = await qmtl(['run', 'trader.ts', '--mode', 'backtest', '--fee-bps', 'lots', ...range]);
-    expect(bad.code).toBe(1);
+    expect(bad.code).toBe(2);
     expect(bad.stderr).toBe('qmtl: --fee-bps must be a non-negative number, got "lots"\n');
   });
 
-  it('names the Gateway a dry-run cannot reach, and rejects a Gateway for an offline run', async () => {
+  it('names the Gateway a dry-run cannot reach (exit 1), and rejects a Gateway for an offline run (exit 2)', async () => {
     const unreachable = await qmtl([
       'run',
       'live.ts',
@@ -370,7 +365,7 @@ describe('qmtl run: arguments', () => {
       '--gateway-url',
       'http://127.0.0.1:8000',
     ]);
-    expect(offline.code).toBe(1);
+    expect(offline.code).toBe(2);
     expect(offline.stderr).toMatch(/^qmtl: an offline run uses no services; drop gatewayUrl/);
   });
 

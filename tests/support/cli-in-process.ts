@@ -1,5 +1,7 @@
 import { Writable } from 'node:stream';
+import { afterEach, beforeEach, vi } from 'vitest';
 import { main } from '../../src/cli/main.js';
+import { logger } from '../../src/common/logger.js';
 
 /** What one in-process `qmtl` call printed, and its exit code. */
 export interface CliResult {
@@ -21,4 +23,18 @@ export async function runQmtl(args: string[], cwd: string): Promise<CliResult> {
     });
   const code = await main(args, { stdout: collect(stdout), stderr: collect(stderr), cwd });
   return { code, stdout: stdout.join(''), stderr: stderr.join('') };
+}
+
+/**
+ * Keeps the log silent in every test of the calling file: the commands raise it to `info` unless
+ * `QMTL_LOG_LEVEL` is set, and their log lines would bury the test output.
+ */
+export function silenceLogsInEachTest(): void {
+  beforeEach(() => {
+    vi.stubEnv('QMTL_LOG_LEVEL', 'silent');
+  });
+  afterEach(() => {
+    vi.unstubAllEnvs();
+    logger.level = 'silent';
+  });
 }

@@ -5,6 +5,7 @@ import {
   DEFAULT_HISTORY_TIMEOUT_MS,
   validateTimeout,
 } from '../history/backfill-engine.js';
+import { checkBusDsn } from '../../transport/bus-dsn.js';
 import type { TopicBus } from '../../transport/topic-bus.js';
 import type { Broker } from '../execution/broker.js';
 import type { PaperBrokerOptions } from '../execution/paper-broker.js';
@@ -46,7 +47,10 @@ export interface RunOptions {
   readonly token?: string;
   /** The topic bus of a dry-run or live run with a Gateway (or give `busDsn`). */
   readonly topicBus?: TopicBus;
-  /** Opens the topic bus: `redis://host:port`, `kafka://host:port` or `memory`. */
+  /**
+   * Opens the topic bus: `redis://host:port`, `kafka://host:port` or `memory`. A DSN of another
+   * form is refused with the other options, before anything runs.
+   */
   readonly busDsn?: string;
   /**
    * Worker threads for nodes that declare `worker` (a pure compute function exported from a
@@ -157,6 +161,7 @@ export function resolveRunOptions(mode: RunMode, options: RunOptions): ResolvedR
   if (topicBus !== null && (typeof topicBus !== 'object' || typeof topicBus.publish !== 'function'))
     throw invalid(`topicBus must be a TopicBus (publish, subscribe, lastMessage, …), got ${quote(topicBus)}`);
   const busDsn = optionalText(options.busDsn, 'busDsn');
+  if (busDsn !== null) checkBusDsn(busDsn, 'busDsn (--bus-dsn)');
   // Checked here, before the Runner registers the strategies at the Gateway.
   if (
     (mode === RunMode.DryRun || mode === RunMode.Live) &&
