@@ -156,14 +156,15 @@ describe('qmtl dagmgr-server and qmtl dagm (separate processes)', () => {
     expect(JSON.parse(result.stdout)).toMatchObject({ sentinel_id: 'cli-sentinel', chunks: 2 });
   });
 
-  it('fails clearly when no DAG Manager answers or the file is missing', async () => {
+  it('fails clearly when no DAG Manager answers or the file is missing (1), or a flag is refused (2)', async () => {
     const down = await cli('dagm', '--target', '127.0.0.1:1', 'queue-stats');
     expect(down.code).toBe(1);
     expect(down.stderr).toMatch(/DAG Manager at "127\.0\.0\.1:1" is unavailable/);
     const badTimeout = await cli('dagm', '--target', '127.0.0.1:1', '--timeout', 'soon', 'queue-stats');
-    expect(badTimeout.code).toBe(1);
+    expect(badTimeout.code).toBe(2);
     expect(badTimeout.stderr).toMatch(/--timeout must be a positive number of seconds, got "soon"/);
     const missing = await cli('dagm', 'diff', '--file', 'nope.json', '--dry-run');
+    expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/cannot read DAG file "nope\.json"/);
   });
 });
