@@ -152,6 +152,35 @@ describe('DegradationManager.evaluate', () => {
     expect(degradation.dependencies).toEqual({ redis: 'error', postgres: 'error', dag_manager: 'ok' });
   });
 
+  it('logs why a dependency is down once per outage, without a stack, and when it is back', async () => {
+    const warned = vi.spyOn(logger, 'warn').mockImplementation(() => undefined);
+    const info = vi.spyOn(logger, 'info').mockImplementation(() => undefined);
+    let redis = (): Promise<boolean> => Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:6379'));
+    const degradation = new DegradationManager({
+      checks: {
+        redis: () => redis(),
+        database: () => new Promise<boolean>(() => undefined),
+        dagManager: () => Promise.resolve(true),
+      },
+      cpuPercent: () => 0,
+      checkTimeoutMs: 10,
+    });
+    for (let i = 0; i < 3; i++) await degradation.evaluate();
+    const downs = warned.mock.calls.filter(([, message]) => message === 'a Gateway dependency is down');
+    expect(downs.map(([fields]) => fields)).toEqual([
+      { dependency: 'redis', error: 'connect ECONNREFUSED 127.0.0.1:6379' },
+      { dependency: 'database', error: 'its health check did not answer within 10 ms' },
+    ]);
+    redis = () => Promise.resolve(true);
+    await degradation.evaluate();
+    expect(info.mock.calls).toEqual([
+      [
+        { dependency: 'redis', failures: 3, downForMs: expect.any(Number) as unknown },
+        'a Gateway dependency is back',
+      ],
+    ]);
+  });
+
   it('counts a check that hangs as down once its timeout (1 s) has passed', async () => {
     vi.useFakeTimers();
     const degradation = new DegradationManager({

@@ -1,5 +1,6 @@
 import { cpus, type CpuInfo } from 'node:os';
 import { logger } from '../common/logger.js';
+import { OutageLog } from '../common/outage-log.js';
 import { PeriodicTask } from '../common/periodic-task.js';
 import { gatewayMetrics } from './metrics.js';
 
@@ -141,6 +142,10 @@ function cpuTicks(infos: readonly CpuInfo[]): { total: number; idle: number } {
  * Listeners registered with {@link onChange} hear about every change of the level or of any
  * dependency's status (not CPU alone), e.g. the worker resumes when `dag_manager` is `ok` again.
  *
+ * A dependency that is down is logged once, with why (`error`: what its check threw, or that it
+ * failed or did not answer in time), then once a minute with the count of failed checks, and once
+ * when it is back, with how long it was down (see {@link OutageLog}).
+ *
  * @example
  * const degradation = new DegradationManager({
  *   checks: { redis: () => state.ping(), database: () => store.healthy(), dagManager: () => dagClient.healthy() },
@@ -156,6 +161,8 @@ export class DegradationManager {
   private readonly now: () => number;
   private readonly task: PeriodicTask;
   private readonly listeners = new Set<(change: DegradationChange) => void>();
+  /** The outage log of each dependency, by the name its checks log. */
+  private readonly outages = new Map<string, OutageLog>();
   private current: DegradationSnapshot;
   private inFlight: Promise<DegradeLevel> | null = null;
   private started = false;
@@ -299,23 +306,52 @@ export class DegradationManager {
 
   /** `ok` when the check resolves true within the timeout; `error` when false, thrown or late. */
   private async check(name: string, check: () => Promise<boolean>): Promise<'ok' | 'error'> {
+    const failure = await this.failureOf(check);
+    const outage = this.outageOf(name);
+    if (failure === null) {
+      outage.succeeded();
+      return 'ok';
+    }
+    outage.failed(failure);
+    return 'error';
+  }
+
+  /** Why `check` says its dependency is down: what it threw, a false answer or none in time; null when up. */
+  private async failureOf(check: () => Promise<boolean>): Promise<unknown> {
     let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<false>((resolve) => {
-      timer = setTimeout(() => {
-        logger.warn({ dependency: name, timeoutMs: this.checkTimeoutMs }, 'health check timed out');
-        resolve(false);
-      }, this.checkTimeoutMs);
+    const late = new Promise<Error>((resolve) => {
+      timer = setTimeout(
+        () => resolve(new Error(`its health check did not answer within ${this.checkTimeoutMs} ms`)),
+        this.checkTimeoutMs,
+      );
     });
     try {
       const answer = Promise.resolve()
         .then(check)
-        .catch((error: unknown) => {
-          logger.warn({ err: error, dependency: name }, 'health check failed');
-          return false;
-        });
-      return (await Promise.race([answer, late])) ? 'ok' : 'error';
+        .then(
+          (up) => (up ? null : new Error('its health check failed')),
+          (error: unknown) => error ?? new Error('its health check failed'),
+        );
+      return await Promise.race([answer, late]);
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  private outageOf(name: string): OutageLog {
+    let outage = this.outages.get(name);
+    if (outage === undefined) {
+      outage = new OutageLog({
+        fields: { dependency: name },
+        messages: {
+          down: 'a Gateway dependency is down',
+          stillDown: 'a Gateway dependency is still down',
+          recovered: 'a Gateway dependency is back',
+        },
+        now: this.now,
+      });
+      this.outages.set(name, outage);
+    }
+    return outage;
   }
 }

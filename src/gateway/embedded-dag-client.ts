@@ -32,13 +32,17 @@ export class EmbeddedDagClient implements DagClient {
     return this.manager.cleanup(strategyId);
   }
 
-  /** True iff the manager reports its graph store `ok` and itself `running`. */
+  /**
+   * True iff the manager reports its graph store `ok` and itself `running`. A failure is logged at
+   * `debug` only: the Gateway's degradation manager, which calls this every few seconds, logs the
+   * outage once.
+   */
   async healthy(): Promise<boolean> {
     try {
       const { neo4j, state } = await this.manager.status();
       return neo4j === 'ok' && state === 'running';
     } catch (error) {
-      logger.warn({ err: error }, 'embedded DAG Manager health check failed');
+      logger.debug({ err: error }, 'embedded DAG Manager health check failed');
       return false;
     }
   }

@@ -430,6 +430,31 @@ describe('StrategyWorker', () => {
     expect(await worker().waitFor('nobody', 1)).toBeNull();
   });
 
+  it('logs a recovery sweep that keeps failing once, without a stack, and once when it works again', async () => {
+    const { worker, store } = setup();
+    let failing = true;
+    let reads = 0;
+    vi.spyOn(store, 'listByStatus').mockImplementation(() => {
+      reads++;
+      return failing ? Promise.reject(new Error('database unreachable')) : Promise.resolve([]);
+    });
+    const warn = vi.mocked(logger.warn);
+    const info = vi.mocked(logger.info);
+    await worker({ sweepMs: 5 }).start();
+    await vi.waitFor(() => expect(reads).toBeGreaterThanOrEqual(5));
+    const sweep = (calls: unknown[][]) =>
+      calls.filter(([fields]) => (fields as { component?: string }).component === 'worker recovery sweep');
+    expect(sweep(warn.mock.calls)).toEqual([
+      [
+        { component: 'worker recovery sweep', error: 'database unreachable' },
+        'the worker recovery sweep fails; it runs again at its interval',
+      ],
+    ]);
+    failing = false;
+    await vi.waitFor(() => expect(sweep(info.mock.calls)).toHaveLength(1));
+    expect(sweep(info.mock.calls)[0]![0]).toMatchObject({ failures: expect.any(Number) as unknown });
+  });
+
   it('pauses while canProcess() is false and resumes when it turns true', async () => {
     const { worker, submit, state, dagClient, store } = setup();
     await submit('s1');

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ErrorCode, QmtlError, quote } from '../common/errors.js';
 import { logger } from '../common/logger.js';
+import { OutageLog } from '../common/outage-log.js';
 import type { DagClient } from './dag-client.js';
 import { diffStrategy } from './diff-result.js';
 import { GatewayEventType, type EventHub } from './event-hub.js';
@@ -61,6 +62,27 @@ export class StrategyWorker {
   private sweepTimer: NodeJS.Timeout | null = null;
   private running = false;
   private transientFailures = 0;
+  /** Failures of the loops (the state store or the database down), logged once per outage. */
+  private readonly loopOutage = new OutageLog({
+    fields: { component: 'worker' },
+    messages: {
+      down: 'the worker loops fail; each retries after 1 s',
+      stillDown: 'the worker loops still fail',
+      recovered: 'the worker loops work again',
+    },
+  });
+  /**
+   * Failures of the recovery sweep, logged once per outage, apart from the loops: the sweep also
+   * reads the strategy store, which can be down while the loops work.
+   */
+  private readonly sweepOutage = new OutageLog({
+    fields: { component: 'worker recovery sweep' },
+    messages: {
+      down: 'the worker recovery sweep fails; it runs again at its interval',
+      stillDown: 'the worker recovery sweep still fails',
+      recovered: 'the worker recovery sweep works again',
+    },
+  });
   /** In-flight ids seen without a lock at the last sweep. */
   private suspects = new Set<string>();
 
@@ -74,16 +96,9 @@ export class StrategyWorker {
   async start(): Promise<void> {
     if (this.running) return;
     this.running = true;
-    await this.sweep().catch((error: unknown) => logger.warn({ err: error }, 'worker recovery sweep failed'));
+    await this.loggedSweep();
     for (let i = 0; i < (this.options.concurrency ?? 32); i++) this.loops.push(this.loop());
-    this.sweepTimer = setInterval(
-      () => {
-        void this.sweep().catch((error: unknown) =>
-          logger.warn({ err: error }, 'worker recovery sweep failed'),
-        );
-      },
-      this.options.sweepMs ?? this.lockTtlMs / 2,
-    );
+    this.sweepTimer = setInterval(() => void this.loggedSweep(), this.options.sweepMs ?? this.lockTtlMs / 2);
     this.sweepTimer.unref();
   }
 
@@ -164,6 +179,14 @@ export class StrategyWorker {
     return requeued;
   }
 
+  /** {@link sweep}, its failures logged once per outage. */
+  private loggedSweep(): Promise<void> {
+    return this.sweep().then(
+      () => this.sweepOutage.succeeded(),
+      (error: unknown) => this.sweepOutage.failed(error),
+    );
+  }
+
   private async loop(): Promise<void> {
     while (this.running) {
       try {
@@ -171,10 +194,12 @@ export class StrategyWorker {
           await this.idle(this.options.pollMs ?? 200);
           continue;
         }
-        if ((await this.runOnce()) === null) await this.idle(this.options.pollMs ?? 200);
+        const claimed = await this.runOnce();
+        this.loopOutage.succeeded();
+        if (claimed === null) await this.idle(this.options.pollMs ?? 200);
         else if (this.transientFailures > 0) await this.idle(pauseAfter(this.transientFailures));
       } catch (error) {
-        logger.warn({ err: error }, 'worker loop error; pausing');
+        this.loopOutage.failed(error);
         await this.idle(1_000);
       }
     }

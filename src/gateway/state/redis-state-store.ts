@@ -1,6 +1,7 @@
 import type * as Redis from 'redis';
 import { ErrorCode, QmtlError, quote } from '../../common/errors.js';
 import { logger } from '../../common/logger.js';
+import { OutageLog } from '../../common/outage-log.js';
 import {
   createRedisClient,
   invalidRedisDsn,
@@ -24,9 +25,6 @@ export interface RedisStateStoreOptions {
   /** Upper bound of the exponential reconnect backoff (50 ms, 100 ms, …), in ms. Default 2000. */
   readonly maxReconnectDelayMs?: number;
 }
-
-/** How often an ongoing outage is logged again at `warn` (every failed attempt goes to `debug`). */
-const OUTAGE_LOG_INTERVAL_MS = 60_000;
 
 /** Deletes `KEYS[1]` only while it still holds the caller's token `ARGV[1]`. */
 const RELEASE_LOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then
@@ -63,8 +61,8 @@ type RedisModule = typeof Redis;
  */
 export class RedisStateStore implements StateStore {
   private readonly keys: StateKeys;
-  private outageSince: number | null = null;
-  private lastOutageLog = 0;
+  /** Every failed (re)connection attempt, logged once per outage (then once a minute). */
+  private readonly outage: OutageLog;
   private closing: Promise<void> | null = null;
 
   private constructor(
@@ -75,8 +73,17 @@ export class RedisStateStore implements StateStore {
     private readonly options: RedisStateStoreOptions,
   ) {
     this.keys = new StateKeys(options.keyPrefix ?? '');
-    client.on('error', (error: unknown) => this.onError(error));
-    client.on('ready', () => this.onReady());
+    this.outage = new OutageLog({
+      fields: { redis: address },
+      messages: {
+        down: 'Redis state store is unreachable; reconnecting in the background',
+        stillDown: 'Redis state store is still unreachable',
+        recovered: 'Redis state store reconnected',
+      },
+    });
+    // Without an 'error' listener, a failed (re)connection attempt would crash the process.
+    client.on('error', (error: unknown) => this.outage.failed(error));
+    client.on('ready', () => this.outage.succeeded());
   }
 
   /**
@@ -251,34 +258,6 @@ export class RedisStateStore implements StateStore {
     return new QmtlError(ErrorCode.Unavailable, `${where} failed ${action}: ${message}`, {
       cause: error,
     });
-  }
-
-  /** Every failed (re)connection attempt lands here; without a listener it would crash the process. */
-  private onError(error: unknown): void {
-    const now = Date.now();
-    const context = { err: error, redis: this.address };
-    if (this.outageSince === null) {
-      this.outageSince = now;
-      this.lastOutageLog = now;
-      logger.warn(context, 'Redis state store is unreachable; reconnecting in the background');
-    } else if (now - this.lastOutageLog >= OUTAGE_LOG_INTERVAL_MS) {
-      this.lastOutageLog = now;
-      logger.warn(
-        { ...context, downForMs: now - this.outageSince },
-        'Redis state store is still unreachable',
-      );
-    } else {
-      logger.debug(context, 'Redis state store reconnection attempt failed');
-    }
-  }
-
-  private onReady(): void {
-    if (this.outageSince === null) return;
-    logger.info(
-      { redis: this.address, downForMs: Date.now() - this.outageSince },
-      'Redis state store reconnected',
-    );
-    this.outageSince = null;
   }
 }
 
