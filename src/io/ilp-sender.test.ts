@@ -2,7 +2,7 @@ import { createServer as createHttpServer, type Server as HttpServer } from 'nod
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ErrorCode, QmtlError } from '../common/errors.js';
-import { HttpIlpSender, TcpIlpSender, createIlpSender } from './ilp-sender.js';
+import { HttpIlpSender, IlpRejectedError, TcpIlpSender, createIlpSender } from './ilp-sender.js';
 
 const servers: (Server | HttpServer)[] = [];
 
@@ -106,7 +106,13 @@ describe('HttpIlpSender', () => {
     expect(sender).toBeInstanceOf(HttpIlpSender);
     await sender.send('a v=1 1\n');
     const error = await sender.send('a bad=1 1\n').catch((e: unknown) => e);
-    expect(error).toMatchObject({ code: ErrorCode.InvalidArgument });
+    expect(error).toBeInstanceOf(IlpRejectedError);
+    expect(error).toMatchObject({
+      code: ErrorCode.InvalidArgument,
+      status: 400,
+      blamesLines: true,
+      reason: 'cast error for line protocol string',
+    });
     expect((error as Error).message).toBe(
       'QuestDB rejected an ILP batch (HTTP 400): {"code":"invalid","message":"cast error for line protocol string"}',
     );
@@ -124,17 +130,29 @@ describe('HttpIlpSender failures', () => {
       }),
     );
 
-  it('keeps batches a server that is not serving (502, 503, 504) could not take, drops others (400, 500)', async () => {
-    for (const [status, code] of [
-      [502, ErrorCode.Unavailable],
-      [503, ErrorCode.Unavailable],
-      [504, ErrorCode.Unavailable],
-      [500, ErrorCode.InvalidArgument],
-      [400, ErrorCode.InvalidArgument],
+  it('keeps batches a server that is not serving (502, 503, 504) could not take, rejects others', async () => {
+    for (const status of [502, 503, 504]) {
+      const sender = new HttpIlpSender(`http://127.0.0.1:${await answering(status)}`);
+      const error = await sender.send('a v=1 1\n').catch((e: unknown) => e);
+      expect(error).not.toBeInstanceOf(IlpRejectedError);
+      expect(error).toMatchObject({
+        code: ErrorCode.Unavailable,
+        message: `QuestDB rejected an ILP batch (HTTP ${status}): status ${status}`,
+      });
+    }
+    // Only an answer that blames the lines lets a smaller batch pass (the recorder splits it).
+    for (const [status, blamesLines] of [
+      [400, true],
+      [413, true],
+      [401, false],
+      [500, false],
     ] as const) {
       const sender = new HttpIlpSender(`http://127.0.0.1:${await answering(status)}`);
       await expect(sender.send('a v=1 1\n')).rejects.toMatchObject({
-        code,
+        code: ErrorCode.InvalidArgument,
+        status,
+        blamesLines,
+        reason: `status ${status}`,
         message: `QuestDB rejected an ILP batch (HTTP ${status}): status ${status}`,
       });
     }

@@ -101,9 +101,45 @@ export class TcpIlpSender implements IlpSender {
 /** HTTP statuses of a server (or proxy) that is not serving right now. */
 const UNAVAILABLE_STATUSES = new Set([502, 503, 504]);
 
+/** HTTP statuses that blame the lines sent (400: a line QuestDB cannot parse or store in its column). */
+const LINE_STATUSES = new Set([400, 413, 422]);
+
+/**
+ * QuestDB's answer that it did not write an ILP/HTTP batch (any status but 2xx and 502/503/504).
+ * QuestDB applies a batch whole or not at all; sent again, the same batch would fail the same way.
+ * When {@link blamesLines}, the lines themselves are at fault (a string for a DOUBLE column, a
+ * line it cannot parse), so the batch without them can pass; otherwise (401, 404, 500, …) no
+ * smaller batch would do better.
+ */
+export class IlpRejectedError extends QmtlError {
+  /** QuestDB's reason: the `message` of its JSON answer, else the answer's text. */
+  readonly reason: string;
+  readonly blamesLines: boolean;
+
+  constructor(
+    readonly status: number,
+    answer: string,
+  ) {
+    super(ErrorCode.InvalidArgument, `QuestDB rejected an ILP batch (HTTP ${status}): ${answer}`);
+    this.reason = messageOf(answer);
+    this.blamesLines = LINE_STATUSES.has(status);
+  }
+}
+
+/** The `message` of QuestDB's JSON error answer, else the answer itself. */
+function messageOf(answer: string): string {
+  try {
+    const parsed: unknown = JSON.parse(answer);
+    const message = (parsed as { message?: unknown } | null)?.message;
+    return typeof message === 'string' ? message : answer;
+  } catch {
+    return answer;
+  }
+}
+
 /**
  * ILP over HTTP (`POST /write`, QuestDB port 9000): one request per batch, each confirmed or
- * rejected with QuestDB's reason, and a rejected batch is not written at all.
+ * rejected with QuestDB's reason ({@link IlpRejectedError}), and a rejected batch is not written at all.
  */
 export class HttpIlpSender implements IlpSender {
   private readonly url: string;
@@ -139,14 +175,14 @@ export class HttpIlpSender implements IlpSender {
       );
     }
     if (response.ok) return;
-    // QuestDB applies a batch whole or not at all. 502/503/504 mean it (or a proxy) is not
-    // serving: the batch is kept and sent again. Any other status is QuestDB's answer about
-    // this batch (400 a bad line, 500 a row it could not store): sent again it would fail the
-    // same way and hold back every later row, so it is dropped and reported.
-    throw new QmtlError(
-      UNAVAILABLE_STATUSES.has(response.status) ? ErrorCode.Unavailable : ErrorCode.InvalidArgument,
-      `QuestDB rejected an ILP batch (HTTP ${response.status}): ${text || response.statusText}`,
-    );
+    // 502/503/504 mean QuestDB (or a proxy) is not serving: the batch is kept and sent again.
+    if (UNAVAILABLE_STATUSES.has(response.status)) {
+      throw new QmtlError(
+        ErrorCode.Unavailable,
+        `QuestDB rejected an ILP batch (HTTP ${response.status}): ${text || response.statusText}`,
+      );
+    }
+    throw new IlpRejectedError(response.status, text || response.statusText);
   }
 
   close(): Promise<void> {

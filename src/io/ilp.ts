@@ -130,3 +130,13 @@ export function formatIlpLine(
   }
   return `${line} ${parts.join(',')} ${ilpTimestamp(timestampSeconds)}\n`;
 }
+
+/**
+ * The time of a line {@link formatIlpLine} made, in epoch seconds: its last word, in nanoseconds
+ * (field values may hold spaces, but the timestamp always comes last).
+ * @example ilpLineTime('bars,node_id=btc close=1 60000000000\n') // 60
+ */
+export function ilpLineTime(line: string): number {
+  const nanos = line.trimEnd().split(' ').at(-1) ?? '';
+  return Number(BigInt(nanos) / 1000n) / 1e6;
+}

@@ -2,15 +2,26 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ErrorCode, QmtlError } from '../common/errors.js';
 import { logger } from '../common/logger.js';
 import { StreamInput } from '../sdk/stream-input.js';
-import type { IlpSender } from './ilp-sender.js';
+import { sdkMetrics } from '../sdk/metrics.js';
+import { IlpRejectedError, type IlpSender } from './ilp-sender.js';
 import { QuestDBRecorder, type QuestDBRecorderOptions } from './questdb-recorder.js';
 
-/** A sender that records batches; `fail` makes the next send reject, `down` every send. */
-function fakeSender(): IlpSender & { batches: string[]; fail: Error | null; down: boolean; closed: boolean } {
+/**
+ * A sender that records batches; `fail` makes the next send reject, `down` every send, and
+ * `refuse` rejects, as QuestDB does with HTTP 400, every batch with a line containing it.
+ */
+function fakeSender(): IlpSender & {
+  batches: string[];
+  fail: Error | null;
+  down: boolean;
+  refuse: string | null;
+  closed: boolean;
+} {
   const sender = {
     batches: [] as string[],
     fail: null as Error | null,
     down: false,
+    refuse: null as string | null,
     closed: false,
     send(lines: string): Promise<void> {
       if (sender.down) return Promise.reject(new QmtlError(ErrorCode.Unavailable, 'connection refused'));
@@ -19,6 +30,8 @@ function fakeSender(): IlpSender & { batches: string[]; fail: Error | null; down
         sender.fail = null;
         return Promise.reject(error);
       }
+      if (sender.refuse !== null && lines.includes(sender.refuse))
+        return Promise.reject(new IlpRejectedError(400, `{"message":"cast error: ${sender.refuse}"}`));
       sender.batches.push(lines);
       return Promise.resolve();
     },
@@ -137,9 +150,84 @@ describe('QuestDBRecorder', () => {
     await rec.flush();
   });
 
+  it('drops only the rows QuestDB refuses on their own, logging and counting them', async () => {
+    const logged = vi.spyOn(logger, 'error').mockImplementation(() => undefined);
+    const { recorder: rec, sender } = recorder({ table: 'refusing', batchRows: 10 });
+    sender.refuse = 'oops';
+    for (let i = 1; i <= 9; i++) await rec.persist('n', 60, 60 * i, { v: i === 4 ? 'oops' : i });
+    // The row that fills the batch sends it, and its persist reports what QuestDB refused.
+    await expect(rec.persist('n', 60, 600, { v: 10 })).rejects.toThrow('QuestDB refused 1 of 10 rows');
+    const written = sender.batches.join('').trim().split('\n');
+    expect(written.map((line) => line.split(',v=')[1]!.split(' ')[0])).toEqual([
+      '1',
+      '2',
+      '3',
+      '5',
+      '6',
+      '7',
+      '8',
+      '9',
+      '10',
+    ]);
+    expect(logged).toHaveBeenCalledWith(
+      {
+        table: 'refusing',
+        refused: 1,
+        written: 9,
+        rows: [{ ts: '1970-01-01T00:04:00Z', reason: 'cast error: oops' }],
+      },
+      'questdb refused rows: dropped',
+    );
+    const counted = (await sdkMetrics.recorderRowsDroppedTotal.get()).values;
+    expect(counted.find((v) => v.labels.table === 'refusing')).toMatchObject({
+      value: 1,
+      labels: { reason: 'refused' },
+    });
+    await rec.persist('n', 60, 660, { v: 11 });
+    await rec.flush();
+    expect(rec.pending).toBe(0);
+  });
+
+  it('reports the refused rows on the next flush when a background flush met them', async () => {
+    vi.useFakeTimers();
+    vi.spyOn(logger, 'error').mockImplementation(() => undefined);
+    const { recorder: rec, sender } = recorder({ flushIntervalMs: 10 });
+    sender.refuse = 'oops';
+    await rec.persist('n', 60, 60, { v: 1 });
+    await rec.persist('n', 60, 120, { v: 'oops' });
+    await vi.advanceTimersByTimeAsync(10);
+    await expect(rec.flush()).rejects.toThrow(
+      'QuestDB refused 1 of 2 rows of table "bars", which were dropped (the other 1 were written); the first, at 1970-01-01T00:02:00Z: cast error: oops',
+    );
+    expect(sender.batches).toEqual(['bars,node_id=n interval=60i,v=1 60000000000\n']);
+    await rec.flush();
+  });
+
+  it('keeps a whole batch when QuestDB goes away while its refused rows are sought', async () => {
+    vi.spyOn(logger, 'error').mockImplementation(() => undefined);
+    const { recorder: rec, sender } = recorder({ flushIntervalMs: 60_000 });
+    sender.refuse = 'oops';
+    for (let i = 1; i <= 4; i++) await rec.persist('n', 60, 60 * i, { v: i === 4 ? 'oops' : i });
+    // The whole batch is refused, its first half written, then QuestDB is away.
+    const send = sender.send.bind(sender);
+    let requests = 0;
+    sender.send = (lines) =>
+      ++requests === 3 ? Promise.reject(new QmtlError(ErrorCode.Timeout, 'no answer')) : send(lines);
+    await expect(rec.flush()).rejects.toThrow('no answer (4 rows kept');
+    expect(rec.pending).toBe(4);
+    await expect(rec.flush()).rejects.toThrow('QuestDB refused 1 of 4 rows');
+    expect(rec.pending).toBe(0);
+    // Rows 1 and 2 went out twice (the table de-duplicates them), row 3 once, row 4 never.
+    expect(sender.batches.join('').match(/v=\d+/g)).toEqual(['v=1', 'v=2', 'v=1', 'v=2', 'v=3']);
+  });
+
   it('keeps at most maxBufferedRows through an outage, dropping the oldest, and says so', async () => {
     vi.spyOn(logger, 'error').mockImplementation(() => undefined);
-    const { recorder: rec, sender } = recorder({ maxBufferedRows: 3, flushIntervalMs: 60_000 });
+    const { recorder: rec, sender } = recorder({
+      table: 'overflowing',
+      maxBufferedRows: 3,
+      flushIntervalMs: 60_000,
+    });
     sender.down = true;
     for (let i = 1; i <= 5; i++) await rec.persist('n', 60, 60 * i, { v: i });
     await expect(rec.flush()).rejects.toThrow(/connection refused \(3 rows kept/);
@@ -153,6 +241,11 @@ describe('QuestDBRecorder', () => {
         .split('\n')
         .map((line) => line.split(',v=')[1]),
     ).toEqual(['3 180000000000', '4 240000000000', '5 300000000000']);
+    const counted = (await sdkMetrics.recorderRowsDroppedTotal.get()).values;
+    expect(counted.find((v) => v.labels.table === 'overflowing')).toMatchObject({
+      value: 2,
+      labels: { reason: 'overflow' },
+    });
     await rec.close();
   });
 

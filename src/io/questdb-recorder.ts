@@ -1,9 +1,12 @@
 import { ErrorCode, QmtlError, quote } from '../common/errors.js';
 import { logger } from '../common/logger.js';
 import type { EventRecorder } from '../sdk/history/protocols.js';
-import { formatIlpLine } from './ilp.js';
+import { formatTime } from '../common/time.js';
+import { sdkMetrics } from '../sdk/metrics.js';
+import { formatIlpLine, ilpLineTime } from './ilp.js';
 import { LineQueue } from './line-queue.js';
 import { createIlpSender, type IlpSender } from './ilp-sender.js';
+import { sendIsolatingRefused, type RefusedLine } from './send-isolating-refused.js';
 import { rejectUnknownKeys } from '../sdk/node-options.js';
 import { DEFAULT_QUESTDB_DSN, QuestDBClient } from './questdb-client.js';
 import { QUESTDB_KEY_COLUMNS, quoteIdentifier } from './questdb-sql.js';
@@ -68,10 +71,14 @@ const RECORDER_OPTION_KEYS = [
  * While QuestDB is unreachable (`QMTL_UNAVAILABLE`, `QMTL_TIMEOUT`) nothing is lost: the rows
  * stay buffered and are sent again, `batchRows` per request, every `flushIntervalMs` until QuestDB
  * is back (the table de-duplicates on `ts`, `node_id`, `interval`, so a batch sent twice is stored
- * once), up to `maxBufferedRows`; meanwhile rows are only buffered. A batch QuestDB rejects (a row
- * it cannot store) is dropped, the batches after it are still sent. Either failure is logged when
- * it happens, and rejects the {@link flush} or {@link close} that meets it or comes next;
- * {@link persist} keeps accepting rows. The retry timer does not keep the process alive.
+ * once), up to `maxBufferedRows`; meanwhile rows are only buffered. QuestDB rejects a batch over
+ * ILP/HTTP as a whole; when it blames the rows (HTTP 400, e.g. a string for a DOUBLE column) the
+ * recorder sends each half again, and so on, so that only the rows QuestDB refuses on their own are
+ * dropped (logged with their time and QuestDB's reason, counted in `recorder_rows_dropped_total`);
+ * a batch rejected otherwise (e.g. HTTP 500) is dropped whole. The batches after it are still sent.
+ * Either failure is logged when it happens, and rejects the {@link flush} or {@link close} that
+ * meets it or comes next; {@link persist} keeps accepting rows. The retry timer does not keep the
+ * process alive.
  *
  * @example
  * const recorder = new QuestDBRecorder({ table: 'btc_1m' });
@@ -179,7 +186,7 @@ export class QuestDBRecorder implements EventRecorder {
   /**
    * Sends every buffered row, `batchRows` per request; rejects with the failure of this or an
    * earlier background flush. Rows QuestDB could not be reached for stay buffered for the next
-   * flush; a batch QuestDB rejects is dropped and the rest still sent.
+   * flush; rows QuestDB refuses are dropped and the rest still sent.
    */
   async flush(): Promise<void> {
     this.clearTimer();
@@ -190,7 +197,10 @@ export class QuestDBRecorder implements EventRecorder {
     this.throwIfFailed();
   }
 
-  /** Sends the held rows numbered below `until`, oldest first, one batch at a time. */
+  /**
+   * Sends the held rows numbered below `until`, oldest first, one batch at a time. Of a batch
+   * QuestDB rejects for its rows, only the rows it refuses on their own are dropped.
+   */
   private async sendUntil(until: number): Promise<void> {
     let rejected: Error | undefined;
     while (this.queue.firstSeq < until) {
@@ -198,15 +208,18 @@ export class QuestDBRecorder implements EventRecorder {
       const lines = this.queue.peek(Math.min(this.batchRows, until - from));
       try {
         if (this.createTable) await this.client.ensureTable(this.table);
-        await this.sender.send(lines.join(''));
+        const refused = await sendIsolatingRefused(this.sender, lines);
         this.unreachable = false;
         this.queue.dropBefore(from + lines.length);
+        if (refused.length > 0) rejected ??= this.reportRefused(refused, lines.length);
       } catch (error) {
         if (!isUnreachable(error)) {
-          // QuestDB's answer about this batch: sent again it would fail the same way, so it is
-          // dropped (rows the maxBufferedRows limit dropped meanwhile are reported by it).
+          // QuestDB's answer about the whole batch (e.g. HTTP 500): sent again it would fail the
+          // same way, so it is dropped (rows the maxBufferedRows limit dropped meanwhile are
+          // reported by it).
           this.unreachable = false;
           const dropped = this.queue.dropBefore(from + lines.length);
+          this.countDropped('refused', dropped);
           if (error instanceof QmtlError) error.message += ` (${dropped} rows not written)`;
           rejected ??= asError(error);
           continue;
@@ -216,6 +229,31 @@ export class QuestDBRecorder implements EventRecorder {
       }
     }
     if (rejected !== undefined) throw rejected;
+  }
+
+  /** Logs and counts the rows QuestDB refused on their own; returns the error that reports them. */
+  private reportRefused(refused: readonly RefusedLine[], batch: number): QmtlError {
+    const table = this.table;
+    const rows = refused.map(({ line, error }) => ({
+      ts: formatTime(ilpLineTime(line)),
+      reason: error.reason,
+    }));
+    logger.error(
+      { table, refused: refused.length, written: batch - refused.length, rows },
+      'questdb refused rows: dropped',
+    );
+    this.countDropped('refused', refused.length);
+    const [first] = rows;
+    return new QmtlError(
+      ErrorCode.InvalidArgument,
+      `QuestDB refused ${refused.length} of ${batch} rows of table ${quote(table)}, which were dropped ` +
+        `(the other ${batch - refused.length} were written); the first, at ${first?.ts}: ${first?.reason}`,
+    );
+  }
+
+  /** Counts dropped rows in `recorder_rows_dropped_total`. */
+  private countDropped(reason: 'refused' | 'overflow', rows: number): void {
+    if (rows > 0) sdkMetrics.recorderRowsDroppedTotal.inc({ table: this.table, reason }, rows);
   }
 
   /** After a send QuestDB could not be reached for: its rows stay held and the timer retries. */
@@ -230,7 +268,10 @@ export class QuestDBRecorder implements EventRecorder {
   /** Drops the oldest rows past `maxBufferedRows`; the next flush or close reports them. */
   private dropOverflow(): void {
     const excess = this.queue.length - this.maxBufferedRows;
-    if (excess > 0) this.overflowed += this.queue.dropBefore(this.queue.firstSeq + excess);
+    if (excess <= 0) return;
+    const dropped = this.queue.dropBefore(this.queue.firstSeq + excess);
+    this.overflowed += dropped;
+    this.countDropped('overflow', dropped);
   }
 
   /** Flushes, then closes the ILP connection and the connection pool. */

@@ -12,6 +12,7 @@ const metricNames = [
   'nodecache_resident_bytes',
   'node_compute_total',
   'node_skip_total',
+  'recorder_rows_dropped_total',
 ];
 
 afterEach(() => resetMetrics());

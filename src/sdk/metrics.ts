@@ -78,6 +78,16 @@ export const sdkMetrics = {
     labelNames: ['node_id'] as const,
     registers,
   }),
+  /**
+   * Rows an event recorder dropped, per table and reason: `refused` (the database refused the
+   * row, or the batch it was in), `overflow` (more rows waited through an outage than it keeps).
+   */
+  recorderRowsDroppedTotal: new Counter({
+    name: 'recorder_rows_dropped_total',
+    help: 'Number of rows an event recorder dropped, per table and reason (refused, overflow)',
+    labelNames: ['table', 'reason'] as const,
+    registers,
+  }),
 } as const;
 
 /** The SDK metrics in the Prometheus text exposition format. */

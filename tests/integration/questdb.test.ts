@@ -313,7 +313,8 @@ describeWithServer('questdb', reachable, 'QuestDB history (real server)', () => 
     await Promise.all([recorder.close(), loader.close()]);
   });
 
-  it('reports a batch QuestDB rejects over ILP/HTTP', async () => {
+  it('reports a row QuestDB refuses over ILP/HTTP', async () => {
+    const logged = vi.spyOn(logger, 'error').mockImplementation(() => undefined);
     const table = tableName();
     const recorder = new QuestDBRecorder({ dsn, ilp: ilp.http, table });
     await recorder.persist('btc', 60, T0, { close: 1 });
@@ -322,8 +323,13 @@ describeWithServer('questdb', reachable, 'QuestDB history (real server)', () => 
     const error = await recorder.flush().catch((e: unknown) => e);
     expect(error).toMatchObject({ code: ErrorCode.InvalidArgument });
     expect((error as Error).message).toMatch(
-      /^QuestDB rejected an ILP batch \(HTTP 400\): .*\(1 rows not written\)$/s,
+      /^QuestDB refused 1 of 1 rows of table ".*", which were dropped \(the other 0 were written\); the first, at .*: .*cast error/s,
     );
+    expect(logged).toHaveBeenCalledWith(
+      expect.objectContaining({ table, refused: 1 }),
+      'questdb refused rows: dropped',
+    );
+    logged.mockRestore();
     await recorder.close();
   });
 
