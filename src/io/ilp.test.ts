@@ -7,6 +7,7 @@ import {
   formatIlpField,
   formatIlpLine,
   formatIlpString,
+  ilpLineTime,
   ilpTimestamp,
 } from './ilp.js';
 
@@ -108,5 +109,13 @@ describe('formatIlpLine', () => {
     expect(() => formatIlpLine('t', {}, { a: null }, 0)).toThrow(
       'ILP line for "t" has no field with a value',
     );
+  });
+});
+
+describe('ilpLineTime', () => {
+  it('reads back the time of a line, whatever spaces and line breaks its strings hold', () => {
+    const line = formatIlpLine('t', { node_id: 'a b' }, { note: 'x 1 "y"\n2', v: 1 }, 1_700_000_040.25);
+    expect(ilpLineTime(line)).toBe(1_700_000_040.25);
+    expect(ilpLineTime(formatIlpLine('t', {}, { v: 1 }, 9_223_372_036))).toBe(9_223_372_036);
   });
 });
