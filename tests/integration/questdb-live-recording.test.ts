@@ -1,5 +1,6 @@
 /**
- * A dry run recording its live bars to a real QuestDB: the run stores them before it ends, and
+ * A dry run recording its live bars to a real QuestDB: the run stores them before it ends, only
+ * the rows its node cache took (a backtest over the recording computes what the run did), and
  * when QuestDB is away at the end the run (and `qmtl run`, which then exits) says what it did not
  * store instead of retrying for ever.
  */
@@ -11,9 +12,19 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, expect, it, vi } from 'vitest';
 import { logger } from '../../src/common/logger.js';
+import { QuestDBLoader } from '../../src/io/questdb-loader.js';
 import { QuestDBRecorder } from '../../src/io/questdb-recorder.js';
 import { MemoryHistoryProvider } from '../../src/sdk/history/memory-history-provider.js';
 import { ReplayFeed } from '../../src/sdk/live/feeds/replay-feed.js';
+import {
+  B1,
+  B3,
+  INTERVAL,
+  LATE_ROWS,
+  LIVE_SUMS,
+  listFeed,
+  summingStrategy,
+} from '../../src/sdk/live/late-rows.test-kit.js';
 import { ProcessingNode } from '../../src/sdk/processing-node.js';
 import { Runner } from '../../src/sdk/runner/runner.js';
 import { StreamInput } from '../../src/sdk/stream-input.js';
@@ -81,6 +92,46 @@ describeWithServer('questdb', reachable, 'a dry run recording to QuestDB (real s
     expect(run.recordingError).toBeNull();
     expect(await tables.count(table)).toBe(BARS);
     await recorder.close();
+  });
+
+  it('keeps the bar a late row of an older bucket would overwrite, and records a correction of the newest', async () => {
+    const table = tables.next();
+    const recorder = new QuestDBRecorder({ dsn, table, flushIntervalMs: 60_000 });
+    // The stream reads its history from the table it records to (its source is in its node id).
+    const loader = new QuestDBLoader({ dsn, table });
+    try {
+      const live = summingStrategy({
+        liveFeed: listFeed(LATE_ROWS),
+        eventRecorder: recorder,
+        historyProvider: loader,
+      });
+      const run = await Runner.dryrun(live.Summing, {
+        startTime: B1,
+        endTime: B3 + INTERVAL,
+        keepOutputs: 'all',
+      });
+      await run.done;
+      await recorder.close();
+      expect(run.outputs(live.sum()).toArray()).toEqual(LIVE_SUMS);
+      await tables.admin.waitForWal(table, 15_000);
+      const key = { nodeId: run.strategy.nodes[0]!.nodeId, interval: INTERVAL };
+      const recorded = await loader.fetch(B1, B3 + INTERVAL, key);
+      expect(recorded.map((row) => [row.ts, row['close']])).toEqual([
+        [B1, 1],
+        [B1 + INTERVAL, 2],
+        [B3, 30],
+      ]);
+      // A backtest over the recording computes what the live run did.
+      const replayed = summingStrategy({ historyProvider: loader });
+      const backtest = await Runner.backtest(replayed.Summing, {
+        startTime: B1,
+        endTime: B3,
+        keepOutputs: 'all',
+      });
+      expect(backtest.outputs(replayed.sum()).toArray()).toEqual(LIVE_SUMS);
+    } finally {
+      await loader.close();
+    }
   });
 
   it('says which bars it did not store when QuestDB is away as it ends', async () => {

@@ -145,15 +145,19 @@ export class LiveInputs {
     this.#engine.emit(runtime, bucket, row);
     this.#engine.runTick(bucket);
     const newest = this.#lastBar.get(runtime.id) ?? -Infinity;
-    // A row of an older bucket than the stream's newest is rejected by the cache: no tick.
-    if (bucket >= newest) this.#countTick(bucket);
+    // A row of an older bucket than the stream's newest is rejected by the cache: no tick, and
+    // not recorded, so a backtest over the recording computes on the bars this run used. A late
+    // row of the newest bucket corrects it, here and in the recording (the last row stands).
+    if (bucket >= newest) {
+      this.#countTick(bucket);
+      const recorder = (runtime.node as StreamInput).eventRecorder;
+      if (recorder !== null)
+        this.#options.recording.record(recorder, runtime.id, runtime.interval, bucket, row);
+    }
     if (bucket > newest) {
       this.#lastBar.set(runtime.id, bucket);
       this.counters.bars++;
     }
-    const recorder = (runtime.node as StreamInput).eventRecorder;
-    if (recorder !== null)
-      this.#options.recording.record(recorder, runtime.id, runtime.interval, bucket, row);
     this.#endIfAtUntil(name, bucket);
     return true;
   }
