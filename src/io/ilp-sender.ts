@@ -3,7 +3,12 @@ import { ErrorCode, QmtlError, quote } from '../common/errors.js';
 
 /** Ships batches of ILP lines to QuestDB; the port {@link QuestDBRecorder} writes through. */
 export interface IlpSender {
-  /** Sends complete lines (each ending in `\n`); resolves once they are handed to the server. */
+  /**
+   * Sends complete lines (each ending in `\n`); resolves once they are handed to the server.
+   * Rejects with an {@link IlpRejectedError} that `blamesLines` when the server refused the lines
+   * (the recorder then sends smaller batches), with `QMTL_UNAVAILABLE`/`QMTL_TIMEOUT` when it
+   * could not be reached (the recorder keeps the batch for a retry).
+   */
   send(lines: string): Promise<void>;
   /** Closes the connection; rejects when the server dropped it after the last send. */
   close(): Promise<void>;

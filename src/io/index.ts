@@ -20,7 +20,13 @@ export {
 export { QuestDBLoader, type QuestDBLoaderOptions } from './questdb-loader.js';
 export { QuestDBRecorder, type QuestDBRecorderOptions } from './questdb-recorder.js';
 export { DEFAULT_QUESTDB_DSN } from './questdb-client.js';
-export { HttpIlpSender, TcpIlpSender, createIlpSender, type IlpSender } from './ilp-sender.js';
+export {
+  HttpIlpSender,
+  IlpRejectedError,
+  TcpIlpSender,
+  createIlpSender,
+  type IlpSender,
+} from './ilp-sender.js';
 export { formatIlpLine } from './ilp.js';
 export {
   ExchangeCandlesFetcher,
