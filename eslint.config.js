@@ -17,6 +17,7 @@ export default tseslint.config(
       'test-results/**',
       'eslint.config.js',
       'examples/**',
+      'templates/**',
       '.cache/**',
     ],
   },

@@ -10,6 +10,7 @@ import { registerDagmCommand } from './dagm-command.js';
 import { registerDagManagerServerCommand } from './dagmgr-server-command.js';
 import { registerDemoCommand } from './demo-command.js';
 import { registerGatewayCommands } from './gw-command.js';
+import { registerInitCommand } from './init-command.js';
 import { registerRunCommand } from './run-command.js';
 import { UsageError } from './usage-error.js';
 
@@ -52,6 +53,7 @@ export function createProgram(io: CliIo): Command {
       logger.level = 'info';
     }
   });
+  registerInitCommand(program, io);
   registerRunCommand(program, io);
   registerDemoCommand(program, io);
   registerDagManagerServerCommand(program, io);

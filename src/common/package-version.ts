@@ -1,17 +1,23 @@
 import { readFileSync } from 'node:fs';
 
-let version: string | null = null;
+let manifest: Readonly<Record<string, unknown>> | null = null;
 
-/** This package's version from its package.json (`0.0.0` if unreadable), read once. */
-export function packageVersion(): string {
-  if (version !== null) return version;
-  // The same relative path from src/common/ and from dist/common/.
-  let manifest: unknown = null;
+/** This package's package.json as an object (empty if unreadable), read once. */
+export function packageManifest(): Readonly<Record<string, unknown>> {
+  if (manifest !== null) return manifest;
+  let parsed: unknown = null;
   try {
-    manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+    // The same relative path from src/common/ and from dist/common/.
+    parsed = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
   } catch {
-    // A bundler that dropped package.json: no version to tell.
+    // A bundler that dropped package.json: nothing to tell.
   }
-  const found = (manifest as { version?: unknown } | null)?.version;
-  return (version = typeof found === 'string' ? found : '0.0.0');
+  const isObject = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed);
+  return (manifest = isObject ? (parsed as Record<string, unknown>) : {});
+}
+
+/** This package's version from its package.json (`0.0.0` if unreadable). */
+export function packageVersion(): string {
+  const found = packageManifest()['version'];
+  return typeof found === 'string' ? found : '0.0.0';
 }

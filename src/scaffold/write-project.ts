@@ -1,0 +1,181 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, statSync, type Stats } from 'node:fs';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { ErrorCode, QmtlError, quote } from '../common/errors.js';
+import type { ProjectFile } from './project-files.js';
+
+/** What the project's directory is before anything is written. */
+export type TargetState = 'absent' | 'empty' | 'non-empty';
+
+/** How many of a directory's entries an error lists. */
+const LISTED_ENTRIES = 5;
+
+/**
+ * What is at `directory` (absolute; `given` is how the user wrote it, for messages): nothing, an
+ * empty directory, or a non-empty one, which is refused unless `force`. A file or anything else
+ * that is not a directory is refused.
+ */
+export function inspectTarget(directory: string, given: string, force: boolean): TargetState {
+  if (!existsSync(directory)) return 'absent';
+  if (!statSync(directory).isDirectory())
+    throw invalidPath(`--path ${quote(given)} is not a directory (${directory})`);
+  const entries = readdirSync(directory).sort();
+  if (entries.length === 0) return 'empty';
+  if (force) return 'non-empty';
+  throw invalidPath(
+    `--path ${quote(given)} is not empty (${directory} holds ${listEntries(entries)}); ` +
+      'choose a new or empty directory, or add --force to write the project into it, replacing files of the same names',
+  );
+}
+
+/**
+ * Throws when a project file cannot replace what is at its path in `directory`: a directory where
+ * a file goes, or a file where a directory goes (`generators` as a file). Lists every clash.
+ */
+export function assertNoClashes(directory: string, files: readonly ProjectFile[], given: string): void {
+  const clashes = new Set<string>();
+  for (const file of files) {
+    const parts = file.path.split('/');
+    for (let depth = 1; depth <= parts.length; depth++) {
+      const relative = parts.slice(0, depth).join('/');
+      const entry = statOrNull(path.join(directory, relative));
+      if (entry === null) break;
+      const wantsDirectory = depth < parts.length;
+      if (wantsDirectory === entry.isDirectory()) continue;
+      clashes.add(`${relative} is ${wantsDirectory ? 'not a directory' : 'a directory'}`);
+      break;
+    }
+  }
+  if (clashes.size > 0)
+    throw invalidPath(
+      `cannot write the project into --path ${quote(given)} (${directory}): ${[...clashes].join('; ')}`,
+    );
+}
+
+/**
+ * Writes `files` into `directory` so that a failure leaves nothing behind. Every file is first
+ * written to a staging directory; an absent `directory` is then that staging directory renamed
+ * (one step), an existing one gets each file moved in, and a failure while moving puts back what
+ * was there. Returns the paths of existing files the project replaced.
+ */
+export async function writeProject(
+  directory: string,
+  files: readonly ProjectFile[],
+  state: TargetState,
+): Promise<{ readonly replaced: string[] }> {
+  if (state === 'absent') {
+    await writeNewDirectory(directory, files);
+    return { replaced: [] };
+  }
+  return writeIntoDirectory(directory, files);
+}
+
+async function writeNewDirectory(directory: string, files: readonly ProjectFile[]): Promise<void> {
+  const parent = path.dirname(directory);
+  const createdParent = await mkdir(parent, { recursive: true });
+  const staging = stagingPath(parent, `.${path.basename(directory)}`);
+  try {
+    await writeFiles(staging, files);
+    await rename(staging, directory);
+  } catch (error) {
+    await rm(staging, { recursive: true, force: true });
+    if (createdParent !== undefined) await rm(createdParent, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+/** A move made into the project directory, with what it replaced, so it can be undone. */
+interface Move {
+  readonly target: string;
+  readonly backup: string | null;
+}
+
+async function writeIntoDirectory(
+  directory: string,
+  files: readonly ProjectFile[],
+): Promise<{ readonly replaced: string[] }> {
+  const staging = stagingPath(directory, '');
+  const moves: Move[] = [];
+  const createdDirectories: string[] = [];
+  try {
+    await writeFiles(path.join(staging, 'new'), files);
+    for (const file of files) {
+      const target = path.join(directory, ...file.path.split('/'));
+      await makeParents(directory, file.path, createdDirectories);
+      let backup: string | null = null;
+      if (existsSync(target)) {
+        backup = path.join(staging, 'old', ...file.path.split('/'));
+        await mkdir(path.dirname(backup), { recursive: true });
+        await rename(target, backup);
+      }
+      moves.push({ target, backup });
+      await rename(path.join(staging, 'new', ...file.path.split('/')), target);
+    }
+  } catch (error) {
+    await undoMoves(moves, createdDirectories);
+    await rm(staging, { recursive: true, force: true });
+    throw error;
+  }
+  await rm(staging, { recursive: true, force: true });
+  return {
+    replaced: moves
+      .filter((move) => move.backup !== null)
+      .map((move) => path.relative(directory, move.target).split(path.sep).join('/')),
+  };
+}
+
+/** Puts back what the moves replaced and removes what they created, newest first. */
+async function undoMoves(moves: readonly Move[], createdDirectories: readonly string[]): Promise<void> {
+  for (const move of [...moves].reverse()) {
+    await rm(move.target, { force: true });
+    if (move.backup !== null && existsSync(move.backup)) await rename(move.backup, move.target);
+  }
+  for (const created of [...createdDirectories].reverse())
+    await rm(created, { recursive: true, force: true });
+}
+
+/** Creates the missing directories of `relative` under `root`, recording each one created. */
+async function makeParents(root: string, relative: string, created: string[]): Promise<void> {
+  const parts = relative.split('/').slice(0, -1);
+  for (let depth = 1; depth <= parts.length; depth++) {
+    const directory = path.join(root, ...parts.slice(0, depth));
+    if (existsSync(directory)) continue;
+    await mkdir(directory);
+    created.push(directory);
+  }
+}
+
+async function writeFiles(root: string, files: readonly ProjectFile[]): Promise<void> {
+  for (const file of files) {
+    const target = path.join(root, ...file.path.split('/'));
+    await mkdir(path.dirname(target), { recursive: true });
+    await writeFile(target, file.content, { flag: 'wx' });
+  }
+}
+
+/** A fresh path next to (or in) the project for staging its files; the name starts with a dot. */
+function stagingPath(parent: string, prefix: string): string {
+  return path.join(parent, `${prefix}.qmtl-init-${randomBytes(4).toString('hex')}`);
+}
+
+/** What is at `file` (links followed), or null when nothing is. */
+function statOrNull(file: string): Stats | null {
+  try {
+    return statSync(file);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return null;
+    throw error;
+  }
+}
+
+function listEntries(entries: readonly string[]): string {
+  const shown = entries.slice(0, LISTED_ENTRIES).join(', ');
+  const more = entries.length - LISTED_ENTRIES;
+  return more > 0 ? `${shown} and ${more} more` : shown;
+}
+
+function invalidPath(message: string): QmtlError {
+  return new QmtlError(ErrorCode.InvalidArgument, message);
+}
