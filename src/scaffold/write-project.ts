@@ -3,6 +3,7 @@ import { existsSync, readdirSync, statSync, type Stats } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ErrorCode, QmtlError, quote } from '../common/errors.js';
+import { logger } from '../common/logger.js';
 import type { ProjectFile } from './project-files.js';
 
 /** What the project's directory is before anything is written. */
@@ -85,10 +86,12 @@ async function writeNewDirectory(directory: string, files: readonly ProjectFile[
   }
 }
 
-/** A move made into the project directory, with what it replaced, so it can be undone. */
+/** A file moved into the project directory, with where what it replaced was put, so it can be undone. */
 interface Move {
   readonly target: string;
   readonly backup: string | null;
+  /** Whether the new file got there (a failure can come between the backup and the move). */
+  placed: boolean;
 }
 
 async function writeIntoDirectory(
@@ -103,17 +106,26 @@ async function writeIntoDirectory(
     for (const file of files) {
       const target = path.join(directory, ...file.path.split('/'));
       await makeParents(directory, file.path, createdDirectories);
-      let backup: string | null = null;
+      const move: Move = { target, backup: null, placed: false };
       if (existsSync(target)) {
-        backup = path.join(staging, 'old', ...file.path.split('/'));
+        const backup = path.join(staging, 'old', ...file.path.split('/'));
         await mkdir(path.dirname(backup), { recursive: true });
         await rename(target, backup);
-      }
-      moves.push({ target, backup });
+        moves.push({ ...move, backup });
+      } else moves.push(move);
       await rename(path.join(staging, 'new', ...file.path.split('/')), target);
+      moves.at(-1)!.placed = true;
     }
   } catch (error) {
-    await undoMoves(moves, createdDirectories);
+    const unrestored = await undoMoves(moves, createdDirectories);
+    if (unrestored.length > 0) {
+      // The staging directory holds the files that could not be put back: keep it.
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new Error(
+        `writing the project into ${directory} failed (${reason}), and putting back ${unrestored.join(', ')} failed too: they are in ${path.join(staging, 'old')}`,
+        { cause: error },
+      );
+    }
     await rm(staging, { recursive: true, force: true });
     throw error;
   }
@@ -125,14 +137,27 @@ async function writeIntoDirectory(
   };
 }
 
-/** Puts back what the moves replaced and removes what they created, newest first. */
-async function undoMoves(moves: readonly Move[], createdDirectories: readonly string[]): Promise<void> {
+/**
+ * Puts back what the moves replaced and removes what they created, newest first, going on past a
+ * step that fails. Returns the replaced files it could not put back.
+ */
+async function undoMoves(moves: readonly Move[], createdDirectories: readonly string[]): Promise<string[]> {
+  const unrestored: string[] = [];
   for (const move of [...moves].reverse()) {
-    await rm(move.target, { force: true });
-    if (move.backup !== null && existsSync(move.backup)) await rename(move.backup, move.target);
+    try {
+      if (move.placed) await rm(move.target, { force: true });
+      if (move.backup !== null) await rename(move.backup, move.target);
+    } catch (error) {
+      logger.warn({ file: move.target, err: error }, 'init: could not undo writing a file');
+      if (move.backup !== null) unrestored.push(move.target);
+    }
   }
-  for (const created of [...createdDirectories].reverse())
-    await rm(created, { recursive: true, force: true });
+  for (const created of [...createdDirectories].reverse()) {
+    await rm(created, { recursive: true, force: true }).catch((error: unknown) =>
+      logger.warn({ directory: created, err: error }, 'init: could not remove a directory it created'),
+    );
+  }
+  return unrestored;
 }
 
 /** Creates the missing directories of `relative` under `root`, recording each one created. */
