@@ -4,7 +4,7 @@
  */
 import { ProcessingNode, Strategy, StreamInput } from 'qmtl';
 import { priceHistory } from './history.js';
-import { trendState, type TrendReport } from './indicators/index.js';
+import { trendState } from './indicators/index.js';
 
 export class StateMachineStrategy extends Strategy {
   constructor() {
@@ -18,15 +18,20 @@ export class StateMachineStrategy extends Strategy {
       tags: ['SAMPLE', 'ohlcv'],
       historyProvider: priceHistory(),
     });
-    // The state lives in the node (one TrendState per run); period and band are in its NodeID.
+    // The state: 1 (up) or -1 (down). It lives in the node, one TrendState per run, and period
+    // and band are part of the node's identity.
     const trend = trendState(price, { period: 20, band: 0.001, field: 'close', name: 'trend' });
-    // Stateless: emits the new state on the bars where it changed, nothing on the others.
+    // The changes: compares the last two states the node cache holds (period 2), so it needs no
+    // state of its own; emits 'up' or 'down' on the bars where the trend turned, nothing otherwise.
     const changes = new ProcessingNode({
       name: 'trend_changes',
       input: trend,
+      period: 2,
       computeFn: (view) => {
-        const report = view.input<TrendReport>().latest()!;
-        return report.changed ? report.trend : null;
+        const states = view.input();
+        const [before, now] = [states.at(-2), states.at(-1)];
+        if (now === before) return null;
+        return now === 1 ? 'up' : 'down';
       },
     });
     this.addNodes([price, trend, changes]);

@@ -5,4 +5,4 @@
  * lives in the run and its parameters are part of the node's identity.
  */
 export * from 'qmtl/indicators';
-export { TrendState, trendState, type Trend, type TrendReport } from './trend-state.js';
+export { TrendState, trendState, type Trend } from './trend-state.js';

@@ -13,34 +13,26 @@ import {
 } from 'qmtl/indicators';
 import { ErrorCode, QmtlError, type Node } from 'qmtl';
 
-/** The two states. */
-export type Trend = 'up' | 'down';
-
-/** What the machine reports for each bar: its state, and whether this bar changed it. */
-export interface TrendReport {
-  readonly trend: Trend;
-  readonly changed: boolean;
-}
+/** The two states: 1 while the trend is up, −1 while it is down. */
+export type Trend = 1 | -1;
 
 /**
- * Up or down against an EMA of the input, with a dead band: the state turns `up` when the input
- * closes above `EMA × (1 + band)`, `down` below `EMA × (1 − band)`, and stays as it is in between,
- * so noise around the average does not flip it. The first warm bar starts it on the side of the
- * average the input is on. `null` until the EMA is warm (`period` inputs).
+ * Up or down against an EMA of the input, with a dead band: the state turns up (1) when the input
+ * closes above `EMA × (1 + band)`, down (−1) below `EMA × (1 − band)`, and stays as it is in
+ * between, so noise around the average does not flip it. The first warm bar starts it on the side
+ * of the average the input is on. `null` until the EMA is warm (`period` inputs).
  *
  * @example
  * const machine = new TrendState(3, 0.01);
- * [10, 10, 10, 11, 10.95, 9].map((x) => machine.update(x)?.trend ?? null);
- * // [null, null, 'up', 'up', 'up', 'down']
+ * [10, 10, 10, 11, 10.95, 9].map((x) => machine.update(x)); // [null, null, 1, 1, 1, -1]
  */
-export class TrendState implements StreamingIndicator<number, TrendReport> {
+export class TrendState implements StreamingIndicator<number, Trend> {
   readonly warmupPeriod: number;
   private readonly average: EMA;
   private readonly band: number;
   private trend: Trend | null = null;
   /** The state before the newest input, so `replace` can undo it. */
   private trendBefore: Trend | null = null;
-  private report: TrendReport | null = null;
 
   constructor(period: number, band: number) {
     if (!(Number.isFinite(band) && band >= 0 && band < 1))
@@ -53,41 +45,38 @@ export class TrendState implements StreamingIndicator<number, TrendReport> {
     this.warmupPeriod = this.average.warmupPeriod;
   }
 
-  get result(): TrendReport | null {
-    return this.report;
+  get result(): Trend | null {
+    return this.trend;
   }
 
   get isWarm(): boolean {
-    return this.report !== null;
+    return this.trend !== null;
   }
 
   /** Takes the next input; returns the state after it. */
-  update(value: number): TrendReport | null {
+  update(value: number): Trend | null {
+    const average = this.average.update(value); // throws on a bad input, before anything changed
     this.trendBefore = this.trend;
-    return this.step(value, this.average.update(value));
+    return (this.trend = this.next(this.trendBefore, value, average));
   }
 
-  /** Replaces the newest input (a late correction of the bar). */
-  replace(value: number): TrendReport | null {
-    this.trend = this.trendBefore;
-    return this.step(value, this.average.replace(value));
+  /** Replaces the newest input (a late correction of the bar) and returns the state after it. */
+  replace(value: number): Trend | null {
+    const average = this.average.replace(value);
+    return (this.trend = this.next(this.trendBefore, value, average));
   }
 
   reset(): void {
     this.average.reset();
     this.trend = this.trendBefore = null;
-    this.report = null;
   }
 
-  private step(value: number, average: number | null): TrendReport | null {
-    if (average === null) return (this.report = null);
-    const previous = this.trend;
-    let next: Trend = previous ?? (value >= average ? 'up' : 'down');
-    if (value > average * (1 + this.band)) next = 'up';
-    else if (value < average * (1 - this.band)) next = 'down';
-    this.trend = next;
-    this.report = Object.freeze({ trend: next, changed: previous !== null && next !== previous });
-    return this.report;
+  /** The transition: where `value` against `average` takes the state `from`. */
+  private next(from: Trend | null, value: number, average: number | null): Trend | null {
+    if (average === null) return null;
+    if (value > average * (1 + this.band)) return 1;
+    if (value < average * (1 - this.band)) return -1;
+    return from ?? (value >= average ? 1 : -1);
   }
 }
 
