@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { ErrorCode, QmtlError } from '../common/errors.js';
+import { packageVersion } from '../common/package-version.js';
 import { createProject, type CreatedProject } from '../scaffold/create-project.js';
 import { SAMPLE_CSV_PATH, SAMPLE_MARKET } from '../scaffold/sample-data.js';
 import { DEFAULT_TEMPLATE, TEMPLATE_NAMES, TEMPLATES } from '../scaffold/templates.js';
@@ -71,6 +72,12 @@ function formatCreated(project: CreatedProject, given: string, cwd: string): str
     lines.push(`  ${file}${notes.length > 0 ? ` (${notes.join(', ')})` : ''}`);
   }
   const cd = path.relative(cwd, project.directory) === '' ? [] : [`  cd ${shellWord(given)}`];
+  if (project.qmtlDependency.startsWith('file:'))
+    lines.push(
+      '',
+      `package.json depends on this qmtl checkout ("qmtl": "${project.qmtlDependency}"), as its version`,
+      `may not be published; make it "^${packageVersion()}" to use the published package.`,
+    );
   lines.push('', 'Next:', ...cd, '  npm install', '  npm run backtest', '');
   return lines.join('\n');
 }

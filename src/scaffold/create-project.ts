@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { ErrorCode, QmtlError, quote } from '../common/errors.js';
 import { projectFiles } from './project-files.js';
-import { projectPackageName } from './project-package.js';
+import { projectPackageName, qmtlDependency } from './project-package.js';
 import { DEFAULT_TEMPLATE, isTemplateName, TEMPLATE_NAMES, type TemplateName } from './templates.js';
 import { assertNoClashes, inspectTarget, writeProject } from './write-project.js';
 
@@ -28,6 +28,8 @@ export interface CreatedProject {
   readonly files: readonly string[];
   /** Existing files the project replaced (only with `force`). */
   readonly replaced: readonly string[];
+  /** What its package.json depends on for qmtl: `^version`, or `file:` and this checkout. */
+  readonly qmtlDependency: string;
 }
 
 /**
@@ -55,12 +57,14 @@ export async function createProject(options: CreateProjectOptions): Promise<Crea
     );
   const directory = path.resolve(options.cwd ?? process.cwd(), options.path);
   const state = inspectTarget(directory, options.path, options.force === true);
+  const qmtl = qmtlDependency();
   const files = projectFiles({
     template,
     name: projectPackageName(directory),
     withSampleData: options.withSampleData === true,
+    qmtl,
   });
   if (state === 'non-empty') assertNoClashes(directory, files, options.path);
   const { replaced } = await writeProject(directory, files, state);
-  return { directory, template, files: files.map((file) => file.path), replaced };
+  return { directory, template, files: files.map((file) => file.path), replaced, qmtlDependency: qmtl };
 }

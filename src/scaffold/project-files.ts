@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { projectPackageJson } from './project-package.js';
+import { projectPackageJson, qmtlDependency } from './project-package.js';
 import { SAMPLE_CSV_PATH, sampleOhlcvCsv, sampleRange } from './sample-data.js';
 import { TEMPLATES, templatesDirectory, type TemplateName } from './templates.js';
 
@@ -17,6 +17,8 @@ export interface ProjectSpec {
   readonly name: string;
   /** Adds the sample market's bars as {@link SAMPLE_CSV_PATH}. */
   readonly withSampleData: boolean;
+  /** The version range or `file:` path of the qmtl dependency; default {@link qmtlDependency}. */
+  readonly qmtl?: string;
 }
 
 /**
@@ -36,7 +38,7 @@ export function projectFiles(spec: ProjectSpec): ProjectFile[] {
     ...readTree(path.join(root, 'common')),
     ...readTree(path.join(root, spec.template)),
   ]);
-  files.set('package.json', projectPackageJson(spec.name));
+  files.set('package.json', projectPackageJson(spec.name, spec.qmtl ?? qmtlDependency()));
   if (spec.withSampleData) files.set(SAMPLE_CSV_PATH, sampleOhlcvCsv());
   const values: Record<string, string> = {
     name: spec.name,

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { packageManifest, packageVersion } from '../common/package-version.js';
-import { projectPackageJson, projectPackageName } from './project-package.js';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { projectPackageJson, projectPackageName, qmtlDependency, qmtlRoot } from './project-package.js';
 
 describe('projectPackageName', () => {
   it("is the directory's base name, made a valid npm name", () => {
@@ -16,8 +18,23 @@ describe('projectPackageName', () => {
   });
 });
 
+describe('qmtlDependency', () => {
+  it('is this version for an installed qmtl', () => {
+    expect(qmtlDependency(path.join(path.sep, 'app', 'node_modules', 'qmtl'))).toBe(`^${packageVersion()}`);
+  });
+
+  it('is the checkout itself for a qmtl run from its sources, whose version may not be published', () => {
+    expect(qmtlDependency(path.join(path.sep, 'src', 'qmtl'))).toBe(
+      `file:${path.join(path.sep, 'src', 'qmtl')}`,
+    );
+    const checkout = fileURLToPath(new URL('../..', import.meta.url));
+    expect(path.resolve(qmtlRoot())).toBe(path.resolve(checkout));
+    expect(qmtlDependency()).toBe(`file:${path.resolve(checkout)}`);
+  });
+});
+
 describe('projectPackageJson', () => {
-  const manifest = JSON.parse(projectPackageJson('demo')) as {
+  const manifest = JSON.parse(projectPackageJson('demo', '^0.1.0')) as {
     name: string;
     type: string;
     scripts: Record<string, string>;
@@ -25,9 +42,9 @@ describe('projectPackageJson', () => {
     devDependencies: Record<string, string>;
   };
 
-  it('is an ES module package depending on this version of qmtl', () => {
+  it('is an ES module package depending on qmtl as it is told', () => {
     expect(manifest).toMatchObject({ name: 'demo', type: 'module', private: true });
-    expect(manifest.dependencies).toEqual({ qmtl: `^${packageVersion()}` });
+    expect(manifest.dependencies).toEqual({ qmtl: '^0.1.0' });
   });
 
   it('backtests the sample day, replays offline and type-checks', () => {

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { packageManifest, packageVersion } from '../common/package-version.js';
 import { sampleRange } from './sample-data.js';
 
@@ -21,10 +22,28 @@ export function projectPackageName(directory: string): string {
 }
 
 /**
- * The `package.json` of a new project: an ES module package depending on this version of qmtl,
- * with `backtest` (the sample day), `offline` and `typecheck` scripts.
+ * The root of this qmtl package: two levels above this module, in `src/scaffold/` and in the
+ * built `dist/scaffold/` alike.
  */
-export function projectPackageJson(name: string): string {
+export function qmtlRoot(): string {
+  return fileURLToPath(new URL('../../', import.meta.url));
+}
+
+/**
+ * How a new project depends on qmtl: on this version (`^x.y.z`) when this qmtl is an installed
+ * package (it sits in a `node_modules` directory), else on this checkout (`file:` and its
+ * absolute path), whose version may not be published, so that `npm install` works either way.
+ */
+export function qmtlDependency(root = qmtlRoot()): string {
+  const installed = path.resolve(root).split(path.sep).includes('node_modules');
+  return installed ? `^${packageVersion()}` : `file:${path.resolve(root)}`;
+}
+
+/**
+ * The `package.json` of a new project: an ES module package depending on qmtl (see
+ * {@link qmtlDependency}), with `backtest` (the sample day), `offline` and `typecheck` scripts.
+ */
+export function projectPackageJson(name: string, qmtl = qmtlDependency()): string {
   const { startTime, endTime } = sampleRange();
   const devDependencies = (packageManifest()['devDependencies'] ?? {}) as Record<string, string>;
   const manifest = {
@@ -38,7 +57,7 @@ export function projectPackageJson(name: string): string {
       offline: 'qmtl run strategy.ts --mode offline',
       typecheck: 'tsc --noEmit',
     },
-    dependencies: { qmtl: `^${packageVersion()}` },
+    dependencies: { qmtl },
     devDependencies: {
       '@types/node': caretRange(devDependencies['@types/node'], '20.19.0'),
       typescript: caretRange(devDependencies['typescript'], '5.9.0'),

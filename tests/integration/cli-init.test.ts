@@ -9,12 +9,14 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig, parseConfig } from '../../src/common/config.js';
 import { packageVersion } from '../../src/common/package-version.js';
 import { TEMPLATE_NAMES } from '../../src/scaffold/templates.js';
 import { runQmtl } from '../support/cli-in-process.js';
 
+const repoRoot = path.resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const workDir = mkdtempSync(path.join(tmpdir(), 'qmtl-cli-init-'));
 afterAll(() => rmSync(workDir, { recursive: true, force: true }));
 
@@ -80,8 +82,8 @@ describe('qmtl init --path', () => {
     expect(csv).toHaveLength(1441);
   });
 
-  it('writes a package.json that runs the strategy with this version of qmtl', async () => {
-    await runQmtl(['init', '--path', 'Package Check', '--strategy', 'branching'], workDir);
+  it('writes a package.json that runs the strategy with this qmtl: a checkout, as here, by its path', async () => {
+    const { stdout } = await runQmtl(['init', '--path', 'Package Check', '--strategy', 'branching'], workDir);
     const manifest = JSON.parse(
       readFileSync(path.join(workDir, 'Package Check', 'package.json'), 'utf8'),
     ) as {
@@ -91,7 +93,9 @@ describe('qmtl init --path', () => {
       scripts: Record<string, string>;
     };
     expect(manifest).toMatchObject({ name: 'package-check', type: 'module' });
-    expect(manifest.dependencies['qmtl']).toBe(`^${packageVersion()}`);
+    expect(manifest.dependencies['qmtl']).toBe(`file:${repoRoot}`);
+    expect(stdout).toContain(`package.json depends on this qmtl checkout ("qmtl": "file:${repoRoot}")`);
+    expect(stdout).toContain(`make it "^${packageVersion()}" to use the published package`);
     expect(manifest.scripts['backtest']).toMatch(
       /^qmtl run strategy\.ts --mode backtest --start-time \S+ --end-time \S+$/,
     );
