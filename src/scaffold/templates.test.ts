@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { projectFiles } from './project-files.js';
+import { COMMON_PROJECT_FILES } from './project-layout.test-kit.js';
 import { TEMPLATE_NAMES, TEMPLATES, isTemplateName, templatesDirectory } from './templates.js';
 
 const root = templatesDirectory();
@@ -45,20 +46,7 @@ describe('projectFiles', () => {
   it('gives every template the common files, its strategy and a package.json, sorted', () => {
     for (const template of TEMPLATE_NAMES) {
       const files = paths(projectFiles({ template, name: 'demo', withSampleData: false }));
-      expect(files, template).toEqual(
-        expect.arrayContaining([
-          '.gitignore',
-          'README.md',
-          'generators/index.ts',
-          'history.ts',
-          'indicators/index.ts',
-          'package.json',
-          'qmtl.yml',
-          'strategy.ts',
-          'transforms/index.ts',
-          'tsconfig.json',
-        ]),
-      );
+      expect(files, template).toEqual(expect.arrayContaining([...COMMON_PROJECT_FILES]));
       expect(files).toEqual([...files].sort());
       expect(files).not.toContain('data/sample_ohlcv.csv');
     }

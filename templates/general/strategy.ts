@@ -3,16 +3,8 @@
  * that trades the signal on the simulated broker. Run it with `npm run backtest`.
  */
 import { ProcessingNode, Strategy, StreamInput, signalOrders } from 'qmtl';
+import type { OhlcvBar } from './generators/index.js';
 import { priceHistory } from './history.js';
-
-/** An OHLCV row of the price stream. */
-interface Bar {
-  readonly open: number;
-  readonly high: number;
-  readonly low: number;
-  readonly close: number;
-  readonly volume: number;
-}
 
 export class GeneralStrategy extends Strategy {
   constructor() {
@@ -34,12 +26,9 @@ export class GeneralStrategy extends Strategy {
       period: 20,
       params: { band: 0.001 },
       computeFn: (view) => {
-        const closes = view
-          .input<Bar>()
-          .values()
-          .map((bar) => bar.close);
-        const mean = closes.reduce((sum, close) => sum + close, 0) / closes.length;
-        const last = closes[closes.length - 1]!;
+        const bars = view.input<OhlcvBar>().values();
+        const mean = bars.reduce((sum, bar) => sum + bar.close, 0) / bars.length;
+        const last = bars[bars.length - 1]!.close;
         if (last > mean * (1 + view.params.band)) return 1;
         if (last < mean * (1 - view.params.band)) return -1;
         return 0;

@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig, parseConfig } from '../../src/common/config.js';
 import { packageVersion } from '../../src/common/package-version.js';
+import { COMMON_PROJECT_FILES } from '../../src/scaffold/project-layout.test-kit.js';
 import { TEMPLATE_NAMES } from '../../src/scaffold/templates.js';
 import { runQmtl } from '../support/cli-in-process.js';
 
@@ -30,19 +31,6 @@ function filesOf(directory: string): string[] {
     .sort();
 }
 
-const COMMON_FILES = [
-  '.gitignore',
-  'README.md',
-  'generators/index.ts',
-  'history.ts',
-  'indicators/index.ts',
-  'package.json',
-  'qmtl.yml',
-  'strategy.ts',
-  'transforms/index.ts',
-  'tsconfig.json',
-];
-
 describe('qmtl init --list-templates', () => {
   it('prints every template with a one-line description, without --path', async () => {
     const { code, stdout, stderr } = await runQmtl(['init', '--list-templates'], workDir);
@@ -59,7 +47,7 @@ describe('qmtl init --path', () => {
     const { code, stdout, stderr } = await runQmtl(['init', '--path', 'plain'], workDir);
     expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
     const directory = path.join(workDir, 'plain');
-    expect(filesOf(directory)).toEqual(COMMON_FILES);
+    expect(filesOf(directory)).toEqual(COMMON_PROJECT_FILES);
     expect(readFileSync(path.join(directory, 'strategy.ts'), 'utf8')).toContain(
       'export class GeneralStrategy',
     );
@@ -75,7 +63,7 @@ describe('qmtl init --path', () => {
     expect(code).toBe(0);
     const directory = path.join(workDir, 'machine');
     expect(filesOf(directory)).toEqual(
-      [...COMMON_FILES, 'data/sample_ohlcv.csv', 'indicators/trend-state.ts'].sort(),
+      [...COMMON_PROJECT_FILES, 'data/sample_ohlcv.csv', 'indicators/trend-state.ts'].sort(),
     );
     expect(stdout).toContain('  data/sample_ohlcv.csv (1,440 one-minute bars)\n');
     const csv = readFileSync(path.join(directory, 'data/sample_ohlcv.csv'), 'utf8').trimEnd().split('\n');
@@ -131,7 +119,7 @@ describe('qmtl init --path', () => {
     mkdirSync(directory);
     const { code, stdout } = await runQmtl(['init', '--path', '.'], directory);
     expect(code).toBe(0);
-    expect(filesOf(directory)).toEqual(COMMON_FILES);
+    expect(filesOf(directory)).toEqual(COMMON_PROJECT_FILES);
     expect(stdout).not.toContain('cd ');
   });
 });
