@@ -89,7 +89,8 @@ async function writeNewDirectory(directory: string, files: readonly ProjectFile[
 /** A file moved into the project directory, with where what it replaced was put, so it can be undone. */
 interface Move {
   readonly target: string;
-  readonly backup: string | null;
+  /** Where the file it replaced went, once it is there. */
+  backup: string | null;
   /** Whether the new file got there (a failure can come between the backup and the move). */
   placed: boolean;
 }
@@ -104,17 +105,8 @@ async function writeIntoDirectory(
   try {
     await writeFiles(path.join(staging, 'new'), files);
     for (const file of files) {
-      const target = path.join(directory, ...file.path.split('/'));
       await makeParents(directory, file.path, createdDirectories);
-      const move: Move = { target, backup: null, placed: false };
-      if (existsSync(target)) {
-        const backup = path.join(staging, 'old', ...file.path.split('/'));
-        await mkdir(path.dirname(backup), { recursive: true });
-        await rename(target, backup);
-        moves.push({ ...move, backup });
-      } else moves.push(move);
-      await rename(path.join(staging, 'new', ...file.path.split('/')), target);
-      moves.at(-1)!.placed = true;
+      await moveIn(directory, staging, file.path, moves);
     }
   } catch (error) {
     const unrestored = await undoMoves(moves, createdDirectories);
@@ -135,6 +127,24 @@ async function writeIntoDirectory(
       .filter((move) => move.backup !== null)
       .map((move) => path.relative(directory, move.target).split(path.sep).join('/')),
   };
+}
+
+/**
+ * Moves the staged file `relative` into `directory`, the file it replaces into the staging
+ * directory's `old/`, and records each step in `moves` as soon as it is done.
+ */
+async function moveIn(directory: string, staging: string, relative: string, moves: Move[]): Promise<void> {
+  const parts = relative.split('/');
+  const move: Move = { target: path.join(directory, ...parts), backup: null, placed: false };
+  moves.push(move);
+  if (existsSync(move.target)) {
+    const backup = path.join(staging, 'old', ...parts);
+    await mkdir(path.dirname(backup), { recursive: true });
+    await rename(move.target, backup);
+    move.backup = backup;
+  }
+  await rename(path.join(staging, 'new', ...parts), move.target);
+  move.placed = true;
 }
 
 /**
