@@ -2,10 +2,11 @@ import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { ErrorCode, QmtlError } from '../common/errors.js';
 import { packageVersion } from '../common/package-version.js';
-import { createProject, type CreatedProject } from '../scaffold/create-project.js';
+import { checkProjectPath, createProject, type CreatedProject } from '../scaffold/create-project.js';
 import { SAMPLE_CSV_PATH, SAMPLE_MARKET } from '../scaffold/sample-data.js';
 import { DEFAULT_TEMPLATE, TEMPLATE_NAMES, TEMPLATES } from '../scaffold/templates.js';
 import type { CliIo } from './cli-io.js';
+import { checkUsage } from './usage-error.js';
 
 /** The arguments of `qmtl init`, as parsed. */
 export interface InitCommandOptions {
@@ -35,20 +36,27 @@ export function registerInitCommand(program: Command, io: CliIo): void {
         io.stdout.write(formatTemplateList());
         return;
       }
-      if (options.path === undefined)
-        throw new QmtlError(
-          ErrorCode.InvalidArgument,
-          'qmtl init needs --path DIR, the directory of the new project (or --list-templates)',
-        );
+      const projectPath = checkUsage(() => requirePath(options.path));
       const project = await createProject({
-        path: options.path,
+        path: projectPath,
         template: options.strategy,
         withSampleData: options.withSampleData === true,
         force: options.force === true,
         ...(io.cwd !== undefined && { cwd: io.cwd }),
       });
-      io.stdout.write(formatCreated(project, options.path, io.cwd ?? process.cwd()));
+      io.stdout.write(formatCreated(project, projectPath, io.cwd ?? process.cwd()));
     });
+}
+
+/** `--path`, which every use but `--list-templates` needs, naming a directory. */
+function requirePath(value: string | undefined): string {
+  if (value === undefined)
+    throw new QmtlError(
+      ErrorCode.InvalidArgument,
+      'qmtl init needs --path DIR, the directory of the new project (or --list-templates)',
+    );
+  checkProjectPath(value);
+  return value;
 }
 
 /** One line per template: its name, padded, and what it holds. */

@@ -50,11 +50,7 @@ export async function createProject(options: CreateProjectOptions): Promise<Crea
       ErrorCode.InvalidArgument,
       `unknown template ${quote(template)}; the templates are ${TEMPLATE_NAMES.join(', ')}`,
     );
-  if (options.path.trim() === '')
-    throw new QmtlError(
-      ErrorCode.InvalidArgument,
-      `--path must name a directory, got ${quote(options.path)}`,
-    );
+  checkProjectPath(options.path);
   const directory = path.resolve(options.cwd ?? process.cwd(), options.path);
   const state = inspectTarget(directory, options.path, options.force === true);
   const qmtl = qmtlDependency();
@@ -67,4 +63,13 @@ export async function createProject(options: CreateProjectOptions): Promise<Crea
   if (state === 'non-empty') assertNoClashes(directory, files, options.path);
   const { replaced } = await writeProject(directory, files, state);
   return { directory, template, files: files.map((file) => file.path), replaced, qmtlDependency: qmtl };
+}
+
+/**
+ * Throws when `projectPath` (as the user wrote it) cannot name a directory: it is empty. Looks at
+ * the string alone, not at the file system.
+ */
+export function checkProjectPath(projectPath: string): void {
+  if (projectPath.trim() === '')
+    throw new QmtlError(ErrorCode.InvalidArgument, `--path must name a directory, got ${quote(projectPath)}`);
 }

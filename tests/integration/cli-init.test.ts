@@ -133,12 +133,14 @@ describe('qmtl init refuses, before writing anything,', () => {
     expect(existsSync(path.join(workDir, 'never'))).toBe(false);
   });
 
-  it('a missing --path, saying what it needs', async () => {
-    const { code, stderr } = await runQmtl(['init', '--strategy', 'branching'], workDir);
-    expect(code).not.toBe(0);
-    expect(stderr).toBe(
-      'qmtl: qmtl init needs --path DIR, the directory of the new project (or --list-templates)\n',
-    );
+  it('a missing or empty --path, saying what it needs (a usage error)', async () => {
+    const missing = await runQmtl(['init', '--strategy', 'branching'], workDir);
+    expect(missing).toMatchObject({
+      code: 2,
+      stderr: 'qmtl: qmtl init needs --path DIR, the directory of the new project (or --list-templates)\n',
+    });
+    const empty = await runQmtl(['init', '--path', ' '], workDir);
+    expect(empty).toMatchObject({ code: 2, stderr: 'qmtl: --path must name a directory, got " "\n' });
   });
 
   it('a non-empty directory without --force, naming it, and leaves it as it was', async () => {
@@ -146,7 +148,7 @@ describe('qmtl init refuses, before writing anything,', () => {
     mkdirSync(directory);
     writeFileSync(path.join(directory, 'README.md'), 'mine');
     const { code, stderr } = await runQmtl(['init', '--path', 'occupied'], workDir);
-    expect(code).not.toBe(0);
+    expect(code).toBe(1);
     expect(stderr).toContain(`qmtl: --path "occupied" is not empty (${directory} holds README.md)`);
     expect(stderr).toContain('--force');
     expect(filesOf(directory)).toEqual(['README.md']);
@@ -155,7 +157,7 @@ describe('qmtl init refuses, before writing anything,', () => {
   it('a path that is a file', async () => {
     writeFileSync(path.join(workDir, 'a-file'), 'x');
     const { code, stderr } = await runQmtl(['init', '--path', 'a-file'], workDir);
-    expect(code).not.toBe(0);
+    expect(code).toBe(1);
     expect(stderr).toContain('qmtl: --path "a-file" is not a directory');
   });
 
@@ -185,7 +187,7 @@ describe('qmtl init --force', () => {
     const directory = path.join(workDir, 'clash');
     mkdirSync(path.join(directory, 'strategy.ts'), { recursive: true });
     const { code, stderr } = await runQmtl(['init', '--path', 'clash', '--force'], workDir);
-    expect(code).not.toBe(0);
+    expect(code).toBe(1);
     expect(stderr).toContain('strategy.ts is a directory');
     expect(readdirSync(directory)).toEqual(['strategy.ts']);
   });
