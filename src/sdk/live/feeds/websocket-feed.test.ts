@@ -140,6 +140,35 @@ describe('WebSocketFeed', () => {
     expect(errors[0]?.message).toBe(`WebSocketFeed gave up on "${url}" after 2 failed reconnect attempts`);
   });
 
+  it('counts a connection the server closes without a word as a failed attempt, and gives up', async () => {
+    vi.spyOn(logger, 'warn').mockImplementation(() => undefined);
+    vi.spyOn(logger, 'error').mockImplementation(() => undefined);
+    // Accepts, then closes at once: a refused subscription, a rate limit, a wrong path.
+    const { url, connections } = await server((socket) => socket.close(1008, 'bad subscription'));
+    const feed = new WebSocketFeed({
+      url,
+      parse: asRow,
+      reconnect: { initialMs: 2, maxMs: 4, maxAttempts: 2 },
+    });
+    const { errors, handle } = await record(feed, T0, undefined, handles);
+    await handle.done;
+    expect(connections).toHaveLength(3);
+    expect(errors[0]?.message).toBe(`WebSocketFeed gave up on "${url}" after 2 failed reconnect attempts`);
+  });
+
+  it('resets the count after a connection on which the server sent a message', async () => {
+    vi.spyOn(logger, 'warn').mockImplementation(() => undefined);
+    const { url, connections } = await server((socket) => socket.send('{}', () => socket.close()));
+    const feed = new WebSocketFeed({
+      url,
+      parse: () => null,
+      reconnect: { initialMs: 2, maxMs: 4, maxAttempts: 1 },
+    });
+    const { errors } = await record(feed, T0, undefined, handles);
+    await until(() => connections.length >= 4);
+    expect(errors).toEqual([]);
+  });
+
   it('closes the connection on stop', async () => {
     const { url, connections } = await server(() => undefined);
     const { handle } = await record(new WebSocketFeed({ url, parse: asRow }), T0, undefined, handles);

@@ -20,7 +20,8 @@ export interface WebSocketFeedOptions {
   readonly subscribeMessage?: unknown;
   /**
    * Reconnect delays: `initialMs` doubling up to `maxMs` (default 500 → 30,000). With
-   * `maxAttempts`, the feed gives up after that many reconnects in a row fail to open. Default: never.
+   * `maxAttempts`, the feed gives up after that many reconnects in a row fail: a connection fails
+   * when it does not open, or closes before the server sent a message. Default: never.
    */
   readonly reconnect?: { readonly initialMs: number; readonly maxMs: number; readonly maxAttempts?: number };
 }
@@ -54,7 +55,9 @@ const CHECKS = {
  * replayed after a reconnect are not delivered twice. While the consumer is behind, messages
  * queue and the socket is paused at 1024 queued rows. After a drop or a failed connect the feed
  * reconnects with exponential backoff and re-sends `subscribeMessage`; with
- * `reconnect.maxAttempts` it gives up through `onError` (`QMTL_UNAVAILABLE`). It runs until stopped.
+ * `reconnect.maxAttempts` it gives up through `onError` (`QMTL_UNAVAILABLE`). Only a connection on
+ * which the server sent a message resets the attempts and the delay, so a server that accepts and
+ * closes at once (a refused subscription, a rate limit) is not hammered forever. It runs until stopped.
  *
  * A `parse` that throws is logged and its message skipped.
  *
@@ -94,7 +97,7 @@ export class WebSocketFeed implements LiveFeed {
       onPressure: (paused) => (paused ? socket?.pause() : socket?.resume()),
     });
     void (async () => {
-      // Reconnects since the last connection that opened.
+      // Reconnects since the last connection on which the server sent a message.
       let attempts = 0;
       while (!run.ended) {
         socket = new WebSocket(this.#url);
@@ -119,11 +122,12 @@ export class WebSocketFeed implements LiveFeed {
     return run.handle();
   }
 
-  /** One connection; resolves when it closed, with whether it had opened. */
+  /** One connection; resolves when it closed, with whether the server sent a message on it. */
   #connectOnce(run: FeedRun, queue: RowQueue, socket: WebSocket): Promise<boolean> {
     const cut = (): void => socket.terminate();
     run.signal.addEventListener('abort', cut, { once: true });
     let opened = false;
+    let heard = false;
     return new Promise((resolve) => {
       socket.on('open', () => {
         opened = true;
@@ -131,15 +135,22 @@ export class WebSocketFeed implements LiveFeed {
         run.log('info', { url: this.#url }, 'WebSocketFeed connected');
         if (this.#subscribeText !== null) socket.send(this.#subscribeText);
       });
-      socket.on('message', (data: RawData) => queue.push(this.#rows(run, data)));
+      socket.on('message', (data: RawData) => {
+        heard = true;
+        queue.push(this.#rows(run, data));
+      });
       socket.on('error', (error) =>
         run.log('debug', { err: error, url: this.#url }, 'WebSocketFeed connection error'),
       );
-      socket.on('close', (code) => {
+      socket.on('close', (code, reason) => {
         run.signal.removeEventListener('abort', cut);
         if (opened && !run.ended)
-          run.log('warn', { url: this.#url, code }, 'WebSocketFeed connection closed');
-        resolve(opened);
+          run.log(
+            'warn',
+            { url: this.#url, code, reason: reason.toString('utf8') },
+            'WebSocketFeed connection closed',
+          );
+        resolve(heard);
       });
     });
   }
