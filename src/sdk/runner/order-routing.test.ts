@@ -135,6 +135,34 @@ describe('order nodes in a run', () => {
     ).rejects.toThrow(/"BTC" is traded by several order nodes \("small", "large"\)/);
   });
 
+  it('refuses a simulated run whose order node trades a symbol no price stream carries', async () => {
+    // A misspelt symbol, or the symbol not the stream's first tag: its orders could never fill.
+    class Misspelt extends Strategy {
+      constructor() {
+        super({ defaultInterval: 60, defaultPeriod: 1 });
+      }
+      override setup(): void {
+        const price = new StreamInput({ tags: ['BTC', 'misspelt-symbol-test'], historyProvider: provider });
+        const orders = tradeOrders(price, {
+          symbol: 'BTCUSD',
+          computeFn: (view) => ({ symbol: view.params.symbol, side: 'buy', quantity: 1 }),
+        });
+        this.addNodes([price, orders]);
+      }
+    }
+    const unpriced =
+      /order node "orders_BTCUSD" trades "BTCUSD", which no price stream of the run carries, so its orders could never fill \(price streams: "BTC"\)/;
+    await expect(Runner.backtest(Misspelt, { startTime: T0, endTime: T0 + 60 })).rejects.toThrow(unpriced);
+    await expect(Runner.dryrun(Misspelt, { startTime: T0 + 100 * 60 })).rejects.toThrow(unpriced);
+    // A live venue prices its own orders.
+    const live = await Runner.live(Misspelt, {
+      broker: new PaperBroker(),
+      startTime: T0 + 100 * 60,
+      endTime: T0 + 101 * 60,
+    });
+    await live.done;
+  });
+
   it('refuses a live run with order nodes and no broker', async () => {
     await expect(Runner.live(Trader, { startTime: T0 + 100 * 60 })).rejects.toThrow(
       /a live run with order nodes \("signal_orders_BTC"\) needs a broker/,
