@@ -248,4 +248,11 @@ describe('HttpBroker', () => {
       ].join('\n'),
     );
   });
+
+  it('rejects a misspelt option rather than running with its default', () => {
+    const options = { url: 'http://127.0.0.1:1', timeout: 100, retries: 1 };
+    expect(() => new HttpBroker(options as never)).toThrow(
+      'unknown option "timeout" (known: url, token, timeoutMs, retries, backoff, sleep, initialCash)',
+    );
+  });
 });

@@ -36,6 +36,8 @@ export interface HttpBrokerOptions {
   readonly initialCash?: number;
 }
 
+const OPTION_KEYS = ['url', 'token', 'timeoutMs', 'retries', 'backoff', 'sleep', 'initialCash'];
+
 /** What a try ended with: an HTTP answer that is final (2xx or 4xx). */
 interface Answer {
   readonly status: number;
@@ -212,7 +214,9 @@ function checkOptions(options: HttpBrokerOptions): void {
       ErrorCode.InvalidArgument,
       `HttpBroker options must be an object, got ${quote(options)}`,
     );
-  const problems: string[] = [];
+  const problems = Object.keys(options)
+    .filter((key) => !OPTION_KEYS.includes(key))
+    .map((key) => `unknown option ${quote(key)} (known: ${OPTION_KEYS.join(', ')})`);
   if (typeof options.url !== 'string' || !/^https?:\/\/[^/]/.test(options.url))
     problems.push(`url must be an http(s) URL, got ${quote(options.url)}`);
   if (options.token !== undefined && (typeof options.token !== 'string' || options.token === ''))
