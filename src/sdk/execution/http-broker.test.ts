@@ -177,6 +177,10 @@ describe('HttpBroker', () => {
     const broker = new HttpBroker({ url: server.url, retries: 0 });
     const error = await broker.submit(ORDER, { bucket: 60, nodeId: NODE }).catch((e: unknown) => e);
     expect((error as QmtlError).code).toBe(ErrorCode.Unavailable);
+    // The network's own reason, not only fetch's "fetch failed".
+    expect((error as QmtlError).message).toMatch(
+      /failed after 1 try: fetch failed \(connect ECONNREFUSED 127\.0\.0\.1:\d+\)$/,
+    );
   });
 
   it('does not retry a 2xx it cannot read (the order may be placed) and reports it unknown', async () => {

@@ -1,4 +1,5 @@
 import { ErrorCode, QmtlError, quote } from '../../common/errors.js';
+import { describeFetchFailure } from '../../common/fetch-failure.js';
 import { isRecord } from '../../common/is-record.js';
 import { logger } from '../../common/logger.js';
 import { retry, type BackoffOptions, type SleepFn } from '../../common/retry.js';
@@ -145,7 +146,9 @@ export class HttpBroker implements Broker {
         });
       } catch (error) {
         const timedOut = (error as Error).name === 'TimeoutError';
-        throw new RetryableFailure(timedOut ? `timed out after ${timeoutMs} ms` : (error as Error).message);
+        throw new RetryableFailure(
+          timedOut ? `timed out after ${timeoutMs} ms` : describeFetchFailure(error as Error),
+        );
       }
       const text = await response.text().catch(() => '');
       if (response.status >= 500)
@@ -166,7 +169,8 @@ export class HttpBroker implements Broker {
           ),
       });
     } catch (error) {
-      const message = `POST ${quote(this.#endpoint)} failed after ${retries + 1} tries: ${(error as Error).message}`;
+      const tries = retries === 0 ? '1 try' : `${retries + 1} tries`;
+      const message = `POST ${quote(this.#endpoint)} failed after ${tries}: ${(error as Error).message}`;
       const timedOut = (error as Error).message.startsWith('timed out');
       throw new QmtlError(timedOut ? ErrorCode.Timeout : ErrorCode.Unavailable, message, { cause: error });
     }
