@@ -82,7 +82,8 @@ export interface RunOptions {
   /**
    * How long one history provider call (`fetch`, `coverage`, `fillMissing`; in dry-run and live
    * runs a ReplayFeed's too) may take, in ms, before the run fails with `QMTL_TIMEOUT` naming the
-   * call, the stream and the range (not retried). Default 300,000 (5 min); `Infinity` waits forever.
+   * call, the stream and the range (not retried). A PollingFeed's fetch has as long too, else it
+   * counts as a failed fetch. Default 300,000 (5 min); `Infinity` waits forever.
    */
   readonly historyTimeoutMs?: number;
   /** Bars of the finest interval fetched per history window (default 65,536). */
