@@ -163,6 +163,16 @@ describe('order nodes in a run', () => {
     await live.done;
   });
 
+  it('refuses a broker in a run whose broker is simulated, rather than ignoring it', async () => {
+    const mine = new PaperBroker({ feeBps: 50 });
+    await expect(Runner.backtest(Trader, { startTime: T0, endTime: T0 + 60, broker: mine })).rejects.toThrow(
+      /broker \(--broker-url\) is the venue of a live run; a backtest run trades on a simulated PaperBroker, set with paper/,
+    );
+    await expect(Runner.dryrun(Trader, { startTime: T0 + 100 * 60, broker: mine })).rejects.toThrow(
+      /a dryrun run trades on a simulated PaperBroker/,
+    );
+  });
+
   it('refuses a live run with order nodes and no broker', async () => {
     await expect(Runner.live(Trader, { startTime: T0 + 100 * 60 })).rejects.toThrow(
       /a live run with order nodes \("signal_orders_BTC"\) needs a broker/,

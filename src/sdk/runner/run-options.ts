@@ -58,7 +58,10 @@ export interface RunOptions {
    * run's. Replays only (backtest, offline). Default 0: everything on the main thread.
    */
   readonly workers?: number;
-  /** Live runs with order nodes: the venue orders go to (e.g. `new HttpBroker({ url })`). */
+  /**
+   * Live runs with order nodes: the venue orders go to (e.g. `new HttpBroker({ url })`). Refused in
+   * other modes, whose orders go to a simulated PaperBroker (see `paper`).
+   */
   readonly broker?: Broker;
   /** Fees, slippage and starting cash of the simulated broker of backtests and dry-runs. */
   readonly paper?: PaperBrokerOptions;
@@ -199,7 +202,7 @@ export function resolveRunOptions(mode: RunMode, options: RunOptions): ResolvedR
     busDsn,
     consumerGroup: optionalText(options.consumerGroup, 'consumerGroup'),
     workers: nonNegativeInteger(options.workers ?? 0, 'workers'),
-    broker: options.broker ?? null,
+    broker: brokerOf(mode, options.broker),
     paper: options.paper ?? {},
     positions: positionsOf(mode, options.positions),
     priceStreams: options.priceStreams ?? null,
@@ -237,6 +240,15 @@ function outputLimitOf(mode: RunMode, limit: unknown): number {
   if (limit === Infinity || (typeof limit === 'number' && Number.isSafeInteger(limit) && limit > 0))
     return limit;
   throw invalid(`outputLimit must be a positive integer or Infinity, got ${quote(limit)}`);
+}
+
+function brokerOf(mode: RunMode, broker: Broker | undefined): Broker | null {
+  if (broker === undefined) return null;
+  if (mode !== RunMode.Live)
+    throw invalid(
+      `broker (--broker-url) is the venue of a live run; a ${mode} run trades on a simulated PaperBroker, set with paper (--fee-bps, --slippage-bps), so drop broker or use mode live`,
+    );
+  return broker;
 }
 
 function positionsOf(mode: RunMode, positions: unknown): ReadonlyMap<string, number> {
