@@ -169,6 +169,21 @@ describe('WebSocketFeed', () => {
     expect(errors).toEqual([]);
   });
 
+  it('reconnects when the server has sent nothing for idleMs, and delivers each bar once', async () => {
+    const warned = vi.spyOn(logger, 'warn').mockImplementation(() => undefined);
+    // Each connection sends the bars so far, then falls silent with the connection left open.
+    const { url, connections } = await server((socket, n) => sendRows(socket, bars(n + 1)));
+    const feed = new WebSocketFeed({ url, parse: asRow, idleMs: 30, reconnect: { initialMs: 2, maxMs: 4 } });
+    const { rows, errors } = await record(feed, T0, undefined, handles);
+    await until(() => connections.length >= 3);
+    expect(rows.map((row) => row.close).slice(0, 3)).toEqual([0, 1, 2]);
+    expect(errors).toEqual([]);
+    expect(warned).toHaveBeenCalledWith(
+      expect.objectContaining({ url, idleMs: 30 }),
+      'WebSocketFeed heard nothing for idleMs; reconnecting',
+    );
+  });
+
   it('closes the connection on stop', async () => {
     const { url, connections } = await server(() => undefined);
     const { handle } = await record(new WebSocketFeed({ url, parse: asRow }), T0, undefined, handles);
@@ -186,6 +201,7 @@ describe('WebSocketFeed', () => {
         parse: 'json',
         subscribeMessage: 1n,
         reconnect: { initialMs: 10, maxMs: 5, maxAttempts: -1 },
+        idleMs: 0,
       } as never);
     expect(make).toThrow(expect.objectContaining({ code: ErrorCode.InvalidArgument }));
     expect(make).toThrow('url must be a ws:// or wss:// URL, got "http://example.com"');
@@ -193,5 +209,6 @@ describe('WebSocketFeed', () => {
     expect(make).toThrow('subscribeMessage must be JSON-serialisable, got 1n');
     expect(make).toThrow('reconnect.maxAttempts must be a non-negative integer, got -1');
     expect(make).toThrow('reconnect.maxMs must be >= reconnect.initialMs (10), got 5');
+    expect(make).toThrow('idleMs must be a positive number, got 0');
   });
 });
