@@ -58,6 +58,18 @@ describe('WebSocketFeed', () => {
     vi.restoreAllMocks();
   });
 
+  /** Follows `url`, giving up after 2 failed reconnects; resolves with the errors once it gave up. */
+  const untilGivenUp = async (url: string): Promise<Error[]> => {
+    const feed = new WebSocketFeed({
+      url,
+      parse: asRow,
+      reconnect: { initialMs: 2, maxMs: 4, maxAttempts: 2 },
+    });
+    const { errors, handle } = await record(feed, T0, undefined, handles);
+    await handle.done;
+    return errors;
+  };
+
   it('sends the subscription, delivers parsed rows and ignores messages parse returns null for', async () => {
     const { url, received } = await server((socket) => {
       socket.on('message', () => {
@@ -128,13 +140,7 @@ describe('WebSocketFeed', () => {
     const { port } = dead.address() as AddressInfo;
     await new Promise((resolve) => dead.close(resolve));
     const url = `ws://127.0.0.1:${port}`;
-    const feed = new WebSocketFeed({
-      url,
-      parse: asRow,
-      reconnect: { initialMs: 2, maxMs: 4, maxAttempts: 2 },
-    });
-    const { errors, handle } = await record(feed, T0, undefined, handles);
-    await handle.done;
+    const errors = await untilGivenUp(url);
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatchObject({ code: ErrorCode.Unavailable });
     expect(errors[0]?.message).toBe(`WebSocketFeed gave up on "${url}" after 2 failed reconnect attempts`);
@@ -145,13 +151,7 @@ describe('WebSocketFeed', () => {
     vi.spyOn(logger, 'error').mockImplementation(() => undefined);
     // Accepts, then closes at once: a refused subscription, a rate limit, a wrong path.
     const { url, connections } = await server((socket) => socket.close(1008, 'bad subscription'));
-    const feed = new WebSocketFeed({
-      url,
-      parse: asRow,
-      reconnect: { initialMs: 2, maxMs: 4, maxAttempts: 2 },
-    });
-    const { errors, handle } = await record(feed, T0, undefined, handles);
-    await handle.done;
+    const errors = await untilGivenUp(url);
     expect(connections).toHaveLength(3);
     expect(errors[0]?.message).toBe(`WebSocketFeed gave up on "${url}" after 2 failed reconnect attempts`);
   });
