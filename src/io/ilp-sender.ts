@@ -1,5 +1,6 @@
 import { connect, type Socket } from 'node:net';
 import { ErrorCode, QmtlError, quote } from '../common/errors.js';
+import { describeFetchFailure } from '../common/fetch-failure.js';
 
 /** Ships batches of ILP lines to QuestDB; the port {@link QuestDBRecorder} writes through. */
 export interface IlpSender {
@@ -193,16 +194,6 @@ export class HttpIlpSender implements IlpSender {
   close(): Promise<void> {
     return Promise.resolve();
   }
-}
-
-/**
- * fetch's own message is only "fetch failed"; the reason is in its cause: a refused connection
- * (nothing listens there) or one the other side closed (e.g. QuestDB's ILP/TCP port, 9009).
- */
-function describeFetchFailure(error: Error): string {
-  const cause = error.cause as (Error & { code?: string }) | undefined;
-  const reason = cause?.message || cause?.code;
-  return reason === undefined || reason === '' ? error.message : `${error.message} (${reason})`;
 }
 
 /**

@@ -177,6 +177,10 @@ describe('HttpBroker', () => {
     const broker = new HttpBroker({ url: server.url, retries: 0 });
     const error = await broker.submit(ORDER, { bucket: 60, nodeId: NODE }).catch((e: unknown) => e);
     expect((error as QmtlError).code).toBe(ErrorCode.Unavailable);
+    // The network's own reason, not only fetch's "fetch failed".
+    expect((error as QmtlError).message).toMatch(
+      /failed after 1 try: fetch failed \(connect ECONNREFUSED 127\.0\.0\.1:\d+\)$/,
+    );
   });
 
   it('does not retry a 2xx it cannot read (the order may be placed) and reports it unknown', async () => {
@@ -246,6 +250,13 @@ describe('HttpBroker', () => {
         '  - timeoutMs must be a number > 0, got 0',
         '  - retries must be an integer >= 0, got 1.5',
       ].join('\n'),
+    );
+  });
+
+  it('rejects a misspelt option rather than running with its default', () => {
+    const options = { url: 'http://127.0.0.1:1', timeout: 100, retries: 1 };
+    expect(() => new HttpBroker(options as never)).toThrow(
+      'unknown option "timeout" (known: url, token, timeoutMs, retries, backoff, sleep, initialCash)',
     );
   });
 });

@@ -1,4 +1,5 @@
 import { ErrorCode, QmtlError, quote } from '../../common/errors.js';
+import { describeFetchFailure } from '../../common/fetch-failure.js';
 import { isRecord } from '../../common/is-record.js';
 import { logger } from '../../common/logger.js';
 import { retry, type BackoffOptions, type SleepFn } from '../../common/retry.js';
@@ -35,6 +36,8 @@ export interface HttpBrokerOptions {
   /** Cash the account starts with, for the report. Default 0 (cash is then the net flow). */
   readonly initialCash?: number;
 }
+
+const OPTION_KEYS = ['url', 'token', 'timeoutMs', 'retries', 'backoff', 'sleep', 'initialCash'];
 
 /** What a try ended with: an HTTP answer that is final (2xx or 4xx). */
 interface Answer {
@@ -143,7 +146,9 @@ export class HttpBroker implements Broker {
         });
       } catch (error) {
         const timedOut = (error as Error).name === 'TimeoutError';
-        throw new RetryableFailure(timedOut ? `timed out after ${timeoutMs} ms` : (error as Error).message);
+        throw new RetryableFailure(
+          timedOut ? `timed out after ${timeoutMs} ms` : describeFetchFailure(error as Error),
+        );
       }
       const text = await response.text().catch(() => '');
       if (response.status >= 500)
@@ -164,7 +169,8 @@ export class HttpBroker implements Broker {
           ),
       });
     } catch (error) {
-      const message = `POST ${quote(this.#endpoint)} failed after ${retries + 1} tries: ${(error as Error).message}`;
+      const tries = retries === 0 ? '1 try' : `${retries + 1} tries`;
+      const message = `POST ${quote(this.#endpoint)} failed after ${tries}: ${(error as Error).message}`;
       const timedOut = (error as Error).message.startsWith('timed out');
       throw new QmtlError(timedOut ? ErrorCode.Timeout : ErrorCode.Unavailable, message, { cause: error });
     }
@@ -212,7 +218,9 @@ function checkOptions(options: HttpBrokerOptions): void {
       ErrorCode.InvalidArgument,
       `HttpBroker options must be an object, got ${quote(options)}`,
     );
-  const problems: string[] = [];
+  const problems = Object.keys(options)
+    .filter((key) => !OPTION_KEYS.includes(key))
+    .map((key) => `unknown option ${quote(key)} (known: ${OPTION_KEYS.join(', ')})`);
   if (typeof options.url !== 'string' || !/^https?:\/\/[^/]/.test(options.url))
     problems.push(`url must be an http(s) URL, got ${quote(options.url)}`);
   if (options.token !== undefined && (typeof options.token !== 'string' || options.token === ''))

@@ -79,4 +79,9 @@ describe('the execution layer over a backtest', () => {
   it('is byte-identical across runs', async () => {
     expect(JSON.stringify(await backtest())).toBe(JSON.stringify(await backtest()));
   });
+
+  it('is what the Runner reports when it routes the order node itself', async () => {
+    const result = await Runner.backtest(Momentum, { startTime: 60, endTime: 480, paper: { feeBps: 10 } });
+    expect(result.execution).toEqual(await backtest());
+  });
 });

@@ -18,9 +18,9 @@ export interface LiveFeedStart {
   /** Called when the feed fails for good (after its own retries); the run stops with this error. */
   readonly onError: (error: Error) => void;
   /**
-   * How long one call of a feed to a HistoryProvider (ReplayFeed's `fetch` and `coverage`) may
-   * take, in ms: the run's `historyTimeoutMs`, which bounds its warm-up and backtests alike.
-   * Feeds that read no provider ignore it. Default 300 s (`DEFAULT_HISTORY_TIMEOUT_MS`).
+   * How long one call of a feed to a HistoryProvider or DataFetcher (ReplayFeed's `fetch` and
+   * `coverage`, PollingFeed's `fetch`) may take, in ms: the run's `historyTimeoutMs`, which bounds
+   * its warm-up and backtests alike. Other feeds ignore it. Default 300 s (`DEFAULT_HISTORY_TIMEOUT_MS`).
    */
   readonly historyTimeoutMs?: number;
   /**

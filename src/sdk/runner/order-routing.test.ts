@@ -135,6 +135,44 @@ describe('order nodes in a run', () => {
     ).rejects.toThrow(/"BTC" is traded by several order nodes \("small", "large"\)/);
   });
 
+  it('refuses a simulated run whose order node trades a symbol no price stream carries', async () => {
+    // A misspelt symbol, or the symbol not the stream's first tag: its orders could never fill.
+    class Misspelt extends Strategy {
+      constructor() {
+        super({ defaultInterval: 60, defaultPeriod: 1 });
+      }
+      override setup(): void {
+        const price = new StreamInput({ tags: ['BTC', 'misspelt-symbol-test'], historyProvider: provider });
+        const orders = tradeOrders(price, {
+          symbol: 'BTCUSD',
+          computeFn: (view) => ({ symbol: view.params.symbol, side: 'buy', quantity: 1 }),
+        });
+        this.addNodes([price, orders]);
+      }
+    }
+    const unpriced =
+      /order node "orders_BTCUSD" trades "BTCUSD", which no price stream of the run carries, so its orders could never fill \(price streams: "BTC"\)/;
+    await expect(Runner.backtest(Misspelt, { startTime: T0, endTime: T0 + 60 })).rejects.toThrow(unpriced);
+    await expect(Runner.dryrun(Misspelt, { startTime: T0 + 100 * 60 })).rejects.toThrow(unpriced);
+    // A live venue prices its own orders.
+    const live = await Runner.live(Misspelt, {
+      broker: new PaperBroker(),
+      startTime: T0 + 100 * 60,
+      endTime: T0 + 101 * 60,
+    });
+    await live.done;
+  });
+
+  it('refuses a broker in a run whose broker is simulated, rather than ignoring it', async () => {
+    const mine = new PaperBroker({ feeBps: 50 });
+    await expect(Runner.backtest(Trader, { startTime: T0, endTime: T0 + 60, broker: mine })).rejects.toThrow(
+      /broker \(--broker-url\) is the venue of a live run; a backtest run trades on a simulated PaperBroker, set with paper/,
+    );
+    await expect(Runner.dryrun(Trader, { startTime: T0 + 100 * 60, broker: mine })).rejects.toThrow(
+      /a dryrun run trades on a simulated PaperBroker/,
+    );
+  });
+
   it('refuses a live run with order nodes and no broker', async () => {
     await expect(Runner.live(Trader, { startTime: T0 + 100 * 60 })).rejects.toThrow(
       /a live run with order nodes \("signal_orders_BTC"\) needs a broker/,

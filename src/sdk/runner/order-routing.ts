@@ -52,15 +52,19 @@ export function orderRouting(graph: ExecutionGraph, options: OrderRoutingOptions
       ErrorCode.InvalidArgument,
       `a live run with order nodes (${orderNodes.map((r) => quote(r.node.name)).join(', ')}) needs a broker; pass broker (e.g. new HttpBroker({ url }))`,
     );
+  const priceStreams: Array<[NodeRuntime, string]> = [];
+  for (const runtime of graph.sources) {
+    const stream = runtime.node as StreamInput;
+    const symbol = options.priceStreams?.get(stream) ?? stream.tags[0];
+    if (symbol !== undefined) priceStreams.push([runtime, symbol]);
+  }
+  if (options.mode !== RunMode.Live)
+    checkPriced(orderNodes, new Set(priceStreams.map(([, symbol]) => symbol)));
   const broker = options.mode === RunMode.Live ? options.broker! : new PaperBroker(options.paper);
   const router = new OrderRouter(broker);
   for (const [symbol, { runtime, quantity }] of startPositions)
     router.startPosition(runtime.id, symbol, quantity);
-  for (const runtime of graph.sources) {
-    const stream = runtime.node as StreamInput;
-    const symbol = options.priceStreams?.get(stream) ?? stream.tags[0];
-    if (symbol !== undefined) router.priceStream(runtime.id, symbol);
-  }
+  for (const [runtime, symbol] of priceStreams) router.priceStream(runtime.id, symbol);
   let attached = false;
   return {
     router,
@@ -79,6 +83,23 @@ export function orderRouting(graph: ExecutionGraph, options: OrderRoutingOptions
     close: () => router.close(),
     report: () => router.report(),
   };
+}
+
+/**
+ * A simulated broker fills an order only on a bar of its symbol, so an order node trading a symbol
+ * no price stream carries (a misspelt symbol, or one that is not the stream's first tag) would
+ * place orders that never fill. @throws QmtlError naming the node, its symbol and the price streams.
+ */
+function checkPriced(orderNodes: readonly NodeRuntime[], priced: ReadonlySet<string>): void {
+  for (const runtime of orderNodes) {
+    const symbol = (runtime.node as TradeOrderNode).symbol;
+    if (symbol === null || priced.has(symbol)) continue;
+    const streams = [...priced].map((s) => quote(s)).join(', ') || 'none';
+    throw new QmtlError(
+      ErrorCode.InvalidArgument,
+      `order node ${quote(runtime.node.name)} trades ${quote(symbol)}, which no price stream of the run carries, so its orders could never fill (price streams: ${streams}); a stream carries the symbol of its first tag, or the one priceStreams gives it`,
+    );
+  }
 }
 
 /**

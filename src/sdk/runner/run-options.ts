@@ -58,7 +58,10 @@ export interface RunOptions {
    * run's. Replays only (backtest, offline). Default 0: everything on the main thread.
    */
   readonly workers?: number;
-  /** Live runs with order nodes: the venue orders go to (e.g. `new HttpBroker({ url })`). */
+  /**
+   * Live runs with order nodes: the venue orders go to (e.g. `new HttpBroker({ url })`). Refused in
+   * other modes, whose orders go to a simulated PaperBroker (see `paper`).
+   */
   readonly broker?: Broker;
   /** Fees, slippage and starting cash of the simulated broker of backtests and dry-runs. */
   readonly paper?: PaperBrokerOptions;
@@ -82,7 +85,8 @@ export interface RunOptions {
   /**
    * How long one history provider call (`fetch`, `coverage`, `fillMissing`; in dry-run and live
    * runs a ReplayFeed's too) may take, in ms, before the run fails with `QMTL_TIMEOUT` naming the
-   * call, the stream and the range (not retried). Default 300,000 (5 min); `Infinity` waits forever.
+   * call, the stream and the range (not retried). A PollingFeed's fetch has as long too, else it
+   * counts as a failed fetch. Default 300,000 (5 min); `Infinity` waits forever.
    */
   readonly historyTimeoutMs?: number;
   /** Bars of the finest interval fetched per history window (default 65,536). */
@@ -198,7 +202,7 @@ export function resolveRunOptions(mode: RunMode, options: RunOptions): ResolvedR
     busDsn,
     consumerGroup: optionalText(options.consumerGroup, 'consumerGroup'),
     workers: nonNegativeInteger(options.workers ?? 0, 'workers'),
-    broker: options.broker ?? null,
+    broker: brokerOf(mode, options.broker),
     paper: options.paper ?? {},
     positions: positionsOf(mode, options.positions),
     priceStreams: options.priceStreams ?? null,
@@ -236,6 +240,15 @@ function outputLimitOf(mode: RunMode, limit: unknown): number {
   if (limit === Infinity || (typeof limit === 'number' && Number.isSafeInteger(limit) && limit > 0))
     return limit;
   throw invalid(`outputLimit must be a positive integer or Infinity, got ${quote(limit)}`);
+}
+
+function brokerOf(mode: RunMode, broker: Broker | undefined): Broker | null {
+  if (broker === undefined) return null;
+  if (mode !== RunMode.Live)
+    throw invalid(
+      `broker (--broker-url) is the venue of a live run; a ${mode} run trades on a simulated PaperBroker, set with paper (--fee-bps, --slippage-bps), so drop broker or use mode live`,
+    );
+  return broker;
 }
 
 function positionsOf(mode: RunMode, positions: unknown): ReadonlyMap<string, number> {

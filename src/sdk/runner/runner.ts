@@ -104,6 +104,8 @@ async function replayRun(
 ): Promise<RunResult> {
   const started = performance.now();
   warnOfIdleTagQueries(graph);
+  // Before the history loads: an order node that cannot trade fails the run at once.
+  const routing = orderRouting(graph, options);
   const sources = historySources(graph.sources, {
     maxRetries: options.maxRetries,
     timeoutMs: options.historyTimeoutMs,
@@ -122,7 +124,6 @@ async function replayRun(
   const historyGaps = span ? await ensureHistory(sources, span[0], span[1]) : [];
   const replayStarted = performance.now();
   const engine = new TickEngine(graph.order, options.onMissing);
-  const routing = orderRouting(graph, options);
   routing?.attach();
   const publishMetrics = nodeMetricsPublisher(graph.order);
   const replayOptions = {

@@ -3,7 +3,7 @@ import { ErrorCode } from '../../../common/errors.js';
 import { logger } from '../../../common/logger.js';
 import type { DataFetcher, HistoryRow } from '../../history/protocols.js';
 import type { LiveFeedHandle } from '../live-feed.js';
-import { bars, record, T0, testLiveFeedContract, until } from './live-feed.contract.test-kit.js';
+import { bars, KEY, record, T0, testLiveFeedContract, until } from './live-feed.contract.test-kit.js';
 import { PollingFeed, type PollingFeedOptions } from './polling-feed.js';
 
 /** A fetcher over fixed rows that answers `[start, end)` as the contract says, and logs each call. */
@@ -114,6 +114,33 @@ describe('PollingFeed', () => {
     await until(() => rows.length === 4);
     expect(errors).toEqual([]);
     expect(rows.map((row) => row.close)).toEqual([0, 1, 2, 3]);
+  });
+
+  it('counts a fetch that does not answer within historyTimeoutMs as a failed one', async () => {
+    vi.spyOn(logger, 'warn').mockImplementation(() => undefined);
+    vi.spyOn(logger, 'error').mockImplementation(() => undefined);
+    let calls = 0;
+    // The first call hangs (a request without a timeout); the next ones answer.
+    const stalling: DataFetcher = {
+      fetch: (start, end) => {
+        calls += 1;
+        if (calls === 1) return new Promise<never>(() => undefined);
+        return rangeFetcher(bars(3)).fetch(start, end, KEY);
+      },
+    };
+    const polling = feed({ fetcher: stalling, backoffMs: { initial: 1, max: 1 } });
+    const { rows, errors } = await record(polling, T0, undefined, handles, { historyTimeoutMs: 20 });
+    await until(() => rows.length === 3);
+    expect(errors).toEqual([]);
+
+    const hanging: DataFetcher = { fetch: () => new Promise<never>(() => undefined) };
+    const stuck = feed({ fetcher: hanging, maxFailures: 2, backoffMs: { initial: 1, max: 1 } });
+    const failed = await record(stuck, T0, undefined, handles, { historyTimeoutMs: 20 });
+    await failed.handle.done;
+    expect(failed.errors[0]).toMatchObject({ code: ErrorCode.Unavailable });
+    expect(failed.errors[0]?.message).toContain(
+      `after 2 consecutive failed fetches of [${T0}, ${T0 + 3600}): fetch of [${T0}, ${T0 + 3600}) did not answer within 20 ms (historyTimeoutMs)`,
+    );
   });
 
   it('rejects invalid options, listing every problem', () => {

@@ -1,5 +1,7 @@
+import { withDeadline } from '../../../common/deadline.js';
 import { ErrorCode, QmtlError, quote } from '../../../common/errors.js';
 import { backoffDelay } from '../../../common/retry.js';
+import { DEFAULT_HISTORY_TIMEOUT_MS } from '../../history/backfill-engine.js';
 import type { DataFetcher, HistoryRow, StreamKey } from '../../history/protocols.js';
 import type { LiveFeed, LiveFeedHandle, LiveFeedStart } from '../live-feed.js';
 import { asError, FeedRun } from './feed-run.js';
@@ -40,9 +42,10 @@ const systemClock = (): number => Math.floor(Date.now() / 1000);
  * A feed that polls a {@link DataFetcher} for new bars: every `pollMs` it asks for the completed
  * buckets after the last one delivered, i.e. `[next, now − now % interval)` — the bar still forming
  * is left for a later poll, so each bar is delivered once and complete. Rows are sorted and
- * deduplicated (an overlapping answer is harmless). A failing fetch is retried with exponential
- * backoff; after `maxFailures` failures in a row the feed ends through `onError`
- * (`QMTL_UNAVAILABLE`). It runs until stopped.
+ * deduplicated (an overlapping answer is harmless). A failing fetch, or one that does not answer
+ * within the run's `historyTimeoutMs` (default 300 s), is retried with exponential backoff; after
+ * `maxFailures` failures in a row the feed ends through `onError` (`QMTL_UNAVAILABLE`), so a hung
+ * request cannot leave the stream silent for good. It runs until stopped.
  *
  * @example
  * const feed = new PollingFeed({ fetcher: exchangeFetcher, pollMs: 5_000 });
@@ -69,11 +72,12 @@ export class PollingFeed implements LiveFeed {
   // eslint-disable-next-line @typescript-eslint/require-await -- async, so bad start options reject rather than throw
   async start(options: LiveFeedStart): Promise<LiveFeedHandle> {
     const run = new FeedRun('PollingFeed', options);
-    void this.#poll(run, options.key).catch((error: unknown) => run.fail(asError(error)));
+    const timeoutMs = options.historyTimeoutMs ?? DEFAULT_HISTORY_TIMEOUT_MS;
+    void this.#poll(run, options.key, timeoutMs).catch((error: unknown) => run.fail(asError(error)));
     return run.handle();
   }
 
-  async #poll(run: FeedRun, key: StreamKey): Promise<void> {
+  async #poll(run: FeedRun, key: StreamKey, timeoutMs: number): Promise<void> {
     let failures = 0;
     while (!run.ended) {
       const now = this.#now();
@@ -88,7 +92,9 @@ export class PollingFeed implements LiveFeed {
       const end = now - (now % key.interval);
       let waitMs = this.#pollMs;
       if (end > start) {
-        const rows = await this.#fetch(start, end, key).catch((error: unknown) => asError(error));
+        const rows = await this.#fetch(start, end, key, run, timeoutMs).catch((error: unknown) =>
+          asError(error),
+        );
         if (rows instanceof Error) {
           failures += 1;
           if (failures >= this.#maxFailures) return run.fail(giveUp(key, start, end, failures, rows));
@@ -107,9 +113,23 @@ export class PollingFeed implements LiveFeed {
     }
   }
 
-  /** The fetcher's rows, ascending (a fetcher that answers out of order is tolerated). */
-  async #fetch(start: number, end: number, key: StreamKey): Promise<HistoryRow[]> {
-    const rows = await this.#fetcher.fetch(start, end, key);
+  /**
+   * The fetcher's rows, ascending (a fetcher that answers out of order is tolerated). Rejects when
+   * the fetch has not answered within `timeoutMs`, or the run ended first.
+   */
+  async #fetch(
+    start: number,
+    end: number,
+    key: StreamKey,
+    run: FeedRun,
+    timeoutMs: number,
+  ): Promise<HistoryRow[]> {
+    const timeout = (): QmtlError =>
+      new QmtlError(
+        ErrorCode.Timeout,
+        `fetch of [${start}, ${end}) did not answer within ${timeoutMs} ms (historyTimeoutMs)`,
+      );
+    const rows = await withDeadline(this.#fetcher.fetch(start, end, key), timeoutMs, timeout, run.signal);
     return [...rows].sort((a, b) => a.ts - b.ts);
   }
 }

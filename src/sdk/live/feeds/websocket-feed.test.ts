@@ -58,6 +58,18 @@ describe('WebSocketFeed', () => {
     vi.restoreAllMocks();
   });
 
+  /** Follows `url`, giving up after 2 failed reconnects; resolves with the errors once it gave up. */
+  const untilGivenUp = async (url: string): Promise<Error[]> => {
+    const feed = new WebSocketFeed({
+      url,
+      parse: asRow,
+      reconnect: { initialMs: 2, maxMs: 4, maxAttempts: 2 },
+    });
+    const { errors, handle } = await record(feed, T0, undefined, handles);
+    await handle.done;
+    return errors;
+  };
+
   it('sends the subscription, delivers parsed rows and ignores messages parse returns null for', async () => {
     const { url, received } = await server((socket) => {
       socket.on('message', () => {
@@ -128,16 +140,48 @@ describe('WebSocketFeed', () => {
     const { port } = dead.address() as AddressInfo;
     await new Promise((resolve) => dead.close(resolve));
     const url = `ws://127.0.0.1:${port}`;
-    const feed = new WebSocketFeed({
-      url,
-      parse: asRow,
-      reconnect: { initialMs: 2, maxMs: 4, maxAttempts: 2 },
-    });
-    const { errors, handle } = await record(feed, T0, undefined, handles);
-    await handle.done;
+    const errors = await untilGivenUp(url);
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatchObject({ code: ErrorCode.Unavailable });
     expect(errors[0]?.message).toBe(`WebSocketFeed gave up on "${url}" after 2 failed reconnect attempts`);
+  });
+
+  it('counts a connection the server closes without a word as a failed attempt, and gives up', async () => {
+    vi.spyOn(logger, 'warn').mockImplementation(() => undefined);
+    vi.spyOn(logger, 'error').mockImplementation(() => undefined);
+    // Accepts, then closes at once: a refused subscription, a rate limit, a wrong path.
+    const { url, connections } = await server((socket) => socket.close(1008, 'bad subscription'));
+    const errors = await untilGivenUp(url);
+    expect(connections).toHaveLength(3);
+    expect(errors[0]?.message).toBe(`WebSocketFeed gave up on "${url}" after 2 failed reconnect attempts`);
+  });
+
+  it('resets the count after a connection on which the server sent a message', async () => {
+    vi.spyOn(logger, 'warn').mockImplementation(() => undefined);
+    const { url, connections } = await server((socket) => socket.send('{}', () => socket.close()));
+    const feed = new WebSocketFeed({
+      url,
+      parse: () => null,
+      reconnect: { initialMs: 2, maxMs: 4, maxAttempts: 1 },
+    });
+    const { errors } = await record(feed, T0, undefined, handles);
+    await until(() => connections.length >= 4);
+    expect(errors).toEqual([]);
+  });
+
+  it('reconnects when the server has sent nothing for idleMs, and delivers each bar once', async () => {
+    const warned = vi.spyOn(logger, 'warn').mockImplementation(() => undefined);
+    // Each connection sends the bars so far, then falls silent with the connection left open.
+    const { url, connections } = await server((socket, n) => sendRows(socket, bars(n + 1)));
+    const feed = new WebSocketFeed({ url, parse: asRow, idleMs: 30, reconnect: { initialMs: 2, maxMs: 4 } });
+    const { rows, errors } = await record(feed, T0, undefined, handles);
+    await until(() => connections.length >= 3);
+    expect(rows.map((row) => row.close).slice(0, 3)).toEqual([0, 1, 2]);
+    expect(errors).toEqual([]);
+    expect(warned).toHaveBeenCalledWith(
+      expect.objectContaining({ url, idleMs: 30 }),
+      'WebSocketFeed heard nothing for idleMs; reconnecting',
+    );
   });
 
   it('closes the connection on stop', async () => {
@@ -157,6 +201,7 @@ describe('WebSocketFeed', () => {
         parse: 'json',
         subscribeMessage: 1n,
         reconnect: { initialMs: 10, maxMs: 5, maxAttempts: -1 },
+        idleMs: 0,
       } as never);
     expect(make).toThrow(expect.objectContaining({ code: ErrorCode.InvalidArgument }));
     expect(make).toThrow('url must be a ws:// or wss:// URL, got "http://example.com"');
@@ -164,5 +209,6 @@ describe('WebSocketFeed', () => {
     expect(make).toThrow('subscribeMessage must be JSON-serialisable, got 1n');
     expect(make).toThrow('reconnect.maxAttempts must be a non-negative integer, got -1');
     expect(make).toThrow('reconnect.maxMs must be >= reconnect.initialMs (10), got 5');
+    expect(make).toThrow('idleMs must be a positive number, got 0');
   });
 });

@@ -4,7 +4,7 @@ import { backoffDelay } from '../../../common/retry.js';
 import type { HistoryRow } from '../../history/protocols.js';
 import type { LiveFeed, LiveFeedHandle, LiveFeedStart } from '../live-feed.js';
 import { asError, FeedRun } from './feed-run.js';
-import { aFunction, backoffCheck, validateOptions } from './feed-options.js';
+import { aFunction, backoffCheck, positiveNumber, validateOptions } from './feed-options.js';
 import { RowQueue } from './row-queue.js';
 
 /** Turns one message (parsed JSON, or the text when it is not JSON) into rows; null ignores it. */
@@ -20,9 +20,17 @@ export interface WebSocketFeedOptions {
   readonly subscribeMessage?: unknown;
   /**
    * Reconnect delays: `initialMs` doubling up to `maxMs` (default 500 → 30,000). With
-   * `maxAttempts`, the feed gives up after that many reconnects in a row fail to open. Default: never.
+   * `maxAttempts`, the feed gives up after that many reconnects in a row fail: a connection fails
+   * when it does not open, or closes before the server sent a message. Default: never.
    */
   readonly reconnect?: { readonly initialMs: number; readonly maxMs: number; readonly maxAttempts?: number };
+  /**
+   * Reconnects when the server has sent no message for this long, in ms (while the feed is not
+   * paused by a slow consumer): a connection that stays open but falls silent (a dropped
+   * subscription, a half-open TCP connection) is otherwise never noticed. Pick it above the
+   * longest quiet spell of the stream, heartbeats included. Default: never.
+   */
+  readonly idleMs?: number;
 }
 
 const CHECKS = {
@@ -45,6 +53,7 @@ const CHECKS = {
             message: `${name} must be a non-negative integer, got ${quote(value)}`,
           },
   }),
+  idleMs: positiveNumber,
 };
 
 /**
@@ -54,7 +63,9 @@ const CHECKS = {
  * replayed after a reconnect are not delivered twice. While the consumer is behind, messages
  * queue and the socket is paused at 1024 queued rows. After a drop or a failed connect the feed
  * reconnects with exponential backoff and re-sends `subscribeMessage`; with
- * `reconnect.maxAttempts` it gives up through `onError` (`QMTL_UNAVAILABLE`). It runs until stopped.
+ * `reconnect.maxAttempts` it gives up through `onError` (`QMTL_UNAVAILABLE`). Only a connection on
+ * which the server sent a message resets the attempts and the delay, so a server that accepts and
+ * closes at once (a refused subscription, a rate limit) is not hammered forever. It runs until stopped.
  *
  * A `parse` that throws is logged and its message skipped.
  *
@@ -73,6 +84,7 @@ export class WebSocketFeed implements LiveFeed {
   readonly #initialMs: number;
   readonly #maxMs: number;
   readonly #maxAttempts: number | null;
+  readonly #idleMs: number | null;
 
   /** @throws QmtlError `QMTL_INVALID_ARGUMENT` listing every invalid option. */
   constructor(options: WebSocketFeedOptions) {
@@ -83,6 +95,7 @@ export class WebSocketFeed implements LiveFeed {
     this.#initialMs = options.reconnect?.initialMs ?? 500;
     this.#maxMs = options.reconnect?.maxMs ?? 30_000;
     this.#maxAttempts = options.reconnect?.maxAttempts ?? null;
+    this.#idleMs = options.idleMs ?? null;
   }
 
   /** Connects and delivers bars in the background until `stop()` (or until it gives up). */
@@ -94,7 +107,7 @@ export class WebSocketFeed implements LiveFeed {
       onPressure: (paused) => (paused ? socket?.pause() : socket?.resume()),
     });
     void (async () => {
-      // Reconnects since the last connection that opened.
+      // Reconnects since the last connection on which the server sent a message.
       let attempts = 0;
       while (!run.ended) {
         socket = new WebSocket(this.#url);
@@ -119,29 +132,61 @@ export class WebSocketFeed implements LiveFeed {
     return run.handle();
   }
 
-  /** One connection; resolves when it closed, with whether it had opened. */
+  /** One connection; resolves when it closed, with whether the server sent a message on it. */
   #connectOnce(run: FeedRun, queue: RowQueue, socket: WebSocket): Promise<boolean> {
     const cut = (): void => socket.terminate();
     run.signal.addEventListener('abort', cut, { once: true });
     let opened = false;
+    let heard = false;
+    const watchdog = this.#idleWatchdog(run, queue, socket);
     return new Promise((resolve) => {
       socket.on('open', () => {
         opened = true;
+        watchdog.arm();
         if (queue.paused) socket.pause();
         run.log('info', { url: this.#url }, 'WebSocketFeed connected');
         if (this.#subscribeText !== null) socket.send(this.#subscribeText);
       });
-      socket.on('message', (data: RawData) => queue.push(this.#rows(run, data)));
+      socket.on('message', (data: RawData) => {
+        heard = true;
+        watchdog.arm();
+        queue.push(this.#rows(run, data));
+      });
       socket.on('error', (error) =>
         run.log('debug', { err: error, url: this.#url }, 'WebSocketFeed connection error'),
       );
-      socket.on('close', (code) => {
+      socket.on('close', (code, reason) => {
+        watchdog.disarm();
         run.signal.removeEventListener('abort', cut);
         if (opened && !run.ended)
-          run.log('warn', { url: this.#url, code }, 'WebSocketFeed connection closed');
-        resolve(opened);
+          run.log(
+            'warn',
+            { url: this.#url, code, reason: reason.toString('utf8') },
+            'WebSocketFeed connection closed',
+          );
+        resolve(heard);
       });
     });
+  }
+
+  /**
+   * With `idleMs`, cuts a connection on which no message arrived for that long, so the loop
+   * reconnects; while a slow consumer has the socket paused, silence is expected and only re-arms it.
+   */
+  #idleWatchdog(run: FeedRun, queue: RowQueue, socket: WebSocket): { arm(): void; disarm(): void } {
+    const idleMs = this.#idleMs;
+    let timer: NodeJS.Timeout | undefined;
+    const disarm = (): void => clearTimeout(timer);
+    const arm = (): void => {
+      if (idleMs === null) return;
+      disarm();
+      timer = setTimeout(() => {
+        if (queue.paused) return arm();
+        run.log('warn', { url: this.#url, idleMs }, 'WebSocketFeed heard nothing for idleMs; reconnecting');
+        socket.terminate();
+      }, idleMs);
+    };
+    return { arm, disarm };
   }
 
   /** The rows of one message, ascending; none when `parse` returns null or throws. */
