@@ -1,6 +1,7 @@
 import { ErrorCode, QmtlError, quote } from '../common/errors.js';
 import { logger } from '../common/logger.js';
 import { backoffDelay, sleep } from '../common/retry.js';
+import { BucketOrderedBacklog } from './bucket-order.js';
 import {
   decodeTopicValue,
   encodeTopicValue,
@@ -31,6 +32,14 @@ export interface MemoryTopicBusOptions {
 interface StoredMessage {
   readonly key: string;
   readonly value: string;
+}
+
+/** The next unhandled message of a topic: where it is, and decoded (null: not a qmtl message). */
+interface Head {
+  readonly topic: string;
+  readonly offset: number;
+  readonly key: string;
+  readonly message: ReceivedMessage | null;
 }
 
 /** One append-only topic; `base` is the offset of `messages[0]` once retention dropped a head. */
@@ -114,7 +123,9 @@ export class MemoryTopicBroker {
  * {@link MemoryTopicBroker}; a group commits its position per topic after each handled message.
  * Within a group one member reads a topic at a time (like a one-partition Kafka topic); when it
  * leaves, the next member of the group subscribed to that topic takes over from the committed
- * position. Delivery is asynchronous: a handler never runs inside `publish`.
+ * position. A member hands out its topics' messages in bucket-timestamp order across them, so a
+ * late subscriber to a stream and an average of it gets their backlogs in step. Delivery is
+ * asynchronous: a handler never runs inside `publish`.
  *
  * @example
  * const bus = new MemoryTopicBus();
@@ -189,7 +200,12 @@ class MemorySubscription implements Subscription {
   private wakeUp: (() => void) | null = null;
   private loop: Promise<void> = Promise.resolve();
   private closing: Promise<void> | null = null;
-  private cursor = 0;
+  /**
+   * The head of each owned topic that has an unhandled message, at most one per topic (the logs
+   * hold the rest): the oldest bucket among them goes out first. A topic with nothing unhandled
+   * has no head and holds nothing back, so live messages go out as soon as they are published.
+   */
+  private readonly heads = new BucketOrderedBacklog<Head>();
 
   constructor(
     private readonly broker: MemoryTopicBroker,
@@ -248,7 +264,8 @@ class MemorySubscription implements Subscription {
         await new Promise<void>((resolve) => (this.wakeUp = resolve));
         continue;
       }
-      await this.deliver(next.topic, next.offset, next.message);
+      await this.deliver(next);
+      this.heads.shift(next.topic);
       if ((sinceYield += 1) >= YIELD_EVERY) {
         sinceYield = 0;
         await new Promise<void>((resolve) => setImmediate(resolve));
@@ -256,34 +273,38 @@ class MemorySubscription implements Subscription {
     }
   }
 
-  /** The next message of an owned topic, taking topics in turn so one cannot starve another. */
-  private nextMessage(): { topic: string; offset: number; message: StoredMessage } | null {
-    const topics = this.options.topics;
-    for (let step = 0; step < topics.length; step += 1) {
-      this.cursor = (this.cursor + 1) % topics.length;
-      const topic = topics[this.cursor];
-      if (topic === undefined || this.group.owners.get(topic) !== this) continue;
-      const log = this.broker.topic(topic);
-      let offset = this.group.committed.get(topic) ?? log.base;
-      if (offset < log.base) {
-        logger.warn(
-          { topic, group: this.options.group, lost: log.base - offset },
-          'Memory topic bus dropped messages a group had not consumed (retention)',
-        );
-        offset = log.base;
-        this.group.committed.set(topic, offset);
-      }
-      const message = log.at(offset);
-      if (message !== undefined) return { topic, offset, message };
+  /** The unhandled message of the oldest bucket across the owned topics (see {@link heads}). */
+  private nextMessage(): Head | null {
+    for (const topic of this.options.topics) {
+      if (this.heads.count(topic) > 0 || this.group.owners.get(topic) !== this) continue;
+      const head = this.readHead(topic);
+      if (head !== null)
+        this.heads.add(topic, [{ entry: head, timestamp: head.message?.timestamp ?? -Infinity }]);
     }
-    return null;
+    return this.heads.next()?.entry ?? null;
+  }
+
+  /** The message of `topic` at the group's committed position, or null when it has none. */
+  private readHead(topic: string): Head | null {
+    const log = this.broker.topic(topic);
+    let offset = this.group.committed.get(topic) ?? log.base;
+    if (offset < log.base) {
+      logger.warn(
+        { topic, group: this.options.group, lost: log.base - offset },
+        'Memory topic bus dropped messages a group had not consumed (retention)',
+      );
+      offset = log.base;
+      this.group.committed.set(topic, offset);
+    }
+    const stored = log.at(offset);
+    if (stored === undefined) return null;
+    return { topic, offset, key: stored.key, message: decodeTopicValue(topic, stored.key, stored.value) };
   }
 
   /** Hands one message to the handler until it resolves (or the subscription closes), then commits it. */
-  private async deliver(topic: string, offset: number, stored: StoredMessage): Promise<void> {
-    const message = decodeTopicValue(topic, stored.key, stored.value);
+  private async deliver({ topic, offset, key, message }: Head): Promise<void> {
     if (message === null) {
-      logger.warn({ topic, key: stored.key, offset }, 'Skipped a value that is not a qmtl topic message');
+      logger.warn({ topic, key, offset }, 'Skipped a value that is not a qmtl topic message');
       this.group.committed.set(topic, offset + 1);
       return;
     }
