@@ -42,6 +42,26 @@ describe('MemoryTopicBus', () => {
     await bus.close();
   });
 
+  it('hands out equal buckets of several topics in the order the subscription lists the topics', async () => {
+    const bus = new MemoryTopicBus();
+    const received: ReceivedMessage[] = [];
+    await bus.subscribe({ topics: ['first', 'second'], group: 'g', onMessage: (m) => void received.push(m) });
+    await bus.publish('second', [{ nodeId: 'n', interval: 60, timestamp: 60, payload: 1 }]);
+    await until(received, 1);
+    // Both land before the subscription looks again: bucket 120 of each, 'second' published first.
+    await Promise.all([
+      bus.publish('second', [{ nodeId: 'n', interval: 60, timestamp: 120, payload: 2 }]),
+      bus.publish('first', [{ nodeId: 'n', interval: 60, timestamp: 120, payload: 3 }]),
+    ]);
+    await until(received, 3);
+    expect(received.map((m) => [m.topic, m.timestamp])).toEqual([
+      ['second', 60],
+      ['first', 120],
+      ['second', 120],
+    ]);
+    await bus.close();
+  });
+
   it('hands a topic to the next member of the group when its reader leaves', async () => {
     const bus = new MemoryTopicBus();
     const first: ReceivedMessage[] = [];

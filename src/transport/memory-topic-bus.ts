@@ -214,6 +214,8 @@ class MemorySubscription implements Subscription {
     private readonly onClosed: () => void,
   ) {
     this.group = broker.group(options.group);
+    // Keys in the subscription's order: of equal buckets, the first topic's goes out first.
+    for (const topic of options.topics) this.heads.add(topic, []);
   }
 
   start(): void {
