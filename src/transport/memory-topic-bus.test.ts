@@ -62,6 +62,20 @@ describe('MemoryTopicBus', () => {
     await bus.close();
   });
 
+  it('delivers each message once to a subscription that lists a topic twice', async () => {
+    const bus = new MemoryTopicBus();
+    const received: ReceivedMessage[] = [];
+    await bus.subscribe({ topics: ['t', 't'], group: 'g', onMessage: (m) => void received.push(m) });
+    await bus.publish(
+      't',
+      [1, 2].map((payload) => ({ nodeId: 'n', interval: 60, timestamp: payload * 60, payload })),
+    );
+    await until(received, 2);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(received.map((m) => m.payload)).toEqual([1, 2]);
+    await bus.close();
+  });
+
   it('hands a topic to the next member of the group when its reader leaves', async () => {
     const bus = new MemoryTopicBus();
     const first: ReceivedMessage[] = [];

@@ -1,7 +1,6 @@
 import { ErrorCode, QmtlError, quote } from '../common/errors.js';
 import { logger } from '../common/logger.js';
 import { backoffDelay, sleep } from '../common/retry.js';
-import { BucketOrderedBacklog } from './bucket-order.js';
 import {
   decodeTopicValue,
   encodeTopicValue,
@@ -36,10 +35,14 @@ interface StoredMessage {
 
 /** The next unhandled message of a topic: where it is, and decoded (null: not a qmtl message). */
 interface Head {
+  /** The topic's index in the subscription's topics. */
+  readonly index: number;
   readonly topic: string;
   readonly offset: number;
   readonly key: string;
   readonly message: ReceivedMessage | null;
+  /** Its bucket timestamp; -Infinity for a value that is not a qmtl message (skipped at once). */
+  readonly timestamp: number;
 }
 
 /** One append-only topic; `base` is the offset of `messages[0]` once retention dropped a head. */
@@ -200,12 +203,14 @@ class MemorySubscription implements Subscription {
   private wakeUp: (() => void) | null = null;
   private loop: Promise<void> = Promise.resolve();
   private closing: Promise<void> | null = null;
+  /** The subscription's topics, each once, in its order. */
+  private readonly topics: readonly string[];
   /**
-   * The head of each owned topic that has an unhandled message, at most one per topic (the logs
-   * hold the rest): the oldest bucket among them goes out first. A topic with nothing unhandled
-   * has no head and holds nothing back, so live messages go out as soon as they are published.
+   * The next unhandled message of each owned topic, by its index in {@link topics}; null where
+   * none is read yet (the logs hold the rest). The oldest bucket among them goes out first; a
+   * topic with nothing unhandled holds nothing back, so live messages go out as soon as published.
    */
-  private readonly heads = new BucketOrderedBacklog<Head>();
+  private readonly heads: (Head | null)[];
 
   constructor(
     private readonly broker: MemoryTopicBroker,
@@ -214,8 +219,8 @@ class MemorySubscription implements Subscription {
     private readonly onClosed: () => void,
   ) {
     this.group = broker.group(options.group);
-    // Keys in the subscription's order: of equal buckets, the first topic's goes out first.
-    for (const topic of options.topics) this.heads.add(topic, []);
+    this.topics = [...new Set(options.topics)];
+    this.heads = this.topics.map(() => null);
   }
 
   start(): void {
@@ -267,7 +272,7 @@ class MemorySubscription implements Subscription {
         continue;
       }
       await this.deliver(next);
-      this.heads.shift(next.topic);
+      this.heads[next.index] = null;
       if ((sinceYield += 1) >= YIELD_EVERY) {
         sinceYield = 0;
         await new Promise<void>((resolve) => setImmediate(resolve));
@@ -275,19 +280,24 @@ class MemorySubscription implements Subscription {
     }
   }
 
-  /** The unhandled message of the oldest bucket across the owned topics (see {@link heads}). */
+  /**
+   * The unhandled message of the oldest bucket across the owned topics (see {@link heads}); of
+   * equal buckets, the one of the topic listed first.
+   */
   private nextMessage(): Head | null {
-    for (const topic of this.options.topics) {
-      if (this.heads.count(topic) > 0 || this.group.owners.get(topic) !== this) continue;
-      const head = this.readHead(topic);
-      if (head !== null)
-        this.heads.add(topic, [{ entry: head, timestamp: head.message?.timestamp ?? -Infinity }]);
+    let oldest: Head | null = null;
+    for (let index = 0; index < this.topics.length; index += 1) {
+      let head = this.heads[index] ?? null;
+      if (head === null && this.group.owners.get(this.topics[index]!) === this)
+        head = this.heads[index] = this.readHead(index);
+      if (head !== null && (oldest === null || head.timestamp < oldest.timestamp)) oldest = head;
     }
-    return this.heads.next()?.entry ?? null;
+    return oldest;
   }
 
-  /** The message of `topic` at the group's committed position, or null when it has none. */
-  private readHead(topic: string): Head | null {
+  /** The message of the topic at `index` at the group's committed position, or null when it has none. */
+  private readHead(index: number): Head | null {
+    const topic = this.topics[index]!;
     const log = this.broker.topic(topic);
     let offset = this.group.committed.get(topic) ?? log.base;
     if (offset < log.base) {
@@ -300,7 +310,8 @@ class MemorySubscription implements Subscription {
     }
     const stored = log.at(offset);
     if (stored === undefined) return null;
-    return { topic, offset, key: stored.key, message: decodeTopicValue(topic, stored.key, stored.value) };
+    const message = decodeTopicValue(topic, stored.key, stored.value);
+    return { index, topic, offset, key: stored.key, message, timestamp: message?.timestamp ?? -Infinity };
   }
 
   /** Hands one message to the handler until it resolves (or the subscription closes), then commits it. */
