@@ -5,20 +5,24 @@ import type { ReceivedMessage } from './topic-bus.js';
 
 let topicCount = 0;
 
-testTopicBusContract('memory', () => {
-  const broker = new MemoryTopicBroker();
-  const bus = new MemoryTopicBus({ broker });
-  return Promise.resolve({
-    bus,
-    newTopic: () => `topic-${(topicCount += 1)}`,
-    reopen: () => Promise.resolve(new MemoryTopicBus({ broker })),
-    cleanup: () => bus.close(),
-    publishRaw: (topic: string, key: string, value: string) => {
-      broker.append(topic, [{ key, value }]);
-      return Promise.resolve();
-    },
-  });
-});
+testTopicBusContract(
+  'memory',
+  () => {
+    const broker = new MemoryTopicBroker();
+    const bus = new MemoryTopicBus({ broker });
+    return Promise.resolve({
+      bus,
+      newTopic: () => `topic-${(topicCount += 1)}`,
+      reopen: () => Promise.resolve(new MemoryTopicBus({ broker })),
+      cleanup: () => bus.close(),
+      publishRaw: (topic: string, key: string, value: string) => {
+        broker.append(topic, [{ key, value }]);
+        return Promise.resolve();
+      },
+    });
+  },
+  { bucketOrder: true },
+);
 
 /** Resolves once `received` has `count` messages. */
 async function until(received: readonly unknown[], count: number): Promise<void> {
@@ -35,6 +39,40 @@ describe('MemoryTopicBus', () => {
     await published;
     await until(received, 1);
     expect(received).toHaveLength(1);
+    await bus.close();
+  });
+
+  it('hands out equal buckets of several topics in the order the subscription lists the topics', async () => {
+    const bus = new MemoryTopicBus();
+    const received: ReceivedMessage[] = [];
+    await bus.subscribe({ topics: ['first', 'second'], group: 'g', onMessage: (m) => void received.push(m) });
+    await bus.publish('second', [{ nodeId: 'n', interval: 60, timestamp: 60, payload: 1 }]);
+    await until(received, 1);
+    // Both land before the subscription looks again: bucket 120 of each, 'second' published first.
+    await Promise.all([
+      bus.publish('second', [{ nodeId: 'n', interval: 60, timestamp: 120, payload: 2 }]),
+      bus.publish('first', [{ nodeId: 'n', interval: 60, timestamp: 120, payload: 3 }]),
+    ]);
+    await until(received, 3);
+    expect(received.map((m) => [m.topic, m.timestamp])).toEqual([
+      ['second', 60],
+      ['first', 120],
+      ['second', 120],
+    ]);
+    await bus.close();
+  });
+
+  it('delivers each message once to a subscription that lists a topic twice', async () => {
+    const bus = new MemoryTopicBus();
+    const received: ReceivedMessage[] = [];
+    await bus.subscribe({ topics: ['t', 't'], group: 'g', onMessage: (m) => void received.push(m) });
+    await bus.publish(
+      't',
+      [1, 2].map((payload) => ({ nodeId: 'n', interval: 60, timestamp: payload * 60, payload })),
+    );
+    await until(received, 2);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(received.map((m) => m.payload)).toEqual([1, 2]);
     await bus.close();
   });
 

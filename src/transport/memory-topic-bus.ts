@@ -33,6 +33,18 @@ interface StoredMessage {
   readonly value: string;
 }
 
+/** The next unhandled message of a topic: where it is, and decoded (null: not a qmtl message). */
+interface Head {
+  /** The topic's index in the subscription's topics. */
+  readonly index: number;
+  readonly topic: string;
+  readonly offset: number;
+  readonly key: string;
+  readonly message: ReceivedMessage | null;
+  /** Its bucket timestamp; -Infinity for a value that is not a qmtl message (skipped at once). */
+  readonly timestamp: number;
+}
+
 /** One append-only topic; `base` is the offset of `messages[0]` once retention dropped a head. */
 class TopicLog {
   messages: StoredMessage[] = [];
@@ -114,7 +126,9 @@ export class MemoryTopicBroker {
  * {@link MemoryTopicBroker}; a group commits its position per topic after each handled message.
  * Within a group one member reads a topic at a time (like a one-partition Kafka topic); when it
  * leaves, the next member of the group subscribed to that topic takes over from the committed
- * position. Delivery is asynchronous: a handler never runs inside `publish`.
+ * position. A member hands out its topics' messages in bucket-timestamp order across them, so a
+ * late subscriber to a stream and an average of it gets their backlogs in step. Delivery is
+ * asynchronous: a handler never runs inside `publish`.
  *
  * @example
  * const bus = new MemoryTopicBus();
@@ -189,7 +203,14 @@ class MemorySubscription implements Subscription {
   private wakeUp: (() => void) | null = null;
   private loop: Promise<void> = Promise.resolve();
   private closing: Promise<void> | null = null;
-  private cursor = 0;
+  /** The subscription's topics, each once, in its order. */
+  private readonly topics: readonly string[];
+  /**
+   * The next unhandled message of each owned topic, by its index in {@link topics}; null where
+   * none is read yet (the logs hold the rest). The oldest bucket among them goes out first; a
+   * topic with nothing unhandled holds nothing back, so live messages go out as soon as published.
+   */
+  private readonly heads: (Head | null)[];
 
   constructor(
     private readonly broker: MemoryTopicBroker,
@@ -198,6 +219,8 @@ class MemorySubscription implements Subscription {
     private readonly onClosed: () => void,
   ) {
     this.group = broker.group(options.group);
+    this.topics = [...new Set(options.topics)];
+    this.heads = this.topics.map(() => null);
   }
 
   start(): void {
@@ -248,7 +271,8 @@ class MemorySubscription implements Subscription {
         await new Promise<void>((resolve) => (this.wakeUp = resolve));
         continue;
       }
-      await this.deliver(next.topic, next.offset, next.message);
+      await this.deliver(next);
+      this.heads[next.index] = null;
       if ((sinceYield += 1) >= YIELD_EVERY) {
         sinceYield = 0;
         await new Promise<void>((resolve) => setImmediate(resolve));
@@ -256,34 +280,44 @@ class MemorySubscription implements Subscription {
     }
   }
 
-  /** The next message of an owned topic, taking topics in turn so one cannot starve another. */
-  private nextMessage(): { topic: string; offset: number; message: StoredMessage } | null {
-    const topics = this.options.topics;
-    for (let step = 0; step < topics.length; step += 1) {
-      this.cursor = (this.cursor + 1) % topics.length;
-      const topic = topics[this.cursor];
-      if (topic === undefined || this.group.owners.get(topic) !== this) continue;
-      const log = this.broker.topic(topic);
-      let offset = this.group.committed.get(topic) ?? log.base;
-      if (offset < log.base) {
-        logger.warn(
-          { topic, group: this.options.group, lost: log.base - offset },
-          'Memory topic bus dropped messages a group had not consumed (retention)',
-        );
-        offset = log.base;
-        this.group.committed.set(topic, offset);
-      }
-      const message = log.at(offset);
-      if (message !== undefined) return { topic, offset, message };
+  /**
+   * The unhandled message of the oldest bucket across the owned topics (see {@link heads}); of
+   * equal buckets, the one of the topic listed first.
+   */
+  private nextMessage(): Head | null {
+    let oldest: Head | null = null;
+    for (let index = 0; index < this.topics.length; index += 1) {
+      let head = this.heads[index] ?? null;
+      if (head === null && this.group.owners.get(this.topics[index]!) === this)
+        head = this.heads[index] = this.readHead(index);
+      if (head !== null && (oldest === null || head.timestamp < oldest.timestamp)) oldest = head;
     }
-    return null;
+    return oldest;
+  }
+
+  /** The message of the topic at `index` at the group's committed position, or null when it has none. */
+  private readHead(index: number): Head | null {
+    const topic = this.topics[index]!;
+    const log = this.broker.topic(topic);
+    let offset = this.group.committed.get(topic) ?? log.base;
+    if (offset < log.base) {
+      logger.warn(
+        { topic, group: this.options.group, lost: log.base - offset },
+        'Memory topic bus dropped messages a group had not consumed (retention)',
+      );
+      offset = log.base;
+      this.group.committed.set(topic, offset);
+    }
+    const stored = log.at(offset);
+    if (stored === undefined) return null;
+    const message = decodeTopicValue(topic, stored.key, stored.value);
+    return { index, topic, offset, key: stored.key, message, timestamp: message?.timestamp ?? -Infinity };
   }
 
   /** Hands one message to the handler until it resolves (or the subscription closes), then commits it. */
-  private async deliver(topic: string, offset: number, stored: StoredMessage): Promise<void> {
-    const message = decodeTopicValue(topic, stored.key, stored.value);
+  private async deliver({ topic, offset, key, message }: Head): Promise<void> {
     if (message === null) {
-      logger.warn({ topic, key: stored.key, offset }, 'Skipped a value that is not a qmtl topic message');
+      logger.warn({ topic, key, offset }, 'Skipped a value that is not a qmtl topic message');
       this.group.committed.set(topic, offset + 1);
       return;
     }

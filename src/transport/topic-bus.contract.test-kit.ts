@@ -48,7 +48,7 @@ export interface TopicBusContractOptions {
   readonly generatedRuns?: number;
   /**
    * Whether the bus hands out the backlogs of a subscription's topics in bucket-timestamp order
-   * across them (Redis, Kafka); the in-process bus takes the topics in turn instead. Default false.
+   * across them (the memory, Redis and Kafka buses all do). Default false.
    */
   readonly bucketOrder?: boolean;
 }

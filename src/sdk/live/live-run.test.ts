@@ -429,15 +429,14 @@ describe('dry-run with a Gateway: one process computes a shared node, the other 
     expect(mixed).toEqual([]);
   });
 
-  it('computes each bucket from the same bucket of two consumed topics read with a backlog', async () => {
-    const end = LIVE + 149 * INTERVAL;
-    const a = await dryrun(strategyScaling(2, 20), end);
-    const average = a.strategy.nodes[1]!;
-    while (a.stats(average).outputs < 60) await new Promise((resolve) => setTimeout(resolve, 10));
+  /** A strategy computing the distance of `nodes`' stream to its mean, with the distance node. */
+  const distanceReader = (
+    nodes: () => { price: StreamInput; average: Node },
+  ): { Reader: new () => Strategy; distance: () => Node } => {
     let distance!: Node;
     class Reader extends Strategy {
       override setup(): void {
-        const { price, average } = sharedNodes(2);
+        const { price, average } = nodes();
         distance = new ProcessingNode({
           input: [price, average],
           name: 'distance',
@@ -449,6 +448,15 @@ describe('dry-run with a Gateway: one process computes a shared node, the other 
         this.addNodes([price, average, distance]);
       }
     }
+    return { Reader, distance: () => distance };
+  };
+
+  it('computes each bucket from the same bucket of two consumed topics read with a backlog', async () => {
+    const end = LIVE + 149 * INTERVAL;
+    const a = await dryrun(strategyScaling(2, 20), end);
+    const average = a.strategy.nodes[1]!;
+    while (a.stats(average).outputs < 60) await new Promise((resolve) => setTimeout(resolve, 10));
+    const { Reader, distance } = distanceReader(() => sharedNodes(2));
     // Both topics hold dozens of buckets when the reader starts: it reads them as a backlog.
     const c = await dryrun(Reader, end);
     await Promise.all([a.done, c.done]);
@@ -456,10 +464,50 @@ describe('dry-run with a Gateway: one process computes a shared node, the other 
     const close = new Map(rows.map((row) => [row.ts, row.close]));
     const mean = new Map(a.outputs<number>(average).toArray());
     const wrong = c
-      .outputs<number>(distance)
+      .outputs<number>(distance())
       .toArray()
       .filter(([t, value]) => t >= LIVE && value !== close.get(t)! - mean.get(t)!);
     expect(wrong).toEqual([]);
+  });
+
+  it('computes every backlog bucket of a stream and a mean whose topic starts later, skipping none', async () => {
+    // No history: the mean warms up on the first 4 live bars, so its topic starts 4 buckets after
+    // the stream's. Taken topic by topic, one message each, the reader met each mean with the bar
+    // 4 buckets before its own: it skipped every bar and computed the means from the wrong ones.
+    const cold = new MemoryHistoryProvider(rows.filter((row) => row.ts >= LIVE));
+    const nodes = (paceMs: number): { price: StreamInput; average: Node } => {
+      const { price, mean } = streamAndMean({
+        tags: ['BTC', 'cold-start'],
+        provider: cold,
+        interval: INTERVAL,
+        paceMs,
+      });
+      return { price, average: mean };
+    };
+    class Producer extends Strategy {
+      override setup(): void {
+        const { price, average } = nodes(20);
+        this.addNodes([price, average]);
+      }
+    }
+    const end = LIVE + 149 * INTERVAL;
+    const producer = await dryrun(Producer, end);
+    const average = producer.strategy.nodes[1]!;
+    while (producer.stats(average).outputs < 60) await new Promise((resolve) => setTimeout(resolve, 10));
+    const backlog = producer
+      .outputs<number>(average)
+      .toArray()
+      .map(([t]) => t);
+    const { Reader, distance } = distanceReader(() => nodes(2));
+    const reader = await dryrun(Reader, end);
+    await Promise.all([producer.done, reader.done]);
+    expect(reader.roles.consumed.size).toBe(2);
+    expect(backlog[0]).toBe(LIVE + 4 * INTERVAL);
+    const close = new Map(rows.map((row) => [row.ts, row.close]));
+    const mean = new Map(producer.outputs<number>(average).toArray());
+    const distances = new Map(reader.outputs<number>(distance()).toArray());
+    expect(backlog.filter((t) => distances.get(t) !== close.get(t)! - mean.get(t)!)).toEqual([]);
+    expect(reader.stats(distance()).skips).toBe(0);
   });
 
   it('lets timers and I/O (heartbeats) run while a fast feed and a slow node keep it busy', async () => {
