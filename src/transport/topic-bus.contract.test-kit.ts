@@ -46,11 +46,6 @@ export interface TopicBusContractOptions {
   readonly quietMs?: number;
   /** Generated cases of the failures-and-restarts check. Default 30. */
   readonly generatedRuns?: number;
-  /**
-   * Whether the bus hands out the backlogs of a subscription's topics in bucket-timestamp order
-   * across them (the memory, Redis and Kafka buses all do). Default false.
-   */
-  readonly bucketOrder?: boolean;
 }
 
 /** The payload the kit publishes: a sequence number, plus whatever a test adds. */
@@ -119,8 +114,7 @@ class Recorder {
 /**
  * The behaviour every {@link TopicBus} adapter must have: ordered, intact delivery; groups and
  * members; `from`; at-least-once with resume after a restart; skipping foreign values; idempotent
- * close; bulk publishing; with `bucketOrder`, backlogs of several topics in bucket order across
- * them. Call it from each adapter's test. Messages published after `subscribe` resolves must reach
+ * close; bulk publishing; backlogs of several topics in bucket order across them. Call it from each adapter's test. Messages published after `subscribe` resolves must reach
  * the subscription (the kit publishes right after subscribing).
  * @example
  * const broker = new MemoryTopicBroker();
@@ -565,7 +559,7 @@ export function testTopicBusContract(
       },
     );
 
-    it.runIf(options.bucketOrder === true)(
+    it(
       'delivers the backlogs of several topics in bucket order across them',
       { timeout: testTimeout },
       async () => {

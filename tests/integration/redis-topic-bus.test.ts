@@ -81,7 +81,7 @@ describeWithServer('redis', reachable, 'RedisTopicBus (real server)', () => {
         },
       };
     },
-    { generatedRuns: 10, bucketOrder: true },
+    { generatedRuns: 10 },
   );
 
   describe('on Redis', () => {
