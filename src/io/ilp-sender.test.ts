@@ -2,7 +2,13 @@ import { createServer as createHttpServer, type Server as HttpServer } from 'nod
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ErrorCode, QmtlError } from '../common/errors.js';
-import { HttpIlpSender, IlpRejectedError, TcpIlpSender, createIlpSender } from './ilp-sender.js';
+import {
+  HttpIlpSender,
+  IlpRejectedError,
+  IlpUnavailableError,
+  TcpIlpSender,
+  createIlpSender,
+} from './ilp-sender.js';
 
 const servers: (Server | HttpServer)[] = [];
 
@@ -121,22 +127,40 @@ describe('HttpIlpSender', () => {
 });
 
 describe('HttpIlpSender failures', () => {
-  /** An HTTP server answering every request with `status`, or never when status is null. */
-  const answering = (status: number | null) =>
+  /** An HTTP server answering every request with `status` (and `headers`), or never when status is null. */
+  const answering = (status: number | null, headers: Record<string, string> = {}) =>
     listen(
       createHttpServer((request, response) => {
         request.resume();
-        if (status !== null) request.on('end', () => response.writeHead(status).end(`status ${status}`));
+        if (status !== null)
+          request.on('end', () => response.writeHead(status, headers).end(`status ${status}`));
       }),
     );
 
-  it('keeps batches a server that is not serving (502, 503, 504) could not take, rejects others', async () => {
-    for (const status of [502, 503, 504]) {
+  it("reads a 429's Retry-After, in seconds or as an HTTP-date, for the recorder's next try", async () => {
+    const slowDown = new HttpIlpSender(`http://127.0.0.1:${await answering(429, { 'retry-after': '2' })}`);
+    await expect(slowDown.send('a v=1 1\n')).rejects.toMatchObject({
+      code: ErrorCode.Unavailable,
+      retryAfterMs: 2000,
+      message: 'QuestDB rejected an ILP batch (HTTP 429): status 429; Retry-After 2000 ms',
+    });
+    const date = new Date(Date.now() + 60_000).toUTCString();
+    const until = new HttpIlpSender(`http://127.0.0.1:${await answering(503, { 'retry-after': date })}`);
+    const error = await until.send('a v=1 1\n').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(IlpUnavailableError);
+    expect((error as IlpUnavailableError).retryAfterMs).toBeGreaterThan(55_000);
+    expect((error as IlpUnavailableError).retryAfterMs).toBeLessThanOrEqual(60_000);
+  });
+
+  it('keeps batches a server that is not serving or asks to come back later (408, 429, 502, 503, 504) could not take, rejects others', async () => {
+    for (const status of [408, 429, 502, 503, 504]) {
       const sender = new HttpIlpSender(`http://127.0.0.1:${await answering(status)}`);
       const error = await sender.send('a v=1 1\n').catch((e: unknown) => e);
       expect(error).not.toBeInstanceOf(IlpRejectedError);
       expect(error).toMatchObject({
         code: ErrorCode.Unavailable,
+        status,
+        retryAfterMs: null,
         message: `QuestDB rejected an ILP batch (HTTP ${status}): status ${status}`,
       });
     }

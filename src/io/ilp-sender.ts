@@ -1,6 +1,7 @@
 import { connect, type Socket } from 'node:net';
 import { ErrorCode, QmtlError, quote } from '../common/errors.js';
 import { describeFetchFailure } from '../common/fetch-failure.js';
+import { retryAfterMs } from '../common/retry.js';
 
 /** Ships batches of ILP lines to QuestDB; the port {@link QuestDBRecorder} writes through. */
 export interface IlpSender {
@@ -8,7 +9,8 @@ export interface IlpSender {
    * Sends complete lines (each ending in `\n`); resolves once they are handed to the server.
    * Rejects with an {@link IlpRejectedError} that `blamesLines` when the server refused the lines
    * (the recorder then sends smaller batches), with `QMTL_UNAVAILABLE`/`QMTL_TIMEOUT` when it
-   * could not be reached (the recorder keeps the batch for a retry).
+   * could not be reached or asked to come back later (the recorder keeps the batch for a retry,
+   * after an {@link IlpUnavailableError}'s `retryAfterMs` when it gives one).
    */
   send(lines: string): Promise<void>;
   /** Closes the connection; rejects when the server dropped it after the last send. */
@@ -104,14 +106,34 @@ export class TcpIlpSender implements IlpSender {
   }
 }
 
-/** HTTP statuses of a server (or proxy) that is not serving right now. */
-const UNAVAILABLE_STATUSES = new Set([502, 503, 504]);
+/**
+ * HTTP statuses that mean "not now": a server (or proxy) that is not serving (502, 503, 504), timed
+ * the request out (408) or asks the client to slow down (429). The batch is kept and sent again.
+ */
+const RETRY_LATER_STATUSES = new Set([408, 429, 502, 503, 504]);
 
 /** HTTP statuses that blame the lines sent (400: a line QuestDB cannot parse or store in its column). */
 const LINE_STATUSES = new Set([400, 413, 422]);
 
 /**
- * QuestDB's answer that it did not write an ILP/HTTP batch (any status but 2xx and 502/503/504).
+ * An ILP/HTTP batch QuestDB (or a proxy in front of it) did not take now but may later (HTTP 408,
+ * 429, 502, 503, 504): `QMTL_UNAVAILABLE`, so the recorder keeps the batch. `retryAfterMs` is the
+ * answer's `Retry-After` (delay-seconds or an HTTP-date) in ms, null when absent or unreadable.
+ */
+export class IlpUnavailableError extends QmtlError {
+  constructor(
+    readonly status: number,
+    answer: string,
+    readonly retryAfterMs: number | null,
+  ) {
+    const after = retryAfterMs === null ? '' : `; Retry-After ${retryAfterMs} ms`;
+    super(ErrorCode.Unavailable, `QuestDB rejected an ILP batch (HTTP ${status}): ${answer}${after}`);
+  }
+}
+
+/**
+ * QuestDB's answer that it did not write an ILP/HTTP batch (any status but 2xx and those of
+ * {@link IlpUnavailableError}).
  * QuestDB applies a batch whole or not at all; sent again, the same batch would fail the same way.
  * When {@link blamesLines}, the lines themselves are at fault (a string for a DOUBLE column, a
  * line it cannot parse), so the batch without them can pass; otherwise (401, 404, 500, …) no
@@ -181,11 +203,12 @@ export class HttpIlpSender implements IlpSender {
       );
     }
     if (response.ok) return;
-    // 502/503/504 mean QuestDB (or a proxy) is not serving: the batch is kept and sent again.
-    if (UNAVAILABLE_STATUSES.has(response.status)) {
-      throw new QmtlError(
-        ErrorCode.Unavailable,
-        `QuestDB rejected an ILP batch (HTTP ${response.status}): ${text || response.statusText}`,
+    // QuestDB (or a proxy) is not serving, or asks to come back later: the batch is kept and sent again.
+    if (RETRY_LATER_STATUSES.has(response.status)) {
+      throw new IlpUnavailableError(
+        response.status,
+        text || response.statusText,
+        retryAfterMs(response.headers.get('retry-after')),
       );
     }
     throw new IlpRejectedError(response.status, text || response.statusText);

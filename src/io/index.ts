@@ -23,6 +23,7 @@ export { DEFAULT_QUESTDB_DSN } from './questdb-client.js';
 export {
   HttpIlpSender,
   IlpRejectedError,
+  IlpUnavailableError,
   TcpIlpSender,
   createIlpSender,
   type IlpSender,

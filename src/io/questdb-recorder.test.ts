@@ -1,9 +1,11 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ErrorCode, QmtlError } from '../common/errors.js';
 import { logger } from '../common/logger.js';
 import { StreamInput } from '../sdk/stream-input.js';
 import { sdkMetrics } from '../sdk/metrics.js';
-import { IlpRejectedError, type IlpSender } from './ilp-sender.js';
+import { HttpIlpSender, IlpRejectedError, type IlpSender } from './ilp-sender.js';
 import { QuestDBRecorder, type QuestDBRecorderOptions } from './questdb-recorder.js';
 
 /**
@@ -289,5 +291,50 @@ describe('QuestDBRecorder', () => {
       'batchRows must be a positive integer, got 0',
     );
     expect(() => new QuestDBRecorder({ ilp: 'ftp://x' })).toThrow(/must start with tcp/);
+  });
+});
+
+describe('QuestDBRecorder over ILP/HTTP behind a proxy that asks to come back later', () => {
+  it('keeps a batch answered 429, sends it again after Retry-After, and loses nothing', async () => {
+    // A stand-in for a rate-limiting proxy in front of QuestDB: 429 + Retry-After: 1, then 204.
+    const requests: { at: number; body: string }[] = [];
+    let delivered!: () => void;
+    const written = new Promise<void>((resolve) => (delivered = resolve));
+    const server = createServer((request, response) => {
+      let body = '';
+      request.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
+      request.on('end', () => {
+        requests.push({ at: Date.now(), body });
+        if (requests.length === 1) response.writeHead(429, { 'retry-after': '1' }).end('slow down');
+        else {
+          response.writeHead(204).end();
+          delivered();
+        }
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    vi.spyOn(logger, 'error').mockImplementation(() => undefined);
+    try {
+      const sender = new HttpIlpSender(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+      const rec = new QuestDBRecorder({ table: 'bars', createTable: false, sender, flushIntervalMs: 10 });
+      await rec.persist('n', 60, 60, { v: 1 });
+      await rec.persist('n', 60, 120, { v: 2 });
+      await expect(rec.flush()).rejects.toMatchObject({
+        code: ErrorCode.Unavailable,
+        message:
+          'QuestDB rejected an ILP batch (HTTP 429): slow down; Retry-After 1000 ms (2 rows kept; sent again in 1000 ms)',
+      });
+      expect(rec.pending).toBe(2);
+      await written;
+      const lines =
+        'bars,node_id=n interval=60i,v=1 60000000000\nbars,node_id=n interval=60i,v=2 120000000000\n';
+      expect(requests.map((r) => r.body)).toEqual([lines, lines]);
+      // Retry-After, not flushIntervalMs (10 ms), set the second try.
+      expect(requests[1]!.at - requests[0]!.at).toBeGreaterThanOrEqual(900);
+      await rec.close();
+      expect(rec.pending).toBe(0);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });

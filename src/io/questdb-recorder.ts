@@ -5,11 +5,14 @@ import { formatTime } from '../common/time.js';
 import { sdkMetrics } from '../sdk/metrics.js';
 import { formatIlpLine, ilpLineTime } from './ilp.js';
 import { LineQueue } from './line-queue.js';
-import { createIlpSender, type IlpSender } from './ilp-sender.js';
+import { createIlpSender, IlpUnavailableError, type IlpSender } from './ilp-sender.js';
 import { sendIsolatingRefused, type RefusedLine } from './send-isolating-refused.js';
 import { rejectUnknownKeys } from '../sdk/node-options.js';
 import { DEFAULT_QUESTDB_DSN, QuestDBClient } from './questdb-client.js';
 import { QUESTDB_KEY_COLUMNS, quoteIdentifier } from './questdb-sql.js';
+
+/** Longest `Retry-After` of QuestDB (or a proxy) the retry timer waits for, in ms. */
+const MAX_RETRY_AFTER_MS = 60_000;
 
 /** Options of {@link QuestDBRecorder}. */
 export interface QuestDBRecorderOptions {
@@ -68,9 +71,10 @@ const RECORDER_OPTION_KEYS = [
  * designated timestamp. Written rows become visible to queries shortly after a flush (QuestDB
  * applies its write-ahead log asynchronously).
  *
- * While QuestDB is unreachable (`QMTL_UNAVAILABLE`, `QMTL_TIMEOUT`) nothing is lost: the rows
- * stay buffered and are sent again, `batchRows` per request, every `flushIntervalMs` until QuestDB
- * is back (the table de-duplicates on `ts`, `node_id`, `interval`, so a batch sent twice is stored
+ * While QuestDB is unreachable (`QMTL_UNAVAILABLE`, `QMTL_TIMEOUT`; over ILP/HTTP also an answer
+ * 408, 429, 502, 503 or 504) nothing is lost: the rows stay buffered and are sent again,
+ * `batchRows` per request, every `flushIntervalMs` (or after the answer's `Retry-After` when that
+ * is later, at most 60 s) until QuestDB is back (the table de-duplicates on `ts`, `node_id`, `interval`, so a batch sent twice is stored
  * once), up to `maxBufferedRows`; meanwhile rows are only buffered. QuestDB rejects a batch over
  * ILP/HTTP as a whole; when it blames the rows (HTTP 400, e.g. a string for a DOUBLE column) the
  * recorder sends each half again, and so on, so that only the rows QuestDB refuses on their own are
@@ -256,11 +260,16 @@ export class QuestDBRecorder implements EventRecorder {
     if (rows > 0) sdkMetrics.recorderRowsDroppedTotal.inc({ table: this.table, reason }, rows);
   }
 
-  /** After a send QuestDB could not be reached for: its rows stay held and the timer retries. */
+  /**
+   * After a send QuestDB could not be reached for: its rows stay held and the timer retries, in
+   * `flushIntervalMs` or after the answer's `Retry-After` when that is later (at most 60 s).
+   */
   private keepForRetry(error: QmtlError): QmtlError {
     this.unreachable = true;
-    this.scheduleFlush();
-    error.message += ` (${this.queue.length} rows kept; sent again in ${this.flushIntervalMs} ms)`;
+    const retryAfter = error instanceof IlpUnavailableError ? (error.retryAfterMs ?? 0) : 0;
+    const delayMs = Math.max(this.flushIntervalMs, Math.min(retryAfter, MAX_RETRY_AFTER_MS));
+    this.scheduleFlush(delayMs);
+    error.message += ` (${this.queue.length} rows kept; sent again in ${delayMs} ms)`;
     this.retried.add(error);
     return error;
   }
@@ -299,13 +308,13 @@ export class QuestDBRecorder implements EventRecorder {
   }
 
   /**
-   * Flushes `flushIntervalMs` from now unless a flush is already due. A retry during an outage
+   * Flushes `delayMs` (default `flushIntervalMs`) from now unless a flush is already due. A retry during an outage
    * does not keep the process alive on its own: a script that ends without {@link close} would
    * otherwise wait for QuestDB for ever (close() reports the rows not written instead).
    */
-  private scheduleFlush(): void {
+  private scheduleFlush(delayMs = this.flushIntervalMs): void {
     if (this.timer !== undefined) return;
-    this.timer = setTimeout(() => this.flushOnTimer(), this.flushIntervalMs);
+    this.timer = setTimeout(() => this.flushOnTimer(), delayMs);
     if (this.unreachable) this.timer.unref();
   }
 

@@ -40,4 +40,20 @@ describe('toBar', () => {
     );
     expect(thrownBy(() => toBar(42)).code).toBe(ErrorCode.InvalidArgument);
   });
+
+  it('refuses an inconsistent bar, as indicators do, naming the fields and values', () => {
+    expect(thrownBy(() => toBar({ ts: 60, open: 100, high: 99, low: 101, close: 100 })).message).toBe(
+      'price bar {"ts":60,"open":100,"high":99,"low":101,"close":100} is not a consistent bar: low 101 is above high 99',
+    );
+    expect(thrownBy(() => toBar({ ts: 60, open: 100, high: 101, low: 99, close: 102 })).message).toMatch(
+      /: close 102 is outside \[low 99, high 101\]$/,
+    );
+    expect(thrownBy(() => toBar({ ts: 60, open: 98, high: 101, low: 99, close: 100 })).message).toMatch(
+      /: open 98 is outside \[low 99, high 101\]$/,
+    );
+    // A given high below the close leaves no room for it, whatever low is derived.
+    expect(thrownBy(() => toBar({ ts: 60, high: 5, close: 7 })).code).toBe(ErrorCode.InvalidArgument);
+    // Equal bounds are a consistent (flat) bar.
+    expect(toBar({ ts: 60, open: 1, high: 1, low: 1, close: 1 })).toMatchObject({ high: 1, low: 1 });
+  });
 });

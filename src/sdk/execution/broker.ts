@@ -132,8 +132,8 @@ export function orderRecord(
  * Turns a price row (`{ts, open, high, low, close, volume?}`) into a {@link Bar}. A row with only
  * `close` gets `open = high = low = close`; missing `high`/`low` are the max/min of open and close.
  * @param ts the bar time to use instead of `row.ts` (the Runner passes the bucket).
- * @throws QmtlError `QMTL_INVALID_ARGUMENT` when there is no finite `close` or time, or a given
- * price is not finite.
+ * @throws QmtlError `QMTL_INVALID_ARGUMENT` when there is no finite `close` or time, a given
+ * price is not finite, or the bar is inconsistent (`low > high`, `open` or `close` outside [low, high]).
  */
 export function toBar(row: unknown, ts?: number): Bar {
   if (!isRecord(row))
@@ -153,8 +153,28 @@ export function toBar(row: unknown, ts?: number): Bar {
   const open = optionalPrice(row, 'open') ?? close;
   const high = optionalPrice(row, 'high') ?? Math.max(open, close);
   const low = optionalPrice(row, 'low') ?? Math.min(open, close);
+  const problem = inconsistency({ open, high, low, close });
+  if (problem !== null)
+    throw new QmtlError(
+      ErrorCode.InvalidArgument,
+      `price bar ${quote(row)} is not a consistent bar: ${problem}`,
+    );
   const volume = optionalPrice(row, 'volume');
   return { ts: time, open, high, low, close, ...(volume !== undefined && { volume }) };
+}
+
+/**
+ * What makes a bar inconsistent (`low` above `high`, `open` or `close` outside [low, high]), as
+ * indicators refuse it, or null: a fill at such a bar's prices would be one the market never offered.
+ */
+function inconsistency(bar: Pick<Bar, 'open' | 'high' | 'low' | 'close'>): string | null {
+  const { high, low } = bar;
+  if (low > high) return `low ${low} is above high ${high}`;
+  for (const field of ['open', 'close'] as const) {
+    const value = bar[field];
+    if (value < low || value > high) return `${field} ${value} is outside [low ${low}, high ${high}]`;
+  }
+  return null;
 }
 
 function optionalPrice(row: Record<string, unknown>, field: string): number | undefined {

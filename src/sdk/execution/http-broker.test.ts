@@ -97,6 +97,20 @@ describe('HttpBroker', () => {
     expect(broker.report().fills).toEqual([]);
   });
 
+  it('takes a numeric order_id as its decimal string: the order is accepted, with its fills, not unknown', async () => {
+    const server = await venue(() => ({
+      status: 200,
+      body: { order_id: 4_200_001, status: 'accepted', fills: [{ price: 100, quantity: 1.5 }] },
+    }));
+    const broker = new HttpBroker({ url: server.url, sleep: noWait() });
+    await expect(broker.submit(ORDER, { bucket: 120, nodeId: NODE })).resolves.toEqual({
+      orderId: '4200001',
+      status: 'accepted',
+    });
+    expect(broker.report().orders[0]).toMatchObject({ orderId: '4200001', status: 'filled' });
+    expect(broker.report().fills).toMatchObject([{ orderId: '4200001', price: 100, quantity: 1.5 }]);
+  });
+
   it('numbers the orders of one node and bucket, so a replay sends the same keys', async () => {
     const server = await venue(accepting);
     const broker = new HttpBroker({ url: server.url });

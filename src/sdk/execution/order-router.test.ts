@@ -211,6 +211,38 @@ describe('OrderRouter bars', () => {
     expect(router.stats.invalidBars).toBe(1);
   });
 
+  it('skips an inconsistent bar: no fill at prices the market never offered, a warning naming stream, bucket and fields', async () => {
+    const warned = vi.spyOn(logger, 'warn').mockImplementation(() => undefined);
+    const broker = new ScriptedBroker();
+    const router = new OrderRouter(broker).priceStream(A, 'BTC');
+    await router.onOrders(60, A, buy(1));
+    await router.onStreamOutput(A, 120, { ts: 120, open: 100, high: 99, low: 101, close: 100 });
+    await router.onStreamOutput(A, 180, { ts: 180, open: 100, high: 101, low: 99, close: 250 });
+    expect(broker.bars).toEqual([]);
+    expect(broker.report().fills).toEqual([]);
+    expect(router.stats.invalidBars).toBe(2);
+    expect(warned).toHaveBeenNthCalledWith(
+      1,
+      expect.objectContaining({
+        symbol: 'BTC',
+        stream: A,
+        bucket: 120,
+        err: expect.objectContaining({
+          message:
+            'price bar {"ts":120,"open":100,"high":99,"low":101,"close":100} is not a consistent bar: low 101 is above high 99',
+        }) as unknown,
+      }),
+      'execution.invalid_bar',
+    );
+    expect(warned.mock.calls[1]![0]).toMatchObject({
+      bucket: 180,
+      err: { message: expect.stringContaining('close 250 is outside [low 99, high 101]') as unknown },
+    });
+    // The order waits for the next consistent bar and fills at its open.
+    await router.onStreamOutput(A, 240, row(240, 102));
+    expect(broker.report().fills).toMatchObject([{ ts: 240, price: 102 }]);
+  });
+
   it('keeps going when the broker fails on a bar, without a rejected promise', async () => {
     const broker = new ScriptedBroker();
     broker.failBars = true;

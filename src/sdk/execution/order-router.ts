@@ -97,7 +97,7 @@ export class OrderRouter {
   /** Forwards a stream's row as a bar at `bucket` when the stream is a price stream; else null. */
   onStreamOutput(streamNodeId: string, bucket: number, row: unknown): Promise<void> | null {
     const symbol = this.#symbols.get(streamNodeId);
-    return symbol === undefined ? null : this.onBar(symbol, row, bucket);
+    return symbol === undefined ? null : this.#forwardBar(symbol, row, bucket, streamNodeId);
   }
 
   /**
@@ -105,13 +105,29 @@ export class OrderRouter {
    * time is `bucket` when given (what orders' buckets are compared with), else `row.ts`.
    */
   onBar(symbol: string, row: unknown, bucket?: number): Promise<void> {
+    return this.#forwardBar(symbol, row, bucket, null);
+  }
+
+  /**
+   * Forwards a row to the broker as a bar. A row that is not a consistent bar is skipped: it fills
+   * and marks nothing, and is counted and logged with its stream, bucket and fields.
+   */
+  #forwardBar(
+    symbol: string,
+    row: unknown,
+    bucket: number | undefined,
+    stream: string | null,
+  ): Promise<void> {
     let bar: Bar;
     try {
       bar = toBar(row, bucket);
     } catch (error) {
       this.#stats.invalidBars += 1;
       executionMetrics.invalidBarsTotal.inc();
-      logger.warn({ symbol, bucket, err: error }, 'execution.invalid_bar');
+      logger.warn(
+        { symbol, ...(stream !== null && { stream }), bucket, err: error },
+        'execution.invalid_bar',
+      );
       return Promise.resolve();
     }
     return this.#enqueue(() => {

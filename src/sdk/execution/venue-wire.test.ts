@@ -28,6 +28,36 @@ describe('parseAck', () => {
     expect(parseAck(409, { order_id: 'v9', detail: 'duplicate' }, URL, 'c1').orderId).toBe('v9');
   });
 
+  it('reads an integer order_id as its decimal string, as venues commonly answer it', () => {
+    expect(parseAck(200, { order_id: 12345, status: 'accepted' }, URL, 'c1')).toEqual({
+      orderId: '12345',
+      status: 'accepted',
+    });
+    expect(parseAck(200, { order_id: 0, status: 'rejected' }, URL, 'c1').orderId).toBe('0');
+    expect(parseAck(409, { order_id: 77, detail: 'duplicate' }, URL, 'c1').orderId).toBe('77');
+  });
+
+  it('refuses an order_id of another type, naming the field and the value', () => {
+    expect(thrownBy(() => parseAck(200, { order_id: 1.5, status: 'accepted' }, URL, 'c1'))).toMatchObject({
+      code: ErrorCode.Unavailable,
+      message:
+        'POST "http://venue/orders" answered 200 with order_id 1.5, which is neither a non-empty string nor an integer: {"order_id":1.5,"status":"accepted"}',
+    });
+    for (const [id, shown] of [
+      [{ id: 1 }, '{"id":1}'],
+      [true, 'true'],
+      [null, 'null'],
+      ['', '""'],
+    ] as const)
+      expect(() => parseAck(200, { order_id: id, status: 'accepted' }, URL, 'c1')).toThrow(
+        `answered 200 with order_id ${shown}, which is neither`,
+      );
+    // 2^53 + 1 reads back as 2^53: its digits are lost, so it is refused rather than misread.
+    expect(() =>
+      parseAck(200, JSON.parse('{"order_id": 9007199254740993, "status": "accepted"}'), URL, 'c1'),
+    ).toThrow('with order_id 9007199254740992, an integer too large to read exactly');
+  });
+
   it('refuses a 2xx it cannot read, quoting the body', () => {
     expect(() => parseAck(200, { status: 'ok' }, URL, 'c1')).toThrow(
       'POST "http://venue/orders" answered 200 without {order_id, status: "accepted" | "rejected"}: {"status":"ok"}',

@@ -14,25 +14,48 @@ export interface VenueFill {
 /**
  * Reads a venue's final answer to `POST /orders` (SPEC §3.5, {@link HttpBroker}): a 4xx is a
  * rejection whose reason is the body's `reason`, `message` or `detail`; a 2xx must be
- * `{order_id, status: 'accepted' | 'rejected', reason?}`.
- * @throws QmtlError `QMTL_UNAVAILABLE` for a 2xx without them: the order may be placed, so it is
- * neither accepted nor rejected.
+ * `{order_id, status: 'accepted' | 'rejected', reason?}`, where `order_id` is a non-empty string or
+ * an integer (read as its decimal string).
+ * @throws QmtlError `QMTL_UNAVAILABLE` for a 2xx without them, or with an `order_id` of another type
+ * (named with its value): the order may be placed, so it is neither accepted nor rejected.
  */
 export function parseAck(status: number, body: unknown, endpoint: string, clientOrderId: string): OrderAck {
   const fields = isRecord(body) ? body : {};
   if (status >= 400) {
     const said = [fields['reason'], fields['message'], fields['detail']].find((v) => typeof v === 'string');
-    const orderId = typeof fields['order_id'] === 'string' ? fields['order_id'] : clientOrderId;
+    const orderId = orderIdText(fields['order_id']) ?? clientOrderId;
     return { orderId, status: 'rejected', reason: `HTTP ${status}: ${said ?? 'no reason given'}` };
   }
-  const { order_id: orderId, status: outcome, reason } = fields;
-  if (typeof orderId !== 'string' || orderId === '' || (outcome !== 'accepted' && outcome !== 'rejected')) {
+  const { order_id: rawId, status: outcome, reason } = fields;
+  const answered = `POST ${quote(endpoint)} answered ${status}`;
+  if (rawId === undefined || (outcome !== 'accepted' && outcome !== 'rejected')) {
     throw new QmtlError(
       ErrorCode.Unavailable,
-      `POST ${quote(endpoint)} answered ${status} without {order_id, status: "accepted" | "rejected"}: ${quote(body)}`,
+      `${answered} without {order_id, status: "accepted" | "rejected"}: ${quote(body)}`,
+    );
+  }
+  const orderId = orderIdText(rawId);
+  if (orderId === null) {
+    const why = isFiniteNumber(rawId) && Number.isInteger(rawId) ? UNSAFE_ID : BAD_ID;
+    throw new QmtlError(
+      ErrorCode.Unavailable,
+      `${answered} with order_id ${quote(rawId)}, ${why}: ${quote(body)}`,
     );
   }
   return { orderId, status: outcome, ...(typeof reason === 'string' && { reason }) };
+}
+
+const BAD_ID = 'which is neither a non-empty string nor an integer';
+const UNSAFE_ID =
+  'an integer too large to read exactly (beyond ±2^53, JSON numbers lose digits): the venue must send it as a string';
+
+/**
+ * A venue's `order_id` as text: a non-empty string as it is, an integer that JSON carries exactly
+ * (a safe integer) in decimal, as venues commonly answer numbers; null for anything else.
+ */
+function orderIdText(value: unknown): string | null {
+  if (typeof value === 'string') return value === '' ? null : value;
+  return Number.isSafeInteger(value) ? String(value) : null;
 }
 
 /** The `fills: [{price, quantity, fee?, ts?}]` of an answer, split into readable and unreadable ones. */

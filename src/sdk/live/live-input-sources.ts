@@ -1,9 +1,10 @@
+import { ErrorCode, QmtlError, shortId } from '../../common/errors.js';
 import { logger } from '../../common/logger.js';
 import type { ReceivedMessage, Subscription, TopicBus } from '../../transport/topic-bus.js';
 import type { HistoryRow } from '../history/protocols.js';
 import type { NodeRuntime } from '../runner/node-runtime.js';
 import type { StreamInput } from '../stream-input.js';
-import type { LiveFeedHandle } from './live-feed.js';
+import type { LiveFeed, LiveFeedHandle } from './live-feed.js';
 import type { LiveInputs } from './live-inputs.js';
 import type { LiveSessionShutdown } from './live-session-shutdown.js';
 import type { OutputPublisher } from './output-publisher.js';
@@ -90,14 +91,21 @@ export class LiveInputSources {
     const interval = runtime.interval;
     const start = from - (from % interval);
     const name = inputs.openFeed(runtime.id, start);
-    const handle = await feed.start({
-      key: { nodeId: runtime.id, interval },
-      from: start,
-      onRow: (row) => (row?.ts < skipBefore ? undefined : this.serial(() => this.#onRow(runtime, row, name))),
-      onError: (error) => shutdown.finish(error),
-      historyTimeoutMs: this.#options.historyTimeoutMs,
-      historyMaxRetries: this.#options.maxRetries,
-    });
+    let handle: LiveFeedHandle;
+    try {
+      handle = await feed.start({
+        key: { nodeId: runtime.id, interval },
+        from: start,
+        onRow: (row) =>
+          row?.ts < skipBefore ? undefined : this.serial(() => this.#onRow(runtime, row, name)),
+        onError: (error) => shutdown.finish(error),
+        historyTimeoutMs: this.#options.historyTimeoutMs,
+        historyMaxRetries: this.#options.maxRetries,
+      });
+    } catch (error) {
+      inputs.close(name);
+      throw feedStartError(runtime, feed, error);
+    }
     this.#feeds.push(handle);
     void handle.done.then(() => {
       inputs.close(name);
@@ -175,4 +183,20 @@ export class LiveInputSources {
       this.#lastYield = performance.now();
     }
   }
+}
+
+/**
+ * The error of a feed whose `start` failed: names the stream (name and short id) and the feed, with
+ * the feed's error as `cause`. A QmtlError keeps its code (a feed's invalid start option); any
+ * other failure (a refused connection, say) is `QMTL_UNAVAILABLE`.
+ */
+function feedStartError(runtime: NodeRuntime, feed: LiveFeed, error: unknown): QmtlError {
+  const feedClass = (feed as object).constructor;
+  const feedName = typeof feedClass === 'function' && feedClass !== Object ? ` ${feedClass.name}` : '';
+  const reason = error instanceof Error ? error.message : String(error);
+  return new QmtlError(
+    error instanceof QmtlError ? error.code : ErrorCode.Unavailable,
+    `liveFeed${feedName} of ${runtime.node.label} (${shortId(runtime.id)}) failed to start: ${reason}`,
+    { cause: error },
+  );
 }

@@ -119,6 +119,8 @@ export async function startLiveRun(
     await link?.close();
     if (ownsBus) await bus?.close();
   });
+  /** Stopped if the start fails: feeds it started must not run on. */
+  let created: LiveSession | null = null;
   try {
     // The bus first: one that does not answer fails the run before the strategies are registered.
     // resolveRunOptions refuses a gatewayUrl without a topicBus or a busDsn.
@@ -145,6 +147,7 @@ export async function startLiveRun(
         ...(routing && { onLive: () => routing.attach(from) }),
       },
     );
+    created = session;
     if (link !== null && bus !== null) {
       await link.startHeartbeats((error) => session.fail(error));
       await link.followReleases(takeOverOnRelease(link, bus, session));
@@ -168,6 +171,8 @@ export async function startLiveRun(
       release,
     );
   } catch (error) {
+    // Feeds that started before the failure (another stream's failed) must not run on.
+    await created?.stop(0);
     await release();
     throw error;
   }

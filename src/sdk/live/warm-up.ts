@@ -6,6 +6,7 @@ import { ensureHistory, historySources, type HistoryCallOptions } from '../runne
 import type { Edge, NodeRuntime } from '../runner/node-runtime.js';
 import { replay } from '../runner/replay.js';
 import type { TickEngine } from '../runner/tick-engine.js';
+import { StreamInput } from '../stream-input.js';
 
 /**
  * Replays the last bars up to `end` of `streams` from their history providers through the engine:
@@ -83,17 +84,22 @@ export async function warmUpPromoted(
 
 /**
  * Bars of history a live run replays before its first live bucket so that every node is warm: the
- * largest sum of periods along any path from a stream to a node (a chain EMA(20) → SMA(10) needs 29).
+ * largest sum of periods along any path from a stream to a node (a chain EMA(20) → SMA(10) needs 29),
+ * and at least each stream's own `period` (SPEC §3.5: "the last `period` bars"). A stream emits
+ * each row as it comes, its first output on its first bar: its period is a floor on the window,
+ * not a delay its readers add theirs to (a stream of period 20 read by an SMA(5) replays 20, not 24).
  */
 function warmupBars(order: readonly NodeRuntime[]): number {
   const need = new Map<string, number>();
   let most = 1;
   for (const runtime of order) {
+    const isStream = runtime.node instanceof StreamInput;
     let upstream = 0;
     for (const input of runtime.node.inputs) upstream = Math.max(upstream, need.get(input.nodeId) ?? 0);
-    const bars = upstream === 0 ? runtime.period : upstream + runtime.period - 1;
+    const own = isStream ? 1 : runtime.period;
+    const bars = upstream === 0 ? own : upstream + runtime.period - 1;
     need.set(runtime.id, bars);
-    most = Math.max(most, bars);
+    most = Math.max(most, bars, isStream ? runtime.period : 1);
   }
   return most;
 }
