@@ -412,6 +412,47 @@ describe('DiffService', () => {
     expect(await admin.listTopics()).toHaveLength(20);
   });
 
+  it('names a new node while another diff names nodes whose hashes begin differently', async () => {
+    // Two nodes whose code and config hashes differ in their first four hex digits but agree in
+    // their first byte modulo 64 (the naming stripes of an earlier version): B must not wait for A.
+    const byte = (hex: string): number => parseInt(hex.slice(0, 2), 16) % 64;
+    const a = wireNode({ name: 'a' });
+    let b = a;
+    for (let k = 0; b === a; k++) {
+      const candidate = wireNode({ name: `b${k}` });
+      const sameByte =
+        byte(candidate.code_hash) === byte(a.code_hash) &&
+        byte(candidate.config_hash) === byte(a.config_hash);
+      const differ =
+        candidate.code_hash.slice(0, 4) !== a.code_hash.slice(0, 4) &&
+        candidate.config_hash.slice(0, 4) !== a.config_hash.slice(0, 4);
+      if (sameByte && differ) b = candidate;
+    }
+    const admin = new MemoryQueueAdmin();
+    let releaseA!: () => void;
+    const aBlocked = new Promise<void>((resolve) => (releaseA = resolve));
+    const service = new DiffService({
+      repo: MemoryNodeRepository.open(),
+      topics: {
+        ensure: async (spec) => {
+          if (spec.name.includes(a.code_hash.slice(0, 6))) await aBlocked;
+          return admin.createTopic({ ...spec, replicationFactor: 1 });
+        },
+      },
+    });
+    const first = service.diff({ strategyId: 'sa', dagJson: { nodes: [a] } });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const second = service.diff({ strategyId: 'sb', dagJson: { nodes: [b] } });
+    const winner = await Promise.race([
+      second.then(() => 'b done'),
+      new Promise((resolve) => setTimeout(() => resolve('b waited for a'), 500)),
+    ]);
+    releaseA();
+    await Promise.all([first, second]);
+    expect(winner).toBe('b done');
+    expect(await admin.listTopics()).toHaveLength(2);
+  });
+
   it('creates exactly one topic per node under 50 concurrent diffs of the same new DAG', async () => {
     const { service, admin } = setup();
     const dag = chainDag(20);
