@@ -1,6 +1,6 @@
 import { ErrorCode, QmtlError } from '../common/errors.js';
 import { KeyedLock } from '../common/keyed-lock.js';
-import { logger } from '../common/logger.js';
+import { OutageLog } from '../common/outage-log.js';
 import { SENTINEL_SUFFIX, sentinelWeightProblems } from '../common/sentinel-weight.js';
 import { GatewayEventType, type EventHub } from './event-hub.js';
 import { gatewayMetrics } from './metrics.js';
@@ -51,8 +51,15 @@ export class SentinelWeights {
   private readonly unknown = new Map<string, number>();
   /** The updates of one sentinel run one at a time, in arrival order, around their lookup. */
   private readonly lock = new KeyedLock();
-  /** True from a failed strategy lookup until one succeeds: one warning per outage. */
-  private lookupFailing = false;
+  /** Failed strategy lookups (the database down), logged once per outage. */
+  private readonly lookupOutage = new OutageLog({
+    fields: { component: 'sentinel weights' },
+    messages: {
+      down: 'could not look up the strategy of a sentinel weight',
+      stillDown: 'sentinel weight lookups still fail',
+      recovered: 'sentinel weight lookups work again',
+    },
+  });
 
   constructor(options: SentinelWeightsOptions) {
     this.events = options.events;
@@ -124,14 +131,12 @@ export class SentinelWeights {
     if (!sentinelId.endsWith(SENTINEL_SUFFIX)) return false;
     try {
       const status = await this.strategyStatus(sentinelId.slice(0, -SENTINEL_SUFFIX.length));
-      this.lookupFailing = false;
+      this.lookupOutage.succeeded();
       return status !== null && status !== StrategyStatus.Stopped;
     } catch (error) {
       // The database is down (degrade_level shows it): the weight is still kept, as one of no
       // known strategy; its next update looks again.
-      if (!this.lookupFailing)
-        logger.warn({ err: error, sentinelId }, 'could not look up the strategy of a sentinel weight');
-      this.lookupFailing = true;
+      this.lookupOutage.failed(error);
       return false;
     }
   }

@@ -30,7 +30,7 @@ export interface StrategyIntakeParts {
   /** Where `producer_released` events go when a stopped strategy released nodes. */
   readonly events: EventHub;
   /** The canary routing table: a stopped strategy's weight leaves it. */
-  readonly weights?: SentinelWeights;
+  readonly weights: SentinelWeights;
   /** Append a VersionSentinel node to stored DAGs. Default true. */
   readonly insertSentinel?: boolean;
   readonly limits?: SubmissionLimits;
@@ -121,7 +121,7 @@ export class StrategyIntake {
   async stop(id: string): Promise<{ strategy_id: string; status: StrategyStatus }> {
     const { lifecycle, dagClient, events, state, weights } = this.parts;
     const status = await lifecycle.transition(id, StrategyEvent.Stop);
-    await weights?.forget(sentinelIdOf(id));
+    await weights.forget(sentinelIdOf(id));
     await releaseProducer(dagClient, events, id);
     // A lease left behind expires later; the lease monitor then finds the strategy stopped and drops it.
     await state

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeEach, expect, it, vi } from 'vitest';
 import { logger } from '../../src/common/logger.js';
 import { listeningPort, testGateway, type TestGateway } from '../../src/gateway/gateway.test-kit.js';
-import { runQmtl, type CliResult } from '../support/cli-in-process.js';
+import { runQmtl, silenceLogsInEachTest, type CliResult } from '../support/cli-in-process.js';
 import { describeWithServer, isReachable, servers } from '../support/servers.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 
@@ -57,22 +57,20 @@ async function until(check: () => boolean): Promise<void> {
 }
 
 const reachable = await isReachable('redis');
+silenceLogsInEachTest();
 
 describeWithServer('redis', reachable, 'qmtl run while its topic bus goes down', () => {
   let gw: TestGateway;
   let proxy: TcpProxy;
 
   beforeEach(async () => {
-    vi.stubEnv('QMTL_LOG_LEVEL', 'silent');
     logger.level = 'silent';
     gw = await testGateway({ listen: true });
     proxy = new TcpProxy(servers.redis);
     await proxy.listen();
   });
   afterEach(async () => {
-    vi.unstubAllEnvs();
     vi.restoreAllMocks();
-    logger.level = 'silent';
     await proxy.close();
     await gw.gateway.close();
   });

@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -10,6 +9,7 @@ import { logger } from '../../src/common/logger.js';
 import { listeningPort, testGateway } from '../../src/gateway/gateway.test-kit.js';
 import { STRATEGY_STATUSES } from '../../src/gateway/strategy-status.js';
 import { runQmtl, silenceLogsInEachTest, type CliResult } from '../support/cli-in-process.js';
+import { freePort } from '../support/service-process.js';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const fixtures = path.join(repoRoot, 'tests', 'fixtures', 'strategies');
@@ -372,7 +372,7 @@ describe('qmtl run: arguments', () => {
   it('fails fast, before registering at the Gateway, when the topic bus of --bus-dsn does not answer', async () => {
     const gw = await testGateway({ listen: true });
     try {
-      const port = await freedPort();
+      const port = await freePort();
       const began = Date.now();
       const { code, stderr } = await qmtl([
         'run',
@@ -568,12 +568,3 @@ describe('qmtl', () => {
     expect(() => JSON.parse(stdout) as unknown).not.toThrow();
   });
 });
-
-/** A loopback port on which nothing listens (it was just freed). */
-async function freedPort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}

@@ -5,7 +5,6 @@
  * (refused connections, dropped connections, a server that never answers, and recovery).
  */
 import { randomBytes } from 'node:crypto';
-import { createServer, type AddressInfo } from 'node:net';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../src/common/errors.js';
@@ -17,6 +16,7 @@ import {
 } from '../../src/gateway/store/strategy-store.contract.test-kit.js';
 import { StrategyEvent, StrategyStatus } from '../../src/gateway/strategy-status.js';
 import { describeWithServer, isReachable, servers } from '../support/servers.js';
+import { freePort } from '../support/service-process.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 
 const reachable = await isReachable('postgres');
@@ -208,12 +208,3 @@ describeWithServer('postgres', reachable, 'PostgresStrategyStore (real server)',
     });
   });
 });
-
-/** A free loopback TCP port (nothing listens on it once this resolves). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}

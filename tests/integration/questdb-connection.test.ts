@@ -12,6 +12,7 @@ import { createIlpSender } from '../../src/io/ilp-sender.js';
 import { QuestDBLoader } from '../../src/io/questdb-loader.js';
 import type { StreamKey } from '../../src/sdk/history/protocols.js';
 import { describeWithServer, isReachable, servers } from '../support/servers.js';
+import { freePort } from '../support/service-process.js';
 
 const reachable = await isReachable('questdb');
 const { host, port } = servers.questdb;
@@ -96,8 +97,7 @@ describeWithServer('questdb', reachable, 'QuestDB connection failures (real serv
   });
 
   it('says why an ILP/HTTP batch was not sent: refused, or closed by a port that is not ILP/HTTP', async () => {
-    const unused = await listen(createServer());
-    await new Promise((resolve) => opened.pop()?.close(resolve));
+    const unused = await freePort();
     const cases = [
       [`http://127.0.0.1:${unused}`, `connect ECONNREFUSED 127.0.0.1:${unused}`],
       // QuestDB's ILP/TCP port reads the HTTP request as a bad line and closes the connection.

@@ -6,7 +6,6 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,6 +30,7 @@ import { StreamInput } from '../../src/sdk/stream-input.js';
 import { Strategy } from '../../src/sdk/strategy.js';
 import { TestTables, questdbDsn as dsn } from '../support/questdb-tables.js';
 import { describeWithServer, isReachable } from '../support/servers.js';
+import { freePort } from '../support/service-process.js';
 
 const START = Date.UTC(2024, 0, 1) / 1000;
 const BARS = 50;
@@ -64,15 +64,6 @@ function recordedStrategy(recorder: QuestDBRecorder): new () => Strategy {
       this.addNodes([price, close]);
     }
   };
-}
-
-/** A loopback port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 describeWithServer('questdb', reachable, 'a dry run recording to QuestDB (real server)', () => {
@@ -136,7 +127,7 @@ describeWithServer('questdb', reachable, 'a dry run recording to QuestDB (real s
 
   it('says which bars it did not store when QuestDB is away as it ends', async () => {
     vi.spyOn(logger, 'error').mockImplementation(() => undefined);
-    const ilp = `http://127.0.0.1:${await closedPort()}`;
+    const ilp = `http://127.0.0.1:${await freePort()}`;
     const recorder = new QuestDBRecorder({ dsn, table: tables.next(), ilp, flushIntervalMs: 60_000 });
     const run = await Runner.dryrun(recordedStrategy(recorder), range);
     await run.done;
@@ -147,7 +138,7 @@ describeWithServer('questdb', reachable, 'a dry run recording to QuestDB (real s
   });
 
   it('qmtl run exits 1 naming the bars not stored, instead of retrying for ever', async () => {
-    const ilp = `http://127.0.0.1:${await closedPort()}`;
+    const ilp = `http://127.0.0.1:${await freePort()}`;
     const file = path.join(workDir, 'recorded.ts');
     const entry = (module: string): string => JSON.stringify(path.join(root, 'src', module));
     writeFileSync(

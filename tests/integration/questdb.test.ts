@@ -13,7 +13,6 @@ import { ErrorCode, QmtlError } from '../../src/common/errors.js';
 import { logger } from '../../src/common/logger.js';
 import { createIlpSender, type IlpSender } from '../../src/io/ilp-sender.js';
 import { ExchangeCandlesFetcher } from '../../src/io/exchange-candles-fetcher.js';
-import { QuestDBClient } from '../../src/io/questdb-client.js';
 import { QuestDBLoader } from '../../src/io/questdb-loader.js';
 import { QuestDBRecorder } from '../../src/io/questdb-recorder.js';
 import { gridFetcher } from '../../src/sdk/history/history.test-kit.js';
@@ -22,26 +21,17 @@ import { ProcessingNode } from '../../src/sdk/processing-node.js';
 import { Runner } from '../../src/sdk/runner/runner.js';
 import { StreamInput } from '../../src/sdk/stream-input.js';
 import { Strategy } from '../../src/sdk/strategy.js';
+import { T0, TestTables, questdbDsn as dsn } from '../support/questdb-tables.js';
 import { describeWithServer, isReachable, servers } from '../support/servers.js';
 
 const { host } = servers.questdb;
-const dsn = `postgresql://admin:quest@${servers.questdb.address}/qdb`;
 const ilp = { tcp: `tcp://${host}:9009`, http: `http://${host}:9000` } as const;
-/** A multiple of 60 s: 2023-11-14T22:14:00Z. */
-const T0 = 1_700_000_040;
 const key: StreamKey = { nodeId: 'btc', interval: 60 };
 
 const reachable = await isReachable('questdb');
-const created = new Set<string>();
-let admin: QuestDBClient;
-let counter = 0;
-
-/** A table name no other test (or earlier run) uses; dropped after the suite. */
-function tableName(): string {
-  const name = `qmtl_it_${process.pid}_${Date.now()}_${(counter += 1)}`;
-  created.add(name);
-  return name;
-}
+/** Tables no other test (or earlier run) uses; dropped after the suite. */
+const tables = new TestTables('qmtl_it');
+const { admin } = tables;
 
 /** Polls `read` until `done` accepts its result or `timeoutMs` passes (ILP rows appear asynchronously). */
 async function eventually<T>(
@@ -63,17 +53,10 @@ async function tableExists(table: string): Promise<boolean> {
 }
 
 describeWithServer('questdb', reachable, 'QuestDB history (real server)', () => {
-  beforeAll(() => {
-    admin = new QuestDBClient(dsn, 1);
-  });
-
-  afterAll(async () => {
-    for (const table of created) await admin.query(`DROP TABLE IF EXISTS "${table}"`);
-    await admin.close();
-  });
+  afterAll(() => tables.close());
 
   it('reads a table that does not exist as empty history', async () => {
-    const loader = new QuestDBLoader({ dsn, table: tableName() });
+    const loader = new QuestDBLoader({ dsn, table: tables.next() });
     expect(await loader.coverage(key)).toEqual([]);
     expect(await loader.fetch(T0, T0 + 600, key)).toEqual([]);
     await loader.close();
@@ -81,7 +64,7 @@ describeWithServer('questdb', reachable, 'QuestDB history (real server)', () => 
 
   it('fills missing rows from its fetcher and reads them back half-open and in order', async () => {
     const fetcher = gridFetcher((ts) => ({ ts, close: ts / 60 - 28_333_334, note: `bar ${ts}` }));
-    const loader = new QuestDBLoader({ dsn, table: tableName(), fetcher, poolSize: 2 });
+    const loader = new QuestDBLoader({ dsn, table: tables.next(), fetcher, poolSize: 2 });
     await loader.fillMissing(T0, T0 + 240, key);
     expect(fetcher.calls).toEqual([[T0, T0 + 241]]);
     expect(await loader.coverage(key)).toEqual([[T0, T0 + 240]]);
@@ -94,7 +77,7 @@ describeWithServer('questdb', reachable, 'QuestDB history (real server)', () => 
   });
 
   it('inserts only the rows the table lacks and reports gaps as separate ranges', async () => {
-    const table = tableName();
+    const table = tables.next();
     const first = new QuestDBLoader({ dsn, table, fetcher: gridFetcher((ts) => ({ ts, close: 1 })) });
     await first.fillMissing(T0, T0 + 60, key);
     await first.fillMissing(T0 + 180, T0 + 240, key);
@@ -123,7 +106,7 @@ describeWithServer('questdb', reachable, 'QuestDB history (real server)', () => 
   });
 
   it('keeps the streams of one table apart by node id and interval', async () => {
-    const table = tableName();
+    const table = tables.next();
     const loader = new QuestDBLoader({ dsn, table, fetcher: gridFetcher((ts) => ({ ts, v: ts })) });
     const other: StreamKey = { nodeId: 'eth', interval: 60 };
     const slower: StreamKey = { nodeId: 'btc', interval: 300 };
@@ -140,7 +123,7 @@ describeWithServer('questdb', reachable, 'QuestDB history (real server)', () => 
     try {
       // A fetcher that ignores the range: every call answers T0 - 120 .. T0 + 600.
       const all = Array.from({ length: 13 }, (_, k) => ({ ts: T0 - 120 + k * 60, close: k }));
-      const table = tableName();
+      const table = tables.next();
       const loader = new QuestDBLoader({ dsn, table, fetcher: { fetch: () => Promise.resolve(all) } });
       await loader.fillMissing(T0, T0 + 120, key);
       await loader.fillMissing(T0 + 300, T0 + 360, key);
@@ -167,12 +150,12 @@ describeWithServer('questdb', reachable, 'QuestDB history (real server)', () => 
   });
 
   it('stores hostile values verbatim and refuses hostile table and field names', async () => {
-    const victim = tableName();
+    const victim = tables.next();
     await admin.query(`CREATE TABLE "${victim}" (x INT)`);
     expect(() => new QuestDBLoader({ dsn, table: `${victim}"; DROP TABLE "${victim}"; --` })).toThrow(
       expect.objectContaining({ code: ErrorCode.InvalidArgument }),
     );
-    const table = tableName();
+    const table = tables.next();
     const hostileField: DataFetcher = {
       fetch: () => Promise.resolve([{ ts: T0, [`close" DOUBLE); DROP TABLE "${victim}"; --`]: 1 }]),
     };
@@ -196,7 +179,7 @@ describeWithServer('questdb', reachable, 'QuestDB history (real server)', () => 
   it.each(['tcp', 'http'] as const)(
     'round-trips recorder rows to the loader over ILP/%s',
     async (transport) => {
-      const table = tableName();
+      const table = tables.next();
       const recorder = new QuestDBRecorder({ dsn, ilp: ilp[transport], table });
       const stream: StreamKey = { nodeId: 'odd id, with = signs\\and "quotes"', interval: 60 };
       const rows: HistoryRow[] = [
@@ -225,7 +208,7 @@ describeWithServer('questdb', reachable, 'QuestDB history (real server)', () => 
   );
 
   it('round-trips generated rows (any text, any finite number, any node id) through recorder and loader', async () => {
-    const table = tableName();
+    const table = tables.next();
     const recorder = new QuestDBRecorder({ dsn, ilp: ilp.http, table });
     const loader = new QuestDBLoader({ dsn, table });
     const text = fc.oneof(
@@ -272,7 +255,7 @@ describeWithServer('questdb', reachable, 'QuestDB history (real server)', () => 
   }, 120_000);
 
   it('sends a batch again when its reply was lost, and QuestDB stores it once', async () => {
-    const table = tableName();
+    const table = tables.next();
     const http = createIlpSender(ilp.http);
     let loseReply = true;
     // QuestDB stores the batch, but the recorder never hears back (a timeout on the way back).
@@ -301,7 +284,7 @@ describeWithServer('questdb', reachable, 'QuestDB history (real server)', () => 
   });
 
   it('flushes on its timer without an explicit flush', async () => {
-    const table = tableName();
+    const table = tables.next();
     const recorder = new QuestDBRecorder({ dsn, table, flushIntervalMs: 50 });
     const loader = new QuestDBLoader({ dsn, table });
     await recorder.persist('btc', 60, T0, { close: 1 });
@@ -315,7 +298,7 @@ describeWithServer('questdb', reachable, 'QuestDB history (real server)', () => 
 
   it('reports a row QuestDB refuses over ILP/HTTP', async () => {
     const logged = vi.spyOn(logger, 'error').mockImplementation(() => undefined);
-    const table = tableName();
+    const table = tables.next();
     const recorder = new QuestDBRecorder({ dsn, ilp: ilp.http, table });
     await recorder.persist('btc', 60, T0, { close: 1 });
     await recorder.flush();
@@ -343,7 +326,7 @@ describeWithServer('questdb', reachable, 'QuestDB history (real server)', () => 
       historyProvider: loader,
       eventRecorder: recorder,
     });
-    created.add(stream.nodeId);
+    tables.add(stream.nodeId);
     await recorder.persist(stream.nodeId, 60, T0, { close: 5 });
     await recorder.close();
     expect(await tableExists(stream.nodeId)).toBe(true);
@@ -357,7 +340,7 @@ describeWithServer('questdb', reachable, 'QuestDB history (real server)', () => 
   });
 
   it('ends its pool on close', async () => {
-    const loader = new QuestDBLoader({ dsn, table: tableName() });
+    const loader = new QuestDBLoader({ dsn, table: tables.next() });
     expect(await loader.coverage(key)).toEqual([]);
     await loader.close();
     await expect(loader.coverage(key)).rejects.toThrow(/is closed/);
@@ -417,7 +400,7 @@ function describeBacktest(): void {
             return (bar['close'] as number) - (bar['open'] as number);
           },
         });
-        created.add(price.nodeId);
+        tables.add(price.nodeId);
         this.addNodes([price, nodes.body]);
       }
     })({ defaultInterval: 60, defaultPeriod: 1 });
