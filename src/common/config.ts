@@ -11,7 +11,7 @@ const port = z.number().int().min(0).max(65_535);
 const positiveInteger = z.number().int().min(1);
 /** bolt://host[:port] or neo4j://host[:port] (with +s / +ssc), nothing after but an optional path. */
 const NEO4J_URI = /^(bolt|neo4j)(\+s|\+ssc)?:\/\/(\[[0-9a-fA-F:.]+\]|[^:/?#\s]+)(:\d{1,5})?\/?$/;
-/** The longest delay a Node.js timer takes (2^31 − 1 ms); a longer one fires at once, in a loop. */
+/** {@link MAX_TIMER_MS} in whole seconds: the longest setting in seconds that a timer can wait for. */
 const MAX_TIMER_SECONDS = Math.floor(MAX_TIMER_MS / 1000);
 const timerMs = (min: number) => z.number().int().min(min).max(MAX_TIMER_MS);
 const timerSeconds = (min: number) => z.number().int().min(min).max(MAX_TIMER_SECONDS);

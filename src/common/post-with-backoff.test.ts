@@ -49,6 +49,8 @@ describe('postWithBackoff', () => {
       postWithBackoff('http://127.0.0.1:1/x', {}, { sleep: noSleep, attempts: 2 }),
     ).rejects.toMatchObject({
       code: ErrorCode.Unavailable,
+      // The network's own reason, not only fetch's "fetch failed".
+      message: 'POST "http://127.0.0.1:1/x" failed: fetch failed (bad port)',
     });
   });
 });

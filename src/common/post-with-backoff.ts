@@ -1,4 +1,5 @@
 import { ErrorCode, QmtlError, quote } from './errors.js';
+import { describeFetchFailure } from './fetch-failure.js';
 import { backoffDelay, sleep as defaultSleep, type SleepFn } from './retry.js';
 
 /** Options of {@link postWithBackoff}. */
@@ -35,7 +36,7 @@ export async function postWithBackoff(url: string, body: unknown, options: PostO
       last = `HTTP ${response.status}`;
       if (response.status < 500 && response.status !== 429) break;
     } catch (error) {
-      last = (error as Error).message;
+      last = describeFetchFailure(error as Error);
     }
     if (attempt < attempts) {
       await sleep(

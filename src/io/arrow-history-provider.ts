@@ -67,7 +67,7 @@ export class ArrowHistoryProvider implements HistoryProvider {
   private readonly timeColumnOption: string | undefined;
   private loading: Promise<LoadedArrow> | undefined;
   private writes: Promise<void> = Promise.resolve();
-  private readonly outsideRange = new OutsideRangeFilter('history.fill_outside_range', 'the fetcher');
+  private readonly outsideRange = OutsideRangeFilter.forFills();
 
   constructor(
     readonly path: string,
@@ -102,8 +102,7 @@ export class ArrowHistoryProvider implements HistoryProvider {
     if (this.fetcher === undefined || !(start <= end)) return;
     await this.load();
     const fetched = await this.fetcher.fetch(start, end + 1, key);
-    const context = { file: this.path, node_id: key.nodeId, interval: key.interval };
-    const inRange = this.outsideRange.keep(key, start, end + 1, fetched, context);
+    const inRange = this.outsideRange.keep(key, start, end + 1, fetched, { file: this.path });
     const write = this.writes.then(() => this.merge(inRange));
     this.writes = write.catch(() => undefined);
     await write;

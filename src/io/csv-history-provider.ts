@@ -64,7 +64,7 @@ export class CsvHistoryProvider implements HistoryProvider {
   private readonly timeColumnOption: string | undefined;
   private loading: Promise<LoadedCsv> | undefined;
   private writes: Promise<void> = Promise.resolve();
-  private readonly outsideRange = new OutsideRangeFilter('history.fill_outside_range', 'the fetcher');
+  private readonly outsideRange = OutsideRangeFilter.forFills();
 
   constructor(
     readonly path: string,
@@ -96,8 +96,7 @@ export class CsvHistoryProvider implements HistoryProvider {
     if (this.fetcher === undefined || !(start <= end)) return;
     const loaded = await this.load();
     const fetched = await this.fetcher.fetch(start, end + 1, key);
-    const context = { file: this.path, node_id: key.nodeId, interval: key.interval };
-    const inRange = this.outsideRange.keep(key, start, end + 1, fetched, context);
+    const inRange = this.outsideRange.keep(key, start, end + 1, fetched, { file: this.path });
     const added = loaded.memory.insertMissing(inRange, key);
     if (added.length === 0) return;
     const write = this.writes.then(() => this.persist(loaded, added, key));

@@ -76,7 +76,7 @@ export class QuestDBLoader implements HistoryProvider {
   private readonly fetcher: DataFetcher | undefined;
   private readonly explicitTable: string | undefined;
   private readonly visibilityTimeoutMs: number;
-  private readonly outsideRange = new OutsideRangeFilter('history.fill_outside_range', 'the fetcher');
+  private readonly outsideRange = OutsideRangeFilter.forFills();
   private boundTable: string | undefined;
 
   constructor(options: QuestDBLoaderOptions = {}) {
@@ -144,8 +144,7 @@ export class QuestDBLoader implements HistoryProvider {
     if (!(start <= end)) return;
     const held = new Set(await this.timestamps(key, start, end + 1));
     const fetched = await this.fetcher.fetch(start, end + 1, key);
-    const context = { table, node_id: key.nodeId, interval: key.interval };
-    const missing = missingRows(this.outsideRange.keep(key, start, end + 1, fetched, context), held);
+    const missing = missingRows(this.outsideRange.keep(key, start, end + 1, fetched, { table }), held);
     if (missing.length === 0) return;
     await this.insert(table, key, missing);
   }

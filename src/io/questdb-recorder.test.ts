@@ -79,6 +79,23 @@ describe('QuestDBRecorder', () => {
     expect(rec.pending).toBe(0);
   });
 
+  it('sends full batches while a send is in flight, not a send per row', async () => {
+    const { recorder: rec, sender } = recorder({ batchRows: 2, flushIntervalMs: 60_000 });
+    const send = sender.send.bind(sender);
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    sender.send = async (lines) => {
+      await held;
+      return send(lines);
+    };
+    // A live run hands bars over without waiting for the previous one to be stored.
+    const persisted = [1, 2, 3, 4, 5, 6].map((v) => rec.persist('n', 60, v * 60, { v }));
+    release();
+    await Promise.all(persisted);
+    await rec.close();
+    expect(sender.batches.map((batch) => batch.split('\n').length - 1)).toEqual([2, 2, 2]);
+  });
+
   it('flushes flushIntervalMs after the first buffered row', async () => {
     vi.useFakeTimers();
     const { recorder: rec, sender } = recorder({ flushIntervalMs: 500 });

@@ -101,6 +101,8 @@ export class QuestDBRecorder implements EventRecorder {
   private readonly queue = new LineQueue();
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
+  /** Rows numbered below this are already in a flush that is queued or in flight. */
+  private flushingUntil = 0;
   /** True from a send QuestDB could not be reached for until one goes through: the timer retries. */
   private unreachable = false;
   private failed: Error | undefined;
@@ -176,8 +178,10 @@ export class QuestDBRecorder implements EventRecorder {
     }
     this.queue.push(formatIlpLine(this.table, { node_id: nodeId }, rowFields(interval, payload), timestamp));
     this.dropOverflow();
-    // While QuestDB is unreachable the retry timer sends; a send per row would only pile up.
-    if (this.queue.length < this.batchRows || this.unreachable) {
+    // While QuestDB is unreachable the retry timer sends; a send per row would only pile up. Rows
+    // a flush already has are not counted, or each row arriving during a send would send itself.
+    const unclaimed = this.queue.endSeq - Math.max(this.queue.firstSeq, this.flushingUntil);
+    if (unclaimed < this.batchRows || this.unreachable) {
       this.scheduleFlush();
       return;
     }
@@ -195,6 +199,7 @@ export class QuestDBRecorder implements EventRecorder {
   async flush(): Promise<void> {
     this.clearTimer();
     const until = this.queue.endSeq;
+    this.flushingUntil = until;
     const send = this.flushing.then(() => this.sendUntil(until));
     this.flushing = send.catch(() => undefined);
     await send;

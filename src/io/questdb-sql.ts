@@ -63,15 +63,15 @@ export interface RangeBounds {
 }
 
 /**
- * A query of one stream's rows with `start <= ts < end` (or `<= end` when `inclusive`), ordered
- * by `ts`, with its parameters: `$1` node id, `$2` interval, then the finite bounds in
- * microseconds (clamped to what a TIMESTAMP holds). `columns` is the select list (already quoted), `*` by default.
+ * A query of one stream's rows with `start <= ts < end`, ordered by `ts`, with its parameters:
+ * `$1` node id, `$2` interval, then the finite bounds in microseconds (clamped to what a TIMESTAMP
+ * holds). `columns` is the select list (already quoted), `*` by default.
  */
 export function selectRangeSql(
   table: string,
   key: { readonly nodeId: string; readonly interval: number },
   bounds: RangeBounds,
-  options: { readonly columns?: string; readonly inclusive?: boolean } = {},
+  options: { readonly columns?: string } = {},
 ): { text: string; values: unknown[] } {
   const values: unknown[] = [key.nodeId, key.interval];
   const where = ['"node_id" = $1', '"interval" = $2'];
@@ -81,7 +81,7 @@ export function selectRangeSql(
   }
   if (Number.isFinite(bounds.end)) {
     values.push(boundMicros(bounds.end));
-    where.push(`"ts" ${options.inclusive === true ? '<=' : '<'} cast($${values.length} AS TIMESTAMP)`);
+    where.push(`"ts" < cast($${values.length} AS TIMESTAMP)`);
   }
   const text = `SELECT ${options.columns ?? '*'} FROM ${quoteIdentifier(table, 'table')} WHERE ${where.join(' AND ')} ORDER BY "ts"`;
   return { text, values };

@@ -37,7 +37,13 @@ export async function expectFillKeepsAskedRange(
       String(message).startsWith('history.fill_outside_range'),
     );
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]?.[0]).toMatchObject({ node_id: key.nodeId, start: 120, end: 241, dropped: 8 });
+    expect(warnings[0]?.[0]).toMatchObject({
+      node_id: key.nodeId,
+      start: 120,
+      end: 241,
+      dropped: 8,
+      rows: 11,
+    });
   } finally {
     warn.mockRestore();
   }

@@ -1,7 +1,6 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { gridFetcher } from './history.test-kit.js';
+import { describe, expect, it, vi } from 'vitest';
+import { expectFillKeepsAskedRange, gridFetcher } from './history.test-kit.js';
 import { ErrorCode } from '../../common/errors.js';
-import { logger } from '../../common/logger.js';
 import { MemoryHistoryProvider } from './memory-history-provider.js';
 import type { DataFetcher, HistoryRow, StreamKey } from './protocols.js';
 
@@ -12,10 +11,6 @@ function bars(...timestamps: number[]): HistoryRow[] {
 }
 
 describe('MemoryHistoryProvider', () => {
-  afterEach(() => {
-    vi.restoreAllMocks();
-  });
-
   it('refuses a misspelt option, naming it and the known ones', () => {
     expect(() => new MemoryHistoryProvider([], { fetchr: gridFetcher((ts) => ({ ts })) } as never)).toThrow(
       'MemoryHistoryProvider: unknown option "fetchr" (known: fetcher, sourceId)',
@@ -134,23 +129,17 @@ describe('MemoryHistoryProvider', () => {
   });
 
   it('keeps only fetched rows inside the asked range, warning once per stream of the rest', async () => {
-    const warn = vi.spyOn(logger, 'warn').mockImplementation(() => undefined);
-    // A fetcher that ignores the range and returns everything it has: 0, 60, …, 600.
-    const all = bars(...Array.from({ length: 11 }, (_, i) => i * 60));
-    const provider = new MemoryHistoryProvider(bars(180), { fetcher: { fetch: () => Promise.resolve(all) } });
-    await provider.fillMissing(120, 240, key);
-    expect((await provider.fetch(0, 1000, key)).map((r) => r.ts)).toEqual([120, 180, 240]);
-    expect(provider.count()).toBe(3);
-    await provider.fillMissing(360, 360, key);
-    expect(await provider.coverage(key)).toEqual([
+    let provider: MemoryHistoryProvider | undefined;
+    await expectFillKeepsAskedRange((fetcher) => {
+      const memory = new MemoryHistoryProvider(bars(180), { fetcher });
+      provider = memory;
+      return { filling: memory, reader: () => memory };
+    }, key);
+    expect(provider?.count()).toBe(4);
+    expect(await provider?.coverage(key)).toEqual([
       [120, 240],
       [360, 360],
     ]);
-    const warnings = warn.mock.calls.filter(([, message]) =>
-      String(message).startsWith('history.fill_outside_range'),
-    );
-    expect(warnings).toHaveLength(1);
-    expect(warnings[0]?.[0]).toMatchObject({ node_id: 'btc', start: 120, end: 241, dropped: 8, rows: 11 });
   });
 
   it('passes the stream key to the fetcher', async () => {

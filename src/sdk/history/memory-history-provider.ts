@@ -47,7 +47,7 @@ export class MemoryHistoryProvider implements HistoryProvider {
   private readonly fetcher: DataFetcher | undefined;
   private readonly defaultSeries = new HistorySeries();
   private readonly streams = new Map<string, HistorySeries>();
-  private readonly outsideRange = new OutsideRangeFilter('history.fill_outside_range', 'the fetcher');
+  private readonly outsideRange = OutsideRangeFilter.forFills();
 
   constructor(rows: Iterable<HistoryRow> = [], options: MemoryHistoryProviderOptions = {}) {
     rejectUnknownKeys(options, OPTION_KEYS, 'MemoryHistoryProvider', { code: ErrorCode.InvalidArgument });
@@ -98,8 +98,7 @@ export class MemoryHistoryProvider implements HistoryProvider {
   async fillMissing(start: number, end: number, key: StreamKey): Promise<void> {
     if (this.fetcher === undefined || !(start <= end)) return;
     const rows = await this.fetcher.fetch(start, end + 1, key);
-    const context = { node_id: key.nodeId, interval: key.interval };
-    this.insertMissing(this.outsideRange.keep(key, start, end + 1, rows, context), key);
+    this.insertMissing(this.outsideRange.keep(key, start, end + 1, rows), key);
   }
 
   private seriesFor(key: StreamKey): HistorySeries {

@@ -6,11 +6,11 @@ import type { HistoryRow, StreamKey } from './protocols.js';
  * or fetcher that ignores `end` (or `start`) must not put rows of another range into this one, or
  * what a run reads would depend on how its ranges were cut. Each instance warns once per stream,
  * with the count, under its `event` name; the filter is shared by the BackfillEngine (fetches)
- * and the providers' `fillMissing` (fetched rows they store).
+ * and the providers' `fillMissing` (fetched rows they store, see {@link OutsideRangeFilter.forFills}).
  *
  * @example
  * const outsideRange = new OutsideRangeFilter('backfill.outside_range', 'the provider');
- * const rows = outsideRange.keep(key, start, end, fetched, { node_id: key.nodeId });
+ * const rows = outsideRange.keep(key, start, end, fetched, { file: path });
  */
 export class OutsideRangeFilter {
   /** Streams already warned about. */
@@ -25,9 +25,15 @@ export class OutsideRangeFilter {
     private readonly source: string,
   ) {}
 
+  /** The filter of a provider's `fillMissing`: `history.fill_outside_range`, about its fetcher. */
+  static forFills(): OutsideRangeFilter {
+    return new OutsideRangeFilter('history.fill_outside_range', 'the fetcher');
+  }
+
   /**
    * The rows with `start <= ts < end`, in their order (the same array when none is outside). Rows
-   * without a numeric `ts` are kept for the caller to report. `context` goes into the warning.
+   * without a numeric `ts` are kept for the caller to report. The warning names the stream
+   * (`node_id`, `interval`) and the range; `context` adds what else says where the rows went.
    */
   keep(
     key: StreamKey,
@@ -47,7 +53,7 @@ export class OutsideRangeFilter {
     if (!this.#warned.has(stream)) {
       this.#warned.add(stream);
       logger.warn(
-        { ...context, start, end, dropped, rows: rows.length },
+        { node_id: key.nodeId, interval: key.interval, ...context, start, end, dropped, rows: rows.length },
         `${this.event}: ${this.source} returned rows outside the asked [start, end); they were dropped (logged once per stream)`,
       );
     }
