@@ -16,8 +16,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chainDag, wireNode } from '../src/dagmanager/dag.test-kit.js';
-import type { DagJson } from '../src/dag/node-json.js';
+import { chainDag, withNewTail } from '../src/dagmanager/dag.test-kit.js';
 import { DagManager } from '../src/dagmanager/dag-manager.js';
 import { DagManagerClient } from '../src/dagmanager/grpc-client.js';
 import { startGrpcServer } from '../src/dagmanager/grpc-server.js';
@@ -136,12 +135,4 @@ if (role === 'serve') {
   await throughGrpc();
   await newDags();
   removeJournals();
-}
-
-/** `base` (a chain's first nodes) followed by new chained nodes up to `length`, named with `prefix`. */
-function withNewTail(base: DagJson['nodes'], length: number, prefix: string): DagJson {
-  const nodes = [...base];
-  for (let i = base.length; i < length; i++)
-    nodes.push(wireNode({ name: `${prefix}${i}`, inputs: [nodes[i - 1]!] }));
-  return { nodes };
 }

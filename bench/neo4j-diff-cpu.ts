@@ -5,7 +5,7 @@
  *   node --import tsx bench/neo4j-diff-cpu.ts <neo4j-pid> [nodes=1000] [count=200] [newShare=0.05]
  */
 import { readFileSync } from 'node:fs';
-import { chainDag, wireNode } from '../src/dagmanager/dag.test-kit.js';
+import { chainDag, withNewTail } from '../src/dagmanager/dag.test-kit.js';
 import { DagManager } from '../src/dagmanager/dag-manager.js';
 import { MemoryQueueAdmin } from '../src/dagmanager/memory-queue-admin.js';
 import { Neo4jNodeRepository } from '../src/dagmanager/neo4j-node-repository.js';
@@ -42,12 +42,8 @@ for (const name of ['getNodes', 'getLineages', 'takenTopics', 'createNodes', 'at
 const admin = new MemoryQueueAdmin();
 const dm = new DagManager({ repo, admin, topics: { ensure: (spec) => admin.createTopic(spec) } });
 const base = chainDag(nodes, `shared-${run}-`).nodes;
-const dagWithTail = (i: number): string => {
-  const dag = base.slice(0, nodes - tail);
-  for (let k = dag.length; k < nodes; k++)
-    dag.push(wireNode({ name: `tail-${run}-${i}-${k}`, inputs: [dag[k - 1]!] }));
-  return JSON.stringify({ nodes: dag });
-};
+const dagWithTail = (i: number): string =>
+  JSON.stringify(withNewTail(base.slice(0, nodes - tail), nodes, `tail-${run}-${i}-`));
 await dm.diff(`warm-${run}`, JSON.stringify({ nodes: base }));
 for (let i = 0; i < 20; i++) await dm.diff(`w-${run}-${i}`, dagWithTail(-i - 1));
 times.clear();

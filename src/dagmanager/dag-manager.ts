@@ -6,7 +6,7 @@ import type { TagQuery } from './node-record.js';
 import type { NodeRepository } from './node-repository.js';
 import type { QueueAdmin } from './queue-admin.js';
 import { parseQueueStatsFilter } from './queue-stats-filter.js';
-import { SentinelWeights } from './sentinel-weights.js';
+import { SentinelWeights, type SentinelWeightsOptions } from './sentinel-weights.js';
 
 /** What a {@link DagManager} is built from. */
 export interface DagManagerParts {
@@ -20,7 +20,7 @@ export interface DagManagerParts {
    * Bounds of the weights held for sentinels no diff wrote yet (`pending_weight_limit`,
    * `pending_weight_ttl`); defaults in {@link SentinelWeights}.
    */
-  readonly pendingWeights?: { readonly limit?: number; readonly ttlMs?: number };
+  readonly pendingWeights?: Pick<SentinelWeightsOptions, 'pendingLimit' | 'pendingTtlMs'>;
 }
 
 /** Health as `HealthCheck.Status` and `/status` report it. */
@@ -53,13 +53,7 @@ export class DagManager {
       now: this.now,
       ...(parts.listener !== undefined && { listener: parts.listener }),
     });
-    const pending = parts.pendingWeights;
-    this.sentinelWeights = new SentinelWeights({
-      repo: parts.repo,
-      now: this.now,
-      ...(pending?.limit !== undefined && { pendingLimit: pending.limit }),
-      ...(pending?.ttlMs !== undefined && { pendingTtlMs: pending.ttlMs }),
-    });
+    this.sentinelWeights = new SentinelWeights({ ...parts.pendingWeights, repo: parts.repo, now: this.now });
   }
 
   diff(strategyId: string, dagJson: string | object): Promise<DiffOutcome> {

@@ -61,3 +61,14 @@ export function chainDag(length: number, prefix = 'n'): DagJson {
   }
   return { nodes };
 }
+
+/**
+ * `base` (a chain's first nodes) followed by new chained nodes up to `length`, named with
+ * `prefix`: a strategy that changes the parameters of its last few nodes.
+ */
+export function withNewTail(base: DagJson['nodes'], length: number, prefix: string): DagJson {
+  const nodes = [...base];
+  for (let i = base.length; i < length; i++)
+    nodes.push(wireNode({ name: `${prefix}${i}`, inputs: [nodes[i - 1]!] }));
+  return { nodes };
+}

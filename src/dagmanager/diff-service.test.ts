@@ -431,17 +431,22 @@ describe('DiffService', () => {
     const admin = new MemoryQueueAdmin();
     let releaseA!: () => void;
     const aBlocked = new Promise<void>((resolve) => (releaseA = resolve));
+    let aNaming!: () => void;
+    const aHoldsItsStripes = new Promise<void>((resolve) => (aNaming = resolve));
     const service = new DiffService({
       repo: MemoryNodeRepository.open(),
       topics: {
         ensure: async (spec) => {
-          if (spec.name.includes(a.code_hash.slice(0, 6))) await aBlocked;
+          if (spec.name.includes(a.code_hash.slice(0, 6))) {
+            aNaming();
+            await aBlocked;
+          }
           return admin.createTopic({ ...spec, replicationFactor: 1 });
         },
       },
     });
     const first = service.diff({ strategyId: 'sa', dagJson: { nodes: [a] } });
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    await aHoldsItsStripes;
     const second = service.diff({ strategyId: 'sb', dagJson: { nodes: [b] } });
     const winner = await Promise.race([
       second.then(() => 'b done'),

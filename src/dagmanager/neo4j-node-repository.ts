@@ -74,7 +74,7 @@ type StatementRunner = <Row extends RecordShape = RecordShape>(
   parameters: Record<string, unknown>,
 ) => Promise<Row[]>;
 
-/** How many times `createNodes` re-runs after losing a uniqueness race (see {@link CREATE_NODES}). */
+/** How many times a write runs in all when it keeps losing uniqueness races (see {@link CREATE_NODES}). */
 const CONSTRAINT_RACE_ATTEMPTS = 3;
 
 /**
@@ -184,27 +184,21 @@ export class Neo4jNodeRepository implements NodeRepository {
     const rows = [...firsts.values()]
       .sort((a, b) => compare(a.nodeId, b.nodeId))
       .map((record) => nodeRow(record, this.integer));
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const older =
-          sentinel === undefined
-            ? await this.query<{ node: StoredNode }>('WRITE', 'creating nodes', CREATE_NODES, { rows })
-            : await this.transaction('creating nodes and their sentinel', async (run) => {
-                const found = await run<{ node: StoredNode }>(CREATE_NODES, { rows });
-                // HAS edges to the nodes this version created, as the original's insert_sentinel
-                // (node_ids keeps all of its DAG): an edge to every reused node would hold their
-                // locks, and the naming lock around this call, ~15 ms longer per 1,000 nodes.
-                await run(UPSERT_SENTINEL, this.sentinelParameters(sentinel, [...firsts.keys()]));
-                return found;
-              });
-        const stored = new Map(firsts);
-        for (const { node } of older) stored.set(node[0], toNodeRecord(node));
-        return stored;
-      } catch (error) {
-        // A MERGE that lost the race for a new node_id: re-running it finds the winner's node.
-        if (attempt >= CONSTRAINT_RACE_ATTEMPTS || !isConstraintRace(error)) throw error;
-      }
-    }
+    const older = await retryingConstraintRaces(() =>
+      sentinel === undefined
+        ? this.query<{ node: StoredNode }>('WRITE', 'creating nodes', CREATE_NODES, { rows })
+        : this.transaction('creating nodes and their sentinel', async (run) => {
+            const found = await run<{ node: StoredNode }>(CREATE_NODES, { rows });
+            // HAS edges to the nodes this version created, as the original's insert_sentinel
+            // (node_ids keeps all of its DAG): an edge to every reused node would hold their
+            // locks, and the naming lock around this call, ~15 ms longer per 1,000 nodes.
+            await run(UPSERT_SENTINEL, this.sentinelParameters(sentinel, [...firsts.keys()]));
+            return found;
+          }),
+    );
+    const stored = new Map(firsts);
+    for (const { node } of older) stored.set(node[0], toNodeRecord(node));
+    return stored;
   }
 
   async getQueuesByTags(query: TagQuery): Promise<string[]> {
@@ -298,20 +292,15 @@ export class Neo4jNodeRepository implements NodeRepository {
     );
     if (stored[0] !== undefined) return stored[0].pending ? 'pending' : 'stored';
     // No sentinel yet: a pending weight, added by one writer at a time (LOCK_PENDING_WEIGHTS).
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const added = await this.transaction('storing a pending sentinel weight', async (run) => {
-          await run(LOCK_PENDING_WEIGHTS, {});
-          return run<Row>(ADD_PENDING_WEIGHT, { ...parameters, limit: this.integer(bounds.limit) });
-        });
-        if (added[0] === undefined) return 'full';
-        return added[0].pending ? 'pending' : 'stored';
-      } catch (error) {
-        // A MERGE (of the gate, or of the sentinel a diff writes at the same time) that lost its
-        // race: running again finds the winner's node.
-        if (attempt >= CONSTRAINT_RACE_ATTEMPTS || !isConstraintRace(error)) throw error;
-      }
-    }
+    // Its MERGEs (of the gate, and of the sentinel a diff may write at the same time) can lose a race.
+    const added = await retryingConstraintRaces(() =>
+      this.transaction('storing a pending sentinel weight', async (run) => {
+        await run(LOCK_PENDING_WEIGHTS, {});
+        return run<Row>(ADD_PENDING_WEIGHT, { ...parameters, limit: this.integer(bounds.limit) });
+      }),
+    );
+    if (added[0] === undefined) return 'full';
+    return added[0].pending ? 'pending' : 'stored';
   }
 
   async expirePendingWeights(cutoff: number): Promise<string[]> {
@@ -490,6 +479,20 @@ function neo4jErrorCode(error: unknown): string | undefined {
 
 function isConstraintRace(error: unknown): boolean {
   return neo4jErrorCode(error) === 'Neo.ClientError.Schema.ConstraintValidationFailed';
+}
+
+/**
+ * Runs `write` again when it lost a uniqueness race (a MERGE of a node another writer created
+ * meanwhile): running again finds the winner's node. At most {@link CONSTRAINT_RACE_ATTEMPTS} runs.
+ */
+async function retryingConstraintRaces<T>(write: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await write();
+    } catch (error) {
+      if (attempt >= CONSTRAINT_RACE_ATTEMPTS || !isConstraintRace(error)) throw error;
+    }
+  }
 }
 
 function compare(a: string, b: string): number {

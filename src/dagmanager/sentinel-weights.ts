@@ -21,12 +21,10 @@ export interface SentinelWeightsOptions {
   readonly pendingTtlMs?: number;
 }
 
-/** A weight {@link SentinelWeights.set} accepted. */
+/** A weight {@link SentinelWeights.set} accepted: its sentinel id and the weight. */
 export interface AcceptedWeight {
   readonly version: string;
   readonly weight: number;
-  /** True when no diff has written the sentinel yet: the weight waits for it. */
-  readonly pending: boolean;
 }
 
 /**
@@ -45,7 +43,7 @@ export interface AcceptedWeight {
  *
  * @example
  * const weights = new SentinelWeights({ repo });
- * await weights.set('s1-sentinel', 0.25); // → { version: 's1-sentinel', weight: 0.25, pending: false }
+ * await weights.set('s1-sentinel', 0.25); // → { version: 's1-sentinel', weight: 0.25 }
  */
 export class SentinelWeights {
   private readonly repo: NodeRepository;
@@ -76,7 +74,7 @@ export class SentinelWeights {
     if (outcome === 'full') throw this.refusal(accepted.version);
     if (outcome === 'pending') this.refusing = false;
     dagManagerMetrics.activeVersionWeight.set({ version: accepted.version }, accepted.weight);
-    return { ...accepted, pending: outcome === 'pending' };
+    return accepted;
   }
 
   /**
@@ -109,7 +107,7 @@ export class SentinelWeights {
 }
 
 /** The version and weight of a `sentinel-traffic` body. @throws QmtlError naming every bad field. */
-function checkWeight(version: unknown, weight: unknown): { version: string; weight: number } {
+function checkWeight(version: unknown, weight: unknown): AcceptedWeight {
   const problems = sentinelWeightProblems('version', version, weight);
   if (problems.length > 0) throw new QmtlError(ErrorCode.InvalidArgument, problems.join('; '));
   return { version: version as string, weight: weight as number };

@@ -66,7 +66,10 @@ export async function startDagManagerService(
     repo,
     admin,
     topics,
-    pendingWeights: { limit: config.pending_weight_limit, ttlMs: config.pending_weight_ttl * 1000 },
+    pendingWeights: {
+      pendingLimit: config.pending_weight_limit,
+      pendingTtlMs: config.pending_weight_ttl * 1000,
+    },
     listener: {
       onNewNodes: (_strategy, nodes) =>
         void announceQueues(events, repo, nodes).catch((error: unknown) =>

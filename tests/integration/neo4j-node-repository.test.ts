@@ -182,15 +182,28 @@ describeWithServer('neo4j', reachable, 'Neo4jNodeRepository', () => {
     }
   });
 
-  it('keeps a pending weight that a new weight took over while it was being expired', async () => {
+  it.each([
+    {
+      takeover: 'a new weight',
+      cypher: cypher.SET_SENTINEL_WEIGHT,
+      parameters: { sentinelId: 'p', weight: 0.2, now: 1_000 },
+      kept: { createdAt: 1_000, weight: 0.2 },
+    },
+    {
+      takeover: 'the sentinel a diff wrote',
+      cypher: cypher.UPSERT_SENTINEL,
+      parameters: { sentinelId: 'p', strategyId: 's', createdAt: 1_000, nodeIds: [], lockOrder: [] },
+      kept: { strategyId: 's', createdAt: 1_000, weight: 0.1 },
+    },
+  ])('keeps a pending weight that $takeover took over while it was being expired', async (race) => {
     const repo = await freshRepository();
     const driver = neo4j.driver(options.uri, neo4j.auth.basic(options.user, options.password));
     const session = driver.session();
     try {
       await repo.setSentinelWeight('p', 0.1, { now: 100, limit: 10 });
-      // Another writer refreshes the weight in a transaction it has not committed yet.
-      const refresh = await session.beginTransaction();
-      await refresh.run(cypher.SET_SENTINEL_WEIGHT, { sentinelId: 'p', weight: 0.2, now: 1_000 });
+      // Another writer takes the sentinel over in a transaction it has not committed yet.
+      const takeover = await session.beginTransaction();
+      await takeover.run(race.cypher, race.parameters);
       const expiring = repo.expirePendingWeights(500);
       for (let polls = 0; ; polls++) {
         const { records } = await driver.executeQuery(
@@ -200,9 +213,9 @@ describeWithServer('neo4j', reachable, 'Neo4jNodeRepository', () => {
         if (polls > 500) throw new Error('expirePendingWeights never blocked on the locked sentinel');
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
-      await refresh.commit();
+      await takeover.commit();
       expect(await expiring).toEqual([]);
-      expect(await repo.getSentinel('p')).toMatchObject({ createdAt: 1_000, weight: 0.2 });
+      expect(await repo.getSentinel('p')).toMatchObject(race.kept);
     } finally {
       await session.close();
       await driver.close();
