@@ -40,18 +40,18 @@ for (const name of ['getNodes', 'getLineages', 'takenTopics', 'createNodes', 'at
   };
 }
 const admin = new MemoryQueueAdmin();
-const dm = new DagManager({ repo, admin, topics: { ensure: (spec) => admin.createTopic(spec) } });
+const manager = new DagManager({ repo, admin, topics: { ensure: (spec) => admin.createTopic(spec) } });
 const base = chainDag(nodes, `shared-${run}-`).nodes;
 const dagWithTail = (i: number): string =>
   JSON.stringify(withNewTail(base.slice(0, nodes - tail), nodes, `tail-${run}-${i}-`));
-await dm.diff(`warm-${run}`, JSON.stringify({ nodes: base }));
-for (let i = 0; i < 20; i++) await dm.diff(`w-${run}-${i}`, dagWithTail(-i - 1));
+await manager.diff(`warm-${run}`, JSON.stringify({ nodes: base }));
+for (let i = 0; i < 20; i++) await manager.diff(`w-${run}-${i}`, dagWithTail(-i - 1));
 times.clear();
 const texts = Array.from({ length: count }, (_, i) => dagWithTail(i));
 const cpu0 = process.cpuUsage();
 const jvm0 = jvmCpuMs();
 const t0 = performance.now();
-for (let i = 0; i < count; i++) await dm.diff(`s-${run}-${i}`, texts[i]!);
+for (let i = 0; i < count; i++) await manager.diff(`s-${run}-${i}`, texts[i]!);
 const wall = performance.now() - t0;
 const cpu = process.cpuUsage(cpu0);
 const jvm = jvmCpuMs() - jvm0;
@@ -66,4 +66,4 @@ for (const [name, list] of times) {
     `  ${name}: ${list.length / count} calls/diff, median ${median(list).toFixed(2)} ms, ${(total / count).toFixed(2)} ms/diff`,
   );
 }
-await dm.close();
+await manager.close();

@@ -25,16 +25,18 @@ const TAIL_PASSES = 3;
 /**
  * The memory repository's file: one JSON {@link GraphOperation} per line, appended
  * synchronously before the operation is applied; {@link synced} resolves once it is on disk
- * (group commit: one `fdatasync` covers every line appended before it starts). It is rewritten as a snapshot of the graph (compacted)
- * once the lines appended since the last snapshot are at least `compactAfterBytes` and as many
- * bytes as that snapshot, so the file stays within a small multiple of the DAG's size.
+ * (group commit: one `fdatasync` covers every line appended before it starts). It is rewritten
+ * as a snapshot of the graph (compacted) once the lines appended since the last snapshot are at
+ * least `compactAfterBytes` and as many bytes as that snapshot, so the file stays within a small
+ * multiple of the DAG's size.
  *
  * While serving, compaction runs in the background: the snapshot is taken at once, written to
  * `<path>.compact` a batch at a time (the event loop serves requests between batches), then the
  * lines appended meanwhile, which keep going to the journal as well, are added; the file is
  * synced and renamed over the journal in one synchronous step, so no append falls between, and
- * the directory is synced so that the rename survives a power loss. A crash at any point leaves the journal complete; a failed compaction (disk full, say) is
- * logged, removes its file and is tried again after as many bytes more.
+ * the directory is synced so that the rename survives a power loss. A crash at any point leaves
+ * the journal complete; a failed compaction (disk full, say) is logged, removes its file and is
+ * tried again after as many bytes more.
  */
 export class GraphJournal {
   private snapshotBytes = 0;

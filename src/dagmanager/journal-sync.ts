@@ -47,7 +47,10 @@ export async function datasyncFile(path: string): Promise<void> {
   }
 }
 
-/** Syncs the directory holding `path`, so a file renamed or created there keeps its name after a power loss. */
+/**
+ * Syncs the directory holding `path`, so a file renamed or created there keeps its name after a
+ * power loss.
+ */
 export function syncDirectoryOf(path: string): void {
   const fd = openSync(dirname(path), 'r');
   try {

@@ -231,7 +231,10 @@ export class MemoryNodeRepository implements NodeRepository {
     await this.journal?.idle();
   }
 
-  /** Waits for a running compaction and sync, then releases the journal's lock; the repository is not used afterwards. */
+  /**
+   * Waits for a running compaction and sync, then releases the journal's lock; the repository is
+   * not used afterwards.
+   */
   async close(): Promise<void> {
     await this.idle();
     this.unlock();
