@@ -4,11 +4,13 @@ import { ErrorCode, QmtlError } from './errors.js';
 /**
  * `host:port` of a `redis://` or `rediss://` DSN, for messages (the DSN itself may carry a
  * password, so it is never echoed).
- * @throws QmtlError `QMTL_INVALID_ARGUMENT` for anything else.
+ * @throws QmtlError `QMTL_INVALID_ARGUMENT` for anything else, a database that is not a number
+ * (`/abc`, which node-redis would refuse only once a client is made) included.
  */
 export function redisAddress(dsn: string): string {
   const url = URL.canParse(dsn) ? new URL(dsn) : null;
   if (url === null || (url.protocol !== 'redis:' && url.protocol !== 'rediss:')) throw invalidRedisDsn();
+  if (!/^\/?\d*$/.test(url.pathname)) throw invalidRedisDsn();
   return `${url.hostname || '127.0.0.1'}:${url.port || '6379'}`;
 }
 

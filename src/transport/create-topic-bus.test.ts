@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { checkBusDsn } from './bus-dsn.js';
 import { createTopicBus } from './create-topic-bus.js';
 import { MemoryTopicBus } from './memory-topic-bus.js';
 
@@ -26,6 +27,20 @@ describe('createTopicBus', () => {
     );
     await expect(createTopicBus('redis://[bad', option)).rejects.toThrow(
       'busDsn (--bus-dsn): Redis DSN must look like "redis://[user:password@]host[:port][/db]"',
+    );
+  });
+
+  it('refuses a Redis DSN whose database is not a number by its form, before connecting', async () => {
+    const refused = {
+      code: 'QMTL_INVALID_CONFIG',
+      message: 'busDsn (--bus-dsn): Redis DSN must look like "redis://[user:password@]host[:port][/db]"',
+    };
+    // The Runner checks its options with checkBusDsn, before it builds or registers anything.
+    expect(() => checkBusDsn('redis://127.0.0.1:6379/abc', 'busDsn (--bus-dsn)')).toThrow(
+      expect.objectContaining(refused),
+    );
+    await expect(createTopicBus('redis://127.0.0.1:6379/abc', 'busDsn (--bus-dsn)')).rejects.toThrow(
+      expect.objectContaining(refused),
     );
   });
 });

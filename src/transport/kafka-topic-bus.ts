@@ -10,7 +10,8 @@ import type {
 } from '@platformatic/kafka';
 import { ErrorCode, QmtlError, quote, shortId } from '../common/errors.js';
 import { brokerErrorIds } from '../common/kafka-errors.js';
-import { errorFields, logger } from '../common/logger.js';
+import { logger } from '../common/logger.js';
+import { OutageLog } from '../common/outage-log.js';
 import { backoffDelay, sleep } from '../common/retry.js';
 import { KafkaBucketOrder } from './kafka-bucket-order.js';
 import {
@@ -375,17 +376,19 @@ class KafkaSubscription implements Subscription {
   private async run(first: StringStream): Promise<void> {
     let stream: StringStream | null = first;
     let failures = 0;
-    let outageSince: number | null = null;
+    const outage = new OutageLog({
+      fields: { component: 'kafka-topic-bus', group: this.options.group },
+      messages: {
+        down: 'kafka consumer cannot read; reconnecting with backoff',
+        stillDown: 'kafka consumer still cannot read; reconnecting with backoff',
+        recovered: 'kafka consumer reads again',
+      },
+    });
     while (!this.stopping.signal.aborted) {
       try {
         if (stream === null) {
           stream = this.stream = await this.open();
-          if (outageSince !== null)
-            log.info(
-              { group: this.options.group, downForMs: Date.now() - outageSince },
-              'kafka consumer reads again',
-            );
-          outageSince = null;
+          outage.succeeded();
         }
         for await (const { record, message } of this.inBucketOrder(stream).records()) {
           if (this.stopping.signal.aborted) break;
@@ -395,15 +398,7 @@ class KafkaSubscription implements Subscription {
       } catch (error) {
         if (this.stopping.signal.aborted) break;
         failures += 1;
-        // One warning per outage; every further failure only at debug.
-        if (outageSince === null) {
-          outageSince = Date.now();
-          log.warn(
-            { group: this.options.group, ...errorFields(error) },
-            'kafka consumer cannot read; reconnecting with backoff',
-          );
-        } else
-          log.debug({ err: error, group: this.options.group, failures }, 'consumer failed; reconnecting');
+        outage.failed(error);
       }
       if (stream !== null) await stream.close().catch(() => undefined);
       stream = this.stream = null;

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { ErrorCode, QmtlError, quote } from '../common/errors.js';
 import { errorFields, logger } from '../common/logger.js';
+import { OutageLog } from '../common/outage-log.js';
 import { createRedisClient, redisAddress, type RedisClient } from '../common/redis-support.js';
 import { DeadlineError, withDeadline } from '../common/deadline.js';
 import { backoffDelay, sleep } from '../common/retry.js';
@@ -271,7 +272,7 @@ class RedisStreamSubscription implements Subscription {
   private readerId: number | null = null;
   private readonly loop: Promise<void>;
   private closing: Promise<void> | null = null;
-  private outageSince: number | null = null;
+  private readonly outage: OutageLog;
 
   constructor(
     private readonly bus: RedisTopicBus,
@@ -280,6 +281,14 @@ class RedisStreamSubscription implements Subscription {
     private readonly consumer: string,
     private readonly onClosed: () => void,
   ) {
+    this.outage = new OutageLog({
+      fields: { redis: bus.address, group: options.group },
+      messages: {
+        down: 'Redis topic subscription cannot read; retrying with backoff',
+        stillDown: 'Redis topic subscription is still failing',
+        recovered: 'Redis topic subscription reads again',
+      },
+    });
     this.keys = options.topics.map((topic) => bus.streamKey(topic));
     options.topics.forEach((topic, index) => this.topicOfKey.set(this.keys[index] ?? '', topic));
     reader.on('ready', () => (this.readerId = null));
@@ -339,14 +348,14 @@ class RedisStreamSubscription implements Subscription {
           if (Date.now() - lastClaim >= claimIdleMs / 2) phase = 'claim';
         }
         await this.flushAcks();
-        this.recovered();
+        this.outage.succeeded();
         failures = 0;
       } catch (error) {
         if (this.stop.signal.aborted) break;
         // A Redis restarted without persistence lost the group: recreate it over the new stream.
         if (String(error).includes('NOGROUP'))
           await this.bus.createGroups(this.options, '0').catch(() => undefined);
-        this.failed(error);
+        this.outage.failed(error);
         failures += 1;
         const delayMs = backoffDelay(failures, {
           baseDelayMs: 50,
@@ -568,27 +577,6 @@ class RedisStreamSubscription implements Subscription {
         this.options.group,
         this.consumer,
       ]);
-  }
-
-  private failed(error: unknown): void {
-    if (this.outageSince !== null) {
-      logger.debug({ err: error, group: this.options.group }, 'Redis topic subscription is still failing');
-      return;
-    }
-    this.outageSince = Date.now();
-    logger.warn(
-      { redis: this.bus.address, group: this.options.group, ...errorFields(error) },
-      'Redis topic subscription cannot read; retrying with backoff',
-    );
-  }
-
-  private recovered(): void {
-    if (this.outageSince === null) return;
-    logger.info(
-      { redis: this.bus.address, group: this.options.group, downForMs: Date.now() - this.outageSince },
-      'Redis topic subscription reads again',
-    );
-    this.outageSince = null;
   }
 }
 

@@ -14,6 +14,7 @@ import { Strategy } from '../strategy.js';
 import { StreamInput } from '../stream-input.js';
 import { TagQueryNode } from '../tag-query-node.js';
 import { ReplayFeed } from './feeds/replay-feed.js';
+import { listFeed } from './late-rows.test-kit.js';
 import { streamAndMean } from './stream-and-mean.test-kit.js';
 import type { LiveFeed } from './live-feed.js';
 import type { LiveRun } from './live-run.js';
@@ -627,14 +628,7 @@ describe('dry-run without a Gateway', () => {
       { ts: LIVE + 30, close: 3 },
       { ts: LIVE + INTERVAL, close: 4 },
     ];
-    const feed: LiveFeed = {
-      start: ({ onRow }) => {
-        const done = (async () => {
-          for (const row of liveRows) await onRow(row);
-        })();
-        return Promise.resolve({ done, stop: () => done });
-      },
-    };
+    const feed = listFeed(liveRows);
     let echo!: Node;
     class Corrected extends Strategy {
       override setup(): void {

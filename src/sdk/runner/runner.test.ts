@@ -1,8 +1,7 @@
-import { once } from 'node:events';
-import { createServer, type AddressInfo } from 'node:net';
 import { describe, expect, it, vi } from 'vitest';
 import { logger } from '../../common/logger.js';
 import { QmtlError } from '../../common/errors.js';
+import { freePort } from '../../../tests/support/service-process.js';
 import type { DataFetcher, HistoryProvider, HistoryRow, StreamKey } from '../history/protocols.js';
 import { MemoryHistoryProvider } from '../history/memory-history-provider.js';
 import { sdkRegistry } from '../metrics.js';
@@ -782,7 +781,7 @@ describe('Runner arguments', () => {
 
   it('refuses a topic bus that does not answer, naming its DSN and option, before contacting the Gateway', async () => {
     // Nothing listens on port 1: reaching the Gateway first would fail with "gateway unreachable".
-    const port = await freedPort();
+    const port = await freePort();
     const cases: [dsn: string, shown: string, cause: string][] = [
       [
         `redis://127.0.0.1:${port}`,
@@ -855,15 +854,6 @@ describe('Runner arguments', () => {
     ).rejects.toThrow(/gateway unreachable at "http:\/\/127.0.0.1:1"/);
   });
 });
-
-/** A loopback port on which nothing listens (it was just freed). */
-async function freedPort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

@@ -164,36 +164,39 @@ function inputAhead(runtime: NodeRuntime, time: number): number {
   return -1;
 }
 
-/** Logs a trigger skipped for an input that is ahead: the first of a node at warn level. */
+/** Logs a trigger skipped for an input that is ahead (see {@link logSkipped}). */
 function logAhead(runtime: NodeRuntime, index: number, time: number): void {
-  const first = runtime.skips === 0;
-  if (!first && !logger.isLevelEnabled('debug')) return;
-  const fields = {
-    node_id: runtime.id,
-    name: runtime.node.name,
-    upstream_id: runtime.inputs[index]?.id,
-    bucket: time,
-    upstream_bucket: runtime.inputRings[index]!.lastBucket,
-  };
-  const message = 'input already holds a later bucket: trigger skipped rather than mixing buckets';
-  if (first) logger.warn(fields, `${message} (later skips of this node are logged at debug)`);
-  else logger.debug(fields, message);
+  logSkipped(
+    runtime,
+    'input already holds a later bucket: trigger skipped rather than mixing buckets',
+    () => ({
+      upstream_id: runtime.inputs[index]?.id,
+      bucket: time,
+      upstream_bucket: runtime.inputRings[index]!.lastBucket,
+    }),
+  );
+}
+
+/** Logs a trigger dropped for a missing upstream bucket (SPEC §3.2; see {@link logSkipped}). */
+function logSkip(runtime: NodeRuntime, [upstreamId, expected, actual]: [string, number, number]): void {
+  logSkipped(runtime, 'missing upstream bucket: trigger skipped', () => ({
+    upstream_id: upstreamId,
+    expected,
+    actual,
+  }));
 }
 
 /**
- * Logs a trigger dropped for a missing upstream bucket (SPEC §3.2): the first of a node at warn
+ * Logs a skipped trigger of `runtime`, before its `skips` counts it: the first of a node at warn
  * level, later ones at debug (a sparse stream can skip thousands; all are counted in the stats).
+ * `fields` is called only when the line is logged.
  */
-function logSkip(runtime: NodeRuntime, [upstreamId, expected, actual]: [string, number, number]): void {
+function logSkipped(runtime: NodeRuntime, message: string, fields: () => Record<string, unknown>): void {
   const first = runtime.skips === 0;
   if (!first && !logger.isLevelEnabled('debug')) return;
-  const fields = { node_id: runtime.id, name: runtime.node.name, upstream_id: upstreamId, expected, actual };
-  if (first)
-    logger.warn(
-      fields,
-      'missing upstream bucket: trigger skipped (later skips of this node are logged at debug)',
-    );
-  else logger.debug(fields, 'missing upstream bucket: trigger skipped');
+  const line = { node_id: runtime.id, name: runtime.node.name, ...fields() };
+  if (first) logger.warn(line, `${message} (later skips of this node are logged at debug)`);
+  else logger.debug(line, message);
 }
 
 function missingDataError(
