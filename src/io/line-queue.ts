@@ -1,3 +1,5 @@
+import { Fifo } from '../common/fifo.js';
+
 /**
  * The rows a {@link QuestDBRecorder} holds, oldest first, each with a sequence number that never
  * changes: a batch in flight is named by the numbers of its rows, so rows dropped or sent while it
@@ -10,15 +12,13 @@
  * queue.dropBefore(from + batch.length); // both sent
  */
 export class LineQueue {
-  private lines: string[] = [];
-  /** Index in `lines` of the oldest row held. */
-  private head = 0;
+  private readonly lines = new Fifo<string>();
   /** Sequence number of the oldest row held (rows removed so far). */
   private removed = 0;
 
   /** Rows held. */
   get length(): number {
-    return this.lines.length - this.head;
+    return this.lines.length;
   }
 
   /** Sequence number of the oldest row held (the next row's when empty). */
@@ -37,19 +37,13 @@ export class LineQueue {
 
   /** Up to `count` of the oldest rows, which stay held. */
   peek(count: number): string[] {
-    return this.lines.slice(this.head, this.head + count);
+    return this.lines.peek(count);
   }
 
   /** Removes every row numbered below `seq`; returns how many it removed (0 if already gone). */
   dropBefore(seq: number): number {
-    const count = Math.min(Math.max(0, seq - this.removed), this.length);
-    this.head += count;
+    const count = this.lines.drop(seq - this.removed);
     this.removed += count;
-    // Compact once the removed front outweighs what is held.
-    if (this.head > 1024 && this.head * 2 > this.lines.length) {
-      this.lines = this.lines.slice(this.head);
-      this.head = 0;
-    }
     return count;
   }
 }

@@ -34,14 +34,12 @@ describe('BucketOrderedBacklog', () => {
     expect(drain(backlog)).toEqual(['b60', 'a120', 'b120', 'b180']);
   });
 
-  it('hands out a long backlog of one key in time linear in its length', () => {
+  it('hands out a long backlog of one key whole and in order', () => {
+    // Its queues are Fifos (no Array.prototype.shift, which took 10 s here: see fifo.test.ts).
     const backlog = new BucketOrderedBacklog<string>();
     backlog.add('a', at(...Array.from({ length: 100_000 }, (_, i) => i)));
     backlog.add('b', at(50_000.5));
-    const started = performance.now();
     const out = drain(backlog);
-    // Array.prototype.shift on each took 10 s here.
-    expect(performance.now() - started).toBeLessThan(2000);
     expect(out).toHaveLength(100_001);
     expect(out[50_001]).toBe('b50000.5');
     expect(backlog.empty).toBe(true);

@@ -1,3 +1,4 @@
+import { Fifo } from '../../../common/fifo.js';
 import type { HistoryRow } from '../../history/protocols.js';
 import type { FeedRun } from './feed-run.js';
 
@@ -22,8 +23,7 @@ export class RowQueue {
   readonly #run: FeedRun;
   readonly #highWaterMark: number;
   readonly #onPressure: (paused: boolean) => void;
-  #rows: HistoryRow[] = [];
-  #head = 0;
+  readonly #rows = new Fifo<HistoryRow>();
   #draining = false;
   #paused = false;
 
@@ -36,7 +36,7 @@ export class RowQueue {
 
   /** Rows waiting for delivery. */
   get size(): number {
-    return this.#rows.length - this.#head;
+    return this.#rows.length;
   }
 
   /** True while the queue asked the source to pause. */
@@ -56,22 +56,14 @@ export class RowQueue {
     this.#draining = true;
     try {
       while (this.size > 0 && !this.#run.ended) {
-        const row = this.#rows[this.#head] as HistoryRow;
-        this.#head += 1;
+        const row = this.#rows.first() as HistoryRow;
+        this.#rows.drop(1);
         await this.#run.deliver(row);
         if (this.#paused && this.size <= this.#highWaterMark / 4) this.#setPaused(false);
-        // Compact now and then so delivered rows do not pile up at the front of the array.
-        if (this.#head >= 1024 && this.#head * 2 >= this.#rows.length) this.#compact();
       }
     } finally {
       this.#draining = false;
-      this.#compact();
     }
-  }
-
-  #compact(): void {
-    this.#rows = this.#rows.slice(this.#head);
-    this.#head = 0;
   }
 
   #setPaused(paused: boolean): void {
@@ -81,7 +73,6 @@ export class RowQueue {
   }
 
   #clear(): void {
-    this.#rows = [];
-    this.#head = 0;
+    this.#rows.clear();
   }
 }
